@@ -1,0 +1,55 @@
+# The README's commands. Each does its own set-up on a fresh Debian machine.
+#   make run    serve the shipped data on http://127.0.0.1:5000
+#   make test   lint, type-check and run the whole test suite (browser tests included)
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test setup setup-test assets browser-deps geodata clean
+
+run: setup
+	$(PY) server.py --host $(HOST) --port $(PORT)
+
+test: setup-test browser-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed assets
+
+setup-test: setup $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Leaflet and other front-end assets come from the npm registry at set-up and
+# are served by the app itself; they are not committed.
+assets: static/node_modules/.package-lock.json
+
+static/node_modules/.package-lock.json: static/package.json static/package-lock.json
+	cd static && npm ci --no-audit --no-fund
+
+# Debian's Chromium (Playwright cannot download its own browser here) and CJK fonts.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then :; else \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium fonts-noto-cjk; \
+	fi
+
+# Regenerate the illustrative shipped data (deterministic).
+geodata: setup
+	$(PY) geodata/make_geodata.py
+
+clean:
+	rm -rf $(VENV) static/node_modules .pytest_cache .ruff_cache .mypy_cache test-artifacts

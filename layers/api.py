@@ -1,0 +1,40 @@
+"""JSON / GeoJSON API over the layer store."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from .store import parse_bbox
+from .web import get_store
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.get("/layers")
+def list_layers():
+    return jsonify({
+        "layers": [
+            {
+                "name": loaded.name,
+                "title": loaded.layer.title,
+                "group": loaded.layer.group,
+                "geometry": loaded.layer.geometry,
+                "description": loaded.layer.description,
+                "count": len(loaded),
+                "bbox": loaded.bbox,
+            }
+            for loaded in get_store()
+        ]
+    })
+
+
+@bp.get("/layers/<name>")
+def layer_features(name: str):
+    loaded = get_store().get(name)
+    bbox = request.args.get("bbox")
+    positions = loaded.in_bbox(parse_bbox(bbox)) if bbox is not None else None
+    collection = loaded.collection(positions)
+    collection["name"] = loaded.name
+    response = jsonify(collection)
+    response.mimetype = "application/geo+json"
+    return response

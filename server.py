@@ -1,0 +1,60 @@
+"""The map service of 中大槐树街道: app factory and `python server.py`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from layers import api, pages
+from layers.store import LayerStore
+from layers.validate import LayerDataError
+from layers.web import register_error_handlers
+
+ROOT = Path(__file__).resolve().parent
+
+DEFAULTS: dict[str, Any] = {
+    "DATA_DIR": ROOT / "geodata",  # the GeoJSON layers
+    "JSON_AS_ASCII": False,
+}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; the layer store is loaded and indexed once, here."""
+    app = Flask(__name__, static_folder=str(ROOT / "static"),
+                template_folder=str(ROOT / "templates"))
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("HUAISHU")  # e.g. HUAISHU_DATA_DIR=/srv/geodata
+    if config:
+        app.config.from_mapping(config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["layer_store"] = LayerStore.from_directory(Path(app.config["DATA_DIR"]))
+    register_error_handlers(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the 中大槐树街道 map service.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--data-dir", type=Path, help="directory of the GeoJSON layers")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    try:
+        app = create_app({"DATA_DIR": args.data_dir} if args.data_dir else None)
+    except LayerDataError as e:
+        print(f"error: the layer data is not valid, the service did not start.\n{e}",
+              file=sys.stderr)
+        return 2
+    app.run(host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
