@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from layers import api, pages
+from layers.inspections import InspectionStore
 from layers.store import LayerStore
 from layers.validate import LayerDataError
 from layers.web import register_error_handlers
@@ -18,7 +19,9 @@ from layers.web import register_error_handlers
 ROOT = Path(__file__).resolve().parent
 
 DEFAULTS: dict[str, Any] = {
-    "DATA_DIR": ROOT / "geodata",  # the GeoJSON layers
+    "DATA_DIR": ROOT / "geodata",  # the GeoJSON layers and the shipped inspection history
+    "INSPECTIONS_DB": ROOT / "instance" / "inspections.sqlite",  # records (SQLite, WAL)
+    "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
     "JSON_AS_ASCII": False,
 }
 
@@ -32,7 +35,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["layer_store"] = LayerStore.from_directory(Path(app.config["DATA_DIR"]))
+    data_dir = Path(app.config["DATA_DIR"])
+    app.extensions["layer_store"] = LayerStore.from_directory(data_dir)
+    inspections = InspectionStore(Path(app.config["INSPECTIONS_DB"]))
+    inspections.seed_from_csv(data_dir / "inspections.csv", data_dir / "hazards.csv")
+    app.extensions["inspections"] = inspections
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)

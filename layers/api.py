@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from .store import parse_bbox
-from .web import get_store
+from .web import get_store, live_properties
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -33,7 +33,7 @@ def layer_features(name: str):
     loaded = get_store().get(name)
     bbox = request.args.get("bbox")
     positions = loaded.in_bbox(parse_bbox(bbox)) if bbox is not None else None
-    collection = loaded.collection(positions)
+    collection = loaded.collection(positions, live_properties(loaded))
     collection["name"] = loaded.name
     response = jsonify(collection)
     response.mimetype = "application/geo+json"

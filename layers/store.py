@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,9 +73,19 @@ class LoadedLayer:
         hits = candidates[shapely.intersects(self.geometries[candidates], box)]
         return sorted(hits.tolist())
 
-    def collection(self, positions: Iterable[int] | None = None) -> dict[str, Any]:
-        """A GeoJSON FeatureCollection of the given features (all by default)."""
+    def collection(
+        self,
+        positions: Iterable[int] | None = None,
+        live: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A GeoJSON FeatureCollection of the given features (all by default).
+
+        `live` adds properties that change at run time, by feature id.
+        """
         chosen = self.features if positions is None else [self.features[i] for i in positions]
+        if live:
+            chosen = [{**f, "properties": {**f["properties"], **live.get(f["id"], {})}}
+                      for f in chosen]
         return {"type": "FeatureCollection", "features": chosen}
 
     def frame(self) -> gpd.GeoDataFrame:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .errors import ApiError
-from .store import LayerStore
+from .inspections import InspectionStore
+from .store import LayerStore, LoadedLayer
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +19,25 @@ log = logging.getLogger(__name__)
 def get_store() -> LayerStore:
     """The layer store built once by create_app."""
     return current_app.extensions["layer_store"]
+
+
+def get_inspections() -> InspectionStore:
+    return current_app.extensions["inspections"]
+
+
+def today() -> dt.date:
+    """Today, or the configured TODAY (ISO date) so that tests are repeatable."""
+    configured = current_app.config.get("TODAY")
+    return dt.date.fromisoformat(configured) if configured else dt.date.today()
+
+
+def live_properties(loaded: LoadedLayer) -> dict[str, dict[str, Any]] | None:
+    """Properties that follow from records at run time: a venue's inspection status."""
+    if loaded.name != "venues":
+        return None
+    venues = ((f["id"], f["properties"]["kind"]) for f in loaded.features)
+    statuses = get_inspections().statuses(venues, today())
+    return {vid: s.as_properties() for vid, s in statuses.items()}
 
 
 def error_response(message: str, status: int):

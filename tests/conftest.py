@@ -2,12 +2,17 @@ import pytest
 
 from server import create_app
 
+TODAY = "2026-11-25"  # the shipped history is illustrative up to this date
+
+
+def make_app(db_path, **config):
+    return create_app({"TESTING": True, "INSPECTIONS_DB": db_path, "TODAY": TODAY, **config})
+
 
 @pytest.fixture(scope="session")
-def app():
-    """The app over the shipped geodata (loaded once: the data is read-only)."""
-    app = create_app({"TESTING": True})
-    return app
+def app(tmp_path_factory):
+    """The app over the shipped geodata and a fresh inspection store."""
+    return make_app(tmp_path_factory.mktemp("db") / "inspections.sqlite")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from server import create_app
+from tests.conftest import make_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -45,8 +45,8 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_app():
-    return create_app({"TESTING": True})
+def live_app(tmp_path_factory):
+    return make_app(tmp_path_factory.mktemp("live-db") / "inspections.sqlite")
 
 
 @pytest.fixture(scope="session")
