@@ -170,7 +170,7 @@ CATALOGUE: tuple[Layer, ...] = (
         title="社区",
         group="管理单元",
         geometry="Polygon",
-        description="街道下辖六个社区,无缝覆盖辖区",
+        description="街道下辖六个社区,无缝覆盖辖区(界线为示意)",
         fields=(
             Field("name", "社区名称", choices=COMMUNITIES),
             Field("households", "户数(示意)", type="int", minimum=0),
@@ -233,7 +233,7 @@ CATALOGUE: tuple[Layer, ...] = (
         title="垃圾投放点",
         group="设施",
         geometry="Point",
-        description="新建垃圾分类投放点,四分类",
+        description="新建垃圾分类投放点,四分类(位置为示意)",
         fields=(
             Field("code", "部件编码", pattern=r"370104\d{10}"),
             _name("投放点名称"),
@@ -305,7 +305,7 @@ CATALOGUE: tuple[Layer, ...] = (
         title="安全监管场所",
         group="安全",
         geometry="Point",
-        description="“泉城安全”监管的场所与企业,含九小场所",
+        description="“泉城安全”监管的场所与企业,含九小场所(名称、地址、位置为示意)",
         fields=(
             _name("场所名称"),
             Field("category", "类别", choices=(NINE_SMALL, FIRM)),

@@ -8,9 +8,9 @@ through Jinan. Reprojection happens once, when a layer is loaded.
 
 from __future__ import annotations
 
+import shapely
 from pyproj import CRS, Transformer
 from shapely import Geometry
-from shapely.ops import transform as _transform
 
 WGS84 = CRS.from_epsg(4326)
 METRIC = CRS.from_epsg(4548)  # CGCS2000 / 3-degree GK CM 117E, metres, x east
@@ -23,12 +23,12 @@ _TO_WGS84 = Transformer.from_crs(METRIC, WGS84, always_xy=True)
 
 def to_metric(geom: Geometry) -> Geometry:
     """A WGS84 (lon/lat) geometry in EPSG:4548 metres."""
-    return _transform(_TO_METRIC.transform, geom)
+    return shapely.transform(geom, _TO_METRIC.transform, interleaved=False)
 
 
 def to_wgs84(geom: Geometry) -> Geometry:
     """An EPSG:4548 geometry in WGS84 lon/lat."""
-    return _transform(_TO_WGS84.transform, geom)
+    return shapely.transform(geom, _TO_WGS84.transform, interleaved=False)
 
 
 def lonlat_to_metric(lon: float, lat: float) -> tuple[float, float]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import folium
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 from jinja2.utils import htmlsafe_json_dumps
@@ -182,6 +182,7 @@ def add_basemaps(m: folium.Map) -> None:
 def render_parts(m: folium.Map) -> dict[str, str]:
     """The map's <head> assets, body HTML and script, for a Jinja page to place."""
     root = m.get_root()
+    assert isinstance(root, Figure)
     root.render()
     return {
         "map_header": root.header.render(),

@@ -61,15 +61,20 @@ class LoadedLayer:
 
     def in_bbox(self, bbox: Sequence[float]) -> list[int]:
         """Positions of the features that intersect a lon/lat bbox, in layer order."""
-        minx, miny, maxx, maxy = bbox
-        # The index is in metres: query it with the bbox's metric envelope, then
-        # keep exact hits in lon/lat (the envelope is a little larger).
-        bounds = _BBOX_TO_METRIC.transform_bounds(minx, miny, maxx, maxy)
-        if all(math.isfinite(v) for v in bounds):
-            candidates = self.tree.query(shapely.box(*bounds))
-        else:  # a bbox far beyond the projection's zone: test every feature
-            candidates = np.arange(len(self.features))
-        box = shapely.box(minx, miny, maxx, maxy)
+        extent = self.bbox
+        if extent is None:
+            return []
+        # Clip the query to the layer's extent first: EPSG:4548 is only valid
+        # near 117°E, and a world-wide bbox would not project sensibly.
+        minx, miny = max(bbox[0], extent[0]), max(bbox[1], extent[1])
+        maxx, maxy = min(bbox[2], extent[2]), min(bbox[3], extent[3])
+        if minx > maxx or miny > maxy:
+            return []
+        # The index is in metres: query it with the clipped bbox's metric
+        # envelope, then keep exact hits in lon/lat (the envelope is larger).
+        envelope = shapely.box(*_BBOX_TO_METRIC.transform_bounds(minx, miny, maxx, maxy))
+        candidates = self.tree.query(envelope.buffer(1))
+        box = shapely.box(*bbox)
         hits = candidates[shapely.intersects(self.geometries[candidates], box)]
         return sorted(hits.tolist())
 

@@ -1,0 +1,558 @@
+"""Make the shipped geodata of 中大槐树街道, deterministically.
+
+    python geodata/make_geodata.py [OUT_DIR]
+
+Facts (names, counts, areas, investments, the inspection figures of 2022) come
+from the sub-district's 2022 work summary (../shared/seed/FACTS.md); positions
+and everything the document does not give are illustrative (geodata/README.md
+says which is which). Geometry is laid out in metres in EPSG:4548 around the
+real place, west of Jinan railway station, then written as WGS84 GeoJSON with
+7 decimals (about 1 cm). The same seed gives the same files, byte for byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import random
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely import affinity
+from shapely.geometry import LineString, Point, Polygon, box, mapping
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import split
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from layers.catalogue import (  # noqa: E402
+    COMMUNITIES,
+    FIRM,
+    GARBAGE_BIN_FIELDS,
+    GARBAGE_KINDS,
+    NINE_SMALL,
+)
+from layers.crs import M2_PER_MU, lonlat_to_metric, to_wgs84  # noqa: E402
+from layers.inspections import interval_days  # noqa: E402
+
+SEED = 20221231
+TODAY = dt.date(2026, 11, 25)  # the history runs up to this date
+SW_CORNER = (116.9575, 36.6595)  # lon/lat of the local origin (approximate)
+BOUNDARY_AREA_M2 = 1.64e6
+DECIMALS = 7
+ILLUSTRATIVE = "位置为示意"
+
+# ---------------------------------------------------------------- the frame
+# Local metres: x east, y north, origin at the south-west corner. Jinan's 经
+# roads run east-west (经一路 northmost), its 纬 roads north-south (纬十二路
+# westmost here); the railway and 张庄路 lie north of 经一路.
+BOUNDARY_OUTLINE = [
+    (0, 0), (980, 20), (1000, 420), (975, 900), (960, 1180), (870, 1300), (880, 1700),
+    (760, 1860), (420, 1930), (150, 1900), (20, 1760), (-20, 1300), (20, 700),
+]
+EW_ROADS = {"经四路": 260.0, "经三路": 560.0, "经二路": 860.0, "经一路": 1160.0, "张庄路": 1720.0}
+NS_ROADS = {"纬十二路": 140.0, "纬十一路": 470.0, "纬十路": 830.0}
+RAILWAY = ((-120.0, 1330.0), (1180.0, 1402.8))
+
+ROAD_KINDS = {
+    "经一路": ("主干路", "经一纬十二路口设共享停车场"),
+    "经二路": ("次干路", None),
+    "经三路": ("次干路", None),
+    "经四路": ("主干路", "街道办事处位于经四路681号"),
+    "张庄路": ("主干路", "“黄金中轴”,广友茶城所在"),
+    "纬十二路": ("主干路", "纬十二路商业街(“金街”)"),
+    "纬十一路": ("支路", None),
+    "纬十路": ("次干路", None),
+}
+
+# Communities: bands cut by 经三路 and 经一路, halves cut by 纬十一路.
+COMMUNITY_CELLS = {  # (column, band) -> name
+    (0, 0): "裕园社区", (1, 0): "忠厚街社区",
+    (0, 1): "御景社区", (1, 1): "昆仑街社区",
+    (0, 2): "裕北社区", (1, 2): "嘉瑞社区",
+}
+COMMUNITY_FACTS = {
+    "裕园社区": "全国先进基层群众性自治组织;智慧停车平台;老旧小区改造;长者食堂;"
+                "云香工作室实训基地;图书馆分馆",
+    "御景社区": "“红色物业”模式;图书馆分馆",
+    "昆仑街社区": "“1+7+2+N”工作法,“五家联动”",
+    "裕北社区": "老旧开放式小区治理试点",
+    "嘉瑞社区": "老旧开放式小区治理试点",
+    "忠厚街社区": "老旧开放式小区治理试点",
+}
+STREET_CODE = "008"  # illustrative street code inside 槐荫区 (370104)
+
+
+def rect(x0: float, y0: float, width: float, height: float) -> Polygon:
+    return box(x0, y0, x0 + width, y0 + height)
+
+
+def boundary_local() -> Polygon:
+    """The outline, scaled about the origin to the document's 1.64 km²."""
+    outline = Polygon(BOUNDARY_OUTLINE)
+    factor = (BOUNDARY_AREA_M2 / outline.area) ** 0.5
+    return affinity.scale(outline, factor, factor, origin=(0, 0))
+
+
+def long_line(axis: str, at: float) -> LineString:
+    """A cut line across the whole frame."""
+    if axis == "x":
+        return LineString([(at, -500), (at, 2600)])
+    return LineString([(-500, at), (1600, at)])
+
+
+def split_all(pieces: list[Polygon], cuts: Iterable[LineString]) -> list[Polygon]:
+    for cut in cuts:
+        pieces = [p for piece in pieces for p in split(piece, cut).geoms]  # type: ignore[misc]
+    return pieces
+
+
+def cell_of(point: Point) -> tuple[int, int]:
+    column = int(point.x > NS_ROADS["纬十一路"])
+    band = int(point.y > EW_ROADS["经三路"]) + int(point.y > EW_ROADS["经一路"])
+    return column, band
+
+
+def community_polygons(outline: Polygon) -> dict[str, Polygon]:
+    pieces = split_all([outline], [long_line("y", EW_ROADS["经三路"]),
+                                   long_line("y", EW_ROADS["经一路"]),
+                                   long_line("x", NS_ROADS["纬十一路"])])
+    by_name = {COMMUNITY_CELLS[cell_of(p.representative_point())]: p for p in pieces}
+    assert sorted(by_name) == sorted(COMMUNITIES), by_name.keys()
+    return {name: by_name[name] for name in COMMUNITIES}
+
+
+def grid_cuts(community: str) -> list[LineString]:
+    """Grid cells follow the roads inside each community."""
+    railway = LineString([RAILWAY[0], RAILWAY[1]])
+    return {
+        "裕园社区": [long_line("y", EW_ROADS["经四路"]), long_line("x", NS_ROADS["纬十二路"])],
+        "忠厚街社区": [long_line("y", EW_ROADS["经四路"]), long_line("x", NS_ROADS["纬十路"])],
+        "御景社区": [long_line("y", EW_ROADS["经二路"]), long_line("x", NS_ROADS["纬十二路"])],
+        "昆仑街社区": [long_line("y", EW_ROADS["经二路"]), long_line("x", NS_ROADS["纬十路"])],
+        "裕北社区": [railway, long_line("y", EW_ROADS["张庄路"])],
+        "嘉瑞社区": [railway, long_line("y", EW_ROADS["张庄路"])],
+    }[community]
+
+
+# ------------------------------------------------------ sites (local metres)
+PARCELS: list[dict[str, Any]] = [
+    # 130 亩 = 86,666.7 m²: 300 m x 288.9 m between the railway and 张庄路.
+    dict(id="P01", name="八里桥片区", geom=rect(500, 1415, 300, 130 * M2_PER_MU / 300),
+         status="规划中", owner="八里桥片区原产权单位(多家)",
+         planned_use="片区整体盘活,商业与居住综合开发",
+         years_idle=5, last_update="2022-12-20", from_document=True,
+         note="工作总结:八里桥片区130亩土地待盘活"),
+    dict(id="P02", name="八里桥蔬菜市场", geom=rect(300, 1420, 160, 140),
+         status="闲置", owner="八里桥蔬菜市场经营单位", planned_use="纳入八里桥片区统筹开发",
+         years_idle=4, last_update="2022-12-20", from_document=True,
+         note="工作总结:闲置土地尚未开发"),
+    dict(id="P03", name="三联印务地块", geom=rect(300, 1580, 160, 120),
+         status="规划中", owner="济南三联印务有限公司", planned_use="与八里桥片区一并规划",
+         years_idle=3, last_update="2022-12-20", from_document=True,
+         note="工作总结:与八里桥片区统筹规划"),
+    dict(id="P04", name="济南富裕床单厂", geom=rect(600, 900, 160, 120),
+         status="闲置", owner="济南富裕床单厂", planned_use="待定(拟招商盘活)",
+         years_idle=6, last_update="2022-12-20", from_document=True,
+         note="工作总结:闲置土地尚未开发"),
+    dict(id="P05", name="鲁华物流仓库", geom=rect(260, 1180, 120, 140),
+         status="闲置", owner="鲁华物流有限公司", planned_use="配合鲁华物流改造提升项目",
+         years_idle=2, last_update="2022-12-20", from_document=True,
+         note="“6.16”火灾受损,尚未开发"),
+    dict(id="P06", name="经三路原仓储地块", geom=rect(850, 300, 100, 80),
+         status="已利用", owner="区属国有企业(示意)", planned_use="社区配套用房",
+         years_idle=0, last_update="2022-06-30", from_document=False, note="示意地块"),
+    dict(id="P07", name="纬十一路临街地块", geom=rect(250, 600, 130, 80),
+         status="在建", owner="区属国有企业(示意)", planned_use="便民商业",
+         years_idle=0, last_update="2022-09-15", from_document=False, note="示意地块"),
+]
+
+PROJECTS: list[dict[str, Any]] = [
+    dict(id="J01", name="三箭和平广场", geom=rect(500, 620, 140, 140), category="重点项目",
+         status="在建",
+         description="主体工程已验收,正在进行装饰装修;临近居民楼,扬尘与噪音投诉影响施工进度",
+         investment_plan_wan=45000.0, investment_2022_wan=17446.6,
+         investment_to_date_wan=38000.0, expected_completion="2023", from_document=True,
+         note="2022年完成投资与预计建成年份见工作总结;计划总投资与累计投资为示意"),
+    dict(id="J02", name="槐荫人民医院北院区", geom=rect(180, 960, 120, 120), category="医疗养老",
+         status="筹备开业", description="与合作方共建,筹备开诊", partner="山东君心国际医院有限公司",
+         from_document=True),
+    dict(id="J03", name="鲁华物流改造提升项目", geom=rect(390, 1180, 70, 120), category="医疗养老",
+         status="规划中", description="鲁华物流改造为医养结合综合体", from_document=True),
+    dict(id="J04", name="广友茶城", geom=rect(200, 1732, 200, 100), category="商业",
+         status="运营中", description="张庄路茶叶市场,国家3A级旅游景区", from_document=True),
+    dict(id="J05", name="纬十二路商业街", geom=rect(146, 580, 24, 560), category="商业",
+         status="运营中", description="纬十二路商业街(“金街”)提升", from_document=True),
+    dict(id="J06", name="东方新天地", geom=rect(820, 100, 120, 100), category="商业",
+         status="运营中", description="商业综合体", from_document=True),
+    dict(id="J07", name="泉城书房", geom=rect(300, 380, 30, 30), category="文化",
+         status="运营中", description="“15分钟阅读圈”阅读点", from_document=True),
+    dict(id="J08", name="图书馆御景分馆", geom=rect(380, 700, 25, 25), category="文化",
+         status="运营中", description="区图书馆社区分馆,“15分钟阅读圈”", from_document=True),
+    dict(id="J09", name="图书馆裕园分馆", geom=rect(200, 150, 25, 25), category="文化",
+         status="运营中", description="区图书馆社区分馆,“15分钟阅读圈”", from_document=True),
+    dict(id="J10", name="云香工作室", geom=rect(380, 120, 20, 20), category="文化",
+         status="运营中", description="裕园社区实训基地", from_document=True),
+    dict(id="J11", name="长者食堂", geom=rect(60, 420, 25, 25), category="医疗养老",
+         status="运营中", description="裕园社区老年助餐", from_document=True),
+    dict(id="J12", name="便民微服务社", geom=rect(700, 640, 20, 20), category="便民设施",
+         status="规划中", description="计划建设", from_document=True),
+    dict(id="J13", name="红色阳光房", geom=rect(420, 1000, 20, 20), category="便民设施",
+         status="规划中", description="计划建设", from_document=True),
+    dict(id="J14", name="警务服务室", geom=rect(760, 1250, 20, 20), category="便民设施",
+         status="规划中", description="计划建设", from_document=True),
+    dict(id="J15", name="便民公益食堂", geom=rect(560, 420, 25, 25), category="便民设施",
+         status="规划中", description="计划建设", from_document=True),
+    dict(id="J16", name="社区文化广场", geom=rect(40, 1600, 70, 60), category="便民设施",
+         status="规划中", description="计划建设", from_document=True),
+    dict(id="J17", name="人大代表工作站", geom=rect(900, 1050, 20, 20), category="便民设施",
+         status="规划中", description="计划建设", from_document=True),
+]
+
+PARKING: list[dict[str, Any]] = [
+    # 9,000 m² at the 经一路 / 纬十二路 crossing.
+    dict(id="K01", name="经一纬十二共享停车场", geom=rect(150, 1168, 100, 90), kind="共享停车场",
+         spaces=300, operator="中大槐树街道(裕园社区智慧停车平台)", smart_platform=True,
+         note="工作总结:经一纬十二建成9000平方米共享停车场"),
+    dict(id="K02", name="忠厚街社区公共停车场", geom=rect(600, 300, 40, 30), kind="公共停车场",
+         spaces=40, operator="忠厚街社区居委会", smart_platform=False),
+    dict(id="K03", name="裕园小区停车场", geom=rect(250, 450, 40, 30), kind="小区停车场",
+         spaces=38, operator="裕园小区物业", smart_platform=True),
+    dict(id="K04", name="纬十路公共停车场", geom=rect(880, 780, 50, 30), kind="公共停车场",
+         spaces=48, operator="槐荫区静态交通公司(示意)", smart_platform=True),
+    dict(id="K05", name="御景小区停车场", geom=rect(300, 800, 40, 30), kind="小区停车场",
+         spaces=36, operator="御景社区红色物业", smart_platform=True),
+    dict(id="K06", name="经一路北停车场", geom=rect(650, 1230, 60, 40), kind="公共停车场",
+         spaces=80, operator="槐荫区静态交通公司(示意)", smart_platform=False),
+    dict(id="K07", name="嘉瑞小区停车场", geom=rect(600, 1740, 40, 30), kind="小区停车场",
+         spaces=35, operator="嘉瑞小区物业", smart_platform=False),
+    dict(id="K08", name="广友茶城停车场", geom=rect(410, 1745, 40, 40), kind="公共停车场",
+         spaces=64, operator="广友茶城", smart_platform=True),
+]
+
+# ---------------------------------------------------------- points and names
+GARBAGE_POINTS = 108
+GARBAGE_BINS_TOTAL = 1320
+NINE_SMALL_COUNTS = {  # 320 in all, every one of the nine kinds present
+    "小学校或幼儿园": 15, "小医院": 20, "小商店": 95, "小餐饮": 80, "小旅馆": 20,
+    "小歌舞娱乐": 18, "小网吧": 12, "小美容洗浴": 35, "小生产加工企业": 25,
+}
+FIRM_COUNTS = {"商贸企业": 15, "工贸企业": 8, "物流仓储企业": 6, "建筑施工企业": 4}  # 33
+PLEDGE_KINDS = {"小商店", "小餐饮", "小美容洗浴", "小旅馆", "小网吧", "小歌舞娱乐"}
+
+NAME_WORDS = list("惠福鑫康佳顺如金槐和泉阳万喜同兴聚盛华祥瑞嘉德利源丰泰隆安宏悦乐新")
+SUFFIXES = {
+    "小学校或幼儿园": ["幼儿园", "培训学校", "托育中心"],
+    "小医院": ["诊所", "门诊部", "口腔诊所", "卫生室"],
+    "小商店": ["便利店", "超市", "五金店", "日杂店", "烟酒店", "水果店"],
+    "小餐饮": ["饭店", "面馆", "快餐店", "水饺馆", "烧烤店", "包子铺"],
+    "小旅馆": ["宾馆", "旅馆", "快捷酒店"],
+    "小歌舞娱乐": ["KTV", "歌舞厅", "量贩KTV"],
+    "小网吧": ["网吧", "网咖"],
+    "小美容洗浴": ["美容美发店", "理发店", "足疗店", "洗浴中心"],
+    "小生产加工企业": ["食品加工坊", "印刷厂", "服装加工部", "门窗加工部"],
+    "商贸企业": ["商贸有限公司"],
+    "工贸企业": ["工贸有限公司"],
+    "物流仓储企业": ["物流有限公司"],
+    "建筑施工企业": ["建筑工程有限公司"],
+}
+INSPECTORS = ["王磊", "李娜", "张伟", "刘洋", "陈静", "杨帆", "赵敏", "孙浩"]
+HAZARD_TEXT = {
+    "消防安全": ["灭火器过期", "消防通道堆放杂物", "未设置应急照明"],
+    "用电安全": ["私拉乱接电线", "电动车室内充电", "配电箱无防护"],
+    "燃气安全": ["燃气软管老化", "未安装燃气报警器", "液化气瓶违规存放"],
+    "疏散通道": ["安全出口锁闭", "疏散指示标志缺失"],
+    "建筑安全": ["违规设置夹层", "广告牌固定不牢"],
+    "其他": ["安全管理制度不健全", "员工安全培训记录缺失"],
+}
+
+
+def to_lonlat_geometry(local: BaseGeometry, origin: tuple[float, float]) -> dict[str, Any]:
+    """Local metres -> WGS84 GeoJSON geometry, rounded."""
+    metric = affinity.translate(local, origin[0], origin[1])
+    wgs84 = shapely.set_precision(to_wgs84(metric), 0)  # keep every vertex
+    geometry = mapping(shapely.transform(wgs84, lambda xy: xy.round(DECIMALS)))
+    return json.loads(json.dumps(geometry))  # tuples -> lists
+
+
+class Builder:
+    def __init__(self) -> None:
+        self.rng = random.Random(SEED)
+        self.origin = lonlat_to_metric(*SW_CORNER)
+        outline = boundary_local()
+        communities = community_polygons(outline)
+        cells = {name: split_all([poly], grid_cuts(name)) for name, poly in communities.items()}
+        # Give every polygon the vertices its neighbours have on its edges, so
+        # that shared edges stay shared after reprojection and rounding.
+        nodes = shapely.multipoints(shapely.get_coordinates(
+            [c for cs in cells.values() for c in cs]))
+        self.outline = shapely.snap(outline, nodes, 0.01)
+        self.communities = {n: shapely.snap(p, nodes, 0.01) for n, p in communities.items()}
+        self.cells = {n: [shapely.snap(c, nodes, 0.01) for c in cs] for n, cs in cells.items()}
+        roads = {name: long_line("y", y) for name, y in EW_ROADS.items()}
+        roads |= {name: long_line("x", x) for name, x in NS_ROADS.items()}
+        reach = self.outline.buffer(60)  # roads run a little beyond the boundary
+        self.road_lines = {n: line.intersection(reach) for n, line in roads.items()}
+        self.railway = LineString(RAILWAY).intersection(self.outline.buffer(120))
+        self.sites = [s["geom"] for s in PARCELS + PROJECTS + PARKING]
+        self._check_sites()
+        self.taken = shapely.union_all([s.buffer(5) for s in self.sites]
+                                       + [r.buffer(10) for r in self.road_lines.values()]
+                                       + [self.railway.buffer(20)])
+        self.free = self.outline.buffer(-15).difference(self.taken)
+        self.used_names: set[str] = set()
+
+    def _check_sites(self) -> None:
+        inner = self.outline.buffer(-2)
+        for site in PARCELS + PROJECTS + PARKING:
+            assert inner.contains(site["geom"]), f"{site['name']} is not inside the boundary"
+            assert len({c for c, poly in self.communities.items()
+                        if poly.intersection(site["geom"]).area > 1}) == 1, site["name"]
+        for i, a in enumerate(self.sites):
+            for b in self.sites[i + 1:]:
+                assert a.intersection(b).area == 0, "sites overlap"
+
+    def community_of(self, geom: BaseGeometry) -> str:
+        point = geom.representative_point()
+        return next(name for name, poly in self.communities.items() if poly.covers(point))
+
+    def feature(self, fid: str, local: BaseGeometry, props: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "Feature", "id": fid, "properties": props,
+                "geometry": to_lonlat_geometry(local, self.origin)}
+
+    def random_points(self, count: int, min_spacing: float) -> list[Point]:
+        minx, miny, maxx, maxy = self.free.bounds
+        points: list[Point] = []
+        while len(points) < count:
+            x, y = self.rng.uniform(minx, maxx), self.rng.uniform(miny, maxy)
+            p = Point(round(x, 1), round(y, 1))
+            if self.free.contains(p) and all(p.distance(q) >= min_spacing for q in points):
+                points.append(p)
+        return points
+
+    def unique_name(self, kind: str, community: str) -> str:
+        while True:
+            word = "".join(self.rng.sample(NAME_WORDS, 2))
+            suffix = self.rng.choice(SUFFIXES[kind])
+            name = f"济南{word}{suffix}" if suffix.endswith("公司") else f"{word}{suffix}"
+            if name not in self.used_names:
+                self.used_names.add(name)
+                return name
+
+    def address(self, point: Point) -> str:
+        road = min(self.road_lines, key=lambda n: self.road_lines[n].distance(point))
+        return f"{road}{self.rng.randrange(1, 400) * 2 + (1 if point.x > 500 else 0)}号"
+
+    # ------------------------------------------------------------- layers
+    def boundary(self) -> list[dict[str, Any]]:
+        return [self.feature("boundary", self.outline, {
+            "name": "中大槐树街道", "district": "槐荫区", "office": "经四路681号(裕园社区)",
+            "neighbours": "东:西市场街道;南:道德街街道;西:营市街街道;北:匡山街道、堤口路街道",
+        })]
+
+    def communities_layer(self) -> list[dict[str, Any]]:
+        return [self.feature(f"C{i + 1}", poly, {
+            "name": name, "households": self.rng.randrange(2800, 6200, 10),
+            "highlights": COMMUNITY_FACTS[name],
+        }) for i, (name, poly) in enumerate(self.communities.items())]
+
+    def grid(self) -> list[dict[str, Any]]:
+        out = []
+        serial = 0
+        for community, cells in self.cells.items():
+            cells.sort(key=lambda c: (-round(c.centroid.y, -1), c.centroid.x))
+            for n, cell in enumerate(cells, start=1):
+                serial += 1
+                code = f"370104{STREET_CODE}{serial:03d}"
+                out.append(self.feature(code, cell, {
+                    "code": code, "name": f"{community}第{n}网格", "community": community,
+                    "staffing": "1+1+1+N", "volunteers": self.rng.randrange(3, 9),
+                }))
+        return out
+
+    def roads(self) -> list[dict[str, Any]]:
+        out = []
+        for i, (name, line) in enumerate(self.road_lines.items(), start=1):
+            kind, note = ROAD_KINDS[name]
+            props: dict[str, Any] = {"name": name, "kind": kind}
+            if note:
+                props["note"] = note
+            out.append(self.feature(f"R{i:02d}", line, props))
+        out.append(self.feature("R99", self.railway, {
+            "name": "铁路", "kind": "铁路", "note": "铁路沿线环境整治600余平方米"}))
+        return out
+
+    def site_layer(self, sites: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for site in sites:
+            props = {k: v for k, v in site.items() if k not in ("id", "geom")}
+            props["community"] = self.community_of(site["geom"])
+            out.append(self.feature(site["id"], site["geom"], props))
+        return out
+
+    def garbage(self) -> list[dict[str, Any]]:
+        points = self.random_points(GARBAGE_POINTS, 35)
+        points.sort(key=lambda p: (-p.y, p.x))
+        counts = []
+        for i in range(GARBAGE_POINTS):
+            hazardous = 1 if i % 3 == 0 else 0
+            counts.append([self.rng.randint(2, 4), hazardous, self.rng.randint(3, 5),
+                           self.rng.randint(3, 5)])
+        # Spread the remainder over the residual and kitchen bins to hit the total.
+        i = 0
+        while (missing := GARBAGE_BINS_TOTAL - sum(map(sum, counts))) != 0:
+            counts[i % GARBAGE_POINTS][3 - (i // GARBAGE_POINTS) % 2] += 1 if missing > 0 else -1
+            i += 1
+        per_community: dict[str, int] = {}
+        out = []
+        for serial, (point, bins) in enumerate(zip(points, counts, strict=True), start=1):
+            community = self.community_of(point)
+            per_community[community] = per_community.get(community, 0) + 1
+            code = f"3701040303{serial:06d}"
+            props: dict[str, Any] = {
+                "code": code,
+                "name": f"{community.removesuffix('社区')}{per_community[community]}号投放点",
+                "community": community,
+                "kinds": [k for k, n in zip(GARBAGE_KINDS, bins, strict=True) if n],
+                "bins": sum(bins),
+            }
+            props |= dict(zip(GARBAGE_BIN_FIELDS, bins, strict=True))
+            built = dt.date(2022, 3, 1) + dt.timedelta(days=self.rng.randrange(280))
+            props["built"] = built.isoformat()
+            out.append(self.feature(f"G{serial:03d}", point, props))
+        return out
+
+    def venues(self) -> list[dict[str, Any]]:
+        kinds = [(NINE_SMALL, k) for k, n in NINE_SMALL_COUNTS.items() for _ in range(n)]
+        kinds += [(FIRM, k) for k, n in FIRM_COUNTS.items() for _ in range(n)]
+        self.rng.shuffle(kinds)
+        points = self.random_points(len(kinds), 12)
+        out = []
+        for serial, ((category, kind), point) in enumerate(zip(kinds, points, strict=True), 1):
+            community = self.community_of(point)
+            out.append(self.feature(f"V{serial:04d}", point, {
+                "name": self.unique_name(kind, community), "category": category, "kind": kind,
+                "address": self.address(point), "community": community, "quancheng_app": True,
+                "pledge_signed": kind in PLEDGE_KINDS,
+            }))
+        return out
+
+
+# ------------------------------------------------------ inspection history
+def history(venues: Sequence[dict[str, Any]], rng: random.Random
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Inspections and hazards, consistent with the document's 2022 figures.
+
+    2022: the 九小场所 campaign inspected all 320 of them; the safety sweep
+    (大排查) 312 venues, firms included; 182 hazards found and rectified.
+    2023 on (illustrative): inspections at each kind's interval; about 30
+    venues fell out of the cycle (overdue now); about 20 hazards are open.
+    """
+    inspections: list[dict[str, Any]] = []
+    hazards: list[dict[str, Any]] = []
+
+    def day(start: dt.date, end: dt.date) -> dt.date:
+        return start + dt.timedelta(days=rng.randrange((end - start).days + 1))
+
+    def inspect(venue: dict[str, Any], date: dt.date, campaign: str) -> dict[str, Any]:
+        row = {"id": f"INS{len(inspections) + 1:06d}", "venue_id": venue["id"],
+               "date": date.isoformat(), "inspector": rng.choice(INSPECTORS),
+               "campaign": campaign, "result": "合格", "note": ""}
+        inspections.append(row)
+        return row
+
+    def hazard(row: dict[str, Any], status: str, rectified: dt.date | None) -> None:
+        category = rng.choice(list(HAZARD_TEXT))
+        found = dt.date.fromisoformat(row["date"])
+        row["result"] = "发现隐患"
+        hazards.append({
+            "id": f"HZ{len(hazards) + 1:05d}", "venue_id": row["venue_id"],
+            "inspection_id": row["id"], "category": category,
+            "description": rng.choice(HAZARD_TEXT[category]), "found": found.isoformat(),
+            "deadline": (found + dt.timedelta(days=rng.choice([7, 15, 30]))).isoformat(),
+            "status": status, "rectified": rectified.isoformat() if rectified else "",
+        })
+
+    nine_small = [v for v in venues if v["properties"]["category"] == NINE_SMALL]
+    firms = [v for v in venues if v["properties"]["category"] == FIRM]
+    # 2022: the 九小 campaign, then the sweep (all firms and 279 九小场所).
+    rows_2022 = [inspect(v, day(dt.date(2022, 3, 1), dt.date(2022, 6, 30)), "九小场所专项检查")
+                 for v in nine_small]
+    sweep = firms + rng.sample(nine_small, 312 - len(firms))
+    rows_2022 += [inspect(v, day(dt.date(2022, 7, 1), dt.date(2022, 11, 30)), "安全生产大排查")
+                  for v in sweep]
+    with_hazards = rng.sample(rows_2022, 160)  # 22 of them with two hazards: 182
+    for i, row in enumerate(with_hazards):
+        for _ in range(2 if i < 22 else 1):
+            found = dt.date.fromisoformat(row["date"])
+            hazard(row, "已整改", found + dt.timedelta(days=rng.randrange(3, 25)))
+
+    # 2023 to today.
+    stale = {v["id"] for v in rng.sample(list(venues), 30)}
+    open_now = set(rng.sample([v["id"] for v in venues if v["id"] not in stale], 20))
+    for venue in venues:
+        interval = interval_days(venue["properties"]["kind"])
+        if venue["id"] in stale:  # last seen in 2023 or 2024, overdue since
+            last = day(dt.date(2023, 1, 10), TODAY - dt.timedelta(days=interval + 30))
+            last = min(last, dt.date(2024, 12, 20))
+        elif venue["id"] in open_now:
+            last = TODAY - dt.timedelta(days=rng.randrange(2, 40))
+        else:
+            last = TODAY - dt.timedelta(days=rng.randrange(1, int(interval * 0.95)))
+        dates = [last]
+        while (earlier := dates[-1] - dt.timedelta(days=interval + rng.randrange(-10, 10))) \
+                > dt.date(2023, 1, 5):
+            dates.append(earlier)
+        for date in reversed(dates):
+            row = inspect(venue, date, "日常巡查")
+            if venue["id"] in open_now and date == last:
+                hazard(row, rng.choice(["立案", "整改中"]), None)
+            elif rng.random() < 0.06:
+                fixed = date + dt.timedelta(days=rng.randrange(3, 30))
+                if fixed < TODAY:
+                    hazard(row, "已整改", fixed)
+    inspections.sort(key=lambda r: (r["date"], r["venue_id"]))
+    return inspections, hazards
+
+
+# ------------------------------------------------------------------ writing
+def write_geojson(path: Path, name: str, features: list[dict[str, Any]]) -> None:
+    collection = {"type": "FeatureCollection", "name": name, "features": features}
+    text = json.dumps(collection, ensure_ascii=False, separators=(",", ":"))
+    # One feature per line: small, and diffs stay readable.
+    text = text.replace(',{"type":"Feature"', ',\n{"type":"Feature"')
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def main(out_dir: Path) -> None:
+    b = Builder()
+    venues = b.venues()
+    layers = {
+        "boundary": b.boundary(), "communities": b.communities_layer(), "grid": b.grid(),
+        "roads": b.roads(), "parking": b.site_layer(PARKING), "garbage": b.garbage(),
+        "projects": b.site_layer(PROJECTS), "parcels": b.site_layer(PARCELS),
+        "venues": venues,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, features in layers.items():
+        write_geojson(out_dir / f"{name}.geojson", name, features)
+    inspections, hazards = history(venues, random.Random(SEED + 1))
+    write_csv(out_dir / "inspections.csv", inspections)
+    write_csv(out_dir / "hazards.csv", hazards)
+    print(f"wrote {len(layers)} layers, {len(inspections)} inspections and "
+          f"{len(hazards)} hazards to {out_dir}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent)
