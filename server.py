@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from layers import api, pages
+from layers import api, ogcapi, pages
 from layers.inspections import InspectionStore
 from layers.store import LayerStore
 from layers.validate import LayerDataError
@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(ogcapi.bp)
     return app
 
 

@@ -15,6 +15,9 @@ from .store import LayerStore, LoadedLayer
 
 log = logging.getLogger(__name__)
 
+# Paths whose errors are always JSON (the API and the OGC API).
+JSON_PATHS = ("/api/", "/ogc/")
+
 
 def get_store() -> LayerStore:
     """The layer store built once by create_app."""
@@ -51,7 +54,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        if request.path.startswith(JSON_PATHS) or request.accept_mimetypes.best == "application/json":
             return error_response(e.description or e.name, e.code or 500)
         return e
 

@@ -1,0 +1,393 @@
+"""One OpenAPI 3.0 document for the whole HTTP API: the app's /api and the OGC API at /ogc.
+
+The document is made of sections, one per part of the API. To describe a new
+blueprint's endpoints, write a function `(catalogue) -> Section` with the
+helpers below (`operation`, `query`, `path_param`, `json_content`, `errors`)
+and add it to `SECTIONS`; a test fails while an /api or /ogc route is missing
+from the document. It is served at /ogc/api (the OGC API's service-desc) and
+read by GDAL, QGIS and the schemathesis test.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalogue import CATALOGUE, MEASURE_LABELS, Field, Layer
+from .ogc import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    SUPPORTED_CRS,
+    CONFORMANCE,
+    queryables,
+)
+
+OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
+Schema = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the API: a tag for its operations, its paths and component schemas."""
+
+    tag: str
+    description: str
+    paths: dict[str, Schema]
+    schemas: dict[str, Schema] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ helpers
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def query(name: str, schema: Schema, description: str, *, required: bool = False,
+          explode: bool = True) -> Schema:
+    parameter = {"name": name, "in": "query", "required": required,
+                 "description": description, "schema": schema}
+    if not explode:
+        parameter |= {"style": "form", "explode": False}
+    return parameter
+
+
+def path_param(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema}
+
+
+def json_content(schema: Schema, media_type: str = "application/json") -> Schema:
+    return {media_type: {"schema": schema}}
+
+
+HTML_CONTENT: Schema = {"text/html": {"schema": {"type": "string"}}}
+
+_ERROR_TEXT = {400: "bad request: a parameter is missing or wrong (the message says which)",
+               404: "not found"}
+
+
+def errors(*codes: int) -> dict[str, Schema]:
+    """Responses for the error statuses, all with the one error shape of the app."""
+    return {str(c): {"description": _ERROR_TEXT[c], "content": json_content(ref("Error"))}
+            for c in codes}
+
+
+def operation(tag: str, operation_id: str, summary: str, *, parameters: Sequence[Schema] = (),
+              ok: Schema, ok_description: str = "OK", error_codes: Sequence[int] = (400,),
+              description: str = "") -> Schema:
+    """A GET operation answering 200 with `ok` (a content map) or one of `error_codes`."""
+    op: Schema = {
+        "tags": [tag],
+        "operationId": operation_id,
+        "summary": summary,
+        "parameters": list(parameters),
+        "responses": {"200": {"description": ok_description, "content": ok},
+                      **errors(*error_codes)},
+    }
+    if description:
+        op["description"] = description
+    return {"get": op}
+
+
+def field_schema(f: Field) -> Schema:
+    """The JSON schema of one catalogue field's values."""
+    schema: Schema
+    if f.type == "str":
+        schema = {"type": "string", "maxLength": f.max_length}
+        if f.choices:
+            schema["enum"] = list(f.choices)
+        if f.pattern:
+            schema["pattern"] = f"^(?:{f.pattern})$"
+    elif f.type in ("int", "float"):
+        schema = {"type": "integer" if f.type == "int" else "number"}
+        if f.minimum is not None:
+            schema["minimum"] = f.minimum
+    elif f.type == "bool":
+        schema = {"type": "boolean"}
+    elif f.type == "date":
+        schema = {"type": "string", "format": "date"}
+    else:  # list
+        schema = {"type": "array", "minItems": 1, "uniqueItems": True,
+                  "items": {"type": "string", "enum": list(f.choices)}}
+    schema["description"] = f.label + (f"({f.unit})" if f.unit else "")
+    if not f.required:
+        schema["nullable"] = True
+    return schema
+
+
+# Properties the store adds to what the files hold, by layer name.
+LIVE_PROPERTIES: dict[str, dict[str, Schema]] = {
+    "venues": {
+        "status": {"type": "string", "description": "检查状态(由检查记录实时得出)"},
+        "last_inspection": {"type": "string", "format": "date", "nullable": True,
+                            "description": "最近检查日期"},
+        "next_due": {"type": "string", "format": "date", "description": "下次应检日期"},
+        "open_hazards": {"type": "integer", "minimum": 0, "description": "未整改隐患数"},
+    },
+}
+
+
+def properties_schema(layer: Layer) -> Schema:
+    props = {f.name: field_schema(f) for f in layer.fields}
+    measures = {"Polygon": ("area_m2", "area_mu"), "LineString": ("length_m",)}
+    for name in measures.get(layer.geometry, ()):
+        props[name] = {"type": "number", "minimum": 0,
+                       "description": MEASURE_LABELS[name] + ",按 EPSG:4548 计算"}
+    props |= LIVE_PROPERTIES.get(layer.name, {})
+    return {"type": "object", "properties": props,
+            "required": [f.name for f in layer.fields if f.required]}
+
+
+_GEOMETRY_TYPES = {"Point": ["Point"], "LineString": ["LineString", "MultiLineString"],
+                   "Polygon": ["Polygon", "MultiPolygon"]}
+
+
+def feature_schema(layer: Layer, name: str) -> Schema:
+    return {
+        "type": "object",
+        "required": ["type", "id", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "string"},
+            "geometry": {
+                "type": "object", "required": ["type", "coordinates"],
+                "properties": {"type": {"type": "string",
+                                        "enum": _GEOMETRY_TYPES[layer.geometry]},
+                               "coordinates": {"type": "array"}},
+            },
+            "properties": ref(f"{name}Properties"),
+            "links": {"type": "array", "items": ref("Link")},
+        },
+    }
+
+
+def camel(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+COMMON_SCHEMAS: dict[str, Schema] = {
+    "Error": {
+        "type": "object", "required": ["ok", "error", "status"],
+        "properties": {"ok": {"type": "boolean", "enum": [False]},
+                       "error": {"type": "string", "description": "what is wrong, for people"},
+                       "status": {"type": "integer", "description": "the HTTP status"}},
+    },
+    "Link": {
+        "type": "object", "required": ["href", "rel"],
+        "properties": {"href": {"type": "string"}, "rel": {"type": "string"},
+                       "type": {"type": "string"}, "title": {"type": "string"}},
+    },
+    "Bbox": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"},
+             "description": "minx, miny, maxx, maxy (lon/lat, WGS84)"},
+}
+
+
+# ------------------------------------------------------------------ the app's /api
+def layers_api_section(catalogue: Sequence[Layer]) -> Section:
+    tag = "layers"
+    names = [layer.name for layer in catalogue]
+    layer_row = {
+        "type": "object",
+        "required": ["name", "title", "group", "geometry", "count", "bbox"],
+        "properties": {
+            "name": {"type": "string", "enum": names},
+            "title": {"type": "string"}, "group": {"type": "string"},
+            "geometry": {"type": "string", "enum": ["Point", "LineString", "Polygon"]},
+            "description": {"type": "string"},
+            "count": {"type": "integer", "minimum": 0},
+            "bbox": {**ref("Bbox"), "nullable": True},
+        },
+    }
+    collection = {
+        "type": "object", "required": ["type", "features", "name"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "name": {"type": "string", "enum": names},
+            "features": {"type": "array", "items": {
+                "type": "object", "required": ["type", "id", "geometry", "properties"],
+                "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                               "id": {"type": "string"},
+                               "geometry": {"type": "object"},
+                               "properties": {"type": "object"}},
+            }},
+        },
+    }
+    paths = {
+        "/api/layers": operation(
+            tag, "listLayers", "Every layer: name, title, group, geometry, count, bbox",
+            ok=json_content({"type": "object", "required": ["layers"],
+                             "properties": {"layers": {"type": "array",
+                                                       "items": ref("LayerSummary")}}}),
+            error_codes=()),
+        "/api/layers/{name}": operation(
+            tag, "getLayer", "A layer's features as GeoJSON (WGS84 lon/lat)",
+            description="Polygons carry area_m2 and area_mu, lines length_m (EPSG:4548); "
+                        "venues carry their live inspection status.",
+            parameters=[
+                path_param("name", {"type": "string", "enum": names}, "the layer's name"),
+                query("bbox", {"type": "string"},
+                      "minx,miny,maxx,maxy in lon/lat: only the features that intersect it"),
+            ],
+            ok=json_content(ref("LayerFeatureCollection"), "application/geo+json"),
+            error_codes=(400, 404)),
+    }
+    return Section(tag, "The app's JSON/GeoJSON API (pages read their layers here)", paths,
+                   {"LayerSummary": layer_row, "LayerFeatureCollection": collection})
+
+
+# ------------------------------------------------------------------ OGC API - Features
+def _crs_param(name: str, description: str) -> Schema:
+    return query(name, {"type": "string", "enum": list(SUPPORTED_CRS),
+                        "default": next(iter(SUPPORTED_CRS))}, description)
+
+
+F_PARAM = query("f", {"type": "string", "enum": ["json", "html"]},
+                "the format: json (GeoJSON for features) or html; default: by Accept header")
+
+
+def _filter_param(f: Field) -> Schema:
+    schema = field_schema(f)
+    if f.type == "list":
+        schema = {"type": "string", "enum": list(f.choices)}
+    schema.pop("nullable", None)
+    schema.pop("maxLength", None)
+    schema.pop("pattern", None)
+    schema.pop("minItems", None)
+    return query(f.name, schema, f"只返回 {f.label} 等于此值的要素"
+                 + ("(列表属性:包含此值)" if f.type == "list" else ""))
+
+
+def ogc_section(catalogue: Sequence[Layer]) -> Section:
+    tag = "OGC API - Features"
+    link_list = {"type": "array", "items": ref("Link")}
+    schemas: dict[str, Schema] = {
+        "LandingPage": {"type": "object", "required": ["links"],
+                        "properties": {"title": {"type": "string"},
+                                       "description": {"type": "string"},
+                                       "links": link_list}},
+        "ConfClasses": {"type": "object", "required": ["conformsTo"],
+                        "properties": {"conformsTo": {"type": "array",
+                                                      "items": {"type": "string"}},
+                                       "links": link_list}},
+        "Collection": {
+            "type": "object", "required": ["id", "links"],
+            "properties": {
+                "id": {"type": "string"}, "title": {"type": "string"},
+                "description": {"type": "string"},
+                "itemType": {"type": "string"},
+                "crs": {"type": "array", "items": {"type": "string"}},
+                "storageCrs": {"type": "string"},
+                "extent": {"type": "object", "properties": {"spatial": {
+                    "type": "object", "properties": {
+                        "bbox": {"type": "array", "items": ref("Bbox")},
+                        "crs": {"type": "string"}}}}},
+                "links": link_list,
+            },
+        },
+        "Collections": {"type": "object", "required": ["links", "collections"],
+                        "properties": {"links": link_list,
+                                       "collections": {"type": "array",
+                                                       "items": ref("Collection")}}},
+    }
+    paths: dict[str, Schema] = {
+        "/ogc/": operation(tag, "getLandingPage", "Landing page", parameters=[F_PARAM],
+                           ok=json_content(ref("LandingPage")) | HTML_CONTENT),
+        "/ogc/conformance": operation(
+            tag, "getConformanceDeclaration", "The conformance classes the API implements",
+            parameters=[F_PARAM], ok=json_content(ref("ConfClasses")) | HTML_CONTENT),
+        "/ogc/collections": operation(
+            tag, "getCollections", "Every feature collection (one per layer)",
+            parameters=[F_PARAM], ok=json_content(ref("Collections")) | HTML_CONTENT),
+        "/ogc/api": operation(
+            tag, "getAPIDefinition", "This OpenAPI document (json) or its HTML view",
+            parameters=[F_PARAM],
+            ok=json_content({"type": "object"}, OPENAPI_MEDIA_TYPE) | HTML_CONTENT),
+    }
+    items_params = [
+        F_PARAM,
+        query("bbox", {"type": "array", "minItems": 4, "maxItems": 6,
+                       "items": {"type": "number"}},
+              "lower corner, upper corner (4 numbers, or 6 with heights) in the axis order "
+              "of bbox-crs; in CRS84: minLon,minLat,maxLon,maxLat", explode=False),
+        _crs_param("bbox-crs", "the CRS of bbox (Part 2)"),
+        _crs_param("crs", "the CRS of the returned geometry (Part 2), in its axis order"),
+        query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                        "default": DEFAULT_LIMIT},
+              f"features per page (larger values are served as {MAX_LIMIT})"),
+        query("offset", {"type": "integer", "minimum": 0, "default": 0},
+              "features to skip (the next and prev links carry it)"),
+    ]
+    for layer in catalogue:
+        name = layer.name
+        schemas[f"{camel(name)}Properties"] = properties_schema(layer)
+        schemas[f"{camel(name)}Feature"] = feature_schema(layer, camel(name))
+        schemas[f"{camel(name)}FeatureCollection"] = {
+            "type": "object",
+            "required": ["type", "features", "numberMatched", "numberReturned", "links"],
+            "properties": {
+                "type": {"type": "string", "enum": ["FeatureCollection"]},
+                "features": {"type": "array", "items": ref(f"{camel(name)}Feature")},
+                "numberMatched": {"type": "integer", "minimum": 0},
+                "numberReturned": {"type": "integer", "minimum": 0},
+                "timeStamp": {"type": "string", "format": "date-time"},
+                "links": link_list,
+            },
+        }
+        base = f"/ogc/collections/{name}"
+        paths[base] = operation(
+            tag, f"describe{camel(name)}Collection", f"{layer.title} ({name}): the collection",
+            parameters=[F_PARAM], ok=json_content(ref("Collection")) | HTML_CONTENT)
+        paths[f"{base}/items"] = operation(
+            tag, f"get{camel(name)}Features", f"{layer.title} ({name}): features",
+            description="Filters: bbox, and any property by equality (?community=裕园社区).",
+            parameters=items_params + [_filter_param(f) for f in queryables(layer)],
+            ok=json_content(ref(f"{camel(name)}FeatureCollection"), "application/geo+json")
+            | HTML_CONTENT)
+        paths[f"{base}/items/{{featureId}}"] = operation(
+            tag, f"get{camel(name)}Feature", f"{layer.title} ({name}): one feature",
+            parameters=[path_param("featureId", {"type": "string"}, "the feature's id"),
+                        F_PARAM, _crs_param("crs", "the CRS of the returned geometry")],
+            ok=json_content(ref(f"{camel(name)}Feature"), "application/geo+json")
+            | HTML_CONTENT,
+            error_codes=(400, 404))
+    return Section(tag, "OGC API - Features Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) and "
+                        "Part 2 (CRS): conforms to " + ", ".join(CONFORMANCE), paths, schemas)
+
+
+# Every part of the API, in the order of the document. Add new sections here.
+SECTIONS: tuple[Callable[[Sequence[Layer]], Section], ...] = (layers_api_section, ogc_section)
+
+
+@functools.cache
+def _document(catalogue: tuple[Layer, ...]) -> Schema:
+    paths: Schema = {}
+    schemas: Schema = dict(COMMON_SCHEMAS)
+    tags = []
+    for build in SECTIONS:
+        section = build(catalogue)
+        clash = (set(paths) & set(section.paths)) | (set(schemas) & set(section.schemas))
+        if clash:
+            raise ValueError(f"section {section.tag} redefines {sorted(clash)}")
+        paths |= section.paths
+        schemas |= section.schemas
+        tags.append({"name": section.tag, "description": section.description})
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "中大槐树街道 城市管理地图服务 API",
+            "version": "1.0.0",
+            "description": "The map service of 中大槐树街道 (Zhongda Huaishu sub-district, "
+                           "槐荫区, 济南): its JSON/GeoJSON API and an OGC API - Features. "
+                           "Coordinates are WGS84 lon/lat unless a crs is asked for; "
+                           "errors are {\"ok\": false, \"error\": ..., \"status\": ...}.",
+        },
+        "tags": tags,
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+def openapi_document(server_url: str, catalogue: Sequence[Layer] = CATALOGUE) -> Schema:
+    """The document, with `server_url` (e.g. the request's URL root) as its server."""
+    return {**_document(tuple(catalogue)), "servers": [{"url": server_url.rstrip("/")}]}

@@ -1,0 +1,47 @@
+// The small map of the OGC API's HTML pages: draws the features of the page
+// (fetched as GeoJSON from data-url) over the sub-district boundary. No
+// basemap: nothing is loaded from outside the app. Text from data is set with
+// textContent, never parsed as HTML.
+(function () {
+  "use strict";
+  var box = document.getElementById("ogc-map");
+  if (!box || !window.L) { return; }
+  var map = L.map(box, { attributionControl: false });
+  map.setView([36.668, 116.962], 14);
+
+  function label(feature) {
+    var el = document.createElement("span");
+    var p = feature.properties || {};
+    el.textContent = (p.name || feature.id || "") + "";
+    return el;
+  }
+
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/geo+json" } }).then(function (r) {
+      if (!r.ok) { throw new Error(url + ": " + r.status); }
+      return r.json();
+    });
+  }
+
+  getJSON(box.dataset.boundary).then(function (data) {
+    L.geoJSON(data, { style: { color: "#c0392b", weight: 2, fill: false, dashArray: "6 4" },
+                      interactive: false }).addTo(map);
+  }).catch(function () { /* the features are still drawn without the outline */ });
+
+  getJSON(box.dataset.url).then(function (data) {
+    var layer = L.geoJSON(data, {
+      style: { color: "#1f4e79", weight: 2, fillOpacity: 0.25 },
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, { radius: 6, color: "#1f4e79", fillColor: "#5dade2",
+                                        fillOpacity: 0.9, weight: 1 });
+      },
+      onEachFeature: function (feature, l) { l.bindTooltip(label(feature)); }
+    }).addTo(map);
+    var bounds = layer.getBounds();
+    if (bounds.isValid()) { map.fitBounds(bounds, { maxZoom: 17, padding: [20, 20] }); }
+    box.dataset.loaded = String(layer.getLayers().length);
+  }).catch(function (e) {
+    box.dataset.loaded = "error";
+    box.textContent = "地图数据加载失败:" + e.message;
+  });
+}());
