@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import Flask
 
-from layers import api, ogcapi, pages
+from layers import api, ogcapi, pages, reload
+from layers.cli import layers_cli
 from layers.inspections import InspectionStore
 from layers.store import LayerStore
 from layers.validate import LayerDataError
@@ -22,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "DATA_DIR": ROOT / "geodata",  # the GeoJSON layers and the shipped inspection history
     "INSPECTIONS_DB": ROOT / "instance" / "inspections.sqlite",  # records (SQLite, WAL)
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
+    "RELOAD_LAYERS": True,  # reload the layers when their files change (after an import)
     "JSON_AS_ASCII": False,
 }
 
@@ -36,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     data_dir = Path(app.config["DATA_DIR"])
+    reload.init_app(app, data_dir)  # before loading: a change from now on is seen
     app.extensions["layer_store"] = LayerStore.from_directory(data_dir)
     inspections = InspectionStore(Path(app.config["INSPECTIONS_DB"]))
     inspections.seed_from_csv(data_dir / "inspections.csv", data_dir / "hazards.csv")
@@ -44,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(ogcapi.bp)
+    app.cli.add_command(layers_cli)
     return app
 
 

@@ -1,15 +1,25 @@
-"""pygeoapi feature provider over the huaishu LayerStore (experiment)."""
-import functools, os
+"""A pygeoapi feature provider over the app's LayerStore (for bench/ogc_items.py only).
+
+It answers from the same in-memory store, STRtree and all, that the app's own
+/ogc uses, so that timing the two compares the API layers and nothing else.
+"""
+
+import functools
 from pathlib import Path
+
 from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
 from pygeoapi.util import crs_transform
+
 from layers.store import LayerStore
 
-TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "date": "string", "list": "array"}
+TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
+         "date": "string", "list": "array"}
+
 
 @functools.cache
-def _store(directory):
+def _store(directory: str) -> LayerStore:
     return LayerStore.from_directory(Path(directory))
+
 
 class StoreProvider(BaseProvider):
     def __init__(self, provider_def):
@@ -24,21 +34,22 @@ class StoreProvider(BaseProvider):
         return self._fields
 
     @crs_transform
-    def query(self, offset=0, limit=10, resulttype='results', bbox=[], datetime_=None,
-              properties=[], sortby=[], select_properties=[], skip_geometry=False, q=None, **kwargs):
+    def query(self, offset=0, limit=10, resulttype="results", bbox=(), datetime_=None,
+              properties=(), sortby=(), select_properties=(), skip_geometry=False, q=None,
+              **kwargs):
         loaded = self.loaded
         positions = loaded.in_bbox(bbox) if bbox else range(len(loaded))
-        feats = [loaded.features[i] for i in positions]
+        features = [loaded.features[i] for i in positions]
         if properties:
-            feats = [f for f in feats if all(str(f["properties"].get(k)) == str(v) for k, v in properties)]
-        matched = len(feats)
-        page = [] if resulttype == "hits" else feats[offset:offset + limit]
+            features = [f for f in features
+                        if all(str(f["properties"].get(k)) == str(v) for k, v in properties)]
+        page = [] if resulttype == "hits" else features[offset:offset + limit]
         return {"type": "FeatureCollection", "features": [dict(f) for f in page],
-                "numberMatched": matched, "numberReturned": len(page)}
+                "numberMatched": len(features), "numberReturned": len(page)}
 
     @crs_transform
     def get(self, identifier, **kwargs):
-        pos = self.loaded.position(str(identifier))
-        if pos is None:
+        position = self.loaded.position(str(identifier))
+        if position is None:
             raise ProviderItemNotFoundError(f"item {identifier} not found")
-        return dict(self.loaded.features[pos])
+        return dict(self.loaded.features[position])

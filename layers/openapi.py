@@ -17,10 +17,10 @@ from typing import Any
 
 from .catalogue import CATALOGUE, MEASURE_LABELS, Field, Layer
 from .ogc import (
+    CONFORMANCE,
     DEFAULT_LIMIT,
     MAX_LIMIT,
     SUPPORTED_CRS,
-    CONFORMANCE,
     queryables,
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,11 +72,13 @@ def validate_collection(
     data: Any,
     source: str,
     boundary_metric: Geometry | None = None,
+    on_feature: Callable[[], None] | None = None,
 ) -> tuple[list[ValidFeature], list[Problem]]:
     """Check a GeoJSON FeatureCollection; return its valid features and all problems.
 
     `boundary_metric` (EPSG:4548) is required of layers whose features must lie
-    inside the sub-district; leave it None to skip that test.
+    inside the sub-district; leave it None to skip that test. `on_feature` is
+    called after each feature (an import's progress bar).
     """
     if not isinstance(data, Mapping) or data.get("type") != "FeatureCollection":
         return [], [Problem(source, None, "is not a GeoJSON FeatureCollection")]
@@ -99,6 +101,8 @@ def validate_collection(
         problems += found
         if fid is not None and not found:
             valid.append(fid)
+        if on_feature is not None:
+            on_feature()
     return valid, problems
 
 

@@ -54,7 +54,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):
-        if request.path.startswith(JSON_PATHS) or request.accept_mimetypes.best == "application/json":
+        json_wanted = request.accept_mimetypes.best == "application/json"
+        if request.path.startswith(JSON_PATHS) or json_wanted:
             return error_response(e.description or e.name, e.code or 500)
         return e
 

@@ -1,6 +1,7 @@
 import pytest
 
 from server import create_app
+from tests.liveserver import LiveServer
 
 TODAY = "2026-11-25"  # the shipped history is illustrative up to this date
 
@@ -23,3 +24,15 @@ def client(app):
 @pytest.fixture(scope="session")
 def store(app):
     return app.extensions["layer_store"]
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    return make_app(tmp_path_factory.mktemp("live-db") / "inspections.sqlite")
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """The app over the shipped data on a loopback port (browser and GDAL tests)."""
+    with LiveServer(live_app) as server:
+        yield server

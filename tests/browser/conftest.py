@@ -3,13 +3,9 @@
 `playwright install` cannot work offline, so the tests use the system browser.
 """
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
-
-from tests.conftest import make_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -27,32 +23,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def pytest_collection_modifyitems(items):
     for item in items:
         item.add_marker(pytest.mark.browser)
-
-
-class LiveServer:
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(5)
-
-
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory):
-    return make_app(tmp_path_factory.mktemp("live-db") / "inspections.sqlite")
-
-
-@pytest.fixture(scope="session")
-def live_server(live_app):
-    with LiveServer(live_app) as server:
-        yield server
 
 
 @pytest.fixture(scope="session")
