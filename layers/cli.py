@@ -106,7 +106,8 @@ def import_command(file: Path, layer_name: str, **options: str | None) -> None:
     """
     report = run_check(file, layer_name, read_options(**options))  # type: ignore[arg-type]
     if not report.ok:
-        raise SystemExit("nothing was imported; the layer is unchanged")
+        click.echo("nothing was imported; the layer is unchanged", err=True)
+        raise SystemExit(1)
     data_dir = Path(current_app.config["DATA_DIR"])
     before = len(get_store().get(layer_name))
     path = write_layer_file(data_dir, report.layer, report.features)

@@ -96,41 +96,54 @@ def check_import(
     missing = set(report_missing_columns(layer, columns.values(), report))
     advance = progress(2 * len(source.records)) if progress else None
     features, labels = [], []
-    own: dict[int, str] = {}  # position -> geometry problem found while reading
+    found: list[tuple[int, str | None, str]] = []  # (position, field, problem) of rows
+    first_row: dict[str, str] = {}
     for position, record in enumerate(source.records):
         props = {columns[k]: to_field_value(layer.field(columns[k]), v)
                  for k, v in record.properties.items() if k in columns}
-        props = {k: v for k, v in props.items() if v is not None}
+        fid = to_id(record.id)
+        if fid is None:
+            found.append((position, "id", "is empty: every feature needs an id"))
+        elif not isinstance(fid, str):
+            found.append((position, "id", f"must be text or an integer, not {fid!r}"))
+        elif fid in first_row:
+            found.append((position, "id", f"is also the id of {first_row[fid]}"))
+        else:
+            first_row[fid] = record.label
         if record.problem:
-            own[position] = record.problem
+            found.append((position, "geometry", record.problem))
         features.append({
             "type": "Feature",
-            "id": to_id(record.id),
-            "properties": props,
+            "id": fid,
+            "properties": {k: v for k, v in props.items() if v is not None},
             "geometry": _geojson(record.geometry),
         })
         labels.append(record.label)
         if advance:
             advance(1)
-    collection = {"type": "FeatureCollection", "features": features}
     boundary_metric = None
     if layer.inside_boundary:
         boundary_metric = current_boundary(data_dir, report)
+    # Validation sees each row under its position, so that every problem names one row.
+    by_position = {"type": "FeatureCollection",
+                   "features": [{**f, "id": str(i)} for i, f in enumerate(features)]}
     valid, problems = validate_collection(
-        layer, collection, path.name, boundary_metric,
+        layer, by_position, path.name, boundary_metric,
         on_feature=(lambda: advance(1)) if advance else None)
-    where = _where(features, labels)
-    for position, message in own.items():
-        report.problems.append(ImportProblem(path.name, where(f"#{position}"), "geometry",
-                                             message))
-    reported_geometry = {where(f"#{p}") for p in own}
+    no_geometry = {position for position, name, _ in found if name == "geometry"}
     for p in problems:
-        place = where(p.feature_id) if p.feature_id is not None else None
-        if p.field == "geometry" and place in reported_geometry:
+        position = int(p.feature_id) if p.feature_id is not None else -1
+        if p.field == "geometry" and position in no_geometry:
             continue  # already said why there is no geometry
         if p.field in missing and p.message == "is required":
             continue  # said once for the whole file
-        report.problems.append(ImportProblem(path.name, place, p.field, p.message))
+        found.append((position, p.field, p.message))
+    for position, name, message in sorted(found, key=lambda row: row[0]):
+        place = None
+        if position >= 0:
+            fid = features[position]["id"]
+            place = labels[position] + (f" (id {fid})" if isinstance(fid, str) else "")
+        report.problems.append(ImportProblem(path.name, place, name, message))
     if report.ok:
         report.features = features
         if layer.name == "boundary":
@@ -290,23 +303,6 @@ def _geojson(geometry: Geometry | None) -> dict[str, Any] | None:
     if geometry is None:
         return None
     return json.loads(json.dumps(mapping(geometry)))  # tuples -> lists
-
-
-def _where(features: list[dict[str, Any]], labels: list[str]) -> Callable[[str], str]:
-    """Feature id (or #position) from validation -> where a person finds it in the file."""
-    by_id: dict[str, list[str]] = {}
-    for feature, label in zip(features, labels, strict=True):
-        if feature["id"] is not None:
-            by_id.setdefault(str(feature["id"]), []).append(label)
-
-    def where(feature_id: str) -> str:
-        if feature_id.startswith("#") and feature_id[1:].isdigit():
-            position = int(feature_id[1:])
-            fid = features[position]["id"]
-            return labels[position] + (f" (id {fid})" if fid is not None else "")
-        places = by_id.get(feature_id)
-        return f"{', '.join(places)} (id {feature_id})" if places else f"id {feature_id}"
-    return where
 
 
 # ------------------------------------------------------------------ the directory

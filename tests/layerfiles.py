@@ -1,0 +1,68 @@
+"""Helpers for tests that import and export layer files: a copy of the shipped data,
+the CLI over it, and the shipped features to compare with."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+from shapely.geometry import shape
+
+from tests.conftest import make_app
+
+GEODATA = Path(__file__).resolve().parents[1] / "geodata"
+
+
+def copy_geodata(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in [*GEODATA.glob("*.geojson"), *GEODATA.glob("*.csv")]:
+        shutil.copy(path, directory)
+    return directory
+
+
+def shipped(name: str) -> list[dict]:
+    return json.loads((GEODATA / f"{name}.geojson").read_text(encoding="utf-8"))["features"]
+
+
+def stored(data_dir: Path, name: str) -> list[dict]:
+    return json.loads((data_dir / f"{name}.geojson").read_text(encoding="utf-8"))["features"]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def shipped_frame(name: str, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
+    """A shipped layer as a table (lists joined with 、), in `crs`."""
+    features = shipped(name)
+    rows = [{"id": f["id"], **{k: "、".join(v) if isinstance(v, list) else v
+                               for k, v in f["properties"].items()}} for f in features]
+    frame = gpd.GeoDataFrame(rows, geometry=[shape(f["geometry"]) for f in features],
+                             crs="EPSG:4326")
+    return frame.to_crs(crs)
+
+
+def assert_same_features(got: list[dict], expected: list[dict], tolerance: float = 1e-7,
+                         ignore: tuple[str, ...] = ()) -> None:
+    """Same ids in the same order, equal properties, geometries equal within `tolerance`°."""
+    assert [f["id"] for f in got] == [f["id"] for f in expected]
+    for a, b in zip(got, expected, strict=True):
+        pa = {k: v for k, v in a["properties"].items() if k not in ignore}
+        pb = {k: v for k, v in b["properties"].items() if k not in ignore}
+        assert pa == pb, a["id"]
+        ga, gb = shapely.normalize(shape(a["geometry"])), shapely.normalize(shape(b["geometry"]))
+        assert ga.equals_exact(gb, tolerance), (a["id"], ga.wkt[:200], gb.wkt[:200])
+
+
+class Cli:
+    """`flask layers ...` over an app whose DATA_DIR is `data_dir`."""
+
+    def __init__(self, data_dir: Path, db: Path):
+        self.data_dir = data_dir
+        self.app = make_app(db, DATA_DIR=data_dir)
+        self.runner = self.app.test_cli_runner()
+
+    def __call__(self, *args: str):
+        return self.runner.invoke(args=["layers", *map(str, args)])
