@@ -84,13 +84,14 @@ class ItemsQuery:
 def parse_crs(value: str | None, parameter: str) -> str:
     if value is None:
         return CRS84
+    given = value
     value = value.strip()
     if value.startswith("[") and value.endswith("]"):  # safe CURIE, e.g. [EPSG:4548]
         value = value[1:-1]
     if value.upper().startswith("EPSG:"):
         value = epsg_uri(int(value[5:])) if value[5:].isdigit() else value
     if value not in SUPPORTED_CRS:
-        raise BadRequest(f"{parameter} {value!r} is not supported; use one of "
+        raise BadRequest(f"{parameter} {given!r} is not supported; use one of "
                          f"{', '.join(SUPPORTED_CRS)}")
     return value
 
