@@ -1,7 +1,7 @@
 import pytest
 
 from server import create_app
-from tests.liveserver import LiveServer
+from tests.liveserver import LiveServer, LiveServerProcess
 
 TODAY = "2026-11-25"  # the shipped history is illustrative up to this date
 
@@ -35,4 +35,12 @@ def live_app(tmp_path_factory):
 def live_server(live_app):
     """The app over the shipped data on a loopback port (browser and GDAL tests)."""
     with LiveServer(live_app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def live_server_process(tmp_path_factory):
+    """The app over the shipped data, served by a child process (GDAL tests)."""
+    db = tmp_path_factory.mktemp("live-process-db") / "inspections.sqlite"
+    with LiveServerProcess({"TESTING": True, "INSPECTIONS_DB": db, "TODAY": TODAY}) as server:
         yield server
