@@ -38,7 +38,7 @@
       onEachFeature: function (feature, l) { l.bindTooltip(label(feature)); }
     }).addTo(map);
     var bounds = layer.getBounds();
-    if (bounds.isValid()) { map.fitBounds(bounds, { maxZoom: 17, padding: [20, 20] }); }
+    if (bounds.isValid()) { map.fitBounds(bounds, { maxZoom: 16, padding: [20, 20] }); }
     box.dataset.loaded = String(layer.getLayers().length);
   }).catch(function (e) {
     box.dataset.loaded = "error";
