@@ -7,10 +7,15 @@
 The commands work on the app's DATA_DIR (HUAISHU_DATA_DIR). An import or a
 validation that finds problems prints every one of them (the file, the row
 or feature, the field, why), changes nothing and exits with status 1.
+
+`flask --app server` starts the app, which refuses to start on invalid data;
+`python -m layers.cli import ...` runs the same commands without loading the
+data first, to repair a layer that no longer loads.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -20,12 +25,14 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .catalogue import layer_names
+from .catalogue import get_layer, layer_names
 from .exporter import EXPORT_FORMATS, ExportError, export_layer, format_for
 from .files import write_layer_file
 from .importer import ImportReport, check_import
+from .inspections import InspectionStore
 from .sources import ReadOptions
-from .web import get_store
+from .store import LayerStore
+from .validate import LayerDataError
 
 # Files with at least this many features get a progress bar.
 PROGRESS_MIN_FEATURES = 1000
@@ -69,13 +76,42 @@ def progress_bars() -> Iterator[Callable[[int, str], Callable[[int], None]]]:
         yield start
 
 
+def data_dir() -> Path:
+    return Path(current_app.config["DATA_DIR"])
+
+
+def layer_store() -> LayerStore:
+    """The app's store; loaded here when the app runs without one (python -m layers.cli)."""
+    store = current_app.extensions.get("layer_store")
+    if store is None:
+        try:
+            store = LayerStore.from_directory(data_dir())
+        except LayerDataError as e:
+            raise click.ClickException(str(e)) from None
+    return store
+
+
+def venues_with_records() -> list[str]:
+    inspections = current_app.extensions.get("inspections")
+    if inspections is None:
+        path = Path(current_app.config["INSPECTIONS_DB"])
+        if not path.exists():
+            return []
+        inspections = InspectionStore(path)
+    return list(inspections.last_inspections())
+
+
+def features_in_file(path: Path) -> int | None:
+    try:
+        return len(json.loads(path.read_text(encoding="utf-8"))["features"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def run_check(file: Path, layer_name: str, options: ReadOptions) -> ImportReport:
-    data_dir = Path(current_app.config["DATA_DIR"])
-    records: list[str] = []
-    if layer_name == "venues":
-        records = list(current_app.extensions["inspections"].last_inspections())
+    records = venues_with_records() if layer_name == "venues" else []
     with progress_bars() as start:
-        report = check_import(file, layer_name, data_dir, options,
+        report = check_import(file, layer_name, data_dir(), options,
                               progress=lambda total: start(total, f"checking {file.name}"),
                               venues_with_records=records)
     for note in report.notes:
@@ -108,11 +144,11 @@ def import_command(file: Path, layer_name: str, **options: str | None) -> None:
     if not report.ok:
         click.echo("nothing was imported; the layer is unchanged", err=True)
         raise SystemExit(1)
-    data_dir = Path(current_app.config["DATA_DIR"])
-    before = len(get_store().get(layer_name))
-    path = write_layer_file(data_dir, report.layer, report.features)
-    click.echo(f"imported {len(report.features)} feature(s) into {path} "
-               f"(it held {before}); a running server reloads it on its next request")
+    before = features_in_file(data_dir() / get_layer(layer_name).file_name)
+    path = write_layer_file(data_dir(), report.layer, report.features)
+    held = f"it held {before}" if before is not None else "it did not load before"
+    click.echo(f"imported {len(report.features)} feature(s) into {path} ({held}); "
+               "a running server reloads it on its next request")
 
 
 @layers_cli.command("validate")
@@ -135,7 +171,24 @@ def validate_command(file: Path, layer_name: str, **options: str | None) -> None
 def export_command(layer_name: str, fmt: str | None, output: Path) -> None:
     """Write layer NAME to a file, in WGS84, with its measures (m², 亩, m)."""
     try:
-        count = export_layer(get_store().get(layer_name), format_for(output, fmt), output)
+        count = export_layer(layer_store().get(layer_name), format_for(output, fmt), output)
     except ExportError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"exported {count} feature(s) of {layer_name} to {output}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m layers.cli`: the commands with the app's configuration, without its data."""
+    from flask import Flask
+
+    from server import DEFAULTS
+
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("HUAISHU")
+    with app.app_context():
+        layers_cli.main(args=argv, prog_name="python -m layers.cli")
+
+
+if __name__ == "__main__":
+    main()

@@ -441,3 +441,15 @@ def test_killed_import_leaves_the_old_file(data_dir, tmp_path):
     assert len(leftovers) == 1  # written in full, never swapped in
     assert len(json.loads(leftovers[0].read_text())["features"]) == 2
     assert len(LayerStore.from_directory(data_dir).get("parking")) == 8
+
+
+def test_a_layer_that_no_longer_loads_is_repaired_without_the_app(data_dir, tmp_path):
+    (data_dir / "venues.geojson").write_text("{", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HUAISHU_DATA_DIR": str(data_dir),
+           "HUAISHU_INSPECTIONS_DB": str(tmp_path / "i.sqlite")}
+    process = subprocess.run(
+        [sys.executable, "-m", "layers.cli", "import", ROOT / "geodata" / "venues.geojson",
+         "--layer", "venues"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr
+    assert "(it did not load before)" in process.stdout
+    assert len(LayerStore.from_directory(data_dir).get("venues")) == 353
