@@ -12,6 +12,7 @@ results as JSON or HTML.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -58,7 +59,8 @@ CONFORMANCE = (
 )
 
 # Query parameters of the items operation besides the property filters.
-ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "limit", "offset")
+ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset")
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 # Properties the store adds at run time that can be filtered on, by layer.
 LIVE_QUERYABLES: dict[str, tuple[Field, ...]] = {
@@ -71,6 +73,11 @@ def queryables(layer: Layer) -> tuple[Field, ...]:
     return layer.fields + LIVE_QUERYABLES.get(layer.name, ())
 
 
+def temporal_field(layer: Layer) -> str | None:
+    """The property that places a layer's features in time (`datetime`): its first date."""
+    return next((f.name for f in layer.fields if f.type == "date"), None)
+
+
 @dataclass(frozen=True)
 class ItemsQuery:
     bbox: tuple[float, float, float, float] | None  # in bbox_crs, axis order of that CRS
@@ -79,6 +86,7 @@ class ItemsQuery:
     limit: int
     offset: int
     filters: tuple[tuple[str, Any], ...]  # (property, typed value)
+    period: tuple[dt.date | None, dt.date | None] | None = None  # datetime: days, inclusive
 
 
 def parse_crs(value: str | None, parameter: str) -> str:
@@ -119,7 +127,42 @@ def parse_items_query(layer: Layer, args: Mapping[str, str]) -> ItemsQuery:
         offset=_integer(args, "offset", 0, minimum=0),
         filters=tuple((name, _filter_value(fields[name], args[name]))
                       for name in fields if name in args),
+        period=parse_datetime(args["datetime"]) if "datetime" in args else None,
     )
+
+
+def parse_datetime(text: str) -> tuple[dt.date | None, dt.date | None]:
+    """An RFC 3339 instant or interval (`a/b`, `..` or empty for an open end) as days.
+
+    The layers' times are dates, so an instant selects its (UTC) day.
+    """
+    parts = text.split("/")
+    if len(parts) > 2:
+        raise BadRequest("datetime must be an instant or an interval start/end")
+    days = [_day(p) for p in parts]
+    if len(days) == 1:
+        if days[0] is None:
+            raise BadRequest("datetime must name a time; '..' only stands for an open end")
+        return days[0], days[0]
+    start, end = days
+    if start is not None and end is not None and start > end:
+        raise BadRequest("datetime: the interval ends before it starts")
+    return start, end
+
+
+def _day(text: str) -> dt.date | None:
+    if text in ("", ".."):
+        return None
+    try:
+        if "T" in text.upper():
+            moment = dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                raise ValueError("no time zone")
+            return moment.astimezone(dt.UTC).date()
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"datetime {text!r} is not an RFC 3339 date or date-time "
+                         "(2022-03-11, 2022-03-11T08:00:00Z)") from None
 
 
 def _integer(args: Mapping[str, str], name: str, default: int, minimum: int) -> int:
@@ -221,7 +264,28 @@ def select(
     for name, wanted in query.filters:
         positions = [i for i in positions
                      if _matches(_properties(loaded, i, live), name, wanted)]
+    if query.period is not None:
+        # A feature without a date has no place in time, so no time selects it.
+        when = temporal_field(loaded.layer)
+        start, end = query.period
+        positions = [i for i in positions if when is not None
+                     and _in_period(loaded.features[i]["properties"].get(when), start, end)]
     return positions
+
+
+def _in_period(value: Any, start: dt.date | None, end: dt.date | None) -> bool:
+    if not isinstance(value, str):
+        return False
+    day = dt.date.fromisoformat(value)
+    return (start is None or start <= day) and (end is None or day <= end)
+
+
+def temporal_extent(loaded: LoadedLayer) -> list[str] | None:
+    """[first, last] date of a layer's features, or None when it has no dates."""
+    when = temporal_field(loaded.layer)
+    days = sorted(v for f in loaded.features
+                  if isinstance(v := f["properties"].get(when), str)) if when else []
+    return [days[0], days[-1]] if days else None
 
 
 def _clamp(box: Sequence[float]) -> tuple[float, float, float, float]:

@@ -120,6 +120,9 @@ def collection_body(loaded: LoadedLayer) -> dict[str, Any]:
     }
     if loaded.bbox is not None:
         body["extent"] = {"spatial": {"bbox": [loaded.bbox], "crs": ogc.CRS84}}
+        period = ogc.temporal_extent(loaded)
+        if period is not None:
+            body["extent"]["temporal"] = {"interval": [period], "trs": ogc.GREGORIAN}
     return body
 
 

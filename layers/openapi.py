@@ -278,10 +278,15 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
                 "itemType": {"type": "string"},
                 "crs": {"type": "array", "items": {"type": "string"}},
                 "storageCrs": {"type": "string"},
-                "extent": {"type": "object", "properties": {"spatial": {
-                    "type": "object", "properties": {
+                "extent": {"type": "object", "properties": {
+                    "spatial": {"type": "object", "properties": {
                         "bbox": {"type": "array", "items": ref("Bbox")},
-                        "crs": {"type": "string"}}}}},
+                        "crs": {"type": "string"}}},
+                    "temporal": {"type": "object", "properties": {
+                        "interval": {"type": "array", "items": {
+                            "type": "array", "minItems": 2, "maxItems": 2,
+                            "items": {"type": "string", "nullable": True}}},
+                        "trs": {"type": "string"}}}}},
                 "links": link_list,
             },
         },
@@ -312,6 +317,10 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
               "of bbox-crs; in CRS84: minLon,minLat,maxLon,maxLat", explode=False),
         _crs_param("bbox-crs", "the CRS of bbox (Part 2)"),
         _crs_param("crs", "the CRS of the returned geometry (Part 2), in its axis order"),
+        query("datetime", {"type": "string"},
+              "an RFC 3339 instant or interval (2022-01-01/2022-12-31, ../2022-06-30): only "
+              "features whose date (garbage: built, parcels: last_update) falls in it; "
+              "layers without dates have no feature in time"),
         query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                         "default": DEFAULT_LIMIT},
               f"features per page (larger values are served as {MAX_LIMIT})"),

@@ -159,6 +159,29 @@ def test_property_filters(client, query, matched):
     assert body["numberMatched"] == len(expected)
 
 
+@pytest.mark.parametrize(("layer", "value", "start", "end"), [
+    ("garbage", "2022-03-11", "2022-03-11", "2022-03-11"),
+    ("garbage", "2022-03-11T23:30:00Z", "2022-03-11", "2022-03-11"),
+    ("garbage", "2022-01-01/2022-06-30", "2022-01-01", "2022-06-30"),
+    ("garbage", "../2022-04-30", "0000", "2022-04-30"),
+    ("parcels", "2022-09-01/..", "2022-09-01", "9999"),
+])
+def test_datetime_selects_by_the_layers_date(client, layer, value, start, end):
+    body = client.get(f"/ogc/collections/{layer}/items?datetime={value}&limit=1000").get_json()
+    field = {"garbage": "built", "parcels": "last_update"}[layer]
+    expected = [f["id"] for f in shipped(layer) if start <= f["properties"][field] <= end]
+    assert [f["id"] for f in body["features"]] == expected
+    assert 0 < len(expected) < len(shipped(layer))
+
+
+def test_datetime_and_layers_without_dates(client):
+    body = client.get("/ogc/collections/venues/items?datetime=2022-03-11").get_json()
+    assert body["numberMatched"] == 0  # no venue has a place in time
+    collection = client.get("/ogc/collections/garbage").get_json()
+    assert collection["extent"]["temporal"]["interval"] == [["2022-03-01", "2022-12-05"]]
+    assert "temporal" not in client.get("/ogc/collections/venues").get_json()["extent"]
+
+
 def test_boolean_filter(client):
     body = client.get("/ogc/collections/venues/items?pledge_signed=true&limit=1000").get_json()
     expected = [f["id"] for f in shipped("venues") if f["properties"]["pledge_signed"]]
@@ -193,6 +216,10 @@ def test_a_filter_called_like_a_path_value_keeps_the_links_right(client):
     ("/ogc/collections/garbage/items?bins=many", 400, "bins must be an integer"),
     ("/ogc/collections/venues/items?pledge_signed=yes", 400, "must be true or false"),
     ("/ogc/collections/venues/items?f=xml", 400, "f must be one of json, html"),
+    ("/ogc/collections/garbage/items?datetime=2022-13-01", 400, "not an RFC 3339 date"),
+    ("/ogc/collections/garbage/items?datetime=2022-03-11T08:00:00", 400, "RFC 3339"),
+    ("/ogc/collections/garbage/items?datetime=2023-01-01/2022-01-01", 400, "ends before"),
+    ("/ogc/collections/garbage/items?datetime=..", 400, "open end"),
     ("/ogc/nowhere", 404, "not found"),
 ])
 def test_errors_are_json(client, url, status, message):
