@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from layers import api, pages
+from layers import api, auth, inspect_routes, pages
 from layers.inspections import InspectionStore
 from layers.store import LayerStore
 from layers.validate import LayerDataError
@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "DATA_DIR": ROOT / "geodata",  # the GeoJSON layers and the shipped inspection history
     "INSPECTIONS_DB": ROOT / "instance" / "inspections.sqlite",  # records (SQLite, WAL)
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
+    "SECRET_KEY": None,  # signs session cookies; None: generated once, kept in instance/
     "JSON_AS_ASCII": False,
 }
 
@@ -43,6 +44,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    auth.init_app(app)
+    app.register_blueprint(inspect_routes.bp)
     return app
 
 
