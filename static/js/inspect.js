@@ -7,6 +7,7 @@
   const config = JSON.parse(document.getElementById("inspect-config").textContent);
   const $ = (id) => document.getElementById(id);
 
+  const PAGE_LIMIT = 50; // nearest first: more is a longer list, not more help
   const STATUS_COLORS = { 合格: "#1e8449", 隐患未改: "#c0392b", 逾期未检: "#d35400" };
   const LAYER_STYLES = {
     garbage: { color: "#1e8449", fillColor: "#58d68d" },
@@ -258,7 +259,7 @@
   function nearbyQuery() {
     const params = new URLSearchParams({
       lon: state.point.lon, lat: state.point.lat, crs: "wgs84",
-      radius_m: $("f-radius").value, layer: $("f-layer").value, limit: 200,
+      radius_m: $("f-radius").value, layer: $("f-layer").value, limit: PAGE_LIMIT,
     });
     if ($("f-kind").value) params.set("kind", $("f-kind").value);
     if ($("f-layer").value === "venues" && $("f-status").value) params.set("status", $("f-status").value);
@@ -668,12 +669,12 @@
 
   // --- start: restore a location and venue from the URL (e.g. after logging in) ----
 
-  fillKinds();
-  syncUrl();
   const params = new URLSearchParams(location.search);
   const startLon = params.get("lon");
   const startLat = params.get("lat");
   const startVenue = params.get("venue");
+  fillKinds();
+  syncUrl();
   (async () => {
     if (startLon && startLat) {
       $("coords").value = startLon + "," + startLat;
