@@ -253,14 +253,15 @@ def measure(loaded: LoadedLayer, point: Point, positions: Sequence[int]) -> list
 def hit_feature(loaded: LoadedLayer, hit: Hit,
                 live: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     feature = loaded.features[hit.position]
+    bearing = round(hit.bearing_deg, 1) % 360
     return {
         **feature,
         "properties": {
             **feature["properties"],
             **(live or {}).get(feature["id"], {}),
             "distance_m": round(hit.distance_m, 1),
-            "bearing_deg": round(hit.bearing_deg, 1),
-            "direction": direction(hit.bearing_deg),
+            "bearing_deg": bearing,
+            "direction": direction(bearing),
         },
     }
 
