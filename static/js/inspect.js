@@ -7,6 +7,7 @@
   const config = JSON.parse(document.getElementById("inspect-config").textContent);
   const $ = (id) => document.getElementById(id);
 
+  const HISTORY_SHOWN = 5; // the newest records; the rest on request
   const PAGE_LIMIT = 50; // nearest first: more is a longer list, not more help
   const STATUS_COLORS = { 合格: "#1e8449", 隐患未改: "#c0392b", 逾期未检: "#d35400" };
   const LAYER_STYLES = {
@@ -237,7 +238,7 @@
     }
     place.dataset.inside = String(where.inside);
     drawHere();
-    map.setView([state.point.lat, state.point.lon], Math.max(map.getZoom(), 16));
+    map.setView([state.point.lat, state.point.lon], Math.max(map.getZoom(), 16), { animate: false });
     syncUrl();
     await Promise.all([loadNearby(), loadOverdue()]);
   }
@@ -405,7 +406,7 @@
         radius: 11, weight: 3, color: "#1f1f1f", fillColor: featureColor(data.venue, "venues"), fillOpacity: 0.95,
       }).addTo(resultLayer);
     }
-    map.setView([lat, lon], Math.max(map.getZoom(), 17));
+    map.setView([lat, lon], Math.max(map.getZoom(), 17), { animate: false });
     syncUrl();
     $("map").scrollIntoView({ block: "start" });
     document.body.dataset.venueOpen = venueId;
@@ -477,8 +478,9 @@
     const list = clear($("history"));
     $("history-count").textContent = "(" + data.inspection_count + ")";
     if (!data.inspections.length) list.appendChild(el("li", "尚无检查记录", "hs-empty"));
-    for (const ins of data.inspections) {
+    data.inspections.forEach((ins, n) => {
       const item = el("li");
+      item.hidden = n >= HISTORY_SHOWN;
       const head = el("div", null, "hs-history-head");
       head.appendChild(el("b", ins.date));
       head.appendChild(el("span", " " + (ins.campaign || "检查") + " · " + ins.inspector + " · "));
@@ -493,8 +495,16 @@
       }
       if (ins.note) item.appendChild(el("div", "备注:" + ins.note, "hs-meta"));
       list.appendChild(item);
-    }
+    });
+    const more = $("history-more");
+    const hidden = data.inspections.length - HISTORY_SHOWN;
+    more.textContent = "显示更早的 " + hidden + " 条记录";
+    show(more, hidden > 0);
   }
+  $("history-more").addEventListener("click", () => {
+    for (const item of $("history").children) item.hidden = false;
+    show($("history-more"), false);
+  });
 
   function formError(form, text) {
     const box = form.querySelector(".hs-error");
