@@ -15,6 +15,7 @@ from .catalogue import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
 from .chinacoords import SYSTEM_LABELS
 from .errors import BadRequest, NotFound
 from .inspections import (
+    DEFAULT_INTERVAL_DAYS,
     HAZARD_CATEGORIES,
     INTERVAL_DAYS,
     MAX_LENGTH,
@@ -24,8 +25,6 @@ from .inspections import (
 )
 from .nearby import (
     DEFAULT_RADIUS_M,
-    MAX_LIMIT,
-    MAX_RADIUS_M,
     NEARBY_LAYERS,
     locate,
     nearby_collection,
@@ -144,7 +143,6 @@ def inspect_page():
         "today": today().isoformat(),
         "user": user.as_json() if user else None,
         "loginUrl": url_for("auth.login"),
-        "logoutUrl": url_for("auth.logout"),
         "api": {
             "nearby": url_for("inspect.api_nearby"),
             "locate": url_for("inspect.api_locate"),
@@ -164,11 +162,10 @@ def inspect_page():
             "parking": [{"group": "停车场", "kinds": list(get_layer("parking").field("kind")
                                                              .choices)}],
         },
-        "intervals": INTERVAL_DAYS,
+        "intervals": {**INTERVAL_DAYS, "default": DEFAULT_INTERVAL_DAYS},
         "hazardCategories": list(HAZARD_CATEGORIES),
         "systems": SYSTEM_LABELS,
-        "radius": {"default": DEFAULT_RADIUS_M, "max": MAX_RADIUS_M},
-        "maxLimit": MAX_LIMIT,
+        "radius": {"default": DEFAULT_RADIUS_M},
         "maxLength": MAX_LENGTH,
     }
     return render_template("inspect.html", title="巡查", config=config, user=user)

@@ -1,6 +1,7 @@
 """Recording inspections and the hazard flow: API, validation, atomicity, persistence."""
 
 import sqlite3
+import threading
 
 import pytest
 
@@ -60,6 +61,7 @@ def record(client, target, **changes):
 def test_recording_needs_an_inspector(app):
     client = app.test_client()
     venue_id = a_venue_with_status(client, "合格")
+    before = counts(app)
     response = record(client, venue_id)
     assert response.status_code == 401
     assert response.get_json() == {"ok": False, "error": "log in first (/login)", "status": 401}
@@ -69,7 +71,8 @@ def test_recording_needs_an_inspector(app):
     assert response.status_code == 403 and "inspector" in response.get_json()["error"]
     assert app.test_client().post("/api/rechecks", json={}).status_code == 401
     assert app.test_client().post("/api/hazards/HZ00001/status", json={}).status_code == 401
-    assert counts(app) == counts(make_app(app.config["INSPECTIONS_DB"]))
+    assert counts(app) == before
+    assert venue(client, venue_id)["status"] == "合格"
 
 
 def test_an_inspection_with_a_hazard_changes_the_status_everywhere(app, inspector):
@@ -310,6 +313,33 @@ def test_a_write_that_fails_halfway_leaves_nothing(tmp_path, monkeypatch):
     assert store.history("V0001")["inspection_count"] == 0
     with store.connect() as db:
         assert db.execute("SELECT count(*) FROM hazards").fetchone()[0] == 0
+
+
+def test_concurrent_writers_get_distinct_ids(tmp_path):
+    path = tmp_path / "s.sqlite"
+    ins.InspectionStore(path)
+    today = ins.dt.date(2026, 11, 25)
+    errors, ids = [], []
+
+    def write(n):
+        store = ins.InspectionStore(path)  # as another process would
+        try:
+            for _ in range(5):
+                new = ins.parse_inspection(
+                    {"venue_id": f"V{n:04d}", "inspector": "张伟", "result": "发现隐患",
+                     "hazards": [hazard()]}, today, lambda v: True)
+                stored = store.record_inspection(new)
+                ids.append((stored["id"], stored["hazards"][0]["id"]))
+        except Exception as e:  # collected, asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({i for i, _ in ids}) == len({h for _, h in ids}) == 30
 
 
 def test_new_ids_continue_the_shipped_sequences(app, inspector):

@@ -427,7 +427,9 @@
   function renderDetail(data) {
     const p = data.venue.properties;
     $("detail-name").textContent = p.name;
-    $("detail-meta").textContent = [p.category, p.kind, p.address, p.community].join(" · ");
+    const interval = config.intervals[p.kind] || config.intervals.default;
+    $("detail-meta").textContent = [p.category, p.kind, p.address, p.community,
+      "每 " + interval + " 天检查一次"].join(" · ");
     const badge = $("detail-status");
     badge.textContent = p.status;
     badge.style.background = STATUS_COLORS[p.status] || "#555";

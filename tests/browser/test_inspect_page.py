@@ -95,6 +95,7 @@ def test_locate_list_log_in_record_and_recheck(server, inspect_app, phone, scree
     # Tap: the venue on the map with its history; recording needs a login.
     first.click()
     expect(page.locator("#detail-name")).to_have_text(name)
+    expect(page.locator("#detail-meta")).to_contain_text("天检查一次")
     last = venue["properties"]["last_inspection"]
     expect(page.locator("#history li").first).to_contain_text(last)
     expect(page.locator("#record-form")).to_be_hidden()
