@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from layers import api, ogcapi, pages, reload
+from layers import api, auth, inspect_routes, ogcapi, pages, reload
 from layers.cli import layers_cli
 from layers.inspections import InspectionStore
 from layers.store import LayerStore
@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "INSPECTIONS_DB": ROOT / "instance" / "inspections.sqlite",  # records (SQLite, WAL)
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
     "RELOAD_LAYERS": True,  # reload the layers when their files change (after an import)
+    "SECRET_KEY": None,  # signs session cookies; None: generated once, kept in instance/
     "JSON_AS_ASCII": False,
 }
 
@@ -48,6 +49,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(ogcapi.bp)
     app.cli.add_command(layers_cli)
+    auth.init_app(app)
+    app.register_blueprint(inspect_routes.bp)
     return app
 
 

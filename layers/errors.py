@@ -25,3 +25,17 @@ class NotFound(ApiError):
 class UnknownLayer(NotFound):
     def __init__(self, name: str, known: tuple[str, ...]):
         super().__init__(f"no layer named {name!r}; layers are: {', '.join(known)}")
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class Conflict(ApiError):
+    """The request is well formed but does not fit the current state (e.g. a hazard's flow)."""
+
+    status = 409

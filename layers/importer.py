@@ -28,14 +28,14 @@ from shapely.geometry import mapping
 
 from .catalogue import CATALOGUE, MEASURE_LABELS, Field, Layer, get_layer
 from .exporter import shapefile_names
+from .inspections import STATUS_PROPERTIES
 from .sources import ReadOptions, Source, SourceError, read_source
 from .store import read_layer_file
 from .validate import validate_collection
 
 # Columns that the service computes itself; an export carries them, an import drops them.
-COMPUTED_COLUMNS = frozenset(MEASURE_LABELS) | frozenset(MEASURE_LABELS.values()) | {
-    "status", "last_inspection", "next_due", "open_hazards",
-}
+COMPUTED_COLUMNS = (frozenset(MEASURE_LABELS) | frozenset(MEASURE_LABELS.values())
+                    | frozenset(STATUS_PROPERTIES))
 # KML structure that GDAL exposes as columns; it is not attribute data.
 KML_COLUMNS = frozenset({"timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
                          "visibility", "draworder", "icon", "snippet", "description"})

@@ -7,6 +7,14 @@ venue's status on every map and list follows from its records:
 - 隐患未改: a hazard found is not yet rectified (立案 or 整改中);
 - 逾期未检: no inspection within the interval of the venue's kind;
 - 合格: neither.
+
+Writes are validated before anything is stored (`parse_inspection`,
+`parse_recheck` raise BadRequest with a message) and each write is one
+transaction (BEGIN IMMEDIATE), so a rejected or failed write leaves nothing
+behind. Hazards follow the city-management case flow 立案 → 整改中 → 已整改:
+an inspection that finds a hazard files it (立案), the venue starting work
+moves it to 整改中, and only a re-check inspection (复查) closes it (已整改).
+Every transition is kept in `hazard_events`.
 """
 
 from __future__ import annotations
@@ -14,11 +22,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .errors import BadRequest, Conflict, NotFound
 
 STATUS_OK = "合格"
 STATUS_HAZARD = "隐患未改"
@@ -45,6 +55,12 @@ INTERVAL_DAYS = {
 }
 DUE_SOON_DAYS = 30  # "due": the next inspection falls within this many days
 
+RECHECK_CAMPAIGN = "复查"  # the campaign of a re-check inspection
+MAX_HAZARDS_PER_INSPECTION = 20
+MAX_DEADLINE_DAYS = 365  # a rectification deadline lies at most this long after finding
+EARLIEST_DATE = dt.date(2000, 1, 1)
+MAX_LENGTH = {"inspector": 50, "description": 200, "note": 500}
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inspections (
     id TEXT PRIMARY KEY,
@@ -69,7 +85,19 @@ CREATE TABLE IF NOT EXISTS hazards (
     rectified TEXT
 );
 CREATE INDEX IF NOT EXISTS hazards_venue ON hazards (venue_id, status);
+CREATE TABLE IF NOT EXISTS hazard_events (
+    id INTEGER PRIMARY KEY,
+    hazard_id TEXT NOT NULL REFERENCES hazards (id),
+    status TEXT NOT NULL CHECK (status IN ('立案', '整改中', '已整改')),
+    date TEXT NOT NULL,
+    inspection_id TEXT REFERENCES inspections (id),
+    actor TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS hazard_events_hazard ON hazard_events (hazard_id);
 """
+# Columns added after the first release, for stores made before them.
+ADDED_COLUMNS = {"inspections": {"recorded_by": "TEXT"}}
 
 
 def interval_days(kind: str) -> int:
@@ -83,6 +111,7 @@ class VenueStatus:
     next_due: str  # YYYY-MM-DD
     open_hazards: int
     due_soon: bool  # next_due within DUE_SOON_DAYS (and not yet overdue)
+    overdue: bool = False  # not inspected within its interval (whatever its hazards)
 
     def as_properties(self) -> dict[str, Any]:
         return {
@@ -90,7 +119,13 @@ class VenueStatus:
             "last_inspection": self.last_inspection,
             "next_due": self.next_due,
             "open_hazards": self.open_hazards,
+            "due_soon": self.due_soon,
+            "overdue": self.overdue,
         }
+
+
+# The properties a venue's status adds to the layer's own (exports carry them, imports drop them).
+STATUS_PROPERTIES = tuple(VenueStatus.__dataclass_fields__)
 
 
 def venue_status(
@@ -107,7 +142,165 @@ def venue_status(
     else:
         status = STATUS_OK
     due_soon = not overdue and (next_due - today).days <= DUE_SOON_DAYS
-    return VenueStatus(status, last, next_due.isoformat(), open_hazards, due_soon)
+    return VenueStatus(status, last, next_due.isoformat(), open_hazards, due_soon, overdue)
+
+
+# --- what an inspector sends, validated before anything is stored -----------
+
+
+@dataclass(frozen=True)
+class NewHazard:
+    category: str
+    description: str
+    deadline: str  # YYYY-MM-DD
+
+
+@dataclass(frozen=True)
+class NewInspection:
+    venue_id: str
+    date: str  # YYYY-MM-DD
+    inspector: str
+    result: str
+    note: str | None
+    hazards: tuple[NewHazard, ...]
+
+
+@dataclass(frozen=True)
+class NewRecheck:
+    """A re-check (复查) of a venue's hazards under rectification; `closed` are rectified."""
+
+    venue_id: str
+    date: str
+    inspector: str
+    note: str | None
+    closed: tuple[str, ...]
+
+
+def parse_inspection(
+    data: Mapping[str, Any], today: dt.date, venue_exists: Callable[[str], bool]
+) -> NewInspection:
+    """An inspection from a JSON object; BadRequest naming the first problem."""
+    venue_id = _venue(data, venue_exists)
+    date = _date(data.get("date", today.isoformat()), "date", today)
+    result = data.get("result")
+    if result not in RESULTS:
+        raise BadRequest(f"result must be one of {', '.join(RESULTS)}, not {result!r}")
+    raw_hazards = data.get("hazards") or []
+    if not isinstance(raw_hazards, list):
+        raise BadRequest("hazards must be a list of {category, description, deadline}")
+    if len(raw_hazards) > MAX_HAZARDS_PER_INSPECTION:
+        raise BadRequest(f"at most {MAX_HAZARDS_PER_INSPECTION} hazards per inspection")
+    hazards = tuple(_hazard(h, n, date) for n, h in enumerate(raw_hazards, 1))
+    if result == "发现隐患" and not hazards:
+        raise BadRequest("result 发现隐患 needs at least one hazard")
+    if result == "合格" and hazards:
+        raise BadRequest("result 合格 cannot list hazards; use 发现隐患")
+    return NewInspection(
+        venue_id=venue_id,
+        date=date.isoformat(),
+        inspector=_text(data.get("inspector"), "inspector"),
+        result=result,
+        note=_optional_text(data.get("note"), "note"),
+        hazards=hazards,
+    )
+
+
+def parse_recheck(
+    data: Mapping[str, Any], today: dt.date, venue_exists: Callable[[str], bool]
+) -> NewRecheck:
+    """A re-check from a JSON object; BadRequest naming the first problem."""
+    venue_id = _venue(data, venue_exists)
+    date = _date(data.get("date", today.isoformat()), "date", today)
+    closed = data.get("closed", [])
+    if not isinstance(closed, list) or not all(isinstance(c, str) and c for c in closed):
+        raise BadRequest("closed must be a list of hazard ids")
+    if len(set(closed)) != len(closed):
+        raise BadRequest("closed lists a hazard more than once")
+    return NewRecheck(
+        venue_id=venue_id,
+        date=date.isoformat(),
+        inspector=_text(data.get("inspector"), "inspector"),
+        note=_optional_text(data.get("note"), "note"),
+        closed=tuple(closed),
+    )
+
+
+def _venue(data: Mapping[str, Any], venue_exists: Callable[[str], bool]) -> str:
+    venue_id = data.get("venue_id")
+    if not isinstance(venue_id, str) or not venue_id:
+        raise BadRequest("venue_id is missing")
+    if not venue_exists(venue_id):
+        raise BadRequest(f"no venue with id {venue_id!r}")
+    return venue_id
+
+
+def _hazard(raw: Any, n: int, found: dt.date) -> NewHazard:
+    if not isinstance(raw, Mapping):
+        raise BadRequest(f"hazard {n} must be an object {{category, description, deadline}}")
+    category = raw.get("category")
+    if category not in HAZARD_CATEGORIES:
+        raise BadRequest(
+            f"hazard {n}: category must be one of {', '.join(HAZARD_CATEGORIES)}, not {category!r}"
+        )
+    deadline_text = raw.get("deadline")
+    if not isinstance(deadline_text, str) or not deadline_text.strip():
+        raise BadRequest(f"hazard {n}: deadline (YYYY-MM-DD) is missing")
+    deadline = _parse_date(deadline_text, f"hazard {n}: deadline")
+    if deadline < found:
+        raise BadRequest(f"hazard {n}: deadline {deadline} is before the inspection date {found}")
+    if (deadline - found).days > MAX_DEADLINE_DAYS:
+        raise BadRequest(
+            f"hazard {n}: deadline {deadline} is more than {MAX_DEADLINE_DAYS} days after {found}"
+        )
+    return NewHazard(
+        category=category,
+        description=_text(raw.get("description"), "description", label=f"hazard {n}: description"),
+        deadline=deadline.isoformat(),
+    )
+
+
+def _optional_text(value: Any, field: str, label: str | None = None) -> str | None:
+    """Stripped text within MAX_LENGTH[field]; None when absent or blank."""
+    label = label or field
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{label} must be text")
+    text = value.strip()
+    limit = MAX_LENGTH[field]
+    if len(text) > limit:
+        raise BadRequest(f"{label} is {len(text)} characters long; at most {limit} are allowed")
+    allowed_controls = "\n\t" if field == "note" else ""
+    if any(ord(c) < 32 and c not in allowed_controls for c in text):
+        raise BadRequest(f"{label} holds control characters")
+    return text
+
+
+def _text(value: Any, field: str, label: str | None = None) -> str:
+    """Like _optional_text, but blank is an error."""
+    text = _optional_text(value, field, label)
+    if text is None:
+        raise BadRequest(f"{label or field} must not be empty")
+    return text
+
+
+def _parse_date(value: Any, label: str) -> dt.date:
+    if not isinstance(value, str):
+        raise BadRequest(f"{label} must be a date YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise BadRequest(f"{label} {value!r} is not a date YYYY-MM-DD") from None
+
+
+def _date(value: Any, label: str, today: dt.date) -> dt.date:
+    """A date on or before today (and not absurdly old)."""
+    date = _parse_date(value, label)
+    if date > today:
+        raise BadRequest(f"{label} {date} is in the future (today is {today})")
+    if date < EARLIEST_DATE:
+        raise BadRequest(f"{label} {date} is before {EARLIEST_DATE}")
+    return date
 
 
 class InspectionStore:
@@ -119,6 +312,7 @@ class InspectionStore:
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            _add_missing_columns(db)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -132,6 +326,14 @@ class InspectionStore:
                 yield db
         finally:
             db.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the write lock from its start (BEGIN IMMEDIATE),
+        so that ids read inside it stay free until it commits."""
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            yield db
 
     def is_empty(self) -> bool:
         with self.connect() as db:
@@ -180,6 +382,162 @@ class InspectionStore:
             vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today)
             for vid, kind in venues
         }
+
+
+    # --- writes ---------------------------------------------------------------
+
+    def record_inspection(self, new: NewInspection, recorded_by: str | None = None
+                          ) -> dict[str, Any]:
+        """Store an inspection and the hazards it found (each filed as 立案), atomically."""
+        with self.write() as db:
+            inspection_id = _next_id(db, "inspections", "INS", 6)
+            db.execute(
+                "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note,"
+                " recorded_by) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
+                (inspection_id, new.venue_id, new.date, new.inspector, new.result, new.note,
+                 recorded_by),
+            )
+            for hazard in new.hazards:
+                hazard_id = _next_id(db, "hazards", "HZ", 5)
+                db.execute(
+                    "INSERT INTO hazards (id, venue_id, inspection_id, category, description,"
+                    " found, deadline, status) VALUES (?, ?, ?, ?, ?, ?, ?, '立案')",
+                    (hazard_id, new.venue_id, inspection_id, hazard.category, hazard.description,
+                     new.date, hazard.deadline),
+                )
+                _event(db, hazard_id, "立案", new.date, inspection_id, new.inspector)
+            return _inspection(db, inspection_id)
+
+    def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None
+                            ) -> dict[str, Any]:
+        """立案 → 整改中: the venue has started to rectify the hazard."""
+        with self.write() as db:
+            hazard = _hazard_row(db, hazard_id)
+            if hazard["status"] != "立案":
+                raise Conflict(f"hazard {hazard_id} is {hazard['status']}; only a hazard in 立案 "
+                               "can move to 整改中")
+            db.execute("UPDATE hazards SET status = '整改中' WHERE id = ?", (hazard_id,))
+            _event(db, hazard_id, "整改中", date.isoformat(), None, actor)
+            return _hazard_dict(db, _hazard_row(db, hazard_id))
+
+    def record_recheck(self, new: NewRecheck, recorded_by: str | None = None) -> dict[str, Any]:
+        """A re-check inspection (复查): the hazards in `closed` become 已整改.
+
+        Only hazards under rectification (整改中) can be closed. The re-check is an
+        inspection of the venue: 合格 when no open hazard remains, else 发现隐患.
+        """
+        with self.write() as db:
+            rectifying = {
+                row["id"]: row for row in db.execute(
+                    "SELECT * FROM hazards WHERE venue_id = ? AND status = '整改中'",
+                    (new.venue_id,))
+            }
+            if not rectifying:
+                raise Conflict(f"venue {new.venue_id} has no hazard under rectification (整改中) "
+                               "to re-check")
+            for hazard_id in new.closed:
+                if hazard_id not in rectifying:
+                    row = db.execute("SELECT venue_id, status FROM hazards WHERE id = ?",
+                                     (hazard_id,)).fetchone()
+                    if row is None or row["venue_id"] != new.venue_id:
+                        raise BadRequest(f"venue {new.venue_id} has no hazard {hazard_id}")
+                    raise Conflict(f"hazard {hazard_id} is {row['status']}; a re-check closes "
+                                   "only hazards in 整改中")
+                if new.date < rectifying[hazard_id]["found"]:
+                    raise BadRequest(f"re-check date {new.date} is before hazard {hazard_id} "
+                                     f"was found ({rectifying[hazard_id]['found']})")
+            still_open = db.execute(
+                "SELECT count(*) FROM hazards WHERE venue_id = ? AND status IN ('立案', '整改中')",
+                (new.venue_id,)).fetchone()[0] - len(new.closed)
+            inspection_id = _next_id(db, "inspections", "INS", 6)
+            db.execute(
+                "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note,"
+                " recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (inspection_id, new.venue_id, new.date, new.inspector, RECHECK_CAMPAIGN,
+                 "发现隐患" if still_open else "合格", new.note, recorded_by),
+            )
+            for hazard_id in new.closed:
+                db.execute("UPDATE hazards SET status = '已整改', rectified = ? WHERE id = ?",
+                           (new.date, hazard_id))
+                _event(db, hazard_id, "已整改", new.date, inspection_id, new.inspector)
+            return _inspection(db, inspection_id)
+
+    # --- reads ------------------------------------------------------------------
+
+    def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]:
+        """A venue's inspections (newest first, with the hazards each found or closed)
+        and its open hazards."""
+        with self.connect() as db:
+            ids = [row[0] for row in db.execute(
+                "SELECT id FROM inspections WHERE venue_id = ?"
+                " ORDER BY date DESC, created_at DESC, id DESC LIMIT ?", (venue_id, limit))]
+            open_rows = db.execute(
+                "SELECT * FROM hazards WHERE venue_id = ? AND status IN ('立案', '整改中')"
+                " ORDER BY found, id", (venue_id,)).fetchall()
+            total = db.execute("SELECT count(*) FROM inspections WHERE venue_id = ?",
+                               (venue_id,)).fetchone()[0]
+            return {
+                "inspections": [_inspection(db, i) for i in ids],
+                "inspection_count": total,
+                "open_hazards": [_hazard_dict(db, row) for row in open_rows],
+            }
+
+    def hazard(self, hazard_id: str) -> dict[str, Any]:
+        with self.connect() as db:
+            return _hazard_dict(db, _hazard_row(db, hazard_id))
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, sql_type in columns.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+
+
+def _next_id(db: sqlite3.Connection, table: str, prefix: str, width: int) -> str:
+    """The next id in a table's `PREFIX000123` sequence (call inside a write transaction)."""
+    n = db.execute(
+        f"SELECT max(CAST(substr(id, {len(prefix) + 1}) AS INTEGER)) FROM {table}"
+        " WHERE id GLOB ?", (prefix + "[0-9]*",)).fetchone()[0]
+    return f"{prefix}{(n or 0) + 1:0{width}d}"
+
+
+def _event(db: sqlite3.Connection, hazard_id: str, status: str, date: str,
+           inspection_id: str | None, actor: str | None) -> None:
+    db.execute("INSERT INTO hazard_events (hazard_id, status, date, inspection_id, actor)"
+               " VALUES (?, ?, ?, ?, ?)", (hazard_id, status, date, inspection_id, actor))
+
+
+def _hazard_row(db: sqlite3.Connection, hazard_id: str) -> sqlite3.Row:
+    row = db.execute("SELECT * FROM hazards WHERE id = ?", (hazard_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no hazard with id {hazard_id!r}")
+    return row
+
+
+def _hazard_dict(db: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    events = db.execute(
+        "SELECT status, date, inspection_id, actor FROM hazard_events WHERE hazard_id = ?"
+        " ORDER BY id", (row["id"],))
+    return {**dict(row), "events": [dict(e) for e in events]}
+
+
+def _inspection(db: sqlite3.Connection, inspection_id: str) -> dict[str, Any]:
+    row = db.execute(
+        "SELECT id, venue_id, date, inspector, campaign, result, note, recorded_by"
+        " FROM inspections WHERE id = ?", (inspection_id,)).fetchone()
+    found = db.execute("SELECT * FROM hazards WHERE inspection_id = ? ORDER BY id",
+                       (inspection_id,)).fetchall()
+    closed = db.execute(
+        "SELECT h.* FROM hazards h JOIN hazard_events e ON e.hazard_id = h.id"
+        " WHERE e.inspection_id = ? AND e.status = '已整改' ORDER BY h.id",
+        (inspection_id,)).fetchall()
+    return {
+        **dict(row),
+        "hazards": [_hazard_dict(db, h) for h in found],
+        "closed_hazards": [_hazard_dict(db, h) for h in closed],
+    }
 
 
 def _read_csv(path: Path) -> list[dict[str, str | None]]:

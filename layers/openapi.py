@@ -124,6 +124,8 @@ LIVE_PROPERTIES: dict[str, dict[str, Schema]] = {
                             "description": "最近检查日期"},
         "next_due": {"type": "string", "format": "date", "description": "下次应检日期"},
         "open_hazards": {"type": "integer", "minimum": 0, "description": "未整改隐患数"},
+        "due_soon": {"type": "boolean", "description": "30 天内到期应检"},
+        "overdue": {"type": "boolean", "description": "超过检查周期未检"},
     },
 }
 

@@ -1,0 +1,171 @@
+"""The inspectors' page (/inspect) and the API behind it.
+
+Routes only parse, call a query or the inspection store, and answer; the
+queries are in nearby.py, the records and their validation in inspections.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template, request, url_for
+
+from .auth import current_user, role_required
+from .catalogue import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
+from .chinacoords import SYSTEM_LABELS
+from .errors import BadRequest, NotFound
+from .inspections import (
+    DEFAULT_INTERVAL_DAYS,
+    HAZARD_CATEGORIES,
+    INTERVAL_DAYS,
+    MAX_LENGTH,
+    VenueStatus,
+    parse_inspection,
+    parse_recheck,
+)
+from .nearby import (
+    DEFAULT_RADIUS_M,
+    NEARBY_LAYERS,
+    locate,
+    nearby_collection,
+    overdue_collection,
+    parse_nearby,
+    parse_point,
+)
+from .web import get_inspections, get_store, today
+
+bp = Blueprint("inspect", __name__)
+
+
+def venue_statuses() -> dict[str, VenueStatus]:
+    """Every venue's status now (two grouped queries over the inspection store)."""
+    venues = get_store().get("venues")
+    pairs = ((f["id"], f["properties"]["kind"]) for f in venues.features)
+    return get_inspections().statuses(pairs, today())
+
+
+def venue_feature(venue_id: str) -> dict[str, Any]:
+    """A venue's GeoJSON feature with its live status; NotFound for an unknown id."""
+    venues = get_store().get("venues")
+    position = venues.position(venue_id)
+    if position is None:
+        raise NotFound(f"no venue with id {venue_id!r}")
+    feature = venues.features[position]
+    status = get_inspections().statuses([(venue_id, feature["properties"]["kind"])], today())
+    return {**feature, "properties": {**feature["properties"],
+                                      **status[venue_id].as_properties()}}
+
+
+def venue_exists(venue_id: str) -> bool:
+    return get_store().get("venues").position(venue_id) is not None
+
+
+def json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("send a JSON object with Content-Type: application/json")
+    return data
+
+
+def geojson(collection: dict[str, Any]):
+    response = jsonify(collection)
+    response.mimetype = "application/geo+json"
+    return response
+
+
+@bp.get("/api/nearby")
+def api_nearby():
+    query = parse_nearby(request.args)
+    statuses = venue_statuses() if query.layer == "venues" else None
+    return geojson(nearby_collection(get_store(), query, statuses))
+
+
+@bp.get("/api/locate")
+def api_locate():
+    return jsonify(locate(get_store(), parse_point(request.args)))
+
+
+@bp.get("/api/overdue")
+def api_overdue():
+    given = any(request.args.get(k) for k in ("lon", "lat"))
+    point = parse_point(request.args) if given else None
+    return geojson(overdue_collection(get_store(), venue_statuses(), point))
+
+
+@bp.get("/api/venues/<venue_id>/history")
+def api_venue_history(venue_id: str):
+    venue = venue_feature(venue_id)
+    return jsonify({"venue": venue, **get_inspections().history(venue_id)})
+
+
+def _written(venue_id: str, key: str, value: dict[str, Any]):
+    venue = venue_feature(venue_id)
+    return jsonify({"ok": True, key: value, "venue": venue}), 201
+
+
+@bp.post("/api/inspections")
+@role_required("inspector")
+def api_record_inspection():
+    new = parse_inspection(json_body(), today(), venue_exists)
+    user = current_user()
+    stored = get_inspections().record_inspection(new, user.name if user else None)
+    return _written(new.venue_id, "inspection", stored)
+
+
+@bp.post("/api/rechecks")
+@role_required("inspector")
+def api_record_recheck():
+    new = parse_recheck(json_body(), today(), venue_exists)
+    user = current_user()
+    stored = get_inspections().record_recheck(new, user.name if user else None)
+    return _written(new.venue_id, "inspection", stored)
+
+
+@bp.post("/api/hazards/<hazard_id>/status")
+@role_required("inspector")
+def api_hazard_status(hazard_id: str):
+    wanted = json_body().get("status")
+    if wanted == "已整改":
+        raise BadRequest("a hazard is closed (已整改) by a re-check: POST /api/rechecks")
+    if wanted != "整改中":
+        raise BadRequest(f"status must be 整改中, not {wanted!r}")
+    user = current_user()
+    hazard = get_inspections().start_rectification(
+        hazard_id, today(), user.display_name if user else None)
+    return _written(hazard["venue_id"], "hazard", hazard)
+
+
+@bp.get("/inspect")
+def inspect_page():
+    user = current_user()
+    boundary = get_store().get("boundary")
+    config = {
+        "today": today().isoformat(),
+        "user": user.as_json() if user else None,
+        "loginUrl": url_for("auth.login"),
+        "api": {
+            "nearby": url_for("inspect.api_nearby"),
+            "locate": url_for("inspect.api_locate"),
+            "overdue": url_for("inspect.api_overdue"),
+            "inspections": url_for("inspect.api_record_inspection"),
+            "rechecks": url_for("inspect.api_record_recheck"),
+            "layers": url_for("api.list_layers"),
+            # {id} is replaced by the page script
+            "history": url_for("inspect.api_venue_history", venue_id="{id}"),
+            "hazardStatus": url_for("inspect.api_hazard_status", hazard_id="{id}"),
+        },
+        "bbox": boundary.bbox,
+        "layers": [{"name": n, "title": get_layer(n).title} for n in NEARBY_LAYERS],
+        "kinds": {
+            "venues": [{"group": NINE_SMALL, "kinds": list(NINE_SMALL_KINDS)},
+                       {"group": FIRM, "kinds": list(FIRM_KINDS)}],
+            "parking": [{"group": "停车场", "kinds": list(get_layer("parking").field("kind")
+                                                             .choices)}],
+        },
+        "intervals": {**INTERVAL_DAYS, "default": DEFAULT_INTERVAL_DAYS},
+        "hazardCategories": list(HAZARD_CATEGORIES),
+        "systems": SYSTEM_LABELS,
+        "radius": {"default": DEFAULT_RADIUS_M},
+        "maxLength": MAX_LENGTH,
+    }
+    return render_template("inspect.html", title="巡查", config=config, user=user)

@@ -1,0 +1,702 @@
+// The inspectors' page (/inspect): where am I, what is near, record inspections.
+// Text from data and from users only reaches the page through textContent
+// (never innerHTML), so names like <img onerror=...> show literally.
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("inspect-config").textContent);
+  const $ = (id) => document.getElementById(id);
+
+  const HISTORY_SHOWN = 5; // the newest records; the rest on request
+  const PAGE_LIMIT = 50; // nearest first: more is a longer list, not more help
+  const STATUS_COLORS = { 合格: "#1e8449", 隐患未改: "#c0392b", 逾期未检: "#d35400" };
+  const LAYER_STYLES = {
+    garbage: { color: "#1e8449", fillColor: "#58d68d" },
+    parking: { color: "#2471a3", fillColor: "#5dade2" },
+  };
+
+  const state = {
+    point: null, // {lon, lat, crs, input: [lon, lat]} as answered by the API (WGS84 lon/lat)
+    nearby: null, // the last /api/nearby FeatureCollection
+    overdue: null,
+    venueId: null, // the venue whose detail is open
+    tab: "nearby",
+  };
+  const Inspect = (window.Inspect = { state: state, config: config });
+
+  // --- small helpers ----------------------------------------------------------
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  }
+
+  function show(node, visible) {
+    node.hidden = !visible;
+  }
+
+  function distanceText(metres) {
+    if (metres < 1) return "就在此处";
+    if (metres < 1000) return Math.round(metres) + " 米";
+    return (metres / 1000).toFixed(metres < 10000 ? 2 : 1) + " 公里";
+  }
+
+  function message(text) {
+    const box = $("message");
+    box.textContent = text || "";
+    show(box, Boolean(text));
+  }
+
+  async function getJson(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
+    return body;
+  }
+
+  async function postJson(url, data) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(data),
+      credentials: "same-origin",
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 401) throw new Error("登录已失效,请重新登录。");
+    if (response.status === 403) throw new Error("当前账号没有记录检查的权限。");
+    if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
+    return body;
+  }
+
+  function apiUrl(name, id) {
+    return config.api[name].replace(encodeURIComponent("{id}"), encodeURIComponent(id));
+  }
+
+  function pageUrl() {
+    const params = new URLSearchParams();
+    if (state.point) {
+      params.set("lon", state.point.input[0]);
+      params.set("lat", state.point.input[1]);
+      params.set("crs", state.point.crs);
+    }
+    if (state.venueId) params.set("venue", state.venueId);
+    const query = params.toString();
+    return location.pathname + (query ? "?" + query : "");
+  }
+
+  function syncUrl() {
+    history.replaceState(null, "", pageUrl());
+    const next = encodeURIComponent(pageUrl());
+    for (const id of ["login-link", "login-to-record-link"]) {
+      const link = $(id);
+      if (link) link.href = config.loginUrl + "?next=" + next;
+    }
+  }
+
+  // --- the map ----------------------------------------------------------------
+
+  const map = L.map("map", { zoomControl: true, attributionControl: false });
+  Inspect.map = map;
+  const [minx, miny, maxx, maxy] = config.bbox;
+  map.fitBounds([[miny, minx], [maxy, maxx]]);
+  L.control.scale({ imperial: false }).addTo(map);
+  const baseLayers = L.layerGroup().addTo(map);
+  const resultLayer = L.layerGroup().addTo(map);
+  const hereLayer = L.layerGroup().addTo(map);
+  const markers = {}; // feature id -> Leaflet layer
+
+  const BASE_STYLES = {
+    roads: { color: "#999", weight: 3 },
+    grid: { color: "#aab", weight: 1, dashArray: "3 3", fill: false },
+    communities: { color: "#2c3e50", weight: 1.5, fill: false },
+    boundary: { color: "#c0392b", weight: 3, dashArray: "8 4", fill: false },
+  };
+  // Roads, cells and boundaries for orientation (no tiles: the page works offline).
+  for (const name of Object.keys(BASE_STYLES)) {
+    getJson(config.api.layers + "/" + name)
+      .then((collection) => {
+        L.geoJSON(collection, { style: BASE_STYLES[name], interactive: false }).addTo(baseLayers);
+      })
+      .catch((error) => console.error("layer " + name + " failed to load:", error));
+  }
+
+  map.on("click", (event) => {
+    const lon = +event.latlng.lng.toFixed(7);
+    const lat = +event.latlng.lat.toFixed(7);
+    $("coords").value = lon + "," + lat;
+    $("crs").value = "wgs84";
+    locate(lon, lat, "wgs84");
+  });
+
+  function drawHere() {
+    hereLayer.clearLayers();
+    if (!state.point) return;
+    const latlng = [state.point.lat, state.point.lon];
+    L.circle(latlng, {
+      radius: +$("f-radius").value, color: "#1f4e79", weight: 1, fillOpacity: 0.05, interactive: false,
+    }).addTo(hereLayer);
+    L.circleMarker(latlng, {
+      radius: 8, color: "#fff", weight: 3, fillColor: "#1f78d1", fillOpacity: 1, interactive: false,
+    }).addTo(hereLayer);
+  }
+
+  function featureColor(feature, layer) {
+    if (layer === "venues") return STATUS_COLORS[feature.properties.status] || "#555";
+    return LAYER_STYLES[layer].color;
+  }
+
+  function drawResults(collection, layer) {
+    resultLayer.clearLayers();
+    for (const key of Object.keys(markers)) delete markers[key];
+    const shown = L.geoJSON(collection, {
+      style: (feature) => ({ color: featureColor(feature, layer), weight: 2, fillOpacity: 0.4 }),
+      pointToLayer: (feature, latlng) =>
+        L.circleMarker(latlng, {
+          radius: 7, color: "#fff", weight: 1.5, fillColor: featureColor(feature, layer), fillOpacity: 0.95,
+          bubblingMouseEvents: false,
+        }),
+      onEachFeature: (feature, lyr) => {
+        markers[feature.id] = lyr;
+        lyr.bindTooltip(() => el("span", feature.properties.name));
+        lyr.on("click", () => choose(feature, layer));
+      },
+    });
+    shown.addTo(resultLayer);
+  }
+
+  // --- where am I -----------------------------------------------------------
+
+  function parseCoords(text) {
+    const parts = text.trim().split(/[\s,,;;]+/).filter(Boolean);
+    if (parts.length !== 2 || parts.some((p) => !isFinite(Number(p)))) return null;
+    return parts.map(Number);
+  }
+
+  $("coord-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const pair = parseCoords($("coords").value);
+    if (!pair) {
+      message("请输入“经度,纬度”两个数字,例如 116.9610,36.6650。");
+      return;
+    }
+    const [lon, lat] = pair;
+    if (lon >= 36 && lon <= 37.6 && lat >= 116.2 && lat <= 117.8) {
+      message("经纬度顺序似乎颠倒了:请先填经度(约 116.9),再填纬度(约 36.6)。");
+      return;
+    }
+    locate(lon, lat, $("crs").value);
+  });
+
+  $("btn-gps").addEventListener("click", () => {
+    if (!navigator.geolocation) {
+      message("此浏览器不支持定位,请点地图或输入坐标。");
+      return;
+    }
+    $("place").textContent = "正在定位…";
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        const lon = +position.coords.longitude.toFixed(7);
+        const lat = +position.coords.latitude.toFixed(7);
+        $("coords").value = lon + "," + lat;
+        $("crs").value = "wgs84"; // the browser's position is WGS84
+        locate(lon, lat, "wgs84");
+      },
+      (error) => {
+        const reasons = { 1: "未允许定位", 2: "无法获取位置", 3: "定位超时" };
+        $("place").textContent = "";
+        message((reasons[error.code] || "定位失败") + ",请点地图或输入坐标。");
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 }
+    );
+  });
+
+  async function locate(lon, lat, crs) {
+    message("");
+    const query = "lon=" + encodeURIComponent(lon) + "&lat=" + encodeURIComponent(lat) + "&crs=" + crs;
+    let where;
+    try {
+      where = await getJson(config.api.locate + "?" + query);
+    } catch (error) {
+      message("无法查询:" + error.message);
+      return;
+    }
+    state.point = where.point;
+    const place = $("place");
+    if (where.inside) {
+      const parts = [where.community && where.community.name, where.grid && where.grid.name];
+      place.textContent = "当前位置:" + parts.filter(Boolean).join(" · ");
+    } else {
+      place.textContent = "当前位置不在中大槐树街道辖区内(距辖区约 " +
+        distanceText(where.distance_to_boundary_m || 0) + ")";
+    }
+    place.dataset.inside = String(where.inside);
+    drawHere();
+    map.setView([state.point.lat, state.point.lon], Math.max(map.getZoom(), 16), { animate: false });
+    syncUrl();
+    await Promise.all([loadNearby(), loadOverdue()]);
+  }
+
+  // --- lists ------------------------------------------------------------------
+
+  function fillKinds() {
+    const layer = $("f-layer").value;
+    const select = clear($("f-kind"));
+    select.appendChild(new Option("全部", ""));
+    for (const group of config.kinds[layer] || []) {
+      if (layer === "venues") select.appendChild(new Option("全部" + group.group, group.group));
+      for (const kind of group.kinds) select.appendChild(new Option(kind, kind));
+    }
+    show($("f-kind-label"), layer in config.kinds);
+    show($("f-status-label"), layer === "venues");
+  }
+
+  function nearbyQuery() {
+    const params = new URLSearchParams({
+      lon: state.point.lon, lat: state.point.lat, crs: "wgs84",
+      radius_m: $("f-radius").value, layer: $("f-layer").value, limit: PAGE_LIMIT,
+    });
+    if ($("f-kind").value) params.set("kind", $("f-kind").value);
+    if ($("f-layer").value === "venues" && $("f-status").value) params.set("status", $("f-status").value);
+    return params.toString();
+  }
+
+  async function loadNearby() {
+    if (!state.point) return;
+    const layer = $("f-layer").value;
+    const list = $("results");
+    list.setAttribute("aria-busy", "true");
+    try {
+      state.nearby = await getJson(config.api.nearby + "?" + nearbyQuery());
+    } catch (error) {
+      message("无法查询附近:" + error.message);
+      return;
+    } finally {
+      list.removeAttribute("aria-busy");
+    }
+    drawHere();
+    drawResults(state.nearby, layer);
+    renderList(list, state.nearby, layer, "范围内没有符合条件的" + layerTitle(layer) + "。");
+    const total = state.nearby.total;
+    $("nearby-count").textContent = "(" + (total > state.nearby.features.length
+      ? state.nearby.features.length + "/" + total : total) + ")";
+    document.body.dataset.nearbyLoaded = String(Date.now());
+  }
+
+  async function loadOverdue() {
+    const params = state.point ? "?lon=" + state.point.lon + "&lat=" + state.point.lat : "";
+    try {
+      state.overdue = await getJson(config.api.overdue + params);
+    } catch (error) {
+      message("无法查询逾期场所:" + error.message);
+      return;
+    }
+    renderList($("overdue"), state.overdue, "venues", "没有逾期未检的场所。");
+    $("overdue-count").textContent = "(" + state.overdue.total + ")";
+  }
+
+  function layerTitle(name) {
+    const layer = config.layers.find((l) => l.name === name);
+    return layer ? layer.title : name;
+  }
+
+  function renderList(list, collection, layer, emptyText) {
+    clear(list);
+    if (!collection.features.length) {
+      list.appendChild(el("li", emptyText, "hs-empty"));
+      return;
+    }
+    for (const feature of collection.features) {
+      const p = feature.properties;
+      const item = el("li");
+      const button = el("button", null, "hs-item");
+      button.type = "button";
+      button.dataset.id = feature.id;
+      const head = el("div", null, "hs-item-head");
+      head.appendChild(el("span", p.name, "hs-item-name"));
+      if (layer === "venues") head.appendChild(statusBadge(p));
+      button.appendChild(head);
+      const line = [p.kind || p.community];
+      if (p.distance_m !== undefined) line.push(p.distance_m < 1 ? "就在此处" : p.direction + " " + distanceText(p.distance_m));
+      button.appendChild(el("div", line.filter(Boolean).join(" · "), "hs-item-where"));
+      if (layer === "venues") {
+        const facts = ["上次检查 " + (p.last_inspection || "无"), "下次应检 " + p.next_due];
+        if (p.open_hazards) facts.push("未改隐患 " + p.open_hazards);
+        button.appendChild(el("div", facts.join(" · "), "hs-item-facts"));
+      } else if (layer === "garbage") {
+        button.appendChild(el("div", "垃圾桶 " + p.bins + " 个 · " + (p.kinds || []).join("、"), "hs-item-facts"));
+      } else if (layer === "parking") {
+        button.appendChild(el("div", "泊位 " + p.spaces + " 个 · " + p.operator, "hs-item-facts"));
+      }
+      button.addEventListener("click", () => choose(feature, layer));
+      item.appendChild(button);
+      list.appendChild(item);
+    }
+  }
+
+  function statusBadge(props) {
+    const badge = el("span", props.status, "hs-badge");
+    badge.style.background = STATUS_COLORS[props.status] || "#555";
+    if (props.due_soon && props.status === "合格") badge.title = "30天内应检";
+    return badge;
+  }
+
+  function setTab(tab) {
+    state.tab = tab;
+    $("tab-nearby").setAttribute("aria-selected", String(tab === "nearby"));
+    $("tab-overdue").setAttribute("aria-selected", String(tab === "overdue"));
+    if (!state.venueId) {
+      show($("results"), tab === "nearby");
+      show($("overdue"), tab === "overdue");
+    }
+  }
+  $("tab-nearby").addEventListener("click", () => { closeDetail(); setTab("nearby"); });
+  $("tab-overdue").addEventListener("click", () => { closeDetail(); setTab("overdue"); });
+
+  for (const id of ["f-layer", "f-radius", "f-kind", "f-status"]) {
+    $(id).addEventListener("change", () => {
+      if (id === "f-layer") fillKinds();
+      closeDetail();
+      setTab("nearby");
+      loadNearby();
+    });
+  }
+
+  // --- a venue: map, history, records -------------------------------------------
+
+  function choose(feature, layer) {
+    if (layer === "venues") {
+      openVenue(feature.id);
+      return;
+    }
+    const lyr = markers[feature.id];
+    if (lyr) {
+      const box = el("div", null, "hs-popup");
+      box.appendChild(el("b", feature.properties.name));
+      box.appendChild(el("div", [feature.properties.kind, feature.properties.community].filter(Boolean).join(" · ")));
+      lyr.bindPopup(box).openPopup();
+    }
+    $("map").scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+
+  async function openVenue(venueId) {
+    let data;
+    try {
+      data = await getJson(apiUrl("history", venueId));
+    } catch (error) {
+      message("无法打开场所:" + error.message);
+      return;
+    }
+    state.venueId = venueId;
+    renderDetail(data);
+    show($("results"), false);
+    show($("overdue"), false);
+    show($("detail"), true);
+    const [lon, lat] = data.venue.geometry.coordinates;
+    const lyr = markers[venueId];
+    if (lyr) lyr.setStyle({ radius: 11, weight: 3, color: "#1f1f1f" });
+    else {
+      L.circleMarker([lat, lon], {
+        radius: 11, weight: 3, color: "#1f1f1f", fillColor: featureColor(data.venue, "venues"), fillOpacity: 0.95,
+      }).addTo(resultLayer);
+    }
+    map.setView([lat, lon], Math.max(map.getZoom(), 17), { animate: false });
+    syncUrl();
+    $("map").scrollIntoView({ block: "start" });
+    document.body.dataset.venueOpen = venueId;
+  }
+  Inspect.openVenue = openVenue;
+
+  function closeDetail() {
+    if (!state.venueId) return;
+    state.venueId = null;
+    show($("detail"), false);
+    delete document.body.dataset.venueOpen;
+    setTab(state.tab);
+    if (state.nearby) drawResults(state.nearby, $("f-layer").value);
+    syncUrl();
+  }
+  $("detail-back").addEventListener("click", closeDetail);
+
+  function renderDetail(data) {
+    const p = data.venue.properties;
+    $("detail-name").textContent = p.name;
+    const interval = config.intervals[p.kind] || config.intervals.default;
+    $("detail-meta").textContent = [p.category, p.kind, p.address, p.community,
+      "每 " + interval + " 天检查一次"].join(" · ");
+    const badge = $("detail-status");
+    badge.textContent = p.status;
+    badge.style.background = STATUS_COLORS[p.status] || "#555";
+    $("detail-last").textContent = p.last_inspection || "无";
+    $("detail-next").textContent = p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(30天内)" : "");
+    renderOpenHazards(data.open_hazards);
+    renderHistory(data);
+    const user = config.user;
+    const canRecord = Boolean(user) && ["inspector", "admin"].includes(user.role);
+    show($("login-to-record"), !user);
+    show($("record-form"), canRecord);
+    const rectifying = data.open_hazards.filter((h) => h.status === "整改中");
+    show($("recheck-form"), canRecord && rectifying.length > 0);
+    if (canRecord) {
+      resetRecordForm();
+      resetRecheckForm(rectifying);
+    }
+  }
+
+  function hazardText(h) {
+    return h.category + ":" + h.description;
+  }
+
+  function renderOpenHazards(hazards) {
+    const list = clear($("detail-hazards"));
+    $("detail-open-count").textContent = "(" + hazards.length + ")";
+    if (!hazards.length) list.appendChild(el("li", "无", "hs-empty"));
+    const canRecord = config.user && ["inspector", "admin"].includes(config.user.role);
+    for (const h of hazards) {
+      const item = el("li");
+      item.dataset.hazard = h.id;
+      const head = el("div");
+      head.appendChild(el("span", h.status, "hs-tag hs-tag-" + (h.status === "立案" ? "filed" : "fixing")));
+      head.appendChild(el("span", " " + hazardText(h)));
+      item.appendChild(head);
+      item.appendChild(el("div", "发现 " + h.found + " · 整改期限 " + (h.deadline || "无") + " · 编号 " + h.id, "hs-meta"));
+      if (canRecord && h.status === "立案") {
+        const start = el("button", "标记为整改中", "hs-small");
+        start.type = "button";
+        start.addEventListener("click", () => startRectification(h.id, start));
+        item.appendChild(start);
+      }
+      list.appendChild(item);
+    }
+  }
+
+  function renderHistory(data) {
+    const list = clear($("history"));
+    $("history-count").textContent = "(" + data.inspection_count + ")";
+    if (!data.inspections.length) list.appendChild(el("li", "尚无检查记录", "hs-empty"));
+    data.inspections.forEach((ins, n) => {
+      const item = el("li");
+      item.hidden = n >= HISTORY_SHOWN;
+      const head = el("div", null, "hs-history-head");
+      head.appendChild(el("b", ins.date));
+      head.appendChild(el("span", " " + (ins.campaign || "检查") + " · " + ins.inspector + " · "));
+      head.appendChild(el("span", ins.result, ins.result === "合格" ? "hs-ok" : "hs-bad"));
+      item.appendChild(head);
+      for (const h of ins.hazards) {
+        item.appendChild(el("div", "发现:" + hazardText(h) + "(" + h.status +
+          (h.rectified ? "," + h.rectified + " 整改" : "") + ")", "hs-meta"));
+      }
+      for (const h of ins.closed_hazards) {
+        item.appendChild(el("div", "复查已整改:" + hazardText(h), "hs-meta"));
+      }
+      if (ins.note) item.appendChild(el("div", "备注:" + ins.note, "hs-meta"));
+      list.appendChild(item);
+    });
+    const more = $("history-more");
+    const hidden = data.inspections.length - HISTORY_SHOWN;
+    more.textContent = "显示更早的 " + hidden + " 条记录";
+    show(more, hidden > 0);
+  }
+  $("history-more").addEventListener("click", () => {
+    for (const item of $("history").children) item.hidden = false;
+    show($("history-more"), false);
+  });
+
+  function formError(form, text) {
+    const box = form.querySelector(".hs-error");
+    box.textContent = text || "";
+    show(box, Boolean(text));
+  }
+
+  // The record form.
+
+  function hazardRow() {
+    const row = el("fieldset", null, "hs-hazard-row");
+    row.appendChild(el("legend", "隐患"));
+    const category = el("select");
+    category.name = "category";
+    category.required = true;
+    category.appendChild(new Option("请选择类别", ""));
+    for (const c of config.hazardCategories) category.appendChild(new Option(c, c));
+    const description = el("input");
+    description.name = "description";
+    description.required = true;
+    description.maxLength = config.maxLength.description;
+    description.placeholder = "隐患描述,如:灭火器过期";
+    const deadline = el("input");
+    deadline.type = "date";
+    deadline.name = "deadline";
+    deadline.required = true;
+    deadline.min = $("record-date").value || config.today;
+    const inDays = new Date(config.today + "T00:00:00Z");
+    inDays.setUTCDate(inDays.getUTCDate() + 15);
+    deadline.value = inDays.toISOString().slice(0, 10);
+    const remove = el("button", "删除此条", "hs-link");
+    remove.type = "button";
+    remove.addEventListener("click", () => {
+      row.remove();
+      if (!$("hazard-rows").children.length) setResult("合格");
+    });
+    for (const [label, input] of [["类别", category], ["描述", description], ["整改期限", deadline]]) {
+      const wrap = el("label", label);
+      wrap.appendChild(input);
+      row.appendChild(wrap);
+    }
+    row.appendChild(remove);
+    return row;
+  }
+
+  function setResult(value) {
+    for (const radio of document.querySelectorAll("#record-form input[name=result]")) {
+      radio.checked = radio.value === value;
+    }
+    onResultChange();
+  }
+
+  function onResultChange() {
+    const found = document.querySelector("#record-form input[name=result]:checked").value === "发现隐患";
+    const rows = $("hazard-rows");
+    if (found && !rows.children.length) rows.appendChild(hazardRow());
+    if (!found) clear(rows);
+    show($("add-hazard"), found);
+  }
+  for (const radio of document.querySelectorAll("#record-form input[name=result]")) {
+    radio.addEventListener("change", onResultChange);
+  }
+  $("add-hazard").addEventListener("click", () => $("hazard-rows").appendChild(hazardRow()));
+
+  function resetRecordForm() {
+    const form = $("record-form");
+    $("record-date").value = config.today;
+    $("record-date").max = config.today;
+    $("record-inspector").value = config.user ? config.user.display_name : "";
+    $("record-note").value = "";
+    setResult("合格");
+    formError(form, "");
+  }
+
+  $("record-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    if (!form.checkValidity()) {
+      form.reportValidity();
+      formError(form, "请填写完整:检查人、日期(不晚于今天)和每条隐患的类别、描述、整改期限。");
+      return;
+    }
+    const hazards = Array.from($("hazard-rows").children).map((row) => ({
+      category: row.querySelector("[name=category]").value,
+      description: row.querySelector("[name=description]").value,
+      deadline: row.querySelector("[name=deadline]").value,
+    }));
+    const payload = {
+      venue_id: state.venueId,
+      date: $("record-date").value,
+      inspector: $("record-inspector").value,
+      result: form.querySelector("input[name=result]:checked").value,
+      hazards: hazards,
+      note: $("record-note").value,
+    };
+    await submit(form, config.api.inspections, payload);
+  });
+
+  async function submit(form, url, payload) {
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    formError(form, "");
+    try {
+      await postJson(url, payload);
+    } catch (error) {
+      formError(form, "提交未成功:" + error.message);
+      return;
+    } finally {
+      button.disabled = false;
+    }
+    await refreshAfterWrite();
+  }
+
+  async function refreshAfterWrite() {
+    const venueId = state.venueId;
+    await Promise.all([loadNearby(), loadOverdue()]);
+    if (venueId) await openVenue(venueId);
+    document.body.dataset.saved = String(Date.now());
+  }
+
+  async function startRectification(hazardId, button) {
+    button.disabled = true;
+    try {
+      await postJson(apiUrl("hazardStatus", hazardId), { status: "整改中" });
+    } catch (error) {
+      button.disabled = false;
+      message("未能标记整改中:" + error.message);
+      return;
+    }
+    await refreshAfterWrite();
+  }
+
+  // The re-check form.
+
+  function resetRecheckForm(rectifying) {
+    const form = $("recheck-form");
+    const list = clear($("recheck-list"));
+    for (const h of rectifying) {
+      const label = el("label", null, "hs-check");
+      const box = el("input");
+      box.type = "checkbox";
+      box.value = h.id;
+      box.checked = true;
+      label.appendChild(box);
+      label.appendChild(el("span", " 已整改:" + hazardText(h)));
+      list.appendChild(label);
+    }
+    $("recheck-date").value = config.today;
+    $("recheck-date").max = config.today;
+    $("recheck-inspector").value = config.user ? config.user.display_name : "";
+    $("recheck-note").value = "";
+    formError(form, "");
+  }
+
+  $("recheck-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    if (!form.checkValidity()) {
+      form.reportValidity();
+      formError(form, "请填写复查人和日期(不晚于今天)。");
+      return;
+    }
+    const closed = Array.from(form.querySelectorAll("#recheck-list input:checked")).map((b) => b.value);
+    await submit(form, config.api.rechecks, {
+      venue_id: state.venueId,
+      date: $("recheck-date").value,
+      inspector: $("recheck-inspector").value,
+      note: $("recheck-note").value,
+      closed: closed,
+    });
+  });
+
+  // --- start: restore a location and venue from the URL (e.g. after logging in) ----
+
+  const params = new URLSearchParams(location.search);
+  const startLon = params.get("lon");
+  const startLat = params.get("lat");
+  const startVenue = params.get("venue");
+  fillKinds();
+  syncUrl();
+  (async () => {
+    if (startLon && startLat) {
+      $("coords").value = startLon + "," + startLat;
+      const crs = params.get("crs") || "wgs84";
+      if (config.systems[crs]) $("crs").value = crs;
+      await locate(Number(startLon), Number(startLat), $("crs").value);
+    } else {
+      await loadOverdue();
+    }
+    if (startVenue) await openVenue(startVenue);
+    document.body.dataset.ready = "true";
+  })();
+})();

@@ -1,0 +1,221 @@
+"""The inspectors' page on a phone (390×844): locate, list, log in, record, re-check."""
+
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from layers import chinacoords
+from tests.liveserver import LiveServer
+from tests.conftest import make_app
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN", "is_mobile": True,
+         "has_touch": True, "device_scale_factor": 2}
+PASSWORD = "correct-horse-1"
+HOSTILE = '<img src=x onerror="window.__xss=1">${1+1}`'
+
+
+@pytest.fixture(scope="module")
+def inspect_app(tmp_path_factory):
+    """Its own store: these tests write records."""
+    app = make_app(tmp_path_factory.mktemp("inspect-db") / "inspections.sqlite")
+    app.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
+    return app
+
+
+@pytest.fixture(scope="module")
+def server(inspect_app):
+    with LiveServer(inspect_app) as live:
+        yield live
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.requests = []
+    page.errors = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    context.close()
+
+
+def assert_stayed_local(page):
+    foreign = [u for u in page.requests
+               if urlparse(u).hostname not in ("127.0.0.1", None) and not u.startswith("data:")]
+    assert foreign == []
+    assert page.errors == []
+
+
+def a_plain_venue(app):
+    """A venue that is 合格 (no open hazard, not overdue), and what the API says near it."""
+    client = app.test_client()
+    venues = client.get("/api/layers/venues").get_json()["features"]
+    for venue in venues:
+        p = venue["properties"]
+        if p["status"] != "合格" or p["due_soon"]:
+            continue
+        lon, lat = venue["geometry"]["coordinates"]
+        here = (round(lon + 0.00004, 7), round(lat + 0.00003, 7))  # about 5 m north-east
+        near = client.get(f"/api/nearby?lon={here[0]}&lat={here[1]}").get_json()["features"]
+        if near[0]["id"] == venue["id"]:
+            place = client.get(f"/api/locate?lon={here[0]}&lat={here[1]}").get_json()
+            return venue, here, near, place
+    raise AssertionError("no plain venue nearest to a point beside it")
+
+
+def test_locate_list_log_in_record_and_recheck(server, inspect_app, phone, screenshot_dir):
+    page = phone
+    venue, here, near, place = a_plain_venue(inspect_app)
+    name = venue["properties"]["name"]
+    page.goto(server.url + "/inspect")
+    page.wait_for_selector("body[data-ready=true]")
+
+    # Typed as copied from Amap (GCJ-02): the page converts it and finds the same venues.
+    gcj = chinacoords.wgs84_to_gcj02(*here)
+    page.fill("#coords", f"{gcj[0]:.7f},{gcj[1]:.7f}")
+    page.select_option("#crs", "gcj02")
+    page.click("#btn-go")
+    expect(page.locator("#place")).to_contain_text(place["grid"]["name"])
+    expect(page.locator("#place")).to_contain_text(place["community"]["name"])
+    first = page.locator("#results .hs-item").first
+    expect(first).to_contain_text(name)
+    items = page.locator("#results .hs-item .hs-item-name").all_inner_texts()
+    assert items == [f["properties"]["name"] for f in near[: len(items)]]
+    text = first.inner_text()
+    assert venue["properties"]["kind"] in text
+    assert near[0]["properties"]["direction"] in text and " 米" in text
+    assert "上次检查 " + venue["properties"]["last_inspection"] in text
+    assert "下次应检 " + venue["properties"]["next_due"] in text
+    expect(first.locator(".hs-badge")).to_have_text("合格")
+    assert page.locator(".leaflet-overlay-pane path").count() > 10  # drawn on the map
+    page.screenshot(path=str(screenshot_dir / "inspect-list.png"))
+
+    # Tap: the venue on the map with its history; recording needs a login.
+    first.click()
+    expect(page.locator("#detail-name")).to_have_text(name)
+    expect(page.locator("#detail-meta")).to_contain_text("天检查一次")
+    last = venue["properties"]["last_inspection"]
+    expect(page.locator("#history li").first).to_contain_text(last)
+    expect(page.locator("#record-form")).to_be_hidden()
+    total = int(page.inner_text("#history-count").strip("()"))
+    assert total > 5  # the shipped history: a few years of rounds
+    assert page.locator("#history li:visible").count() == 5
+    page.click("#history-more")
+    assert page.locator("#history li:visible").count() == total
+    page.click("#login-to-record-link")
+    page.fill("input[name=name]", "zhangwei")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    # Back on the page, at the same place and venue, logged in.
+    expect(page.locator("#detail-name")).to_have_text(name)
+    expect(page.locator("#user-name")).to_have_text("张伟")
+    expect(page.locator("#record-form")).to_be_visible()
+    expect(page.locator("#record-inspector")).to_have_value("张伟")
+    expect(page.locator("#record-date")).to_have_value("2026-11-25")
+
+    # Record an inspection that finds a hazard.
+    page.check("#record-form input[value=发现隐患]")
+    page.select_option("#hazard-rows select[name=category]", "消防安全")
+    page.fill("#hazard-rows input[name=description]", "灭火器过期 " + HOSTILE)
+    page.fill("#record-note", "店主在场")
+    page.locator("#record-form").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "inspect-record-form.png"))
+    page.click("#record-form button[type=submit]")
+    expect(page.locator("#detail-status")).to_have_text("隐患未改")
+    expect(page.locator("#detail-last")).to_have_text("2026-11-25")
+    hazard = page.locator("#detail-hazards li").first
+    expect(hazard).to_contain_text("立案")
+    expect(hazard).to_contain_text("灭火器过期 " + HOSTILE)  # shown literally, never run
+    assert page.evaluate("window.__xss") is None
+    expect(page.locator("#history li").first).to_contain_text("发现隐患")
+    page.locator("#detail-name").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "inspect-hazard.png"))
+    # The list follows too.
+    statuses = page.evaluate(
+        "Object.fromEntries(Inspect.state.nearby.features.map(f => [f.id, f.properties.status]))")
+    assert statuses[venue["id"]] == "隐患未改"
+
+    # The venue starts rectifying; a re-check closes the hazard.
+    expect(page.locator("#recheck-form")).to_be_hidden()
+    hazard.get_by_role("button", name="标记为整改中").click()
+    expect(page.locator("#detail-hazards li").first).to_contain_text("整改中")
+    expect(page.locator("#recheck-form")).to_be_visible()
+    expect(page.locator("#recheck-list input[type=checkbox]")).to_be_checked()
+    page.fill("#recheck-note", "已更换灭火器")
+    page.click("#recheck-form button[type=submit]")
+    expect(page.locator("#detail-status")).to_have_text("合格")
+    expect(page.locator("#detail-hazards")).to_have_text("无")
+    expect(page.locator("#recheck-form")).to_be_hidden()
+    expect(page.locator("#history li").first).to_contain_text("复查")
+    page.locator("#detail-name").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "inspect-rechecked.png"))
+
+    page.click("#detail-back")
+    expect(page.locator("#results .hs-item").first.locator(".hs-badge")).to_have_text("合格")
+    assert_stayed_local(page)
+
+
+def test_browser_geolocation_finds_the_place(server, browser, screenshot_dir):
+    context = browser.new_context(**PHONE, geolocation={"longitude": 116.9640, "latitude": 36.6620},
+                                  permissions=["geolocation"])
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server.url + "/inspect")
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#btn-gps")
+    expect(page.locator("#place")).to_contain_text("当前位置:")
+    expect(page.locator("#coords")).to_have_value("116.964,36.662")
+    expect(page.locator("#results .hs-item").first).to_be_visible()
+    assert errors == []
+    context.close()
+
+
+def test_tap_on_the_map_and_overdue_list(server, phone):
+    page = phone
+    page.goto(server.url + "/inspect")
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#overdue-count")).to_have_text("(30)")
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator("#place")).to_contain_text("当前位置:")
+    assert page.input_value("#crs") == "wgs84"
+    expect(page.locator("#results .hs-item").first).to_be_visible()
+    # The overdue tab: nearest first from the tapped point.
+    page.click("#tab-overdue")
+    expect(page.locator("#overdue")).to_be_visible()
+    page.wait_for_function("Inspect.state.overdue && Inspect.state.overdue.query.point !== null")
+    distances = page.evaluate("Inspect.state.overdue.features.map(f => f.properties.distance_m)")
+    assert len(distances) == 30 and distances == sorted(distances)
+    assert page.locator("#overdue .hs-badge").first.inner_text() in ("逾期未检", "隐患未改")
+    assert_stayed_local(page)
+
+
+def test_filters_narrow_the_list(server, phone):
+    page = phone
+    page.goto(server.url + "/inspect?lon=116.964&lat=36.662&crs=wgs84")
+    expect(page.locator("#results .hs-item").first).to_be_visible()
+    page.select_option("#f-kind", "小餐饮")
+    expect(page.locator("#results .hs-item-where").first).to_contain_text("小餐饮")
+    kinds = page.evaluate("Inspect.state.nearby.features.map(f => f.properties.kind)")
+    assert kinds and set(kinds) == {"小餐饮"}
+    page.select_option("#f-layer", "garbage")
+    expect(page.locator("#f-status-label")).to_be_hidden()
+    expect(page.locator("#results .hs-item").first).to_contain_text("投放点")
+    assert_stayed_local(page)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("36.662,116.964", "颠倒"), ("116.964", "两个数字"), ("121.47,31.23", "far outside Jinan")],
+)
+def test_bad_coordinates_say_why(server, phone, typed, message):
+    page = phone
+    page.goto(server.url + "/inspect")
+    page.wait_for_selector("body[data-ready=true]")
+    page.fill("#coords", typed)
+    page.click("#btn-go")
+    expect(page.locator("#message")).to_contain_text(message)
+    assert page.locator("#results .hs-item").count() == 0

@@ -1,0 +1,374 @@
+"""Recording inspections and the hazard flow: API, validation, atomicity, persistence."""
+
+import sqlite3
+import threading
+
+import pytest
+
+from layers import inspections as ins
+from layers.errors import BadRequest
+from tests.conftest import TODAY, make_app
+
+PASSWORD = "correct-horse-1"
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A fresh app per test: these tests write."""
+    app = make_app(tmp_path / "inspections.sqlite")
+    users = app.extensions["users"]
+    users.create("zhangwei", PASSWORD, "inspector", "张伟")
+    return app
+
+
+def login(client, name="zhangwei"):
+    response = client.post("/login", data={"name": name, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def inspector(app):
+    return login(app.test_client())
+
+
+def counts(app):
+    with sqlite3.connect(app.config["INSPECTIONS_DB"]) as db:
+        return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("inspections", "hazards", "hazard_events"))
+
+
+def venue(client, venue_id):
+    return client.get(f"/api/venues/{venue_id}/history").get_json()["venue"]["properties"]
+
+
+def a_venue_with_status(client, status):
+    features = client.get("/api/layers/venues").get_json()["features"]
+    return next(f["id"] for f in features if f["properties"]["status"] == status)
+
+
+def hazard(**changes):
+    return {"category": "消防安全", "description": "灭火器过期", "deadline": "2026-12-10",
+            **changes}
+
+
+def record(client, target, **changes):
+    payload = {"venue_id": target, "inspector": "张伟", "result": "发现隐患",
+               "hazards": [hazard()], "note": "店主在场", **changes}
+    return client.post("/api/inspections", json=payload)
+
+
+def test_recording_needs_an_inspector(app):
+    client = app.test_client()
+    venue_id = a_venue_with_status(client, "合格")
+    before = counts(app)
+    response = record(client, venue_id)
+    assert response.status_code == 401
+    assert response.get_json() == {"ok": False, "error": "log in first (/login)", "status": 401}
+    app.extensions["users"].create("lingdao", PASSWORD, "leader", "李领导")
+    leader = login(app.test_client(), "lingdao")
+    response = record(leader, venue_id)
+    assert response.status_code == 403 and "inspector" in response.get_json()["error"]
+    assert app.test_client().post("/api/rechecks", json={}).status_code == 401
+    assert app.test_client().post("/api/hazards/HZ00001/status", json={}).status_code == 401
+    assert counts(app) == before
+    assert venue(client, venue_id)["status"] == "合格"
+
+
+def test_an_inspection_with_a_hazard_changes_the_status_everywhere(app, inspector):
+    venue_id = a_venue_with_status(inspector, "合格")
+    before = counts(app)
+    response = record(inspector, venue_id)
+    assert response.status_code == 201
+    body = response.get_json()
+    stored = body["inspection"]
+    assert stored["date"] == TODAY and stored["recorded_by"] == "zhangwei"
+    assert stored["result"] == "发现隐患" and stored["note"] == "店主在场"
+    [found] = stored["hazards"]
+    assert found["status"] == "立案" and found["found"] == TODAY
+    assert body["venue"]["properties"]["status"] == "隐患未改"
+    assert counts(app) == (before[0] + 1, before[1] + 1, before[2] + 1)
+    # The layer API (every map) and the nearby list follow.
+    layer = inspector.get("/api/layers/venues").get_json()["features"]
+    assert next(f for f in layer if f["id"] == venue_id)["properties"]["status"] == "隐患未改"
+    lon, lat = next(f for f in layer if f["id"] == venue_id)["geometry"]["coordinates"]
+    near = inspector.get(f"/api/nearby?lon={lon}&lat={lat}&radius_m=50&status=hazard")
+    assert venue_id in [f["id"] for f in near.get_json()["features"]]
+    assert venue(inspector, venue_id)["last_inspection"] == TODAY
+
+
+def test_a_clean_inspection_brings_an_overdue_venue_back(app, inspector):
+    venue_id = a_venue_with_status(inspector, "逾期未检")
+    response = record(inspector, venue_id, result="合格", hazards=[])
+    assert response.status_code == 201
+    props = response.get_json()["venue"]["properties"]
+    assert props["status"] == "合格" and not props["overdue"]
+    assert venue_id not in [f["id"] for f in inspector.get("/api/overdue").get_json()["features"]]
+
+
+def test_the_hazard_flow_and_the_recheck_that_closes_it(app, inspector):
+    venue_id = a_venue_with_status(inspector, "合格")
+    stored = record(inspector, venue_id, hazards=[hazard(), hazard(
+        category="疏散通道", description="安全出口堆放杂物")]).get_json()["inspection"]
+    first, second = (h["id"] for h in stored["hazards"])
+
+    # A re-check cannot close a hazard that is only filed (立案).
+    response = inspector.post("/api/rechecks", json={
+        "venue_id": venue_id, "inspector": "张伟", "closed": [first]})
+    assert response.status_code == 409 and "整改中" in response.get_json()["error"]
+
+    # 立案 → 整改中, once.
+    response = inspector.post(f"/api/hazards/{first}/status", json={"status": "整改中"})
+    assert response.status_code == 201
+    assert response.get_json()["hazard"]["status"] == "整改中"
+    again = inspector.post(f"/api/hazards/{first}/status", json={"status": "整改中"})
+    assert again.status_code == 409
+    closing = inspector.post(f"/api/hazards/{first}/status", json={"status": "已整改"})
+    assert closing.status_code == 400 and "re-check" in closing.get_json()["error"]
+    assert inspector.post("/api/hazards/HZ99999/status",
+                          json={"status": "整改中"}).status_code == 404
+
+    # A re-check closes the first; the second is still open, so still 隐患未改.
+    response = inspector.post("/api/rechecks", json={
+        "venue_id": venue_id, "inspector": "张伟", "closed": [first], "note": "已更换灭火器"})
+    assert response.status_code == 201
+    recheck = response.get_json()["inspection"]
+    assert recheck["campaign"] == "复查" and recheck["result"] == "发现隐患"
+    assert [h["id"] for h in recheck["closed_hazards"]] == [first]
+    assert response.get_json()["venue"]["properties"]["status"] == "隐患未改"
+
+    # The second goes through the same flow and the venue is 合格 again.
+    inspector.post(f"/api/hazards/{second}/status", json={"status": "整改中"})
+    response = inspector.post("/api/rechecks", json={
+        "venue_id": venue_id, "inspector": "张伟", "closed": [second]})
+    assert response.get_json()["inspection"]["result"] == "合格"
+    assert response.get_json()["venue"]["properties"]["status"] == "合格"
+
+    history = inspector.get(f"/api/venues/{venue_id}/history").get_json()
+    assert history["open_hazards"] == []
+    assert [i["campaign"] for i in history["inspections"][:3]] == ["复查", "复查", None]
+    closed = history["inspections"][2]["hazards"][0]
+    assert closed["status"] == "已整改" and closed["rectified"] == TODAY
+    assert [e["status"] for e in closed["events"]] == ["立案", "整改中", "已整改"]
+    assert closed["events"][-1]["inspection_id"] == history["inspections"][1]["id"]
+
+    # Nothing left to re-check.
+    response = inspector.post("/api/rechecks", json={"venue_id": venue_id, "inspector": "张伟"})
+    assert response.status_code == 409
+
+
+def test_a_recheck_only_closes_hazards_of_its_venue(app, inspector):
+    one, other = [f["id"] for f in inspector.get("/api/layers/venues").get_json()["features"]
+                  if f["properties"]["status"] == "合格"][:2]
+    h1 = record(inspector, one).get_json()["inspection"]["hazards"][0]["id"]
+    h2 = record(inspector, other).get_json()["inspection"]["hazards"][0]["id"]
+    for h in (h1, h2):
+        inspector.post(f"/api/hazards/{h}/status", json={"status": "整改中"})
+    before = counts(app)
+    response = inspector.post("/api/rechecks", json={
+        "venue_id": one, "inspector": "张伟", "closed": [h1, h2]})
+    assert response.status_code == 400 and h2 in response.get_json()["error"]
+    assert counts(app) == before
+    assert inspector.get(f"/api/venues/{one}/history").get_json()["open_hazards"][0]["status"] \
+        == "整改中"
+
+
+LONG = "长" * 51
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"inspector": ""}, "inspector must not be empty"),
+        ({"inspector": "   "}, "inspector must not be empty"),
+        ({"inspector": None}, "inspector must not be empty"),
+        ({"inspector": LONG}, "at most 50"),
+        ({"inspector": 7}, "must be text"),
+        ({"inspector": "张\x00伟"}, "control characters"),
+        ({"note": "长" * 501}, "at most 500"),
+        ({"date": "2026-11-26"}, "in the future"),
+        ({"date": "2026-13-01"}, "not a date"),
+        ({"date": "yesterday"}, "not a date"),
+        ({"date": "1999-12-31"}, "before 2000-01-01"),
+        ({"venue_id": "V9999"}, "no venue with id"),
+        ({"venue_id": ""}, "venue_id is missing"),
+        ({"result": "优秀"}, "result must be one of"),
+        ({"result": "发现隐患", "hazards": []}, "needs at least one hazard"),
+        ({"result": "合格"}, "cannot list hazards"),
+        ({"hazards": "灭火器过期"}, "must be a list"),
+        ({"hazards": ["灭火器过期"]}, "must be an object"),
+        ({"hazards": [hazard(category="治安")]}, "category must be one of"),
+        ({"hazards": [hazard(description="")]}, "description must not be empty"),
+        ({"hazards": [hazard(description="长" * 201)]}, "at most 200"),
+        ({"hazards": [hazard(deadline="2026-11-24")]}, "before the inspection date"),
+        ({"hazards": [hazard(deadline="2028-01-01")]}, "more than 365 days"),
+        ({"hazards": [hazard(deadline=None)]}, "deadline (YYYY-MM-DD) is missing"),
+        ({"hazards": [hazard()] * 21}, "at most 20 hazards"),
+        # The second hazard is bad: the first must not be stored either.
+        ({"hazards": [hazard(), hazard(category="?")]}, "hazard 2"),
+    ],
+)
+def test_bad_records_are_400_and_store_nothing(app, inspector, changes, message):
+    venue_id = a_venue_with_status(inspector, "合格")
+    before = counts(app)
+    response = record(inspector, venue_id, **changes)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["ok"] is False and message in body["error"], body["error"]
+    assert counts(app) == before
+    assert venue(inspector, venue_id)["status"] == "合格"
+
+
+@pytest.mark.parametrize(
+    ("body", "kwargs"),
+    [("not json", {"content_type": "application/json"}),
+     ("[1, 2]", {"content_type": "application/json"}),
+     ('{"venue_id": "V0001"}', {"content_type": "text/plain"})],
+)
+def test_a_body_that_is_not_a_json_object_is_400(app, inspector, body, kwargs):
+    before = counts(app)
+    response = inspector.post("/api/inspections", data=body, **kwargs)
+    assert response.status_code == 400 and "JSON object" in response.get_json()["error"]
+    assert counts(app) == before
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"date": "2026-11-26"}, "in the future"), ({"inspector": ""}, "must not be empty"),
+     ({"closed": "HZ00001"}, "list of hazard ids"), ({"closed": ["HZ1", "HZ1"]}, "more than once"),
+     ({"note": "长" * 501}, "at most 500")],
+)
+def test_bad_rechecks_are_400(app, inspector, changes, message):
+    venue_id = a_venue_with_status(inspector, "合格")
+    hazard_id = record(inspector, venue_id).get_json()["inspection"]["hazards"][0]["id"]
+    inspector.post(f"/api/hazards/{hazard_id}/status", json={"status": "整改中"})
+    before = counts(app)
+    response = inspector.post("/api/rechecks", json={
+        "venue_id": venue_id, "inspector": "张伟", "closed": [hazard_id], **changes})
+    assert response.status_code == 400 and message in response.get_json()["error"]
+    assert counts(app) == before
+
+
+def test_a_recheck_before_the_hazard_was_found_is_400(app, inspector):
+    venue_id = a_venue_with_status(inspector, "合格")
+    hazard_id = record(inspector, venue_id).get_json()["inspection"]["hazards"][0]["id"]
+    inspector.post(f"/api/hazards/{hazard_id}/status", json={"status": "整改中"})
+    response = inspector.post("/api/rechecks", json={
+        "venue_id": venue_id, "inspector": "张伟", "closed": [hazard_id], "date": "2026-11-01"})
+    assert response.status_code == 400 and "before hazard" in response.get_json()["error"]
+
+
+def test_history_of_an_unknown_venue_is_404(client):
+    response = client.get("/api/venues/V9999/history")
+    assert response.status_code == 404 and response.get_json()["ok"] is False
+
+
+def test_history_is_newest_first(client):
+    body = client.get("/api/venues/V0001/history").get_json()
+    dates = [i["date"] for i in body["inspections"]]
+    assert dates and dates == sorted(dates, reverse=True)
+    assert body["inspection_count"] == len(dates)
+    assert body["venue"]["properties"]["last_inspection"] == dates[0]
+
+
+def test_records_survive_a_restart(tmp_path):
+    db = tmp_path / "inspections.sqlite"
+    first = make_app(db)
+    first.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
+    client = login(first.test_client())
+    venue_id = a_venue_with_status(client, "合格")
+    stored = record(client, venue_id, note="重启前记录").get_json()["inspection"]
+    seeded = counts(first)
+
+    second = make_app(db)  # a new process on the same file: no re-seeding, same records
+    assert counts(second) == seeded
+    again = second.test_client()
+    history = again.get(f"/api/venues/{venue_id}/history").get_json()
+    assert history["inspections"][0]["id"] == stored["id"]
+    assert history["inspections"][0]["note"] == "重启前记录"
+    assert history["venue"]["properties"]["status"] == "隐患未改"
+    layer = again.get("/api/layers/venues").get_json()["features"]
+    assert next(f for f in layer if f["id"] == venue_id)["properties"]["status"] == "隐患未改"
+    # The user and the session key survive too.
+    logged_in = login(again)
+    assert logged_in.get("/api/me").get_json()["user"]["name"] == "zhangwei"
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+
+
+def test_a_write_that_fails_halfway_leaves_nothing(tmp_path, monkeypatch):
+    store = ins.InspectionStore(tmp_path / "s.sqlite")
+    new = ins.parse_inspection(
+        {"venue_id": "V0001", "inspector": "张伟", "result": "发现隐患",
+         "hazards": [hazard(), hazard()]}, ins.dt.date(2026, 11, 25), lambda v: True)
+    calls = []
+
+    def failing_event(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(ins, "_event", failing_event)
+    with pytest.raises(sqlite3.OperationalError):
+        store.record_inspection(new)
+    assert store.history("V0001")["inspection_count"] == 0
+    with store.connect() as db:
+        assert db.execute("SELECT count(*) FROM hazards").fetchone()[0] == 0
+
+
+def test_concurrent_writers_get_distinct_ids(tmp_path):
+    path = tmp_path / "s.sqlite"
+    ins.InspectionStore(path)
+    today = ins.dt.date(2026, 11, 25)
+    errors, ids = [], []
+
+    def write(n):
+        store = ins.InspectionStore(path)  # as another process would
+        try:
+            for _ in range(5):
+                new = ins.parse_inspection(
+                    {"venue_id": f"V{n:04d}", "inspector": "张伟", "result": "发现隐患",
+                     "hazards": [hazard()]}, today, lambda v: True)
+                stored = store.record_inspection(new)
+                ids.append((stored["id"], stored["hazards"][0]["id"]))
+        except Exception as e:  # collected, asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({i for i, _ in ids}) == len({h for _, h in ids}) == 30
+
+
+def test_new_ids_continue_the_shipped_sequences(app, inspector):
+    venue_id = a_venue_with_status(inspector, "合格")
+    stored = record(inspector, venue_id).get_json()["inspection"]
+    with sqlite3.connect(app.config["INSPECTIONS_DB"]) as db:
+        last_seeded = db.execute("SELECT max(id) FROM inspections WHERE id != ?",
+                                 (stored["id"],)).fetchone()[0]
+    assert stored["id"] == f"INS{int(last_seeded[3:]) + 1:06d}"
+    assert stored["hazards"][0]["id"].startswith("HZ")
+
+
+def test_a_store_made_before_recorded_by_is_upgraded(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(ins.SCHEMA)  # the tables as first released: no recorded_by
+        db.execute("INSERT INTO inspections (id, venue_id, date, inspector, result)"
+                   " VALUES ('INS000001', 'V0001', '2026-01-01', '张伟', '合格')")
+    store = ins.InspectionStore(path)
+    with store.connect() as db:
+        columns = {row["name"] for row in db.execute("PRAGMA table_info(inspections)")}
+    assert "recorded_by" in columns
+    assert store.history("V0001")["inspections"][0]["recorded_by"] is None
+
+
+def test_parse_inspection_defaults_the_date_to_today():
+    new = ins.parse_inspection({"venue_id": "V1", "inspector": " 张伟 ", "result": "合格"},
+                               ins.dt.date(2026, 11, 25), lambda v: True)
+    assert new.date == "2026-11-25" and new.inspector == "张伟" and new.note is None
+    with pytest.raises(BadRequest, match="no venue"):
+        ins.parse_inspection({"venue_id": "V1", "inspector": "张伟", "result": "合格"},
+                             ins.dt.date(2026, 11, 25), lambda v: False)
