@@ -248,7 +248,6 @@ def overview_map(store: LayerStore, options: MapOptions | None = None,
         zoom_control=controls,
         zoom_snap=0.25,
         zoom_delta=0.5,
-        max_zoom=19,
     )
     local_assets(m, options)
     _AppAssets(options).add_to(m)

@@ -33,8 +33,10 @@ def _config() -> dict[str, Any]:
 
 @bp.get("/")
 def index():
-    m = overview_map(get_store(), map_options())
-    return render_template("map.html", title=TITLE, page_config=_config(), **render_parts(m))
+    options = map_options()
+    m = overview_map(get_store(), options)
+    return render_template("map.html", title=TITLE, page_config=_config(),
+                           tianditu=bool(options.tianditu_key), **render_parts(m))
 
 
 def print_state(args: Any) -> dict[str, Any]:
@@ -72,6 +74,18 @@ def print_view():
     """A printable map (A4 landscape): title, legend, scale bar, north arrow and date."""
     state = print_state(request.args)
     m = overview_map(get_store(), map_options(), controls=False)
-    return render_template("print.html", title=state["title"], state=state,
+    return render_template("print.html", title=state["title"], notes=print_notes(state),
                            page_config={**_config(), "state": state},
                            date=today(), **render_parts(m))
+
+
+def print_notes(state: dict[str, Any]) -> list[str]:
+    """What the printed map is filtered to and which analyses it shows, in words."""
+    notes = []
+    if state["community"]:
+        notes.append(f"范围:{state['community']}")
+    if state["indicator"]:
+        indicator = get_indicator(state["indicator"])
+        notes.append(f"社区分级设色:{indicator.label}({indicator.unit})")
+    notes += [COVERAGE_LABELS[key] for key in state["coverage"]]
+    return notes

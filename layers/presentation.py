@@ -83,10 +83,11 @@ GARBAGE_SIZE_CLASSES: tuple[tuple[int | None, int, str], ...] = (
     (None, 22, "14桶及以上"),
 )
 
+# Worst first: a cluster of venues takes the colour of its worst status.
 VENUE_STATUS_COLORS = {
-    STATUS_OK: "#2e9e5b",
     STATUS_HAZARD: "#d62c1f",
     STATUS_OVERDUE: "#f0a020",
+    STATUS_OK: "#2e9e5b",
 }
 VENUE_UNKNOWN_COLOR = "#8a8f94"  # a venue served without a status
 # One character per venue kind, drawn inside the marker.
