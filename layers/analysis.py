@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import shapely
 from shapely import Geometry
 from shapely.geometry import mapping, shape
@@ -88,10 +87,10 @@ def read_geometry(data: Any, allowed: tuple[str, ...] = AREA_TYPES) -> Area:
         raise BadRequest("请提供 GeoJSON 几何 (expected a GeoJSON geometry or Feature)")
     if data["type"] not in allowed:
         raise BadRequest(f"不支持的几何类型 {data['type']!r} (allowed: {', '.join(allowed)})")
+    _check_coordinates(data.get("coordinates"))
     try:
         geom = shape(data)
         n_coords = int(shapely.get_num_coordinates(geom))
-        coords = shapely.get_coordinates(geom)
     except (ValueError, TypeError, AttributeError, KeyError, IndexError,
             shapely.errors.GEOSException) as e:
         raise BadRequest(f"几何无法读取 (cannot read the geometry: {e})") from None
@@ -99,8 +98,6 @@ def read_geometry(data: Any, allowed: tuple[str, ...] = AREA_TYPES) -> Area:
         raise BadRequest("几何为空 (the geometry is empty)")
     if n_coords > MAX_VERTICES:
         raise BadRequest(f"几何顶点过多: {n_coords} 个,最多 {MAX_VERTICES} 个 (too many vertices)")
-    if not np.isfinite(coords).all():
-        raise BadRequest("坐标必须是有限数值 (coordinates must be finite numbers)")
     west, south, east, north = JINAN_BOUNDS
     minx, miny, maxx, maxy = geom.bounds
     if not (west <= minx and maxx <= east and south <= miny and maxy <= north):
@@ -114,6 +111,19 @@ def read_geometry(data: Any, allowed: tuple[str, ...] = AREA_TYPES) -> Area:
         raise BadRequest(f"范围过大: {metric.area / 1e6:.1f} 平方公里,最多 "
                          f"{MAX_AREA_M2 / 1e6:g} 平方公里 (area too large)")
     return Area(geom, metric)
+
+
+def _check_coordinates(value: Any, depth: int = 0) -> None:
+    """Nested lists of finite numbers, as deep as GeoJSON goes; BadRequest otherwise."""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise BadRequest("坐标必须是有限数值 (coordinates must be finite numbers)")
+    elif isinstance(value, list | tuple) and depth < 4:
+        for item in value:
+            _check_coordinates(item, depth + 1)
+    else:
+        raise BadRequest("几何无法读取: 坐标必须是数值数组 (coordinates must be nested arrays "
+                         "of numbers)")
 
 
 # --- measures --------------------------------------------------------------------
