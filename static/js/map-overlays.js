@@ -10,10 +10,13 @@
   H.overlays = { choropleth: null, coverage: {} };
   let coverageData = null;
 
-  H.setupPage = function (config) {
+  // Scale bar, legend (on the map, or in `legendParent`), fit to the sub-district.
+  H.setupPage = function (config, options) {
     H.config = config;
     L.control.scale({ metric: true, imperial: false, maxWidth: 160, position: "bottomleft" }).addTo(H.map);
-    H.legend = legendControl().addTo(H.map);
+    const legendParent = options && options.legendParent;
+    if (legendParent) legendParent.appendChild(legendBox());
+    else legendControl().addTo(H.map);
     for (const name of ["layer-loaded", "visibility", "filter", "choropleth", "coverage"]) {
       document.addEventListener("huaishu:" + name, refreshLegend);
     }
@@ -177,23 +180,28 @@
     return box;
   }
 
+  function legendBox() {
+    const box = el("div", null, "hs-legend");
+    box.id = "legend";
+    box.setAttribute("aria-label", "图例");
+    const head = el("div", null, "hs-legend-head");
+    head.appendChild(el("span", "图例", "hs-legend-title"));
+    const toggle = el("button", "收起", "hs-legend-toggle");
+    toggle.type = "button";
+    toggle.addEventListener("click", () => {
+      const collapsed = box.classList.toggle("hs-collapsed");
+      toggle.textContent = collapsed ? "展开" : "收起";
+    });
+    head.appendChild(toggle);
+    box.appendChild(head);
+    box.appendChild(el("div", null, "hs-legend-body"));
+    return box;
+  }
+
   function legendControl() {
     const control = L.control({ position: "bottomright" });
     control.onAdd = function () {
-      const box = el("div", null, "hs-legend");
-      box.id = "legend";
-      box.setAttribute("aria-label", "图例");
-      const head = el("div", null, "hs-legend-head");
-      head.appendChild(el("span", "图例", "hs-legend-title"));
-      const toggle = el("button", "收起", "hs-legend-toggle");
-      toggle.type = "button";
-      toggle.addEventListener("click", () => {
-        const collapsed = box.classList.toggle("hs-collapsed");
-        toggle.textContent = collapsed ? "展开" : "收起";
-      });
-      head.appendChild(toggle);
-      box.appendChild(head);
-      box.appendChild(el("div", null, "hs-legend-body"));
+      const box = legendBox();
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       return box;

@@ -238,7 +238,7 @@
     line: { shape: "Line", purpose: "measure" },
     area: { shape: "Polygon", purpose: "measure" },
   };
-  const drawn = L.featureGroup().addTo(map);
+  const drawn = (H.drawn = L.featureGroup().addTo(map));
   let activeTool = null;
   let drawing = false;
 

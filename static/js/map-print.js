@@ -9,7 +9,7 @@
   const state = config.state;
   const map = H.map;
 
-  H.setupPage(config);
+  H.setupPage(config, { legendParent: document.getElementById("sheet-legend") });
   H.northArrow("topright").addTo(map);
   for (const name of Object.keys(H.layers)) H.setShown(name, state.layers.includes(name));
   if (state.basemap !== "none" && H.basemaps[state.basemap]) {
