@@ -263,7 +263,8 @@ def overview_map(store: LayerStore, options: MapOptions | None = None,
                               pane={"name": f"hs-{name}", "zIndex": PANE_Z_BASE + 10 * z})
         ApiLayer(config).add_to(group)
         group.add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # No m.fit_bounds: its animated zoom would finish after, and undo, the page
+    # script's own fit (HuaishuMap.setupPage fits the sub-district, or a printed view).
     if controls:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)  # last
     return m

@@ -72,9 +72,11 @@ def test_map_fits_the_sub_district_with_a_metric_scale(live_server, page):
         const nw = m.latLngToContainerPoint(b.getNorthWest());
         const se = m.latLngToContainerPoint(b.getSouthEast());
         const size = m.getSize();
-        return {contains: m.getBounds().contains(b), height: (se.y - nw.y) / size.y};
+        return {contains: m.getBounds().contains(b), height: (se.y - nw.y) / size.y,
+                closest: m.getZoom() === m.getBoundsZoom(b, false, L.point(32, 32))};
     })()""")
-    assert fit["contains"] and fit["height"] > 0.85  # 2 km north-south fills the height
+    # As close as the zoom steps allow: 2 km north-south fills most of the height.
+    assert fit["contains"] and fit["closest"] and fit["height"] > 0.75
 
 
 def test_symbols_follow_the_categories(live_server, page):
