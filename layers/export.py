@@ -50,7 +50,8 @@ def parse_selection(args: Mapping[str, str], store: LayerStore) -> Selection:
     if community is not None and community not in known:
         raise BadRequest(f"未知社区 {community!r} (communities: {'、'.join(known)})")
     bbox = parse_bbox(args["bbox"]) if args.get("bbox") else None
-    return Selection(tuple(dict.fromkeys(names)), community, bbox)
+    ordered = tuple(n for n in store.names() if n in names)  # the catalogue's order
+    return Selection(ordered, community, bbox)
 
 
 def community_names(store: LayerStore) -> list[str]:
@@ -97,19 +98,27 @@ def to_geojson(rows: Sequence[tuple[LoadedLayer, dict[str, Any]]]) -> dict[str, 
     }
 
 
+# Column labels of properties that several layers label differently (停车场名称, 场所名称 ...).
+SHARED_LABELS = {"name": "名称", "kind": "类型", "status": "状态", "category": "类别",
+                 "code": "编码"}
+
+
 def columns(layers: Sequence[LoadedLayer]) -> list[tuple[str, str]]:
     """(property, Chinese label) of every column after 图层 and 编号, in a stable order.
 
-    A property shared by several layers is one column, labelled by the first.
+    A property of several layers is one column; where the layers label it
+    differently, it takes a shared label (名称 rather than 场所名称), or all of them.
     """
-    seen: dict[str, str] = {}
+    labels: dict[str, set[str]] = {}
     for loaded in layers:
         layer = loaded.layer
         names = [f.name for f in layer.fields] + [f.name for f in live_fields(layer)]
         names += [m for m in MEASURE_LABELS if m not in names and _has_measure(loaded, m)]
         for name in names:
-            seen.setdefault(name, field_label(layer, name))
-    return list(seen.items())
+            labels.setdefault(name, set()).add(field_label(layer, name))
+    return [(name, next(iter(found)) if len(found) == 1
+             else SHARED_LABELS.get(name, "/".join(sorted(found))))
+            for name, found in labels.items()]
 
 
 def _has_measure(loaded: LoadedLayer, name: str) -> bool:

@@ -129,10 +129,12 @@ def test_export_csv_has_chinese_columns_and_one_row_per_feature(client):
     rows = read_csv(client.get("/api/export?format=csv&layers=parcels,boundary"))
     header = rows[0]
     assert header[:2] == ["图层", "编号"] and header[-2:] == ["经度", "纬度"]
-    assert "地块名称" in header and "面积(亩)" in header and "状态" in header
-    assert len(rows) == 1 + 7 + 1
-    parcel = dict(zip(header, rows[1], strict=True))
-    assert parcel["图层"] == "土地地块"
+    assert "名称" in header and "面积(亩)" in header and "状态" in header
+    assert "地块名称" not in header  # boundary and parcels share one 名称 column
+    assert len(rows) == 1 + 1 + 7
+    assert rows[1][0] == "街道辖区"  # layers in the catalogue's order
+    parcel = dict(zip(header, rows[2], strict=True))
+    assert parcel["图层"] == "土地地块" and parcel["名称"] == "八里桥片区"
     assert 116.9 < float(parcel["经度"]) < 117.0 and 36.6 < float(parcel["纬度"]) < 36.7
     assert parcel["见于2022年工作总结"] in ("是", "否")
 
