@@ -23,8 +23,15 @@
     H.fitSubDistrict();
   };
 
+  // Fit padding: the legend, when it lies on the map, must not hide the sub-district.
+  H.fitOptions = function () {
+    const legend = H.map.getContainer().querySelector(".hs-legend");
+    const right = legend && !legend.classList.contains("hs-collapsed") ? legend.offsetWidth + 24 : 16;
+    return { paddingTopLeft: [16, 16], paddingBottomRight: [right, 16], animate: false };
+  };
+
   H.fitSubDistrict = function () {
-    H.map.fitBounds(H.config.bounds, { padding: [16, 16], animate: false });
+    H.map.fitBounds(H.config.bounds, H.fitOptions());
   };
 
   // --- north arrow ---------------------------------------------------------------

@@ -73,10 +73,16 @@ def test_map_fits_the_sub_district_with_a_metric_scale(live_server, page):
         const se = m.latLngToContainerPoint(b.getSouthEast());
         const size = m.getSize();
         return {contains: m.getBounds().contains(b), height: (se.y - nw.y) / size.y,
-                closest: m.getZoom() === m.getBoundsZoom(b, false, L.point(32, 32))};
+                clear: m.latLngToContainerPoint(b.getNorthEast()).x
+                       + m.getContainer().getBoundingClientRect().left
+                       < document.querySelector('#legend').getBoundingClientRect().left,
+                closest: m.getZoom() === m.getBoundsZoom(b, false,
+                    L.point(HuaishuMap.fitOptions().paddingTopLeft)
+                        .add(HuaishuMap.fitOptions().paddingBottomRight))};
     })()""")
-    # As close as the zoom steps allow: 2 km north-south fills most of the height.
-    assert fit["contains"] and fit["closest"] and fit["height"] > 0.75
+    # As close as the zoom steps allow: 2 km north-south fills most of the height,
+    # and the legend does not cover it.
+    assert fit["contains"] and fit["closest"] and fit["height"] > 0.75 and fit["clear"]
 
 
 def test_symbols_follow_the_categories(live_server, page):
