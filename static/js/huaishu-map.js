@@ -315,7 +315,8 @@
       map.setView(layer.getLatLng(), Math.max(map.getZoom(), 18), { animate: false });
       entry.cluster.zoomToShowLayer(layer, () => layer.openPopup());
     } else if (layer.getBounds) {
-      map.fitBounds(layer.getBounds(), { maxZoom: 18, padding: [40, 40], animate: false });
+      const fit = HuaishuMap.fitOptions ? HuaishuMap.fitOptions() : { padding: [40, 40], animate: false };
+      map.fitBounds(layer.getBounds(), Object.assign(fit, { maxZoom: 18 }));
       layer.openPopup();
     } else {
       map.setView(layer.getLatLng(), Math.max(map.getZoom(), 18), { animate: false });

@@ -71,7 +71,7 @@
       H.setCommunityFilter(name);
       const layer = name && communityLayer(name);
       if (layer) {
-        map.fitBounds(layer.getBounds(), { padding: [24, 24], animate: false });
+        map.fitBounds(layer.getBounds(), H.fitOptions());
         showCommunitySummary(name);
       } else {
         H.fitSubDistrict();
