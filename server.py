@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from layers import api, auth, inspect_routes, ogcapi, pages, reload
+from layers import analysis_api, api, auth, inspect_routes, ogcapi, pages, reload
 from layers.cli import layers_cli
 from layers.inspections import InspectionStore
 from layers.store import LayerStore
@@ -25,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
     "RELOAD_LAYERS": True,  # reload the layers when their files change (after an import)
     "SECRET_KEY": None,  # signs session cookies; None: generated once, kept in instance/
+    "TIANDITU_KEY": None,  # 天地图 key (tk): adds the 天地图 vector basemap
     "JSON_AS_ASCII": False,
 }
 
@@ -35,6 +37,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 template_folder=str(ROOT / "templates"))
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("HUAISHU")  # e.g. HUAISHU_DATA_DIR=/srv/geodata
+    if "HUAISHU_TIANDITU_KEY" in os.environ:  # as text: from_prefixed_env would parse digits
+        app.config["TIANDITU_KEY"] = os.environ["HUAISHU_TIANDITU_KEY"]
     if config:
         app.config.from_mapping(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -46,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["inspections"] = inspections
     register_error_handlers(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(analysis_api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(ogcapi.bp)
     app.cli.add_command(layers_cli)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import folium
 from branca.element import Figure, MacroElement
@@ -19,16 +20,38 @@ from jinja2 import Template
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import escape
 
+from .analysis import COVERAGE_LABELS, INDICATORS
 from .catalogue import Layer
+from .export import community_field
+from .presentation import COVERAGE_COLORS, field_label, field_unit, live_fields, theme
 from .store import LayerStore
 
 POPUP_MAX_WIDTH_PX = 360  # pixels: a relative width wraps Chinese text per character
+POPUP_MIN_WIDTH_PX = 220
+
+# Layer-control groups of the overview page, in the order shown.
+GROUP_ORDER = ("管理单元", "设施", "项目与土地", "安全", "底图")
+# Drawing order, bottom to top. Outline-only polygons (boundary, grid) are not
+# filled, so a click inside a community reaches the community.
+DRAW_ORDER = ("communities", "grid", "roads", "parcels", "projects", "parking", "boundary",
+              "garbage", "venues")
+PANE_Z_BASE = 410  # Leaflet's overlay pane is 400, markers 600
+CLUSTERED = ("garbage", "venues")  # point layers that cluster when zoomed out
+SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid")
+
+OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+TIANDITU_URL = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+                "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+                "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
+TIANDITU_ATTRIBUTION = "&copy; 天地图 (国家地理信息公共服务平台)"
 
 
 @dataclass(frozen=True)
 class MapOptions:
     static_url: str = "/static"  # where the app serves static/
     api_url: str = "/api"
+    tianditu_key: str | None = None  # 天地图 key (tk); without it there is no 天地图 basemap
 
 
 def vendor_js(options: MapOptions) -> list[tuple[str, str]]:
@@ -65,6 +88,24 @@ HuaishuMap.setMap({{ this._parent.get_name() }});
         self.default_css = [("huaishu_map_css", f"{options.static_url}/css/map.css")]
 
 
+class _PluginAssets(JSCSSMixin, MacroElement):
+    """The Leaflet plugins of the overview and print pages, from static/node_modules."""
+
+    def __init__(self, options: MapOptions):
+        super().__init__()
+        self._name = "PluginAssets"
+        modules = f"{options.static_url}/node_modules"
+        self.default_js = [
+            ("markercluster", f"{modules}/leaflet.markercluster/dist/leaflet.markercluster.js"),
+            ("geoman", f"{modules}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js"),
+            ("map_overlays", f"{options.static_url}/js/map-overlays.js"),
+        ]
+        self.default_css = [
+            ("markercluster_css", f"{modules}/leaflet.markercluster/dist/MarkerCluster.css"),
+            ("geoman_css", f"{modules}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"),
+        ]
+
+
 class ApiLayer(MacroElement):
     """Fills its parent FeatureGroup from the layer API when the page loads."""
 
@@ -80,12 +121,36 @@ HuaishuMap.addLayer({{ this._parent.get_name() }}, {{ this.config_json }});
         self.config_json = htmlsafe_json_dumps(config)
 
 
-def layer_config(layer: Layer, options: MapOptions, count: int) -> dict[str, Any]:
-    """What the page script needs to draw a layer: where, how, and which fields."""
+class Basemap(MacroElement):
+    """Registers its parent base layer under a fixed key, for the page script."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+HuaishuMap.addBasemap({{ this.key_json }}, {{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, key: str):
+        super().__init__()
+        self._name = "Basemap"
+        self.key_json = htmlsafe_json_dumps(key)
+
+
+def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool = False,
+                 cluster: bool = False, pane: dict[str, Any] | None = None,
+                 ) -> dict[str, Any]:
+    """What the page script needs to draw a layer: where, how, and which fields.
+
+    `themed` styles features by category (see presentation.theme), `cluster`
+    clusters a point layer's markers, `pane` ({"name", "zIndex"}) fixes its
+    drawing order.
+    """
     style = layer.style
+    popup_fields = (*layer.popup, *(f.name for f in live_fields(layer)))
     return {
         "name": layer.name,
         "title": layer.title,
+        "group": layer.group,
         "geometry": layer.geometry,
         "count": count,
         "url": f"{options.api_url}/layers/{layer.name}",
@@ -98,16 +163,17 @@ def layer_config(layer: Layer, options: MapOptions, count: int) -> dict[str, Any
             "dashArray": style.dash_array,
         },
         "popup": [
-            {"field": name, "label": layer.label(name), "unit": _unit(layer, name)}
-            for name in layer.popup
+            {"field": name, "label": field_label(layer, name), "unit": field_unit(layer, name)}
+            for name in popup_fields
         ],
         "tooltip": layer.tooltip,
         "popupMaxWidth": POPUP_MAX_WIDTH_PX,
+        "popupMinWidth": POPUP_MIN_WIDTH_PX,
+        "theme": theme(layer) if themed else None,
+        "cluster": cluster and layer.geometry == "Point",
+        "pane": pane,
+        "communityField": community_field(layer),
     }
-
-
-def _unit(layer: Layer, name: str) -> str:
-    return next((f.unit for f in layer.fields if f.name == name), "")
 
 
 def layer_control_name(layer: Layer, count: int) -> str:
@@ -116,6 +182,8 @@ def layer_control_name(layer: Layer, count: int) -> str:
 
 
 class Legend(MacroElement):
+    """A static legend: one swatch per layer (the overview page builds a thematic one in JS)."""
+
     _template = Template("""
 {% macro html(this, kwargs) %}
 <div id="legend" class="hs-legend" aria-label="图例">
@@ -146,8 +214,29 @@ class Legend(MacroElement):
         ]
 
 
-def overview_map(store: LayerStore, options: MapOptions | None = None) -> folium.Map:
-    """The whole sub-district, every layer, with layer control and legend."""
+def draw_order(store: LayerStore) -> list[str]:
+    """Layer names bottom to top: DRAW_ORDER first, then any other layer (polygons first)."""
+    rank = {"Polygon": 0, "LineString": 1, "Point": 2}
+    rest = sorted((n for n in store.names() if n not in DRAW_ORDER),
+                  key=lambda n: rank[store.get(n).layer.geometry])
+    return [n for n in DRAW_ORDER if n in store.names()] + rest
+
+
+def groups(store: LayerStore) -> list[dict[str, Any]]:
+    """The layer-control groups, in GROUP_ORDER, each with its layers in catalogue order."""
+    titles = list(GROUP_ORDER) + sorted({lyr.layer.group for lyr in store} - set(GROUP_ORDER))
+    return [{"title": t, "layers": [lyr.name for lyr in store if lyr.layer.group == t]}
+            for t in titles if any(lyr.layer.group == t for lyr in store)]
+
+
+def overview_map(store: LayerStore, options: MapOptions | None = None,
+                 controls: bool = True) -> folium.Map:
+    """The whole sub-district, every layer themed, clustered and in its own pane.
+
+    The layer control lists the basemaps; the page's panel (static/js/map-panel.js)
+    toggles the layers by group. `controls=False` leaves out the zoom buttons and
+    the layer control (the print view).
+    """
     options = options or MapOptions()
     boundary = store.get("boundary")
     minx, miny, maxx, maxy = boundary.bbox or (116.95, 36.65, 116.98, 36.69)
@@ -155,28 +244,70 @@ def overview_map(store: LayerStore, options: MapOptions | None = None) -> folium
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         zoom_start=15,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # the page script adds a metric-only scale bar
+        zoom_control=controls,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
     )
     local_assets(m, options)
     _AppAssets(options).add_to(m)
-    add_basemaps(m)
-    shown = []
-    for loaded in store:
+    _PluginAssets(options).add_to(m)
+    add_basemaps(m, options.tianditu_key)
+    for z, name in enumerate(draw_order(store)):
+        loaded = store.get(name)
         layer = loaded.layer
-        group = folium.FeatureGroup(name=layer_control_name(layer, len(loaded)), show=True)
-        ApiLayer(layer_config(layer, options, len(loaded))).add_to(group)
+        group = folium.FeatureGroup(name=layer_control_name(layer, len(loaded)), show=True,
+                                    control=False)
+        config = layer_config(layer, options, len(loaded), themed=True,
+                              cluster=name in CLUSTERED,
+                              pane={"name": f"hs-{name}", "zIndex": PANE_Z_BASE + 10 * z})
+        ApiLayer(config).add_to(group)
         group.add_to(m)
-        shown.append(layer)
-    Legend(shown).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
-    folium.LayerControl(collapsed=False).add_to(m)  # last, so it lists every layer
+    # No m.fit_bounds: its animated zoom would finish after, and undo, the page
+    # script's own fit (HuaishuMap.setupPage fits the sub-district, or a printed view).
+    if controls:
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)  # last
     return m
 
 
-def add_basemaps(m: folium.Map) -> None:
-    """Base layers: none (offline, the default) and OpenStreetMap."""
-    folium.FeatureGroup(name="无底图(离线)", overlay=False, show=True).add_to(m)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=False, show=False).add_to(m)
+def add_basemaps(m: folium.Map, tianditu_key: str | None = None) -> None:
+    """Base layers: none (offline, the default), OpenStreetMap, and 天地图 with a key.
+
+    天地图's vector map (vec_w) and its labels (cva_w) form one base layer; the
+    key goes only into the tile URLs, never into a layer name.
+    """
+    none = folium.FeatureGroup(name="无底图(离线)", overlay=False, show=True)
+    Basemap("none").add_to(none)
+    none.add_to(m)
+    osm = folium.TileLayer(OSM_URL, name="OpenStreetMap", attr=OSM_ATTRIBUTION, overlay=False,
+                           show=False, max_zoom=19)
+    Basemap("osm").add_to(osm)
+    osm.add_to(m)
+    if tianditu_key:
+        tianditu = folium.FeatureGroup(name="天地图矢量", overlay=False, show=False)
+        key = quote(str(tianditu_key), safe="")
+        for layer in ("vec", "cva"):
+            folium.TileLayer(TIANDITU_URL.format(layer=layer, key=key), name=f"天地图{layer}",
+                             attr=TIANDITU_ATTRIBUTION, subdomains="01234567", max_zoom=18,
+                             control=False).add_to(tianditu)
+        Basemap("tianditu").add_to(tianditu)
+        tianditu.add_to(m)
+
+
+def page_config(store: LayerStore, api_url: str = "/api") -> dict[str, Any]:
+    """What the overview and print pages' scripts need besides the layers themselves."""
+    boundary = store.get("boundary").bbox or [116.95, 36.65, 116.98, 36.69]
+    return {
+        "api": {name: f"{api_url}/{name}"
+                for name in ("summary", "measure", "choropleth", "coverage", "export")},
+        "groups": groups(store),
+        "bounds": [[boundary[1], boundary[0]], [boundary[3], boundary[2]]],
+        "communities": [f["properties"]["name"] for f in store.get("communities").features],
+        "indicators": [{"key": i.key, "label": i.label, "unit": i.unit} for i in INDICATORS],
+        "coverage": [{"key": key, "label": label, "color": COVERAGE_COLORS[key]}
+                     for key, label in COVERAGE_LABELS.items()],
+        "search": [n for n in SEARCHABLE if n in store.names()],
+    }
 
 
 def render_parts(m: folium.Map) -> dict[str, str]:

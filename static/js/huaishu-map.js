@@ -1,4 +1,4 @@
-// Fills the map's layer groups from the GeoJSON API.
+// Fills the map's layer groups from the GeoJSON API and draws them.
 // Text from data only ever reaches the page through textContent: never
 // innerHTML, never a template string, so names like <img onerror=...> or
 // ${...} show literally.
@@ -6,11 +6,21 @@
   "use strict";
 
   const HuaishuMap = (window.HuaishuMap = window.HuaishuMap || {});
-  HuaishuMap.layers = {}; // name -> {group, geojson, count, loaded, error}
+  HuaishuMap.layers = {}; // name -> entry (see addLayer)
+  HuaishuMap.basemaps = {}; // "none" | "osm" | "tianditu" -> Leaflet layer
   HuaishuMap.pending = 0;
+  HuaishuMap.filter = { community: null };
+
+  HuaishuMap.MAX_ZOOM = 19;
 
   HuaishuMap.setMap = function (map) {
     HuaishuMap.map = map;
+    // Clusters need a maximum zoom; without tiles the map has none of its own.
+    if (map.options.maxZoom === undefined) map.setMaxZoom(HuaishuMap.MAX_ZOOM);
+  };
+
+  HuaishuMap.addBasemap = function (key, layer) {
+    HuaishuMap.basemaps[key] = layer;
   };
 
   function el(tag, text, className) {
@@ -19,14 +29,23 @@
     if (className) node.className = className;
     return node;
   }
+  HuaishuMap.el = el;
+
+  function emit(name, detail) {
+    document.dispatchEvent(new CustomEvent("huaishu:" + name, { detail: detail }));
+  }
+  HuaishuMap.emit = emit;
+
+  function formatNumber(value, digits) {
+    return Number(value).toLocaleString("zh-CN", { maximumFractionDigits: digits === undefined ? 2 : digits });
+  }
+  HuaishuMap.formatNumber = formatNumber;
 
   function formatValue(value, unit) {
     if (value === null || value === undefined || value === "") return null;
     if (typeof value === "boolean") return value ? "是" : "否";
     if (Array.isArray(value)) return value.join("、");
-    if (typeof value === "number") {
-      return value.toLocaleString("zh-CN", { maximumFractionDigits: 2 }) + (unit ? " " + unit : "");
-    }
+    if (typeof value === "number") return formatNumber(value) + (unit ? " " + unit : "");
     return String(value);
   }
   HuaishuMap.formatValue = formatValue;
@@ -35,13 +54,19 @@
     const props = feature.properties || {};
     const box = el("div", null, "hs-popup");
     box.appendChild(el("h3", props[config.tooltip] || config.title));
+    box.appendChild(el("div", config.title, "hs-popup-layer"));
     const table = el("table");
     for (const row of config.popup) {
       const text = formatValue(props[row.field], row.unit);
       if (text === null) continue;
       const tr = el("tr");
       tr.appendChild(el("th", row.label));
-      tr.appendChild(el("td", text));
+      const td = el("td", text);
+      if (row.field === "status" && config.theme && config.theme.kind === "venues") {
+        td.style.color = statusColor(config.theme, props.status);
+        td.style.fontWeight = "bold";
+      }
+      tr.appendChild(td);
       table.appendChild(tr);
     }
     box.appendChild(table);
@@ -54,37 +79,287 @@
     return el("span", props[config.tooltip] || config.title);
   }
 
-  function geoJsonLayer(collection, config) {
-    const style = config.style;
-    return L.geoJSON(collection, {
-      style: () => style,
-      pointToLayer: (feature, latlng) => L.circleMarker(latlng, style),
-      onEachFeature: (feature, layer) => {
-        layer.bindPopup(() => popupContent(feature, config), {
-          maxWidth: config.popupMaxWidth,
-          minWidth: 200,
-        });
-        if (config.geometry !== "LineString" || feature.properties[config.tooltip]) {
-          layer.bindTooltip(() => tooltipContent(feature, config), { sticky: config.geometry !== "Point" });
-        }
+  // --- thematic symbols (values and colours come from layers/presentation.py) ---
+
+  function lookup(list, value) {
+    return list.find((item) => item.value === value) || null;
+  }
+  HuaishuMap.lookup = lookup;
+
+  function statusColor(theme, status) {
+    const found = lookup(theme.statuses, status);
+    return found ? found.color : theme.unknownColor;
+  }
+
+  function venueIcon(props, theme) {
+    const shape = (lookup(theme.shapes, props.category) || { shape: "circle" }).shape;
+    const glyph = (lookup(theme.glyphs, props.kind) || { glyph: "" }).glyph;
+    const node = el("div", glyph, "hs-venue hs-venue-" + shape);
+    node.style.background = statusColor(theme, props.status);
+    return L.divIcon({
+      html: node,
+      className: "hs-icon",
+      iconSize: [20, 20],
+      iconAnchor: [10, 10],
+      popupAnchor: [0, -10],
+      tooltipAnchor: [10, 0],
+    });
+  }
+
+  function garbageSize(theme, bins) {
+    return theme.sizes.find((s) => s.max === null || bins <= s.max).diameter;
+  }
+  HuaishuMap.garbageSize = garbageSize;
+
+  // A pie of the kinds a point takes, in proportion to their bins.
+  function garbagePie(theme, counts) {
+    const total = counts.reduce((a, b) => a + b, 0) || 1;
+    const stops = [];
+    let start = 0;
+    theme.kinds.forEach((kind, i) => {
+      if (!counts[i]) return;
+      const end = start + (counts[i] / total) * 360;
+      stops.push(kind.color + " " + start.toFixed(1) + "deg " + end.toFixed(1) + "deg");
+      start = end;
+    });
+    return "conic-gradient(" + stops.join(", ") + ")";
+  }
+  HuaishuMap.garbagePie = garbagePie;
+
+  function garbageIcon(props, theme) {
+    const counts = theme.kinds.map((kind) => Math.max(0, Number(props[kind.field]) || 0));
+    const size = garbageSize(theme, Number(props.bins) || 0);
+    const node = el("div", null, "hs-bin");
+    node.style.width = node.style.height = size + "px";
+    node.style.background = garbagePie(theme, counts);
+    return L.divIcon({
+      html: node,
+      className: "hs-icon",
+      iconSize: [size, size],
+      iconAnchor: [size / 2, size / 2],
+      popupAnchor: [0, -size / 2],
+      tooltipAnchor: [size / 2, 0],
+    });
+  }
+
+  function featureStyle(feature, config) {
+    const style = Object.assign({}, config.style);
+    if (config.pane) style.pane = config.pane.name;
+    // Outline-only polygons are not filled, so clicks reach what lies below.
+    if (config.geometry === "Polygon" && !style.fillOpacity) style.fill = false;
+    const theme = config.theme;
+    const props = (feature && feature.properties) || {};
+    if (theme && theme.kind === "category") {
+      const found = lookup(theme.values, props[theme.field]);
+      if (found) style.color = style.fillColor = found.color;
+      if (theme.dashed && props[theme.dashed.field] === theme.dashed.value) {
+        style.dashArray = theme.dashed.dashArray;
+      }
+    } else if (theme && theme.kind === "roads") {
+      const found = lookup(theme.values, props[theme.field]);
+      if (found) {
+        style.color = found.color;
+        style.weight = found.weight;
+        style.dashArray = null;
+        style.lineCap = found.casing ? "butt" : "round";
+      }
+    }
+    return style;
+  }
+  HuaishuMap.featureStyle = featureStyle;
+
+  function pointLayer(feature, latlng, config) {
+    const theme = config.theme;
+    if (theme && theme.kind === "venues") return L.marker(latlng, { icon: venueIcon(feature.properties, theme) });
+    if (theme && theme.kind === "garbage") return L.marker(latlng, { icon: garbageIcon(feature.properties, theme) });
+    return L.circleMarker(latlng, featureStyle(feature, config));
+  }
+
+  // The railway: a white dashed line over the black one.
+  function decorations(entry) {
+    const theme = entry.config.theme;
+    if (!theme || theme.kind !== "roads") return [];
+    const out = [];
+    for (const layer of entry.items) {
+      const found = lookup(theme.values, layer.feature.properties[theme.field]);
+      if (!found || !found.casing) continue;
+      out.push(
+        L.polyline(layer.getLatLngs(), {
+          color: found.dashColor,
+          weight: found.dashWeight,
+          dashArray: found.dashArray,
+          lineCap: "butt",
+          interactive: false,
+          pane: entry.config.pane ? entry.config.pane.name : "overlayPane",
+        })
+      );
+    }
+    return out;
+  }
+
+  // --- clusters ----------------------------------------------------------------
+
+  // Venue clusters take the colour of their worst status; garbage clusters
+  // are a pie of their bins by kind, like the points.
+  function clusterColor(markers, config) {
+    const theme = config.theme;
+    if (theme && theme.kind === "garbage") {
+      const counts = theme.kinds.map((kind) =>
+        markers.reduce((sum, m) => sum + Math.max(0, Number(m.feature.properties[kind.field]) || 0), 0)
+      );
+      return garbagePie(theme, counts);
+    }
+    if (!theme || theme.kind !== "venues") return config.style.color;
+    const statuses = new Set(markers.map((m) => m.feature.properties.status));
+    // The worst status in the cluster (theme.statuses lists the worst first).
+    for (const status of theme.statuses) {
+      if (statuses.has(status.value)) return status.color;
+    }
+    return theme.unknownColor;
+  }
+
+  function clusterGroup(config) {
+    return L.markerClusterGroup({
+      maxClusterRadius: 45,
+      disableClusteringAtZoom: 18,
+      showCoverageOnHover: false,
+      chunkedLoading: true,
+      iconCreateFunction: (cluster) => {
+        const count = cluster.getChildCount();
+        const size = count < 10 ? 30 : count < 50 ? 36 : 42;
+        const node = el("div", null, "hs-cluster hs-cluster-" + config.name);
+        node.appendChild(el("span", String(count), "hs-cluster-count"));
+        node.style.background = clusterColor(cluster.getAllChildMarkers(), config);
+        return L.divIcon({ html: node, className: "hs-icon hs-cluster-icon", iconSize: [size, size] });
       },
     });
   }
 
+  // --- layers --------------------------------------------------------------------
+
+  function ensurePane(pane) {
+    if (!pane || HuaishuMap.map.getPane(pane.name)) return;
+    const node = HuaishuMap.map.createPane(pane.name);
+    node.style.zIndex = String(pane.zIndex);
+    node.classList.add("hs-data-pane");
+  }
+  HuaishuMap.ensurePane = ensurePane;
+
+  function geoJsonLayer(collection, config) {
+    return L.geoJSON(collection, {
+      style: (feature) => featureStyle(feature, config),
+      pointToLayer: (feature, latlng) => pointLayer(feature, latlng, config),
+      onEachFeature: (feature, layer) => {
+        layer.bindPopup(() => popupContent(feature, config), {
+          maxWidth: config.popupMaxWidth,
+          minWidth: config.popupMinWidth || 200,
+        });
+        if (config.geometry !== "LineString" || feature.properties[config.tooltip]) {
+          layer.bindTooltip(() => tooltipContent(feature, config), { sticky: config.geometry !== "Point" });
+        }
+        layer.on("click", () => emit("feature-click", { layer: config.name, feature: feature, target: layer }));
+      },
+    });
+  }
+
+  // Does a feature pass the community filter? Layers without communities always do.
+  function passes(entry, feature) {
+    const key = entry.config.communityField;
+    const community = HuaishuMap.filter.community;
+    return !community || !key || feature.properties[key] === community;
+  }
+  HuaishuMap.passes = passes;
+
+  function applyFilter(entry) {
+    if (!entry.loaded) return;
+    const visible = entry.items.filter((layer) => passes(entry, layer.feature));
+    entry.visibleCount = visible.length;
+    if (entry.cluster) {
+      entry.cluster.clearLayers();
+      entry.cluster.addLayers(visible);
+      return;
+    }
+    for (const layer of entry.items) {
+      if (passes(entry, layer.feature)) entry.geojson.addLayer(layer);
+      else entry.geojson.removeLayer(layer);
+    }
+  }
+
+  // Show only the features of one community (null: all).
+  HuaishuMap.setCommunityFilter = function (community) {
+    HuaishuMap.filter.community = community || null;
+    for (const entry of Object.values(HuaishuMap.layers)) applyFilter(entry);
+    emit("filter", { community: HuaishuMap.filter.community });
+  };
+
+  HuaishuMap.isShown = function (name) {
+    const entry = HuaishuMap.layers[name];
+    return !!entry && HuaishuMap.map.hasLayer(entry.group);
+  };
+
+  HuaishuMap.setShown = function (name, shown) {
+    const entry = HuaishuMap.layers[name];
+    if (!entry || HuaishuMap.isShown(name) === shown) return;
+    if (shown) HuaishuMap.map.addLayer(entry.group);
+    else HuaishuMap.map.removeLayer(entry.group);
+    emit("visibility", { layer: name, shown: shown });
+  };
+
+  // Zoom to a feature and open its popup, showing its layer and lifting a filter that hides it.
+  HuaishuMap.focusFeature = function (name, layer) {
+    const entry = HuaishuMap.layers[name];
+    HuaishuMap.setShown(name, true);
+    if (!passes(entry, layer.feature)) HuaishuMap.setCommunityFilter(null);
+    const map = HuaishuMap.map;
+    if (entry.cluster) {
+      map.setView(layer.getLatLng(), Math.max(map.getZoom(), 18), { animate: false });
+      entry.cluster.zoomToShowLayer(layer, () => layer.openPopup());
+    } else if (layer.getBounds) {
+      const fit = HuaishuMap.fitOptions ? HuaishuMap.fitOptions() : { padding: [40, 40], animate: false };
+      map.fitBounds(layer.getBounds(), Object.assign(fit, { maxZoom: 18 }));
+      layer.openPopup();
+    } else {
+      map.setView(layer.getLatLng(), Math.max(map.getZoom(), 18), { animate: false });
+      layer.openPopup();
+    }
+    emit("focus", { layer: name, feature: layer.feature });
+  };
+
   HuaishuMap.addLayer = function (group, config) {
-    const entry = { group: group, config: config, count: 0, loaded: false, error: null };
+    const entry = {
+      group: group,
+      config: config,
+      count: 0,
+      visibleCount: 0,
+      loaded: false,
+      error: null,
+      items: [],
+      geojson: null,
+      cluster: null,
+    };
     HuaishuMap.layers[config.name] = entry;
     HuaishuMap.pending += 1;
+    ensurePane(config.pane);
     fetch(config.url, { headers: { Accept: "application/geo+json" } })
       .then((response) => {
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();
       })
       .then((collection) => {
-        entry.geojson = geoJsonLayer(collection, config).addTo(group);
-        entry.count = collection.features.length;
+        entry.geojson = geoJsonLayer(collection, config);
+        entry.items = entry.geojson.getLayers();
+        if (config.cluster) {
+          entry.cluster = clusterGroup(config).addTo(group);
+          entry.cluster.addLayers(entry.items);
+        } else {
+          entry.geojson.addTo(group);
+        }
+        entry.display = entry.cluster || entry.geojson;
+        for (const extra of decorations(entry)) extra.addTo(group);
+        entry.count = entry.visibleCount = collection.features.length;
         entry.loaded = true;
-        if (config.geometry === "Polygon" && config.name === "boundary") entry.geojson.bringToBack();
+        applyFilter(entry);
+        if (!config.pane && config.name === "boundary") entry.geojson.bringToBack();
       })
       .catch((error) => {
         entry.error = String(error);
@@ -92,10 +367,30 @@
       })
       .finally(() => {
         HuaishuMap.pending -= 1;
+        emit("layer-loaded", { layer: config.name });
         if (HuaishuMap.pending === 0) {
           document.body.dataset.layersLoaded = "true";
-          document.dispatchEvent(new CustomEvent("huaishu:layers-loaded"));
+          emit("layers-loaded", {});
         }
       });
+  };
+
+  // Run `callback` once every layer has loaded (at once if they have).
+  HuaishuMap.whenLoaded = function (callback) {
+    if (document.body.dataset.layersLoaded === "true") callback();
+    else document.addEventListener("huaishu:layers-loaded", callback, { once: true });
+  };
+
+  // JSON from the API; rejects with the API's own message on an error status.
+  HuaishuMap.fetchJson = function (url, options) {
+    return fetch(url, options).then((response) =>
+      response
+        .json()
+        .catch(() => ({}))
+        .then((body) => {
+          if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
+          return body;
+        })
+    );
   };
 })();
