@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from layers import api, pages
+from layers import api, pages, review
 from layers.inspections import InspectionStore
 from layers.store import LayerStore
 from layers.validate import LayerDataError
@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "DATA_DIR": ROOT / "geodata",  # the GeoJSON layers and the shipped inspection history
     "INSPECTIONS_DB": ROOT / "instance" / "inspections.sqlite",  # records (SQLite, WAL)
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
+    "FIGURES_FILE": ROOT / "geodata" / "figures_2022.json",  # the dashboard's figures
     "JSON_AS_ASCII": False,
 }
 
@@ -43,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    review.init_app(app)
     return app
 
 
