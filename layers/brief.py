@@ -23,7 +23,7 @@ from .sites import rows as table_rows
 from .surroundings import Surroundings
 
 MAP_WIDTH_MM = 180.0
-MAP_HEIGHT_MM = 105.0
+MAP_HEIGHT_MM = 95.0
 MAP_MARGIN = 0.08  # share of the reach's extent added around it
 NICE_LENGTHS_M = (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000)
 PX_TO_MM = 0.2  # line weights of the catalogue styles (screen pixels) on paper
@@ -117,7 +117,7 @@ class Brief:
     @property
     def title(self) -> str:
         kind = "地块" if self.layer == "parcels" else "项目"
-        return f"{self.name} · {kind}简报"
+        return f"{kind}简报：{self.name}"
 
 
 def make_brief(surroundings: Surroundings, layer_name: str, feature_id: str,
@@ -144,12 +144,14 @@ def facts(layer: Layer, props: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, text) of the site's fields in popup order, empty ones left out."""
     out = []
     for name in layer.popup:
-        if name == "name":
+        if name in ("name", "area_mu"):
             continue
         unit = next((f.unit for f in layer.fields if f.name == name), "")
-        unit = {"area_m2": "平方米", "area_mu": "亩"}.get(name, unit)
         label = layer.label(name).split("(")[0]
         text = format_value(props.get(name), unit)
+        if name == "area_m2":
+            text = (f"{format_value(props.get('area_m2'), '平方米')}"
+                    f"({format_value(props.get('area_mu'), '亩')})")
         if text:
             out.append((label, text))
         if name in FACT_EXTRAS:
@@ -282,7 +284,7 @@ def _labels(surroundings: Surroundings, frame: _Frame, layer_name: str, feature_
     labels = []
     communities = store.get("communities")
     for i in sorted(communities.tree.query(frame.box, predicate="intersects").tolist()):
-        part = shapely.clip_by_rect(communities.metric[i], *frame.box.bounds)
+        part = shapely.clip_by_rect(communities.metric[i], *frame.box.bounds).difference(site)
         if part.area < (12 * frame.scale) ** 2:
             continue  # too small a piece to carry a name
         x, y = frame.xy(*part.representative_point().coords[0])

@@ -56,19 +56,23 @@ def story(brief: Brief) -> list[Flowable]:
     around = brief.around
     return [
         Paragraph(_t(brief.title), TITLE),
-        Paragraph(_t(f"中大槐树街道 · {brief.layer_title} · 周边范围 {brief.distance_m:g} 米 · "
-                     f"生成于 {brief.generated.isoformat()}"), SUBTITLE),
+        Paragraph(_t(subtitle(brief)), SUBTITLE),
         Spacer(0, 3 * mm),
         _facts_table(brief.facts),
         Spacer(0, 3 * mm),
         MapFlowable(brief.extract),
-        _legend_table(brief.extract),
+        LegendFlowable(brief.extract),
         Paragraph(_t(f"周边 {brief.distance_m:g} 米范围内"), HEADING),
         *_surroundings(around),
         Spacer(0, 2 * mm),
         Paragraph(_t(around["households_note"] + " 位置与形状为示意,数字取自2022年工作总结及"
                      "街道台账。"), SMALL),
     ]
+
+
+def subtitle(brief: Brief) -> str:
+    return (f"中大槐树街道 | {brief.layer_title} | 周边范围 {brief.distance_m:g} 米 | "
+            f"生成于 {brief.generated.isoformat()}")
 
 
 def _t(text: Any) -> str:
@@ -134,18 +138,42 @@ def _surroundings(around: dict[str, Any]) -> list[Flowable]:
     return out
 
 
-def _legend_table(extract: MapExtract) -> Table:
-    items = [f"■ {e.label}" if e.kind == "area" else f"● {e.label}" if e.kind == "point"
-             else f"— {e.label}" for e in extract.legend]
-    per_row = 6
-    rows = [items[i:i + per_row] for i in range(0, len(items), per_row)]
-    rows = [r + [""] * (per_row - len(r)) for r in rows]
-    table = Table([[Paragraph(_t(c), SMALL) for c in r] for r in rows],
-                  colWidths=[31 * mm] * per_row, hAlign="LEFT")
-    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT),
-                               ("TOPPADDING", (0, 0), (-1, -1), 0.5),
-                               ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5)]))
-    return table
+class LegendFlowable(Flowable):
+    """The map's legend: coloured swatches and labels, in rows."""
+
+    COLUMN_MM = 31.0
+    ROW_MM = 4.2
+
+    def __init__(self, extract: MapExtract):
+        super().__init__()
+        self.entries = extract.legend
+        self.per_row = int(extract.width_mm // self.COLUMN_MM)
+        self.width = extract.width_mm * mm
+        rows = -(-len(self.entries) // self.per_row)
+        self.height = (rows * self.ROW_MM + 1.5) * mm
+
+    def draw(self) -> None:
+        c: Canvas = self.canv
+        for n, entry in enumerate(self.entries):
+            row, column = divmod(n, self.per_row)
+            x = column * self.COLUMN_MM * mm
+            y = self.height - (row + 1) * self.ROW_MM * mm
+            c.saveState()
+            c.setStrokeColor(colors.HexColor(entry.stroke))
+            c.setFillColor(colors.HexColor(entry.fill or entry.stroke))
+            c.setLineWidth(0.8 if entry.kind == "line" else 0.6)
+            if entry.dash:
+                c.setDash([2, 1.5])
+            if entry.kind == "area":
+                c.rect(x, y, 4 * mm, 2.6 * mm, stroke=1, fill=1)
+            elif entry.kind == "point":
+                c.circle(x + 1.6 * mm, y + 1.3 * mm, 1.3 * mm, stroke=1, fill=1)
+            else:
+                c.line(x, y + 1.3 * mm, x + 4 * mm, y + 1.3 * mm)
+            c.restoreState()
+            c.setFillColor(GREY)
+            c.setFont(FONT, 7.5)
+            c.drawString(x + 5.5 * mm, y + 0.4 * mm, entry.label)
 
 
 class MapFlowable(Flowable):
@@ -204,23 +232,21 @@ class MapFlowable(Flowable):
         c.restoreState()
 
     def _label(self, label: Any) -> None:
+        """Text on a light box, centred on its point, turned along its road."""
         c: Canvas = self.canv
         size = label.size_mm * mm
+        width = pdfmetrics.stringWidth(label.text, FONT, size)
         x, y = self._xy(label.x, label.y)
         c.saveState()
         c.translate(x, y)
         c.rotate(-label.angle)
-        for mode, color in ((1, colors.white), (0, colors.HexColor(label.color))):
-            text = c.beginText()
-            text.setTextRenderMode(mode)
-            text.setFont(FONT, size)
-            c.setStrokeColor(colors.white)
-            c.setLineWidth(size * 0.25)
-            text.setFillColor(color)
-            width = pdfmetrics.stringWidth(label.text, FONT, size)
-            text.setTextOrigin(-width / 2, -size * 0.35)
-            text.textOut(label.text)
-            c.drawText(text)
+        c.setFillColor(colors.white)
+        c.setFillAlpha(0.75)
+        c.rect(-width / 2 - 0.6, -size * 0.55, width + 1.2, size * 1.1, stroke=0, fill=1)
+        c.setFillAlpha(1)
+        c.setFillColor(colors.HexColor(label.color))
+        c.setFont(FONT, size)
+        c.drawString(-width / 2, -size * 0.36, label.text)
         c.restoreState()
 
     def _scale_bar(self) -> None:

@@ -22,11 +22,12 @@ from .store import LayerStore
 
 
 class _ReviewAssets(JSCSSMixin, MacroElement):
-    """The shared map script (fills layers from the API) and its styles."""
+    """The shared map script (fills layers from the API), its styles, a metric scale."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 HuaishuMap.setMap({{ this._parent.get_name() }});
+L.control.scale({imperial: false, position: "bottomright"}).addTo({{ this._parent.get_name() }});
 {% endmacro %}
 """)
 
@@ -44,7 +45,7 @@ def sites_map(store: LayerStore, layer_names: Sequence[str],
     boundary = store.get("boundary")
     minx, miny, maxx, maxy = boundary.bbox or (116.95, 36.65, 116.98, 36.69)
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=15,
-                   tiles=None, control_scale=True)
+                   tiles=None, control_scale=False)
     local_assets(m, options)
     _ReviewAssets(options).add_to(m)
     add_basemaps(m)

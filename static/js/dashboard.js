@@ -10,6 +10,8 @@
   const NEGATIVE = "#c0392b";
   const PALETTE = ["#1f4e79", "#2e86c1", "#5dade2", "#aed6f1", "#f5b041", "#ca6f1e"];
 
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+
   function el(tag, text, className) {
     const node = document.createElement(tag);
     if (text !== undefined && text !== null) node.textContent = String(text);

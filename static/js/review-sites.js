@@ -100,6 +100,8 @@
     renderFoot();
     renderSummary();
     renderFilter();
+    // The table's height sets the map's: tell Leaflet its box may have changed.
+    if (HuaishuMap.map) HuaishuMap.map.invalidateSize({ pan: false });
   }
 
   function renderHead() {
@@ -396,7 +398,7 @@
     for (const c of data.communities) {
       const tr = el("tr");
       tr.appendChild(el("td", c.name));
-      tr.appendChild(el("td", fmt(c.share * 100) + "%", "rv-num"));
+      tr.appendChild(el("td", (c.share * 100).toFixed(1) + "%", "rv-num"));
       tr.appendChild(el("td", fmt(c.households_estimate, "户"), "rv-num"));
       table.appendChild(tr);
     }
