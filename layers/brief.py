@@ -23,7 +23,7 @@ from .sites import rows as table_rows
 from .surroundings import Surroundings
 
 MAP_WIDTH_MM = 180.0
-MAP_HEIGHT_MM = 95.0
+MAP_HEIGHT_MM = 90.0
 MAP_MARGIN = 0.08  # share of the reach's extent added around it
 NICE_LENGTHS_M = (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000)
 PX_TO_MM = 0.2  # line weights of the catalogue styles (screen pixels) on paper
@@ -115,6 +115,10 @@ class Brief:
     generated: dt.date
 
     @property
+    def lines(self) -> list[tuple[str, str]]:
+        return summary_lines(self.around)
+
+    @property
     def title(self) -> str:
         kind = "地块" if self.layer == "parcels" else "项目"
         return f"{kind}简报：{self.name}"
@@ -162,6 +166,34 @@ def facts(layer: Layer, props: dict[str, Any]) -> list[tuple[str, str]]:
     source = "是" if props.get("from_document") else "否(示意)"
     out.append(("见于2022年工作总结", source))
     return out
+
+
+LIST_LIMIT = 6  # named items per line of the brief: it stays one page at any distance
+
+
+def summary_lines(around: dict[str, Any]) -> list[tuple[str, str]]:
+    """The surroundings as (label, text) lines, the same in the print view and the PDF."""
+    venues, parking, garbage = around["venues"], around["parking"], around["garbage"]
+    road = around["nearest_main_road"]
+    by_kind = "、".join(f"{v['kind']} {v['count']}" for v in venues["by_kind"])
+    lots = _named([f"{p['name']}({p['distance_m']:.0f}米,{p['spaces']}个)"
+                   for p in parking["items"]])
+    sites = _named([f"{s['name']}({s['status']},{s['distance_m']:.0f}米)"
+                    for s in around["sites"]])
+    return [
+        ("安全监管场所", f"共 {venues['count']} 家" + (f":{by_kind}" if by_kind else "")),
+        ("停车场", f"共 {parking['count']} 处,泊位 {parking['spaces']} 个" + (
+            f":{lots}" if lots else "")),
+        ("垃圾投放点", f"共 {garbage['count']} 处,垃圾桶 {garbage['bins']} 个"),
+        ("最近主干路", f"{road['name']},距离 {road['distance_m']:.0f} 米" if road else "无"),
+        ("其他地块与项目", sites or "无"),
+    ]
+
+
+def _named(items: list[str]) -> str:
+    """The nearest few, then how many more."""
+    shown = "、".join(items[:LIST_LIMIT])
+    return shown + (f" 等 {len(items)} 处" if len(items) > LIST_LIMIT else "")
 
 
 def format_value(value: Any, unit: str = "") -> str:

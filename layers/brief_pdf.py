@@ -22,7 +22,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .brief import Brief, MapExtract, format_value
+from .brief import Brief, MapExtract, format_value, summary_lines
 
 FONT = "STSong-Light"
 MARGIN = 12 * mm
@@ -117,23 +117,8 @@ def _surroundings(around: dict[str, Any]) -> list[Flowable]:
                   format_value(c["households_estimate"], "户")] for c in communities]
         rows.append(["合计", "", "", format_value(around["households_estimate"], "户")])
         out.append(_table(rows, [46 * mm, 40 * mm, 50 * mm, 50 * mm]))
-    venues = around["venues"]
-    by_kind = "、".join(f"{v['kind']} {v['count']}" for v in venues["by_kind"]) or "无"
-    parking = around["parking"]
-    garbage = around["garbage"]
-    road = around["nearest_main_road"]
-    lines = [
-        ("安全监管场所", f"共 {venues['count']} 家:{by_kind}"),
-        ("停车场", f"共 {parking['count']} 处,泊位 {parking['spaces']} 个" + (
-            ":" + "、".join(f"{p['name']}({p['distance_m']:.0f}米,{p['spaces']}个)"
-                           for p in parking["items"]) if parking["items"] else "")),
-        ("垃圾投放点", f"共 {garbage['count']} 处,垃圾桶 {garbage['bins']} 个"),
-        ("最近主干路", f"{road['name']},距离 {road['distance_m']:.0f} 米" if road else "无"),
-        ("其他地块与项目", "、".join(f"{s['name']}({s['status']},{s['distance_m']:.0f}米)"
-                                   for s in around["sites"]) or "无"),
-    ]
     out.append(Spacer(0, 2 * mm))
-    out.append(_table([[Paragraph(_t(k), SMALL), v] for k, v in lines],
+    out.append(_table([[Paragraph(_t(k), SMALL), v] for k, v in summary_lines(around)],
                       [26 * mm, 160 * mm], header=False))
     return out
 

@@ -45,7 +45,7 @@ def sites_map(store: LayerStore, layer_names: Sequence[str],
     boundary = store.get("boundary")
     minx, miny, maxx, maxy = boundary.bbox or (116.95, 36.65, 116.98, 36.69)
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=15,
-                   tiles=None, control_scale=False)
+                   tiles=None, control_scale=False, zoom_snap=0.25)
     local_assets(m, options)
     _ReviewAssets(options).add_to(m)
     add_basemaps(m)
@@ -58,6 +58,7 @@ def sites_map(store: LayerStore, layer_names: Sequence[str],
         group.add_to(m)
         shown.append(loaded.layer)
     Legend(shown).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # No fit_bounds here: its animated zoom would end after the page script's own
+    # fit (review-sites.js fits the sub-district once the table has set the map's size).
     folium.LayerControl(collapsed=True).add_to(m)  # last, so it lists every layer
     return m

@@ -109,11 +109,12 @@ def parse_sort(sort: str | None, order: str | None, layer: Layer) -> tuple[str, 
 
 def select(table_rows: Sequence[dict[str, Any]], statuses: Sequence[str] | None,
            sort: str, descending: bool) -> list[dict[str, Any]]:
-    """Rows of the given statuses, sorted by a field; empty values always last."""
-    chosen = [r for r in table_rows if statuses is None or r.get("status") in statuses]
+    """Rows of the given statuses, sorted by a field; ties by id, empty values last."""
+    chosen = sorted((r for r in table_rows if statuses is None or r.get("status") in statuses),
+                    key=lambda r: r["id"])
     present = [r for r in chosen if r.get(sort) is not None]
     missing = [r for r in chosen if r.get(sort) is None]
-    present.sort(key=lambda r: (r[sort], r["id"]), reverse=descending)
+    present.sort(key=lambda r: r[sort], reverse=descending)  # stable: ties keep id order
     return present + missing
 
 

@@ -113,6 +113,15 @@ def test_pdf_follows_the_distance(client):
     assert "周边范围 120 米" in text and "周边 120 米范围内" in text
 
 
+@pytest.mark.parametrize("fid", ["P01", "P04", "P06"])
+def test_pdf_stays_one_page_at_the_largest_distance(client, fid):
+    around = client.get(f"/api/parcels/{fid}/surroundings?distance=1000").get_json()
+    pages, text = pdf_text(client.get(f"/parcels/{fid}/brief.pdf?distance=1000").data)
+    assert pages == 1
+    if len(around["sites"]) > 6:
+        assert f"等 {len(around['sites'])} 处" in text
+
+
 @pytest.mark.parametrize("url", ["/parcels/P01/brief?distance=0",
                                  "/parcels/P01/brief.pdf?distance=x",
                                  "/parcels/P99/brief", "/projects/nope/brief.pdf"])

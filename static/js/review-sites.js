@@ -90,8 +90,9 @@
     if (!column) return state.rows.slice();
     const missing = (r) => r[column.field] === null || r[column.field] === undefined;
     const present = state.rows.filter((r) => !missing(r));
-    present.sort((a, b) => compare(a, b, column) * (state.sort.desc ? -1 : 1) || collator.compare(a.id, b.id));
-    return present.concat(state.rows.filter(missing));
+    const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    present.sort((a, b) => compare(a, b, column) * (state.sort.desc ? -1 : 1) || byId(a, b));
+    return present.concat(state.rows.filter(missing).sort(byId));
   }
 
   function render() {
@@ -499,6 +500,9 @@
       const wanted = decodeURIComponent(location.hash.slice(1));
       const whenMapReady = () => {
         bindMapClicks();
+        const boundary = HuaishuMap.layers.boundary;
+        // The map's box took its final size with the table: show the whole sub-district.
+        if (boundary && boundary.geojson) HuaishuMap.map.fitBounds(boundary.geojson.getBounds(), { animate: false });
         if (wanted && state.rows.some((r) => r.id === wanted)) select(wanted);
         Review.ready = true;
         document.body.dataset.reviewReady = "true";
