@@ -389,6 +389,7 @@
     links.appendChild(brief);
     links.appendChild(pdf);
     panel.appendChild(links);
+    panel.appendChild(overlayLegend(data.distance_m));
 
     const homes = section("受影响社区与住户(" + fmt(data.distance_m) + "米内)");
     homes.id = "sr-communities";
@@ -457,6 +458,24 @@
     if (!data.sites.length) ul.appendChild(el("li", "无"));
     others.appendChild(ul);
     panel.appendChild(others);
+  }
+
+  function overlayLegend(distance) {
+    const box = el("p", null, "rv-overlay-legend");
+    const items = [
+      ["rv-key-reach", fmt(distance) + "米范围"],
+      ["rv-key-venues", "安全监管场所"],
+      ["rv-key-garbage", "垃圾投放点"],
+      ["rv-key-parking", "停车场"],
+      ["rv-key-road", "至最近主干路"],
+    ];
+    for (const [key, label] of items) {
+      const item = el("span");
+      item.appendChild(el("span", null, "rv-key " + key));
+      item.appendChild(document.createTextNode(label));
+      box.appendChild(item);
+    }
+    return box;
   }
 
   const HIT_STYLES = {
