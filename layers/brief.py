@@ -334,8 +334,8 @@ def _labels(surroundings: Surroundings, frame: _Frame, layer_name: str, feature_
         angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle
         labels.append(Label(roads.features[i]["properties"]["name"], ax, ay, 2.6, "#333333",
                             angle=round(angle, 1)))
-    loaded = store.get(layer_name)
-    name = loaded.features[loaded.position(feature_id) or 0]["properties"]["name"]
+    loaded, position = surroundings.site(layer_name, feature_id)
+    name = loaded.features[position]["properties"]["name"]
     minx, miny, maxx, maxy = site.bounds
     x, y = frame.xy((minx + maxx) / 2, maxy)
     labels.append(Label(name, x, max(4.0, y - 1.5), 3.4, SITE_COLOR, bold=True))

@@ -130,3 +130,22 @@ def test_bad_table_queries_are_400_json(client, query, message):
 def test_unknown_table_is_404_json(client):
     response = client.get("/api/grid")
     assert response.status_code == 404 and response.get_json()["ok"] is False
+
+
+@pytest.mark.parametrize("path", ["/parcels", "/projects", "/dashboard"])
+def test_review_pages_are_small_local_and_chinese(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+    assert len(html) < 30_000  # rows and figures are fetched, not inlined
+    for prefix in ("http://", "https://", "//"):
+        assert f'src="{prefix}' not in html and f'href="{prefix}' not in html
+    for other in ("/parcels", "/projects", "/dashboard", "/"):
+        assert f'href="{other}"' in html  # the navigation between the leaders' pages
+
+
+def test_sites_page_does_not_inline_rows(client):
+    html = client.get("/parcels").get_data(as_text=True)
+    assert "/api/parcels" in html and "/api/layers/parcels" in html
+    assert "济南富裕床单厂" not in html and "八里桥片区原产权单位" not in html
