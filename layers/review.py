@@ -9,11 +9,20 @@ sites, surroundings, exports, brief, brief_pdf and figures.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_file
-from flask import url_for as flask_url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from . import sites
 from .brief import format_value, make_brief
@@ -59,19 +68,19 @@ def get_surroundings() -> Surroundings:
 @bp.get(f"/{KIND}")
 def sites_page(kind: str):
     store = get_store()
-    options = MapOptions(static_url=flask_url_for("static", filename="").rstrip("/"),
-                         api_url=flask_url_for("api.list_layers").rsplit("/", 1)[0])
+    options = MapOptions(static_url=url_for("static", filename="").rstrip("/"),
+                         api_url=url_for("api.list_layers").rsplit("/", 1)[0])
     layer = store.get(kind).layer
     config = {
         "kind": kind,
         "title": layer.title,
-        "tableUrl": flask_url_for("review.site_table", kind=kind),
-        "csvUrl": flask_url_for("review.export_csv", kind=kind),
-        "xlsxUrl": flask_url_for("review.export_xlsx", kind=kind),
-        "surroundingsUrl": flask_url_for("review.surroundings", kind=kind,
+        "tableUrl": url_for("review.site_table", kind=kind),
+        "csvUrl": url_for("review.export_csv", kind=kind),
+        "xlsxUrl": url_for("review.export_xlsx", kind=kind),
+        "surroundingsUrl": url_for("review.surroundings", kind=kind,
                                          feature_id="__ID__"),
-        "briefUrl": flask_url_for("review.brief_page", kind=kind, feature_id="__ID__"),
-        "pdfUrl": flask_url_for("review.brief_pdf_file", kind=kind, feature_id="__ID__"),
+        "briefUrl": url_for("review.brief_page", kind=kind, feature_id="__ID__"),
+        "pdfUrl": url_for("review.brief_pdf_file", kind=kind, feature_id="__ID__"),
         "statuses": list(layer.field("status").choices),
         "distance": {"default": DEFAULT_DISTANCE_M, "min": MIN_DISTANCE_M,
                      "max": MAX_DISTANCE_M},
@@ -94,15 +103,15 @@ def brief_pdf_file(kind: str, feature_id: str):
     distance = parse_distance(request.args.get("distance"))
     brief = make_brief(get_surroundings(), kind, feature_id, distance, today())
     return send_file(io.BytesIO(brief_pdf(brief)), mimetype="application/pdf",
-                     download_name=f"{brief.name}简报.pdf", as_attachment=False)
+                     download_name=_file_name(f"{brief.name}简报.pdf"), as_attachment=False)
 
 
 @bp.get("/dashboard")
 def dashboard():
     return render_template("dashboard.html", title="2022年主要工作指标",
-                           figures_url=flask_url_for("review.figures"),
-                           projects_url=flask_url_for("review.site_table", kind="projects"),
-                           parcels_url=flask_url_for("review.site_table", kind="parcels"))
+                           figures_url=url_for("review.figures"),
+                           projects_url=url_for("review.site_table", kind="projects"),
+                           parcels_url=url_for("review.site_table", kind="parcels"))
 
 
 def _distance_choices(current: float) -> list[float]:
@@ -160,6 +169,11 @@ def export_xlsx(kind: str):
     return send_file(io.BytesIO(body), as_attachment=True,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      download_name=_export_name(kind, "xlsx"))
+
+
+def _file_name(name: str) -> str:
+    """A download name without path separators or control characters."""
+    return re.sub(r"[\x00-\x1f\x7f/\\]", "_", name)
 
 
 def _export_name(kind: str, ext: str) -> str:

@@ -28,6 +28,8 @@ def hostile_client(tmp_path_factory):
         if feature["id"] == "P01":
             feature["properties"]["name"] = HOSTILE
             feature["properties"]["owner"] = "=HYPERLINK(\"http://evil\")"
+        if feature["id"] == "P02":
+            feature["properties"]["name"] = "市场\r\n/../x"
     (data / "parcels.geojson").write_text(json.dumps(parcels, ensure_ascii=False),
                                           encoding="utf-8")
     app = make_app(tmp_path_factory.mktemp("hostile-db") / "db.sqlite", DATA_DIR=data)
@@ -139,5 +141,9 @@ def test_hostile_text_is_shown_not_run(hostile_client):
     assert pages == 1 and HOSTILE in text
     csv_text = hostile_client.get("/api/parcels/export.csv").data.decode("utf-8-sig")
     assert "'=HYPERLINK" in csv_text
+    response = hostile_client.get("/parcels/P02/brief.pdf")
+    assert response.status_code == 200
+    assert "\n" not in response.headers["Content-Disposition"]
+    assert "/" not in response.headers["Content-Disposition"].split("filename")[-1]
     table_html = hostile_client.get("/parcels").get_data(as_text=True)
     assert HOSTILE not in table_html  # the page fetches rows; it does not inline them
