@@ -126,7 +126,8 @@ def _table(kind: str) -> tuple[Any, list[sites.Column], list[dict[str, Any]], di
     statuses = sites.parse_statuses(request.args.get("status"), layer)
     sort, descending = sites.parse_sort(request.args.get("sort"), request.args.get("order"),
                                         layer)
-    chosen = sites.select(sites.rows(loaded), statuses, sort, descending)
+    chosen = sites.select(sites.rows(loaded), statuses, sort, descending,
+                          layer.field("status").choices)
     query = {"status": list(statuses) if statuses else None, "sort": sort,
              "order": "desc" if descending else "asc"}
     return layer, sites.columns(layer), chosen, {"query": query,

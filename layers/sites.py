@@ -108,13 +108,21 @@ def parse_sort(sort: str | None, order: str | None, layer: Layer) -> tuple[str, 
 
 
 def select(table_rows: Sequence[dict[str, Any]], statuses: Sequence[str] | None,
-           sort: str, descending: bool) -> list[dict[str, Any]]:
-    """Rows of the given statuses, sorted by a field; ties by id, empty values last."""
+           sort: str, descending: bool, status_order: Sequence[str] = ()
+           ) -> list[dict[str, Any]]:
+    """Rows of the given statuses, sorted by a field; ties by id, empty values last.
+
+    Statuses sort in their own order (闲置, 规划中, 在建, 已利用), not alphabetically.
+    """
     chosen = sorted((r for r in table_rows if statuses is None or r.get("status") in statuses),
                     key=lambda r: r["id"])
     present = [r for r in chosen if r.get(sort) is not None]
     missing = [r for r in chosen if r.get(sort) is None]
-    present.sort(key=lambda r: r[sort], reverse=descending)  # stable: ties keep id order
+    rank = {s: i for i, s in enumerate(status_order)}
+    if sort == "status" and rank:
+        present.sort(key=lambda r: rank.get(r[sort], len(rank)), reverse=descending)
+    else:
+        present.sort(key=lambda r: r[sort], reverse=descending)  # stable: ties keep id order
     return present + missing
 
 

@@ -68,6 +68,14 @@ def test_sorting(client, sort, order):
     assert values == sorted(values, reverse=order == "desc")
 
 
+def test_statuses_sort_in_their_own_order(client):
+    rows = table(client, "parcels", "?sort=status&order=asc")["rows"]
+    ranks = [PARCEL_STATUSES.index(r["status"]) for r in rows]
+    assert ranks == sorted(ranks) and rows[0]["status"] == "闲置"
+    rows = table(client, "parcels", "?sort=status&order=desc")["rows"]
+    assert rows[0]["status"] == "已利用"
+
+
 def test_missing_values_sort_last_both_ways(client):
     for order in ("asc", "desc"):
         rows = table(client, "projects", f"?sort=investment_plan_wan&order={order}")["rows"]

@@ -82,6 +82,7 @@
     if (x === null || x === undefined) return y === null || y === undefined ? 0 : 1;
     if (y === null || y === undefined) return -1;
     if (typeof x === "number" && typeof y === "number") return x - y;
+    if (column.field === "status") return config.statuses.indexOf(x) - config.statuses.indexOf(y);
     return collator.compare(String(x), String(y));
   }
 

@@ -66,6 +66,11 @@ def test_parcel_table_sorts_and_filters(live_server, watched, tmp_path):
     assert names == page.evaluate(
         "names => names.slice().sort(new Intl.Collator('zh-CN').compare)", names)
 
+    page.locator("#site-table thead th[data-field='status'] button").click()
+    order = ["闲置", "规划中", "在建", "已利用"]
+    ranks = [order.index(t) for t in column_texts(page, "status")]
+    assert ranks == sorted(ranks)
+
     for status in ("规划中", "在建", "已利用"):
         page.locator(f"#status-filter input[value='{status}']").uncheck()
     page.wait_for_function("document.querySelectorAll('#site-table tbody tr').length === 3")
