@@ -82,7 +82,7 @@ def test_parcel_table_sorts_and_filters(live_server, watched, tmp_path):
     assert "3 块" in page.locator("#total-idle").inner_text()
 
     href = page.locator("#export-csv").get_attribute("href")
-    assert "status=%E9%97%B2%E7%BD%AE" in href and "sort=name" in href
+    assert "status=%E9%97%B2%E7%BD%AE" in href and "sort=status&order=asc" in href
     with page.expect_download() as download:
         page.locator("#export-csv").click()
     path = tmp_path / "parcels.csv"
