@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from layers import analysis_api, api, auth, inspect_routes, ogcapi, pages, reload
+from layers import analysis_api, api, auth, inspect_routes, ogcapi, pages, reload, review
 from layers.cli import layers_cli
 from layers.inspections import InspectionStore
 from layers.store import LayerStore
@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "RELOAD_LAYERS": True,  # reload the layers when their files change (after an import)
     "SECRET_KEY": None,  # signs session cookies; None: generated once, kept in instance/
     "TIANDITU_KEY": None,  # 天地图 key (tk): adds the 天地图 vector basemap
+    "FIGURES_FILE": ROOT / "geodata" / "figures_2022.json",  # the dashboard's figures
     "JSON_AS_ASCII": False,
 }
 
@@ -56,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(layers_cli)
     auth.init_app(app)
     app.register_blueprint(inspect_routes.bp)
+    review.init_app(app)
     return app
 
 

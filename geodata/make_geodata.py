@@ -176,7 +176,8 @@ PROJECTS: list[dict[str, Any]] = [
          status="在建",
          description="主体工程已验收,正在进行装饰装修;临近居民楼,扬尘与噪音投诉影响施工进度",
          investment_plan_wan=45000.0, investment_2022_wan=17446.6,
-         investment_to_date_wan=38000.0, expected_completion="2023", from_document=True,
+         investment_to_date_wan=38000.0, expected_completion="2023", last_update="2022-12-31",
+         from_document=True,
          note="2022年完成投资与预计建成年份见工作总结;计划总投资与累计投资为示意"),
     dict(id="J02", name="槐荫人民医院北院区", geom=rect(180, 960, 120, 120), category="医疗养老",
          status="筹备开业", description="与合作方共建,筹备开诊", partner="山东君心国际医院有限公司",
@@ -212,6 +213,11 @@ PROJECTS: list[dict[str, Any]] = [
     dict(id="J17", name="人大代表工作站", geom=rect(900, 1050, 20, 20), category="便民设施",
          status="规划中", description="计划建设", from_document=True),
 ]
+
+# The other projects were last updated with the year's summary (illustrative).
+PROJECTS_UPDATED = "2022-12-20"
+for _project in PROJECTS:
+    _project.setdefault("last_update", PROJECTS_UPDATED)
 
 PARKING: list[dict[str, Any]] = [
     # 9,000 m² at the 经一路 / 纬十二路 crossing.
