@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from layers import api, pages
+from layers import api, hardening, pages
 from layers.inspections import InspectionStore
 from layers.store import LayerStore
 from layers.validate import LayerDataError
@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "INSPECTIONS_DB": ROOT / "instance" / "inspections.sqlite",  # records (SQLite, WAL)
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
     "JSON_AS_ASCII": False,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes; a larger request body gets 413
+    # Map tiles pages may load besides the app's own (Content-Security-Policy img-src).
+    "CSP_TILE_SOURCES": ("https://tile.openstreetmap.org",),
 }
 
 
@@ -34,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("HUAISHU")  # e.g. HUAISHU_DATA_DIR=/srv/geodata
     if config:
         app.config.from_mapping(config)
+    hardening.init_app(app)  # body limit, strict UTF-8 and JSON, security headers
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     data_dir = Path(app.config["DATA_DIR"])
     app.extensions["layer_store"] = LayerStore.from_directory(data_dir)

@@ -52,7 +52,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-            return error_response(e.description or e.name, e.code or 500)
+            response, status = error_response(e.description or e.name, e.code or 500)
+            for name, value in e.get_headers():  # e.g. Allow on 405
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response, status
         return e
 
     @app.errorhandler(Exception)
