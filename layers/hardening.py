@@ -8,7 +8,8 @@
   not valid UTF-8 is refused with 400 instead of being read with U+FFFD;
 - strict JSON: `NaN`, `Infinity` and numbers too large for a float (`1e400`)
   are not JSON (RFC 8259); a body holding them is refused with 400, so no
-  route can receive a non-finite number from JSON;
+  route can receive a non-finite number from JSON (nor a RecursionError from
+  `[[[[...`);
 - security headers on every response, with a Content-Security-Policy that
   allows scripts only from the app itself or carrying the response's nonce.
 
@@ -105,14 +106,17 @@ def _finite_float(text: str) -> float:
 
 class StrictJSONProvider(DefaultJSONProvider):
     """JSON as RFC 8259 has it: no NaN / Infinity, no number that overflows a float.
-
+    Nesting deep enough to exhaust the parser's recursion is a ValueError too.
     Flask turns the ValueError into 400 Bad Request in `request.get_json()`.
     """
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         kwargs.setdefault("parse_constant", _refuse_constant)
         kwargs.setdefault("parse_float", _finite_float)
-        return super().loads(s, **kwargs)
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
 
 
 # -- responses ----------------------------------------------------------------

@@ -11,7 +11,7 @@ def test_map_draws_every_layer_without_leaving_the_machine(live_server, page, sc
 
     page.goto(live_server.url + "/")
     page.wait_for_selector(".leaflet-container")
-    page.wait_for_function("document.body.dataset.layersLoaded === 'true'", timeout=20000)
+    page.wait_for_function("() => document.body.dataset.layersLoaded === 'true'", timeout=20000)
 
     counts = page.evaluate(
         "Object.fromEntries(Object.entries(HuaishuMap.layers)"
@@ -37,7 +37,7 @@ def test_map_draws_every_layer_without_leaving_the_machine(live_server, page, sc
 
 def test_popup_shows_chinese_labels(live_server, page):
     page.goto(live_server.url + "/")
-    page.wait_for_function("document.body.dataset.layersLoaded === 'true'", timeout=20000)
+    page.wait_for_function("() => document.body.dataset.layersLoaded === 'true'", timeout=20000)
     page.evaluate(
         "(() => { const lyr = HuaishuMap.layers.parking.geojson.getLayers()[0];"
         " lyr.openPopup(); })()"
