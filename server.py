@@ -50,6 +50,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def production_app() -> Flask:
+    """The app for the production server (gunicorn.conf.py); invalid data ends the start."""
+    try:
+        return create_app()
+    except LayerDataError as e:
+        sys.exit(report_invalid_data(e))
+
+
+def report_invalid_data(e: LayerDataError) -> int:
+    print(f"error: the layer data is not valid, the service did not start.\n{e}",
+          file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the 中大槐树街道 map service.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -60,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = create_app({"DATA_DIR": args.data_dir} if args.data_dir else None)
     except LayerDataError as e:
-        print(f"error: the layer data is not valid, the service did not start.\n{e}",
-              file=sys.stderr)
-        return 2
+        return report_invalid_data(e)
     app.run(host=args.host, port=args.port)
     return 0
 
