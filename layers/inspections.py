@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -126,12 +127,26 @@ class InspectionStore:
         db = sqlite3.connect(self.path, timeout=30)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before it is acknowledged, even across a power
+        # cut (NORMAL, in WAL mode, survives only a crash of the process).
+        db.execute("PRAGMA synchronous=FULL")
         try:
             with db:
                 yield db
         finally:
             db.close()
+
+    def record_inspection(self, venue_id: str, date: str, inspector: str, result: str,
+                          note: str | None = None, campaign: str | None = None) -> str:
+        """Store one inspection in its own transaction; its id once it is committed."""
+        inspection_id = f"INS-{uuid.uuid4().hex[:16]}"
+        with self.connect() as db:
+            db.execute(
+                "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (inspection_id, venue_id, date, inspector, campaign, result, note),
+            )
+        return inspection_id
 
     def is_empty(self) -> bool:
         with self.connect() as db:

@@ -27,6 +27,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,7 @@ def db_path(app) -> Path:
 
 def tables(app) -> dict[str, list[sqlite3.Row]]:
     """Each table of the store with its columns (PRAGMA table_info rows)."""
-    with sqlite3.connect(db_path(app)) as db:
+    with closing(sqlite3.connect(db_path(app))) as db:
         db.row_factory = sqlite3.Row
         names = [r[0] for r in db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
@@ -155,7 +156,7 @@ def tables(app) -> dict[str, list[sqlite3.Row]]:
 
 def stored_state(app) -> dict[str, Any]:
     """Row counts of every table and a digest of every data file."""
-    with sqlite3.connect(db_path(app)) as db:
+    with closing(sqlite3.connect(db_path(app))) as db:
         counts = {name: db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
                   for name in tables(app)}
     data_dir = Path(app.config["DATA_DIR"])
@@ -200,7 +201,7 @@ def candidate_values(app) -> list[dict[str, str]]:
     for loaded in store:
         first_id = str(loaded.features[0]["id"]) if len(loaded) else "1"
         pairs.append((loaded.name, first_id))
-    with sqlite3.connect(db_path(app)) as db:
+    with closing(sqlite3.connect(db_path(app))) as db:
         for name, columns in tables(app).items():
             key = next((c["name"] for c in columns if c["pk"]), "rowid")
             row = db.execute(f'SELECT "{key}" FROM "{name}" LIMIT 1').fetchone()
