@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from layers import api, hardening, pages
+from layers.backup import db_cli
 from layers.inspections import InspectionStore
 from layers.store import LayerStore
 from layers.validate import LayerDataError
@@ -47,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.cli.add_command(db_cli)  # flask --app server db backup|restore FILE
     return app
 
 
