@@ -56,10 +56,10 @@ ODD_PATH_TEXT = [
 # Query parameter names that routes here, or an OGC API, plausibly read.
 QUERY_NAMES = [
     "bbox", "bbox-crs", "crs", "lon", "lat", "lng", "x", "y", "point", "coords", "radius",
-    "radius_m", "distance", "r", "limit", "offset", "page", "per_page", "q", "search", "layer", "layers",
-    "kind", "type", "status", "community", "grid", "date", "from", "to", "since", "until",
-    "datetime", "id", "ids", "venue", "venue_id", "format", "f", "sort", "order", "fields",
-    "properties", "next", "role", "user",
+    "radius_m", "distance", "r", "limit", "offset", "page", "per_page", "q", "search", "layer",
+    "layers", "kind", "type", "status", "community", "grid", "date", "from", "to", "since",
+    "until", "datetime", "id", "ids", "venue", "venue_id", "format", "f", "sort", "order",
+    "fields", "properties", "next", "role", "user",
 ]
 QUERY_VALUES = [
     "NaN", "nan", "Infinity", "-Infinity", "inf", "1e309", "-1e309", "1e999999", "9" * 5000,
