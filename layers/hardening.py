@@ -42,7 +42,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
+    "X-Frame-Options": "SAMEORIGIN",
     "Referrer-Policy": "same-origin",
 }
 
@@ -141,7 +141,7 @@ def content_security_policy(nonce: str | None, tile_sources: tuple[str, ...]) ->
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",
-        "frame-ancestors 'none'",
+        "frame-ancestors 'self'",
     ))
 
 
