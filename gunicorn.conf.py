@@ -11,7 +11,6 @@ of them writes. Settings of the app itself come from HUAISHU_* variables
 (README, Configuration).
 """
 
-import gc
 import os
 
 wsgi_app = "server:production_app()"
@@ -26,12 +25,7 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
-# No runtime control socket (gunicorn >= 24 makes one at a fixed path in $HOME,
-# which servers started side by side, by tests say, would fight over).
+# No runtime control socket (recent gunicorn makes one at a fixed path in $HOME,
+# which servers started side by side, by the tests say, would fight over).
 control_socket_disable = True
 
-
-def pre_fork(server, worker):
-    # Objects that exist before the fork are not touched by the collector in the
-    # workers, so their pages stay shared instead of being copied on first GC.
-    gc.freeze()

@@ -7,7 +7,7 @@ restarted server opens it, and must hold every acknowledged record and pass
 
 `StoreWriters` writes through InspectionStore from several processes (as the
 server's workers do). Once the HTTP endpoint for recording inspections exists,
-a writer that POSTs to the production server (tests/…ProductionServer) from
+a writer that POSTs to the production server (bench.production.ProductionServer) from
 client threads, takes a record's id from each 201 answer as its acknowledgement
 and whose kill() is ProductionServer.kill(), satisfies the same `Writers`
 protocol and runs through the same `check_sigkill_mid_write`.
