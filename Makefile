@@ -1,18 +1,26 @@
 # The README's commands. Each does its own set-up on a fresh Debian machine.
-#   make run    serve the shipped data on http://127.0.0.1:5000
-#   make test   lint, type-check and run the whole test suite (browser tests included)
+#   make run       serve the shipped data on http://127.0.0.1:5000 (gunicorn, production)
+#   make test      lint, type-check and run the whole test suite (browser tests included)
+#   make loadtest  50 clients for 60 s against the production server on loopback
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+THREADS ?= 4
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup setup-test assets browser-deps geodata clean
+.PHONY: run test loadtest setup setup-test assets browser-deps geodata clean
 
+# gunicorn.conf.py holds the rest of the serving settings.
 run: setup
-	$(PY) server.py --host $(HOST) --port $(PORT)
+	$(PY) -m gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --threads $(THREADS)
+
+loadtest: setup
+	$(PY) bench/loadtest.py --clients 50 --duration 60 --workers $(WORKERS) --threads $(THREADS)
 
 test: setup-test browser-deps
 	$(VENV)/bin/ruff check .

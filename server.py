@@ -11,7 +11,8 @@ from typing import Any
 
 from flask import Flask
 
-from layers import analysis_api, api, auth, inspect_routes, ogcapi, pages, reload, review
+from layers import analysis_api, api, auth, hardening, inspect_routes, ogcapi, pages, reload, review
+from layers.backup import db_cli
 from layers.cli import layers_cli
 from layers.inspections import InspectionStore
 from layers.store import LayerStore
@@ -29,6 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "TIANDITU_KEY": None,  # 天地图 key (tk): adds the 天地图 vector basemap
     "FIGURES_FILE": ROOT / "geodata" / "figures_2022.json",  # the dashboard's figures
     "JSON_AS_ASCII": False,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes; a larger request body gets 413
+    # Tile servers pages may load besides the basemaps' own (Content-Security-Policy img-src).
+    "CSP_TILE_SOURCES": (),
 }
 
 
@@ -42,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["TIANDITU_KEY"] = os.environ["HUAISHU_TIANDITU_KEY"]
     if config:
         app.config.from_mapping(config)
+    hardening.init_app(app)  # body limit, strict UTF-8 and JSON, security headers
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     data_dir = Path(app.config["DATA_DIR"])
     reload.init_app(app, data_dir)  # before loading: a change from now on is seen
@@ -58,7 +63,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(inspect_routes.bp)
     review.init_app(app)
+    app.cli.add_command(db_cli)  # flask --app server db backup|restore FILE
     return app
+
+
+def production_app() -> Flask:
+    """The app for the production server (gunicorn.conf.py); invalid data ends the start."""
+    try:
+        return create_app()
+    except LayerDataError as e:
+        sys.exit(report_invalid_data(e))
+
+
+def report_invalid_data(e: LayerDataError) -> int:
+    print(f"error: the layer data is not valid, the service did not start.\n{e}",
+          file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = create_app({"DATA_DIR": args.data_dir} if args.data_dir else None)
     except LayerDataError as e:
-        print(f"error: the layer data is not valid, the service did not start.\n{e}",
-              file=sys.stderr)
-        return 2
+        return report_invalid_data(e)
     app.run(host=args.host, port=args.port)
     return 0
 

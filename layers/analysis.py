@@ -35,7 +35,7 @@ from .catalogue import (
     PARCEL_STATUSES,
 )
 from .crs import lonlat_to_metric, m2_to_mu, to_metric, to_wgs84
-from .errors import ApiError, BadRequest, NotFound
+from .errors import BadRequest, NotFound
 from .inspections import STATUS_OVERDUE, STATUSES
 from .store import LayerStore, LoadedLayer
 
@@ -43,7 +43,6 @@ AREA_TYPES = ("Polygon", "MultiPolygon")
 LINE_TYPES = ("LineString", "MultiLineString")
 MAX_AREA_M2 = 25_000_000  # 25 km²; the whole sub-district is 1.64 km²
 MAX_VERTICES = 5_000
-MAX_BODY_BYTES = 1_000_000
 
 GARBAGE_WALK_M = 100  # the walking radius a garbage point serves
 READING_CIRCLE_M = 1_000  # the "15-minute reading circle"
@@ -57,10 +56,6 @@ COVERAGE_LABELS = {
 CHOROPLETH_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 
 VenueStatuses = Mapping[str, Mapping[str, Any]]  # venue id -> live properties
-
-
-class PayloadTooLarge(ApiError):
-    status = 413
 
 
 # --- reading an area from a request --------------------------------------------

@@ -9,25 +9,15 @@ from flask import Blueprint, Response, jsonify, request
 from shapely.geometry import mapping
 
 from . import analysis, export
-from .analysis import LINE_TYPES, MAX_BODY_BYTES, PayloadTooLarge
+from .analysis import LINE_TYPES
 from .errors import BadRequest
-from .web import get_store, live_properties, today
+from .web import get_store, json_body, live_properties, today
 
 bp = Blueprint("analysis", __name__, url_prefix="/api")
 
 
 def _venue_statuses() -> dict[str, Any]:
     return live_properties(get_store().get("venues")) or {}
-
-
-def _json_body() -> Any:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"请求体过大 (the body exceeds {MAX_BODY_BYTES} bytes)")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("请求体必须是 JSON (the body must be JSON: a GeoJSON geometry "
-                         "or {\"geometry\": ...})")
-    return data
 
 
 def _float_arg(name: str) -> float:
@@ -40,7 +30,7 @@ def _float_arg(name: str) -> float:
 @bp.post("/summary")
 def summary_of_area():
     """What lies inside a drawn polygon (GeoJSON Polygon or MultiPolygon, WGS84)."""
-    area = analysis.read_geometry(_json_body())
+    area = analysis.read_geometry(json_body())
     summary = analysis.summarize(get_store(), area.metric, _venue_statuses())
     return jsonify({"community": None, "geometry": mapping(area.geometry), **summary})
 
@@ -62,7 +52,7 @@ def summary_of_community():
 @bp.post("/measure")
 def measure():
     """Length of a line, area and perimeter of a polygon, in EPSG:4548 metres."""
-    area = analysis.read_geometry(_json_body(), analysis.AREA_TYPES + LINE_TYPES)
+    area = analysis.read_geometry(json_body(), analysis.AREA_TYPES + LINE_TYPES)
     return jsonify(analysis.measure(area))
 
 

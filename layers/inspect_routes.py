@@ -32,7 +32,7 @@ from .nearby import (
     parse_nearby,
     parse_point,
 )
-from .web import get_inspections, get_store, today
+from .web import get_inspections, get_store, json_body, today
 
 bp = Blueprint("inspect", __name__)
 
@@ -60,8 +60,8 @@ def venue_exists(venue_id: str) -> bool:
     return get_store().get("venues").position(venue_id) is not None
 
 
-def json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+def json_object() -> dict[str, Any]:
+    data = json_body()
     if not isinstance(data, dict):
         raise BadRequest("send a JSON object with Content-Type: application/json")
     return data
@@ -106,7 +106,7 @@ def _written(venue_id: str, key: str, value: dict[str, Any]):
 @bp.post("/api/inspections")
 @role_required("inspector")
 def api_record_inspection():
-    new = parse_inspection(json_body(), today(), venue_exists)
+    new = parse_inspection(json_object(), today(), venue_exists)
     user = current_user()
     stored = get_inspections().record_inspection(new, user.name if user else None)
     return _written(new.venue_id, "inspection", stored)
@@ -115,7 +115,7 @@ def api_record_inspection():
 @bp.post("/api/rechecks")
 @role_required("inspector")
 def api_record_recheck():
-    new = parse_recheck(json_body(), today(), venue_exists)
+    new = parse_recheck(json_object(), today(), venue_exists)
     user = current_user()
     stored = get_inspections().record_recheck(new, user.name if user else None)
     return _written(new.venue_id, "inspection", stored)
@@ -124,7 +124,7 @@ def api_record_recheck():
 @bp.post("/api/hazards/<hazard_id>/status")
 @role_required("inspector")
 def api_hazard_status(hazard_id: str):
-    wanted = json_body().get("status")
+    wanted = json_object().get("status")
     if wanted == "已整改":
         raise BadRequest("a hazard is closed (已整改) by a re-check: POST /api/rechecks")
     if wanted != "整改中":

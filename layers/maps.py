@@ -47,6 +47,12 @@ TIANDITU_URL = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQU
 TIANDITU_ATTRIBUTION = "&copy; 天地图 (国家地理信息公共服务平台)"
 
 
+def basemap_origins(tianditu_key: str | None) -> tuple[str, ...]:
+    """The tile servers the basemaps load images from (for the Content-Security-Policy)."""
+    return ("https://tile.openstreetmap.org",) + (
+        ("https://*.tianditu.gov.cn",) if tianditu_key else ())
+
+
 @dataclass(frozen=True)
 class MapOptions:
     static_url: str = "/static"  # where the app serves static/

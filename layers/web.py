@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .errors import ApiError
+from .errors import ApiError, BadRequest
 from .inspections import InspectionStore
 from .store import LayerStore, LoadedLayer
 
@@ -43,6 +43,17 @@ def live_properties(loaded: LoadedLayer) -> dict[str, dict[str, Any]] | None:
     return {vid: s.as_properties() for vid, s in statuses.items()}
 
 
+def json_body() -> Any:
+    """The request's JSON body (strict JSON: see hardening); BadRequest saying why not."""
+    if not request.is_json:
+        raise BadRequest("请求体必须是 JSON (send a JSON object with Content-Type: "
+                         "application/json)")
+    try:
+        return current_app.json.loads(request.get_data(as_text=True))
+    except ValueError as e:  # the parser's complaint, e.g. NaN is not a JSON number
+        raise BadRequest(f"请求体不是有效的 JSON (send a JSON object; {e})") from None
+
+
 def error_response(message: str, status: int):
     return jsonify({"ok": False, "error": message, "status": status}), status
 
@@ -56,7 +67,11 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(e: HTTPException):
         json_wanted = request.accept_mimetypes.best == "application/json"
         if request.path.startswith(JSON_PATHS) or json_wanted:
-            return error_response(e.description or e.name, e.code or 500)
+            response, status = error_response(e.description or e.name, e.code or 500)
+            for name, value in e.get_headers():  # e.g. Allow on 405
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response, status
         return e
 
     @app.errorhandler(Exception)

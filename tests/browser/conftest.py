@@ -1,6 +1,10 @@
 """Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright.
 
 `playwright install` cannot work offline, so the tests use the system browser.
+
+Pages run under the app's Content-Security-Policy, which forbids eval: give
+`page.wait_for_function` an arrow function (`"() => ..."`), not a bare
+expression, which Playwright may re-evaluate with eval while polling (EvalError).
 """
 
 from pathlib import Path

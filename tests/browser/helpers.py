@@ -10,7 +10,7 @@ BLANK_PNG = base64.b64decode(
 
 def open_map(page, url, path="/"):
     page.goto(url + path)
-    page.wait_for_function("document.body.dataset.panelReady === 'true'", timeout=20000)
+    page.wait_for_function("() => document.body.dataset.panelReady === 'true'", timeout=20000)
 
 
 def map_box(page):

@@ -15,9 +15,9 @@ from urllib.parse import quote, urlparse
 
 import pytest
 
-from tests.liveserver import LiveServer
 from tests.browser.helpers import open_map
 from tests.conftest import make_app
+from tests.liveserver import LiveServer
 
 GEODATA = Path(__file__).resolve().parents[2] / "geodata"
 
@@ -115,7 +115,7 @@ def test_summary_lists_show_the_text_literally(hostile_server, watched, client):
     page = watched
     open_map(page, hostile_server.url)
     page.select_option("#community-filter", "裕北社区")
-    page.wait_for_function("document.getElementById('summary').dataset.ready === 'true'")
+    page.wait_for_function("() => document.getElementById('summary').dataset.ready === 'true'")
     cells = page.evaluate("[...document.querySelectorAll('#summary td')].map(td => td.textContent)")
     parcels = json.loads(Path(GEODATA / "parcels.geojson").read_text(encoding="utf-8"))
     in_yubei = [f for f in parcels["features"] if f["properties"]["community"] == "裕北社区"]
@@ -149,7 +149,7 @@ def test_print_title_shows_literally(hostile_server, watched):
     page = watched
     for payload in (IMG, SCRIPT, TEMPLATE, BACKSLASH):
         page.goto(f"{hostile_server.url}/print?title={quote(payload)}")
-        page.wait_for_function("document.body.dataset.printReady === 'true'", timeout=20000)
+        page.wait_for_function("() => document.body.dataset.printReady === 'true'", timeout=20000)
         assert page.locator("#sheet-title").inner_text() == payload
         assert page.title().startswith(payload)
         assert_nothing_ran(page)

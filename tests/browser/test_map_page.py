@@ -4,9 +4,9 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 from layers.catalogue import CATALOGUE
-from tests.liveserver import LiveServer
 from tests.browser.helpers import layer_counts, open_map, stub_tiles
 from tests.conftest import make_app
+from tests.liveserver import LiveServer
 
 
 def test_map_draws_every_layer_without_leaving_the_machine(live_server, page, screenshot_dir):
@@ -168,10 +168,10 @@ def test_basemap_switch_to_openstreetmap_and_back(live_server, page):
     assert control.locator("input[type=radio]").count() == 2
     assert "天地图" not in control.inner_text()
     control.get_by_text("OpenStreetMap").click()
-    page.wait_for_function("document.querySelectorAll('img.leaflet-tile-loaded').length > 0")
+    page.wait_for_function("() => document.querySelectorAll('img.leaflet-tile-loaded').length > 0")
     assert tiles and all(urlparse(u).hostname == "tile.openstreetmap.org" for u in tiles)
     control.get_by_text("无底图(离线)").click()
-    page.wait_for_function("document.querySelectorAll('img.leaflet-tile').length === 0")
+    page.wait_for_function("() => document.querySelectorAll('img.leaflet-tile').length === 0")
 
 
 def test_tianditu_basemap_with_a_key(tmp_path, page):
@@ -186,7 +186,7 @@ def test_tianditu_basemap_with_a_key(tmp_path, page):
         assert key not in control.inner_text()
         assert key not in page.locator("#panel").inner_text()
         control.get_by_text("天地图矢量").click()
-        page.wait_for_function("document.querySelectorAll('img.leaflet-tile-loaded').length > 1")
+        page.wait_for_function("() => document.querySelectorAll('img.leaflet-tile-loaded').length > 1")
         layers = {parse_qs(urlparse(u).query)["LAYER"][0] for u in tiles}
         assert layers == {"vec", "cva"}  # the vector map and its labels
         assert all(parse_qs(urlparse(u).query)["tk"] == [key] for u in tiles)

@@ -35,7 +35,7 @@ def test_filter_by_community(live_server, page, client):
         .map(l => l.feature.properties.community)""")
     assert set(shown) == {"裕园社区"}
     assert page.evaluate("HuaishuMap.map.getZoom()") > zoom  # zoomed to the community
-    page.wait_for_function("document.getElementById('summary').dataset.ready === 'true'")
+    page.wait_for_function("() => document.getElementById('summary').dataset.ready === 'true'")
     assert "社区统计:裕园社区" in page.locator("#summary").inner_text()
 
     page.select_option("#community-filter", "")
@@ -77,7 +77,7 @@ def test_draw_a_rectangle_and_get_what_lies_inside(live_server, page, client):
     page.click("[data-tool=rectangle]")
     click_map(page, 300, 260)
     click_map(page, 470, 480)
-    page.wait_for_function("document.getElementById('summary').dataset.ready === 'true'")
+    page.wait_for_function("() => document.getElementById('summary').dataset.ready === 'true'")
     text = page.locator("#summary").inner_text()
     assert "绘制范围统计" in text
     geometry = page.evaluate("HuaishuMap.drawn.getLayers()[0].toGeoJSON().geometry")
@@ -104,7 +104,7 @@ def test_a_self_intersecting_polygon_is_refused_with_a_message(live_server, page
     for x, y in [(300, 250), (450, 420), (450, 250)]:
         click_map(page, x, y)
     click_map(page, 300, 420, double=True)
-    page.wait_for_function("document.getElementById('summary').dataset.ready === 'error'")
+    page.wait_for_function("() => document.getElementById('summary').dataset.ready === 'error'")
     assert "自相交" in page.locator("#summary .hs-error").inner_text()
     assert page.evaluate("HuaishuMap.drawn.getLayers().length") == 0
 
@@ -124,7 +124,7 @@ def test_click_a_community_for_its_summary(live_server, page, client):
     lon, lat = latlng_at(page, x, y)
     expected = client.get(f"/api/summary?lon={lon}&lat={lat}").get_json()
     click_map(page, x, y)
-    page.wait_for_function("document.getElementById('summary').dataset.ready === 'true'")
+    page.wait_for_function("() => document.getElementById('summary').dataset.ready === 'true'")
     text = page.locator("#summary").inner_text()
     assert f"社区统计:{expected['community']['name']}" in text
     assert summary_number(text, r"安全监管场所 (\d+) 处") == expected["venues"]["count"]
@@ -137,7 +137,7 @@ def test_measure_a_distance_and_an_area(live_server, page):
     page.click("[data-tool=line]")
     click_map(page, 250, 300)
     click_map(page, 520, 600, double=True)
-    page.wait_for_function("document.getElementById('measure-result').dataset.ready === 'true'")
+    page.wait_for_function("() => document.getElementById('measure-result').dataset.ready === 'true'")
     text = page.locator("#measure-result").inner_text()
     metres = float(re.search(r"长度 ([\d,.]+) 米", text).group(1).replace(",", ""))
     (x1, y1), (x2, y2) = latlng_at(page, 250, 300), latlng_at(page, 520, 600)
@@ -149,7 +149,7 @@ def test_measure_a_distance_and_an_area(live_server, page):
     for x, y in corners[:-1]:
         click_map(page, x, y)
     click_map(page, *corners[-1], double=True)
-    page.wait_for_function("document.querySelector('#measure-result .hs-measure')"
+    page.wait_for_function("() => document.querySelector('#measure-result .hs-measure')"
                            ".textContent.startsWith('面积')")
     text = page.locator("#measure-result").inner_text()
     m2 = float(re.search(r"面积 ([\d,.]+) 平方米", text).group(1).replace(",", ""))
@@ -186,7 +186,7 @@ def test_coverage_of_garbage_points_and_reading_sites(live_server, page, client)
     open_map(page, live_server.url)
     page.check("[data-coverage=garbage]")
     page.check("[data-coverage=reading]")
-    page.wait_for_function("document.getElementById('thematic-table').dataset.coverage === 'true'"
+    page.wait_for_function("() => document.getElementById('thematic-table').dataset.coverage === 'true'"
                            " && document.querySelectorAll('.hs-coverage-table th').length === 3")
     assert page.locator(".leaflet-hs-coverage-pane path").count() >= 2
     expected = client.get("/api/coverage").get_json()
@@ -252,7 +252,7 @@ def test_print_view_of_what_is_shown(live_server, page, screenshot_dir):
     view = page.evaluate("HuaishuMap.map.getBounds().toBBoxString()")
 
     page.goto(live_server.url + href)
-    page.wait_for_function("document.body.dataset.printReady === 'true'", timeout=20000)
+    page.wait_for_function("() => document.body.dataset.printReady === 'true'", timeout=20000)
     assert page.locator("#sheet-title").inner_text() == "嘉瑞社区安全监管图"
     assert "范围:嘉瑞社区" in page.locator("#sheet-notes").inner_text()
     assert "安全监管场所数" in page.locator("#sheet-notes").inner_text()

@@ -32,7 +32,7 @@ def watched(page):
 
 def open_sites(page, live_server, path="/parcels"):
     page.goto(live_server.url + path)
-    page.wait_for_function("document.body.dataset.reviewReady === 'true'", timeout=20000)
+    page.wait_for_function("() => document.body.dataset.reviewReady === 'true'", timeout=20000)
 
 
 def row_ids(page):
@@ -73,9 +73,9 @@ def test_parcel_table_sorts_and_filters(live_server, watched, tmp_path):
 
     for status in ("规划中", "在建", "已利用"):
         page.locator(f"#status-filter input[value='{status}']").uncheck()
-    page.wait_for_function("document.querySelectorAll('#site-table tbody tr').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#site-table tbody tr').length === 3")
     page.wait_for_function(
-        "document.querySelector('#site-table tfoot').textContent.includes('合计 3 块')")
+        "() => document.querySelector('#site-table tfoot').textContent.includes('合计 3 块')")
     assert set(column_texts(page, "status")) == {"闲置"}
     idle = api(live_server, "/api/parcels?status=闲置")
     assert format_value(idle["totals"]["area_mu"], "") in page.locator("#total-area").inner_text()
@@ -102,7 +102,7 @@ def test_row_click_zooms_to_the_parcel_and_shows_surroundings(live_server, watch
     zoom_before = page.evaluate("HuaishuMap.map.getZoom()")
     page.locator("#site-table tbody tr[data-id='P01']").click()
     page.wait_for_selector("#sr-households")
-    page.wait_for_function("window.HuaishuReview.hits > 0")
+    page.wait_for_function("() => window.HuaishuReview.hits > 0")
 
     view = page.evaluate("""(() => {
         const map = HuaishuMap.map;
@@ -159,7 +159,7 @@ def test_clicking_a_parcel_on_the_map_selects_its_row(live_server, watched):
     page.mouse.click(x, y)
     page.wait_for_selector("#site-table tbody tr[data-id='P04'][aria-selected='true']")
     page.wait_for_function(
-        "document.querySelector('#surroundings h2')?.textContent === '济南富裕床单厂'")
+        "() => document.querySelector('#surroundings h2')?.textContent === '济南富裕床单厂'")
     assert page.errors == []
 
 
@@ -215,7 +215,7 @@ def test_print_view_prints_on_one_page(live_server, watched, screenshot_dir):
 def test_dashboard_draws_the_figures_from_the_data_file(live_server, watched, screenshot_dir):
     page = watched
     page.goto(live_server.url + "/dashboard")
-    page.wait_for_function("document.body.dataset.dashboardReady === 'true'", timeout=20000)
+    page.wait_for_function("() => document.body.dataset.dashboardReady === 'true'", timeout=20000)
     figures = api(live_server, "/api/figures")
     by_id = {f["id"]: f for g in figures["groups"] for f in g["figures"]}
     cards = page.locator("#db-cards .db-card")

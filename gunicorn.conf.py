@@ -1,0 +1,31 @@
+"""gunicorn settings: the production server of `make run` and of bench/loadtest.py.
+
+    gunicorn                                   # serve on 127.0.0.1:5000
+    gunicorn --bind 0.0.0.0:8080 --workers 4   # flags override these settings
+
+The app is built once, in the master, before the workers are forked
+(`preload_app`): the layers are read, validated and indexed once, and the
+workers share that memory copy-on-write. No SQLite connection crosses the fork
+(every store operation opens its own), and WAL lets the workers read while one
+of them writes. Settings of the app itself come from HUAISHU_* variables
+(README, Configuration).
+"""
+
+import os
+
+wsgi_app = "server:production_app()"
+bind = ["127.0.0.1:5000"]
+workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
+worker_class = "gthread"  # threads overlap a worker's waits on SQLite and the network
+threads = 4
+preload_app = True
+timeout = 30  # seconds a worker may take over one request before it is replaced
+graceful_timeout = 10
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# No runtime control socket (recent gunicorn makes one at a fixed path in $HOME,
+# which servers started side by side, by the tests say, would fight over).
+control_socket_disable = True
+
