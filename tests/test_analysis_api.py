@@ -8,7 +8,6 @@ import pytest
 import shapely
 from shapely.geometry import mapping
 
-
 RECT = mapping(shapely.box(116.958, 36.662, 116.964, 36.670))
 
 
