@@ -186,7 +186,8 @@ def test_tap_on_the_map_and_overdue_list(server, phone):
     # The overdue tab: nearest first from the tapped point.
     page.click("#tab-overdue")
     expect(page.locator("#overdue")).to_be_visible()
-    page.wait_for_function("() => Inspect.state.overdue && Inspect.state.overdue.query.point !== null")
+    page.wait_for_function(
+        "() => Inspect.state.overdue && Inspect.state.overdue.query.point !== null")
     distances = page.evaluate("Inspect.state.overdue.features.map(f => f.properties.distance_m)")
     assert len(distances) == 30 and distances == sorted(distances)
     assert page.locator("#overdue .hs-badge").first.inner_text() in ("逾期未检", "隐患未改")

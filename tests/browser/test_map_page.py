@@ -186,7 +186,8 @@ def test_tianditu_basemap_with_a_key(tmp_path, page):
         assert key not in control.inner_text()
         assert key not in page.locator("#panel").inner_text()
         control.get_by_text("天地图矢量").click()
-        page.wait_for_function("() => document.querySelectorAll('img.leaflet-tile-loaded').length > 1")
+        page.wait_for_function(
+            "() => document.querySelectorAll('img.leaflet-tile-loaded').length > 1")
         layers = {parse_qs(urlparse(u).query)["LAYER"][0] for u in tiles}
         assert layers == {"vec", "cva"}  # the vector map and its labels
         assert all(parse_qs(urlparse(u).query)["tk"] == [key] for u in tiles)

@@ -137,7 +137,8 @@ def test_measure_a_distance_and_an_area(live_server, page):
     page.click("[data-tool=line]")
     click_map(page, 250, 300)
     click_map(page, 520, 600, double=True)
-    page.wait_for_function("() => document.getElementById('measure-result').dataset.ready === 'true'")
+    page.wait_for_function(
+        "() => document.getElementById('measure-result').dataset.ready === 'true'")
     text = page.locator("#measure-result").inner_text()
     metres = float(re.search(r"长度 ([\d,.]+) 米", text).group(1).replace(",", ""))
     (x1, y1), (x2, y2) = latlng_at(page, 250, 300), latlng_at(page, 520, 600)
@@ -186,8 +187,9 @@ def test_coverage_of_garbage_points_and_reading_sites(live_server, page, client)
     open_map(page, live_server.url)
     page.check("[data-coverage=garbage]")
     page.check("[data-coverage=reading]")
-    page.wait_for_function("() => document.getElementById('thematic-table').dataset.coverage === 'true'"
-                           " && document.querySelectorAll('.hs-coverage-table th').length === 3")
+    page.wait_for_function(
+        "() => document.getElementById('thematic-table').dataset.coverage === 'true'"
+        " && document.querySelectorAll('.hs-coverage-table th').length === 3")
     assert page.locator(".leaflet-hs-coverage-pane path").count() >= 2
     expected = client.get("/api/coverage").get_json()
     rows = page.evaluate("""[...document.querySelectorAll('.hs-coverage-table tr')].slice(1)
