@@ -281,6 +281,7 @@ def to_lonlat_geometry(local: BaseGeometry, origin: tuple[float, float]) -> dict
     """Local metres -> WGS84 GeoJSON geometry, rounded."""
     metric = affinity.translate(local, origin[0], origin[1])
     wgs84 = shapely.set_precision(to_wgs84(metric), 0)  # keep every vertex
+    wgs84 = shapely.orient_polygons(wgs84)  # exterior rings counterclockwise (RFC 7946)
     geometry = mapping(shapely.transform(wgs84, lambda xy: xy.round(DECIMALS)))
     return json.loads(json.dumps(geometry))  # tuples -> lists
 

@@ -158,6 +158,15 @@ def test_every_feature_has_a_unique_id_and_lies_inside():
         assert all(boundary.contains(metric(f)) for f in fs), layer
 
 
+@pytest.mark.parametrize("layer", ["boundary", "communities", "grid", "projects", "parcels"])
+def test_polygon_rings_wind_as_rfc_7946_says(layer):
+    """Exterior rings counterclockwise, holes clockwise (RFC 7946 section 3.1.6)."""
+    for f in features(layer):
+        for polygon in getattr(shape(f["geometry"]), "geoms", [shape(f["geometry"])]):
+            assert shapely.is_ccw(polygon.exterior), f["id"]
+            assert not any(shapely.is_ccw(ring) for ring in polygon.interiors), f["id"]
+
+
 def test_community_property_matches_the_geometry():
     communities = {f["properties"]["name"]: metric(f) for f in features("communities")}
     for layer in ("garbage", "venues", "parking", "projects", "parcels"):
