@@ -1,4 +1,4 @@
-"""JSON endpoints of the spatial summaries and exports (see analysis.py, export.py)."""
+"""JSON endpoints of the spatial summaries and exports (see analysis.py, view_export.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from shapely.geometry import mapping
 
-from . import analysis, export
+from . import analysis, view_export
 from .analysis import LINE_TYPES
 from .errors import BadRequest
 from .web import get_store, json_body, live_properties, today
@@ -77,16 +77,16 @@ def export_features():
     """The chosen layers (`?layers=a,b&community=&bbox=&format=geojson|csv`) as a download."""
     store = get_store()
     fmt = request.args.get("format", "geojson")
-    if fmt not in export.FORMATS:
-        raise BadRequest(f"未知格式 {fmt!r} (format must be one of: {', '.join(export.FORMATS)})")
-    selection = export.parse_selection(request.args, store)
-    rows = export.selected_features(store, selection, live_properties)
+    if fmt not in view_export.FORMATS:
+        raise BadRequest(f"未知格式 {fmt!r} (format must be one of: {', '.join(view_export.FORMATS)})")
+    selection = view_export.parse_selection(request.args, store)
+    rows = view_export.selected_features(store, selection, live_properties)
     filename = f"zhongda-huaishu-{today().isoformat()}.{fmt}"
     if fmt == "csv":
-        body = export.to_csv(rows, [store.get(n) for n in selection.layers])
+        body = view_export.to_csv(rows, [store.get(n) for n in selection.layers])
         mimetype = "text/csv"
     else:
-        body = json.dumps(export.to_geojson(rows), ensure_ascii=False)
+        body = json.dumps(view_export.to_geojson(rows), ensure_ascii=False)
         mimetype = "application/geo+json"
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

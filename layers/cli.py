@@ -26,10 +26,10 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .catalogue import get_layer, layer_names
-from .exporter import EXPORT_FORMATS, ExportError, export_layer, format_for
 from .files import write_layer_file
 from .importer import ImportReport, check_import
 from .inspections import InspectionStore
+from .layer_export import EXPORT_FORMATS, ExportError, export_layer, format_for
 from .sources import ReadOptions
 from .store import LayerStore
 from .validate import LayerDataError

@@ -27,8 +27,8 @@ from shapely import Geometry
 from shapely.geometry import mapping
 
 from .catalogue import CATALOGUE, MEASURE_LABELS, Field, Layer, get_layer
-from .exporter import shapefile_names
 from .inspections import STATUS_PROPERTIES
+from .layer_export import shapefile_names
 from .sources import ReadOptions, Source, SourceError, read_source
 from .store import read_layer_file
 from .validate import validate_collection

@@ -22,9 +22,9 @@ from markupsafe import escape
 
 from .analysis import COVERAGE_LABELS, INDICATORS
 from .catalogue import Layer
-from .export import community_field
 from .presentation import COVERAGE_COLORS, field_label, field_unit, live_fields, theme
 from .store import LayerStore
+from .view_export import community_field
 
 POPUP_MAX_WIDTH_PX = 360  # pixels: a relative width wraps Chinese text per character
 POPUP_MIN_WIDTH_PX = 220

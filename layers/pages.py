@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from .analysis import COVERAGE_LABELS, get_indicator
 from .errors import BadRequest
-from .export import parse_selection
 from .maps import MapOptions, overview_map, page_config, render_parts
+from .view_export import parse_selection
 from .web import get_store, today
 
 bp = Blueprint("pages", __name__)

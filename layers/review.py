@@ -3,7 +3,7 @@
 Pages: /parcels, /projects, /<kind>/<id>/brief (print view), /<kind>/<id>/brief.pdf,
 /dashboard. JSON: /api/<kind> (table), /api/<kind>/export.csv|.xlsx,
 /api/<kind>/<id>/surroundings, /api/figures. Routes stay thin: the work is in
-sites, surroundings, exports, brief, brief_pdf and figures.
+sites, surroundings, table_export, brief, brief_pdf and figures.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from flask import (
 from . import sites
 from .brief import format_value, make_brief
 from .brief_pdf import brief_pdf
-from .exports import to_csv, to_xlsx
 from .figures import load_figures
 from .maps import MapOptions, render_parts
 from .review_maps import sites_map
@@ -38,6 +37,7 @@ from .surroundings import (
     Surroundings,
     parse_distance,
 )
+from .table_export import to_csv, to_xlsx
 from .web import get_store, today
 
 bp = Blueprint("review", __name__)

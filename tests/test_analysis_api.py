@@ -163,10 +163,11 @@ def test_bad_export_requests_are_400(client, query, text):
 
 
 def test_csv_cells_that_look_like_formulas_are_quoted():
-    from layers.export import cell
+    from layers.table_export import cell_text as cell
 
     assert cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     assert cell("+1") == "'+1" and cell("@SUM(A1)") == "'@SUM(A1)"
     assert cell(-3) == "-3" and cell(True) == "是"
     assert cell(["可回收物", "厨余垃圾"]) == "可回收物、厨余垃圾"
     assert cell(None) == ""
+    assert cell(["=1+1", "厨余垃圾"]) == "'=1+1、厨余垃圾"  # a list is one cell too

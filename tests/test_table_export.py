@@ -8,8 +8,8 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 
-from layers.exports import to_csv, to_xlsx
 from layers.sites import Column
+from layers.table_export import to_csv, to_xlsx
 
 
 def api_rows(client, kind, query=""):

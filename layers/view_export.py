@@ -21,9 +21,9 @@ from .catalogue import MEASURE_LABELS, Layer
 from .errors import BadRequest
 from .presentation import field_label, live_fields
 from .store import LayerStore, LoadedLayer, parse_bbox
+from .table_export import cell_text
 
 FORMATS = ("geojson", "csv")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # Live properties of a layer by feature id, or None (see web.live_properties).
 LiveLookup = Callable[[LoadedLayer], Mapping[str, Mapping[str, Any]] | None]
@@ -136,23 +136,11 @@ def to_csv(rows: Sequence[tuple[LoadedLayer, dict[str, Any]]],
         point = shapely.point_on_surface(shapely.geometry.shape(feature["geometry"]))
         writer.writerow([
             loaded.layer.title,
-            cell(feature["id"]),
-            *(cell(props.get(name)) for name, _ in cols),
+            cell_text(feature["id"]),
+            *(cell_text(props.get(name)) for name, _ in cols),
             f"{point.x:.7f}",
             f"{point.y:.7f}",
         ])
     return "\ufeff" + out.getvalue()
 
 
-def cell(value: Any) -> str:
-    """One CSV cell: lists joined with 、, booleans 是/否, formula-like text quoted."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        value = "、".join(str(v) for v in value)
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text

@@ -25,13 +25,13 @@ NUMBER_FORMATS = {"float": "#,##0.0#", "int": "0", "pct": "0.0", "date": "yyyy-m
 
 
 def cell_text(value: Any) -> str:
-    """A value as CSV text."""
+    """A value as CSV text: lists joined with 、, booleans 是/否, formula-like text quoted."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
+        value = "、".join(str(v) for v in value)
     if isinstance(value, str):
         return "'" + value if value.startswith(FORMULA_STARTS) else value
     return str(value)
