@@ -78,7 +78,8 @@ def export_features():
     store = get_store()
     fmt = request.args.get("format", "geojson")
     if fmt not in view_export.FORMATS:
-        raise BadRequest(f"未知格式 {fmt!r} (format must be one of: {', '.join(view_export.FORMATS)})")
+        formats = ", ".join(view_export.FORMATS)
+        raise BadRequest(f"未知格式 {fmt!r} (format must be one of: {formats})")
     selection = view_export.parse_selection(request.args, store)
     rows = view_export.selected_features(store, selection, live_properties)
     filename = f"zhongda-huaishu-{today().isoformat()}.{fmt}"
