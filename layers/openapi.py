@@ -2,18 +2,19 @@
 
 The document is made of sections, one per part of the API. To describe a new
 blueprint's endpoints, write a function `(catalogue) -> Section` with the
-helpers below (`operation`, `query`, `path_param`, `json_content`, `errors`)
-and add it to `SECTIONS`; a test fails while an /api or /ogc route is missing
-from the document. It is served at /ogc/api (the OGC API's service-desc) and
-read by GDAL, QGIS and the schemathesis test.
+helpers of openapi_helpers.py (`operation`, `query`, `path_param`,
+`request_body`, `json_content`, `errors`) and add it to `SECTIONS`; a test fails
+while an /api or /ogc route is missing from the document. The sections of the
+app's layers API and of the OGC API are here, those of the other blueprints in
+openapi_analysis.py, openapi_inspect.py and openapi_review.py. The document is
+served at /ogc/api (the OGC API's service-desc) and read by GDAL, QGIS and the
+schemathesis test.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from .catalogue import CATALOGUE, MEASURE_LABELS, Field, Layer
 from .ogc import (
@@ -23,97 +24,21 @@ from .ogc import (
     SUPPORTED_CRS,
     queryables,
 )
+from .openapi_helpers import (
+    COMMON_SCHEMAS,
+    HTML_CONTENT,
+    Schema,
+    Section,
+    camel,
+    field_schema,
+    json_content,
+    operation,
+    path_param,
+    query,
+    ref,
+)
 
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
-Schema = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Section:
-    """A part of the API: a tag for its operations, its paths and component schemas."""
-
-    tag: str
-    description: str
-    paths: dict[str, Schema]
-    schemas: dict[str, Schema] = field(default_factory=dict)
-
-
-# ------------------------------------------------------------------ helpers
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def query(name: str, schema: Schema, description: str, *, required: bool = False,
-          explode: bool = True) -> Schema:
-    parameter = {"name": name, "in": "query", "required": required,
-                 "description": description, "schema": schema}
-    if not explode:
-        parameter |= {"style": "form", "explode": False}
-    return parameter
-
-
-def path_param(name: str, schema: Schema, description: str) -> Schema:
-    return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": schema}
-
-
-def json_content(schema: Schema, media_type: str = "application/json") -> Schema:
-    return {media_type: {"schema": schema}}
-
-
-HTML_CONTENT: Schema = {"text/html": {"schema": {"type": "string"}}}
-
-_ERROR_TEXT = {400: "bad request: a parameter is missing or wrong (the message says which)",
-               404: "not found"}
-
-
-def errors(*codes: int) -> dict[str, Schema]:
-    """Responses for the error statuses, all with the one error shape of the app."""
-    return {str(c): {"description": _ERROR_TEXT[c], "content": json_content(ref("Error"))}
-            for c in codes}
-
-
-def operation(tag: str, operation_id: str, summary: str, *, parameters: Sequence[Schema] = (),
-              ok: Schema, ok_description: str = "OK", error_codes: Sequence[int] = (400,),
-              description: str = "") -> Schema:
-    """A GET operation answering 200 with `ok` (a content map) or one of `error_codes`."""
-    op: Schema = {
-        "tags": [tag],
-        "operationId": operation_id,
-        "summary": summary,
-        "parameters": list(parameters),
-        "responses": {"200": {"description": ok_description, "content": ok},
-                      **errors(*error_codes)},
-    }
-    if description:
-        op["description"] = description
-    return {"get": op}
-
-
-def field_schema(f: Field) -> Schema:
-    """The JSON schema of one catalogue field's values."""
-    schema: Schema
-    if f.type == "str":
-        schema = {"type": "string", "maxLength": f.max_length}
-        if f.choices:
-            schema["enum"] = list(f.choices)
-        if f.pattern:
-            schema["pattern"] = f"^(?:{f.pattern})$"
-    elif f.type in ("int", "float"):
-        schema = {"type": "integer" if f.type == "int" else "number"}
-        if f.minimum is not None:
-            schema["minimum"] = f.minimum
-    elif f.type == "bool":
-        schema = {"type": "boolean"}
-    elif f.type == "date":
-        schema = {"type": "string", "format": "date"}
-    else:  # list
-        schema = {"type": "array", "minItems": 1, "uniqueItems": True,
-                  "items": {"type": "string", "enum": list(f.choices)}}
-    schema["description"] = f.label + (f"({f.unit})" if f.unit else "")
-    if not f.required:
-        schema["nullable"] = True
-    return schema
 
 
 # Properties the store adds to what the files hold, by layer name.
@@ -162,27 +87,6 @@ def feature_schema(layer: Layer, name: str) -> Schema:
             "links": {"type": "array", "items": ref("Link")},
         },
     }
-
-
-def camel(name: str) -> str:
-    return name[:1].upper() + name[1:]
-
-
-COMMON_SCHEMAS: dict[str, Schema] = {
-    "Error": {
-        "type": "object", "required": ["ok", "error", "status"],
-        "properties": {"ok": {"type": "boolean", "enum": [False]},
-                       "error": {"type": "string", "description": "what is wrong, for people"},
-                       "status": {"type": "integer", "description": "the HTTP status"}},
-    },
-    "Link": {
-        "type": "object", "required": ["href", "rel"],
-        "properties": {"href": {"type": "string"}, "rel": {"type": "string"},
-                       "type": {"type": "string"}, "title": {"type": "string"}},
-    },
-    "Bbox": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"},
-             "description": "minx, miny, maxx, maxy (lon/lat, WGS84)"},
-}
 
 
 # ------------------------------------------------------------------ the app's /api
@@ -374,14 +278,17 @@ SECTIONS: tuple[Callable[[Sequence[Layer]], Section], ...] = (layers_api_section
 def _document(catalogue: tuple[Layer, ...]) -> Schema:
     paths: Schema = {}
     schemas: Schema = dict(COMMON_SCHEMAS)
+    security_schemes: Schema = {}
     tags = []
     for build in SECTIONS:
         section = build(catalogue)
-        clash = (set(paths) & set(section.paths)) | (set(schemas) & set(section.schemas))
+        clash = ((set(paths) & set(section.paths)) | (set(schemas) & set(section.schemas))
+                 | (set(security_schemes) & set(section.security_schemes)))
         if clash:
             raise ValueError(f"section {section.tag} redefines {sorted(clash)}")
         paths |= section.paths
         schemas |= section.schemas
+        security_schemes |= section.security_schemes
         tags.append({"name": section.tag, "description": section.description})
     return {
         "openapi": "3.0.3",
@@ -395,7 +302,7 @@ def _document(catalogue: tuple[Layer, ...]) -> Schema:
         },
         "tags": tags,
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": security_schemes},
     }
 
 
