@@ -24,6 +24,7 @@ from .ogc import (
     SUPPORTED_CRS,
     queryables,
 )
+from .openapi_analysis import analysis_section
 from .openapi_helpers import (
     COMMON_SCHEMAS,
     HTML_CONTENT,
@@ -271,7 +272,11 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
 
 
 # Every part of the API, in the order of the document. Add new sections here.
-SECTIONS: tuple[Callable[[Sequence[Layer]], Section], ...] = (layers_api_section, ogc_section)
+SECTIONS: tuple[Callable[[Sequence[Layer]], Section], ...] = (
+    layers_api_section,
+    analysis_section,
+    ogc_section,
+)
 
 
 @functools.cache

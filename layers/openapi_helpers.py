@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalogue import Field
+from .catalogue import Field, Layer
 
 Schema = dict[str, Any]
 
@@ -34,17 +34,24 @@ def ref(name: str) -> Schema:
 
 
 def query(name: str, schema: Schema, description: str, *, required: bool = False,
-          explode: bool = True) -> Schema:
+          explode: bool = True, example: Any = None) -> Schema:
+    """A query parameter; `explode=False` for a comma-separated array (a=x,y)."""
     parameter = {"name": name, "in": "query", "required": required,
                  "description": description, "schema": schema}
     if not explode:
         parameter |= {"style": "form", "explode": False}
+    if example is not None:
+        parameter["example"] = example
     return parameter
 
 
-def path_param(name: str, schema: Schema, description: str) -> Schema:
-    return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": schema}
+def path_param(name: str, schema: Schema, description: str, *, example: Any = None
+               ) -> Schema:
+    parameter = {"name": name, "in": "path", "required": True, "description": description,
+                 "schema": schema}
+    if example is not None:
+        parameter["example"] = example
+    return parameter
 
 
 def json_content(schema: Schema, media_type: str = "application/json") -> Schema:
@@ -213,3 +220,17 @@ COMMON_SCHEMAS: dict[str, Schema] = {
                        "coordinates": {"type": "array"}},
     },
 }
+
+
+def nullable(schema: Schema) -> Schema:
+    return {**schema, "nullable": True}
+
+
+def layer_of(catalogue: Sequence[Layer], name: str) -> Layer:
+    """The layer called `name` in the catalogue a document is built from."""
+    return next(layer for layer in catalogue if layer.name == name)
+
+
+def choices(catalogue: Sequence[Layer], layer_name: str, field_name: str) -> list[str]:
+    """The allowed values of a layer's field, as the catalogue declares them."""
+    return list(layer_of(catalogue, layer_name).field(field_name).choices)
