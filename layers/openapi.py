@@ -17,6 +17,7 @@ import functools
 from collections.abc import Callable, Sequence
 
 from .catalogue import CATALOGUE, MEASURE_LABELS, Field, Layer
+from .inspections import STATUSES
 from .ogc import (
     CONFORMANCE,
     DEFAULT_LIMIT,
@@ -38,6 +39,7 @@ from .openapi_helpers import (
     query,
     ref,
 )
+from .openapi_inspect import inspect_section
 
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 
@@ -45,7 +47,8 @@ OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 # Properties the store adds to what the files hold, by layer name.
 LIVE_PROPERTIES: dict[str, dict[str, Schema]] = {
     "venues": {
-        "status": {"type": "string", "description": "检查状态(由检查记录实时得出)"},
+        "status": {"type": "string", "enum": list(STATUSES),
+                   "description": "检查状态(由检查记录实时得出)"},
         "last_inspection": {"type": "string", "format": "date", "nullable": True,
                             "description": "最近检查日期"},
         "next_due": {"type": "string", "format": "date", "description": "下次应检日期"},
@@ -275,6 +278,7 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
 SECTIONS: tuple[Callable[[Sequence[Layer]], Section], ...] = (
     layers_api_section,
     analysis_section,
+    inspect_section,
     ogc_section,
 )
 
