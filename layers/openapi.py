@@ -40,6 +40,7 @@ from .openapi_helpers import (
     ref,
 )
 from .openapi_inspect import inspect_section
+from .openapi_review import review_section
 
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 
@@ -279,6 +280,7 @@ SECTIONS: tuple[Callable[[Sequence[Layer]], Section], ...] = (
     layers_api_section,
     analysis_section,
     inspect_section,
+    review_section,
     ogc_section,
 )
 
