@@ -16,7 +16,7 @@ from .analysis import (
     READING_CIRCLE_M,
 )
 from .catalogue import GARBAGE_KINDS, Layer
-from .export import FORMATS
+from .view_export import FORMATS
 from .inspections import STATUSES
 from .openapi_helpers import (
     COUNT,
