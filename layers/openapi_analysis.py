@@ -16,7 +16,6 @@ from .analysis import (
     READING_CIRCLE_M,
 )
 from .catalogue import GARBAGE_KINDS, Layer
-from .view_export import FORMATS
 from .inspections import STATUSES
 from .openapi_helpers import (
     COUNT,
@@ -36,6 +35,7 @@ from .openapi_helpers import (
     request_body,
     string,
 )
+from .view_export import FORMATS
 
 TAG = "analysis"
 
