@@ -52,7 +52,8 @@ from .openapi_helpers import (
 
 TAG = "inspections"
 COOKIE_AUTH = "cookieAuth"
-INSPECTOR = [{COOKIE_AUTH: []}]  # the security of the writes (role inspector or admin)
+# The security of the writes (role inspector or admin).
+INSPECTOR: list[dict[str, list[str]]] = [{COOKIE_AUTH: []}]
 
 # Records of the shipped history (geodata/*.csv), used as examples that work on a fresh store.
 EXAMPLE_VENUE = "V0010"  # has a hazard under rectification (整改中): HZ00185
