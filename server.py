@@ -11,10 +11,20 @@ from typing import Any
 
 from flask import Flask
 
-from layers import analysis_api, api, auth, hardening, inspect_routes, ogcapi, pages, reload, review
-from layers.backup import db_cli
+from layers import (
+    analysis_api,
+    api,
+    auth,
+    hardening,
+    inspect_routes,
+    ogcapi,
+    pages,
+    reload,
+    review,
+    stores,
+)
 from layers.cli import layers_cli
-from layers.inspections import InspectionStore
+from layers.postgis_cli import db_cli  # backup, restore (SQLite); init, load (PostGIS)
 from layers.store import LayerStore
 from layers.validate import LayerDataError
 from layers.web import register_error_handlers
@@ -24,6 +34,10 @@ ROOT = Path(__file__).resolve().parent
 DEFAULTS: dict[str, Any] = {
     "DATA_DIR": ROOT / "geodata",  # the GeoJSON layers and the shipped inspection history
     "INSPECTIONS_DB": ROOT / "instance" / "inspections.sqlite",  # records (SQLite, WAL)
+    # PostgreSQL + PostGIS for records, accounts and spatial queries (postgresql://...);
+    # None: the embedded stores (SQLite INSPECTIONS_DB, in-process STRtrees).
+    "DATABASE_URL": None,
+    "DATABASE_POOL_SIZE": 10,  # connections per app process (with DATABASE_URL)
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
     "RELOAD_LAYERS": True,  # reload the layers when their files change (after an import)
     "SECRET_KEY": None,  # signs session cookies; None: generated once, kept in instance/
@@ -51,9 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     data_dir = Path(app.config["DATA_DIR"])
     reload.init_app(app, data_dir)  # before loading: a change from now on is seen
     app.extensions["layer_store"] = LayerStore.from_directory(data_dir)
-    inspections = InspectionStore(Path(app.config["INSPECTIONS_DB"]))
-    inspections.seed_from_csv(data_dir / "inspections.csv", data_dir / "hazards.csv")
-    app.extensions["inspections"] = inspections
+    stores.init_app(app, data_dir)  # records, accounts, spatial: embedded or PostGIS
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(analysis_api.bp)
@@ -63,7 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(inspect_routes.bp)
     review.init_app(app)
-    app.cli.add_command(db_cli)  # flask --app server db backup|restore FILE
+    app.cli.add_command(db_cli)  # flask --app server db backup|restore FILE, db init|load
     return app
 
 

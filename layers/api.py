@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from .store import parse_bbox
-from .web import get_store, live_properties
+from .store import feature_collection, parse_bbox
+from .web import get_spatial, get_store, live_properties
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -32,8 +32,12 @@ def list_layers():
 def layer_features(name: str):
     loaded = get_store().get(name)
     bbox = request.args.get("bbox")
-    positions = loaded.in_bbox(parse_bbox(bbox)) if bbox is not None else None
-    collection = loaded.collection(positions, live_properties(loaded))
+    live = live_properties(loaded)
+    if bbox is not None:  # a spatial query: the configured store (STRtree or PostGIS)
+        features = get_spatial().in_bbox(name, parse_bbox(bbox))
+        collection = feature_collection(features, live)
+    else:
+        collection = loaded.collection(None, live)
     collection["name"] = loaded.name
     response = jsonify(collection)
     response.mimetype = "application/geo+json"

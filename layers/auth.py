@@ -257,6 +257,7 @@ def init_app(app: Flask) -> None:
     app.config["SECRET_KEY"] = secret_key(app)
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.extensions["users"] = UserStore(Path(app.config["INSPECTIONS_DB"]))
+    if "users" not in app.extensions:  # PostGIS (layers/stores.py) may have set it
+        app.extensions["users"] = UserStore(Path(app.config["INSPECTIONS_DB"]))
     app.register_blueprint(bp)
     app.cli.add_command(users_cli)

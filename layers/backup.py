@@ -123,6 +123,9 @@ def _describe(counts: dict[str, int]) -> str:
 
 
 def _store_path() -> Path:
+    if current_app.config.get("DATABASE_URL"):
+        raise click.ClickException("the records are in PostgreSQL (DATABASE_URL): back them up "
+                                   "with pg_dump and restore them with pg_restore")
     return Path(current_app.config["INSPECTIONS_DB"])
 
 

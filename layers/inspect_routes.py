@@ -32,7 +32,7 @@ from .nearby import (
     parse_nearby,
     parse_point,
 )
-from .web import get_inspections, get_store, json_body, today
+from .web import get_inspections, get_spatial, get_store, json_body, today
 
 bp = Blueprint("inspect", __name__)
 
@@ -46,18 +46,16 @@ def venue_statuses() -> dict[str, VenueStatus]:
 
 def venue_feature(venue_id: str) -> dict[str, Any]:
     """A venue's GeoJSON feature with its live status; NotFound for an unknown id."""
-    venues = get_store().get("venues")
-    position = venues.position(venue_id)
-    if position is None:
+    feature = get_spatial().feature("venues", venue_id)
+    if feature is None:
         raise NotFound(f"no venue with id {venue_id!r}")
-    feature = venues.features[position]
     status = get_inspections().statuses([(venue_id, feature["properties"]["kind"])], today())
     return {**feature, "properties": {**feature["properties"],
                                       **status[venue_id].as_properties()}}
 
 
 def venue_exists(venue_id: str) -> bool:
-    return get_store().get("venues").position(venue_id) is not None
+    return get_spatial().feature("venues", venue_id) is not None
 
 
 def json_object() -> dict[str, Any]:
@@ -77,12 +75,12 @@ def geojson(collection: dict[str, Any]):
 def api_nearby():
     query = parse_nearby(request.args)
     statuses = venue_statuses() if query.layer == "venues" else None
-    return geojson(nearby_collection(get_store(), query, statuses))
+    return geojson(nearby_collection(get_spatial(), query, statuses))
 
 
 @bp.get("/api/locate")
 def api_locate():
-    return jsonify(locate(get_store(), parse_point(request.args)))
+    return jsonify(locate(get_spatial(), parse_point(request.args)))
 
 
 @bp.get("/api/overdue")

@@ -4,7 +4,8 @@ No Flask here: the inspect blueprint parses a request's arguments with the
 `parse_*` functions (BadRequest with a message on bad input) and calls the
 queries.
 
-Candidates come from each layer's STRtree in EPSG:4548 (metres); the exact
+The queries go through a `SpatialStore` (layers/spatial.py: the in-process
+STRtree, or PostGIS): candidates are found in EPSG:4548 (metres); the exact
 distance and the bearing are then geodesic (pyproj Geod on WGS84) from the
 query point to the feature: to a point feature itself, to the nearest point
 of a polygon (0 inside it, bearing then towards its centroid).
@@ -13,13 +14,11 @@ of a polygon (0 inside it, bearing then towards its centroid).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import shapely
-from pyproj import Geod
 
 from .catalogue import (
     FIRM,
@@ -30,12 +29,11 @@ from .catalogue import (
     get_layer,
 )
 from .chinacoords import SYSTEMS, to_wgs84
-from .crs import lonlat_to_metric, metric_to_lonlat
+from .crs import lonlat_to_metric
 from .errors import BadRequest
 from .inspections import VenueStatus
+from .spatial import Hit, SpatialStore, geodesic_hits, metric_target, ranked
 from .store import LayerStore, LoadedLayer
-
-GEOD = Geod(ellps="WGS84")
 
 NEARBY_LAYERS = ("venues", "garbage", "parking")
 DEFAULT_RADIUS_M = 500.0
@@ -77,13 +75,6 @@ class NearbyQuery:
     limit: int
     kinds: frozenset[str] | None  # None: any kind
     statuses: tuple[str, ...]  # STATUS_FILTERS wanted (any of them); () for all
-
-
-@dataclass(frozen=True)
-class Hit:
-    position: int  # in the layer
-    distance_m: float
-    bearing_deg: float
 
 
 # --- parsing request arguments ------------------------------------------------
@@ -208,51 +199,17 @@ def direction(bearing_deg: float) -> str:
     return DIRECTIONS[int(((bearing_deg % 360) + 22.5) // 45) % 8]
 
 
-def nearby(loaded: LoadedLayer, point: Point, radius_m: float,
-           keep: Callable[[int], bool] | None = None) -> list[Hit]:
-    """Features within radius_m of the point, nearest first (ties by id)."""
-    here = shapely.Point(lonlat_to_metric(point.lon, point.lat))
-    # The plane distance in EPSG:4548 differs from the geodesic one by its scale
-    # (under 0.01 % here): ask the index for a little more, then cut exactly.
-    candidates = loaded.tree.query(here, predicate="dwithin", distance=radius_m * 1.01 + 1)
-    positions = [int(i) for i in candidates if keep is None or keep(int(i))]
-    hits = measure(loaded, point, positions)
-    return sorted((h for h in hits if h.distance_m <= radius_m),
-                  key=lambda h: (h.distance_m, loaded.ids[h.position]))
-
-
 def measure(loaded: LoadedLayer, point: Point, positions: Sequence[int]) -> list[Hit]:
-    """Geodesic distance and bearing from the point to each feature."""
-    if not positions:
-        return []
+    """Geodesic distance and bearing from the point to each feature (in process)."""
     here = shapely.Point(lonlat_to_metric(point.lon, point.lat))
-    targets, inside = [], []
-    for i in positions:
-        geom = loaded.metric[i]
-        if geom.geom_type == "Point":
-            targets.append((geom.x, geom.y))
-            inside.append(False)
-        elif geom.intersects(here):
-            centroid = geom.centroid
-            targets.append((centroid.x, centroid.y))
-            inside.append(True)
-        else:
-            nearest = shapely.shortest_line(geom, here).coords[0]
-            targets.append(nearest)
-            inside.append(False)
-    lonlat = np.array([metric_to_lonlat(x, y) for x, y in targets])
-    n = len(positions)
-    azimuth, _, distance = GEOD.inv(np.full(n, point.lon), np.full(n, point.lat),
-                                    lonlat[:, 0], lonlat[:, 1])
-    return [
-        Hit(i, 0.0 if within else float(d), float(a) % 360)
-        for i, a, d, within in zip(positions, azimuth, distance, inside, strict=True)
-    ]
+    targets = [metric_target(loaded.ids[i], loaded.metric[i], here) for i in positions]
+    return geodesic_hits(point.lon, point.lat, targets,
+                         lambda fid: loaded.features[loaded.position(fid)])  # type: ignore[index]
 
 
-def hit_feature(loaded: LoadedLayer, hit: Hit,
-                live: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    feature = loaded.features[hit.position]
+def hit_feature(hit: Hit, live: Mapping[str, Mapping[str, Any]] | None = None
+                ) -> dict[str, Any]:
+    feature = hit.feature
     bearing = round(hit.bearing_deg, 1) % 360
     return {
         **feature,
@@ -266,29 +223,25 @@ def hit_feature(loaded: LoadedLayer, hit: Hit,
     }
 
 
-def nearby_collection(store: LayerStore, query: NearbyQuery,
+def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
                       statuses: Mapping[str, VenueStatus] | None = None) -> dict[str, Any]:
     """GeoJSON FeatureCollection of the query's features, nearest first.
 
     `statuses` (venue id -> status) is needed for the venues layer: it filters
     by status and adds each venue's live status to its properties.
     """
-    loaded = store.get(query.layer)
     kinds = query.kinds
 
-    def keep(i: int) -> bool:
-        props = loaded.features[i]["properties"]
-        if kinds is not None and props.get("kind") not in kinds:
-            return False
-        status = statuses.get(loaded.ids[i]) if statuses is not None else None
+    def keep(feature_id: str) -> bool:
+        status = statuses.get(feature_id) if statuses is not None else None
         return status_matches(status, query.statuses)
 
-    filtering = kinds is not None or bool(query.statuses)
-    hits = nearby(loaded, query.point, query.radius_m, keep if filtering else None)
+    found = spatial.nearby(query.layer, query.point.lon, query.point.lat, query.radius_m,
+                           query.limit, kinds, keep if query.statuses else None)
     live = {vid: s.as_properties() for vid, s in statuses.items()} if statuses else None
     return {
         "type": "FeatureCollection",
-        "features": [hit_feature(loaded, h, live) for h in hits[: query.limit]],
+        "features": [hit_feature(h, live) for h in found.hits],
         "query": {
             "point": query.point.as_json(),
             "layer": query.layer,
@@ -297,7 +250,7 @@ def nearby_collection(store: LayerStore, query: NearbyQuery,
             "kind": sorted(kinds) if kinds is not None else None,
             "status": list(query.statuses),
         },
-        "total": len(hits),
+        "total": found.total,
     }
 
 
@@ -309,9 +262,8 @@ def overdue_collection(store: LayerStore, statuses: Mapping[str, VenueStatus],
                  if (s := statuses.get(vid)) is not None and s.overdue]
     live = {vid: s.as_properties() for vid, s in statuses.items()}
     if point is not None:
-        hits = sorted(measure(venues, point, positions),
-                      key=lambda h: (h.distance_m, venues.ids[h.position]))
-        features = [hit_feature(venues, h, live) for h in hits]
+        hits = ranked(measure(venues, point, positions))
+        features = [hit_feature(h, live) for h in hits]
     else:
         positions.sort(key=lambda i: (statuses[venues.ids[i]].next_due, venues.ids[i]))
         features = venues.collection(positions, live)["features"]
@@ -323,25 +275,18 @@ def overdue_collection(store: LayerStore, statuses: Mapping[str, VenueStatus],
     }
 
 
-def locate(store: LayerStore, point: Point) -> dict[str, Any]:
+def locate(spatial: SpatialStore, point: Point) -> dict[str, Any]:
     """The community and grid cell a point lies in, or that it lies outside."""
-    here = shapely.Point(lonlat_to_metric(point.lon, point.lat))
     found: dict[str, dict[str, Any] | None] = {}
     for name, fields in (("communities", ("name",)), ("grid", ("name", "code", "community"))):
-        loaded = store.get(name)
-        hits = sorted(int(i) for i in loaded.tree.query(here, predicate="intersects"))
-        if hits:
-            feature = loaded.features[hits[0]]
-            found[name] = {"id": feature["id"],
-                           **{f: feature["properties"][f] for f in fields}}
-        else:
-            found[name] = None
-    boundary = store.get("boundary")
-    inside = bool(len(boundary.tree.query(here, predicate="intersects")))
+        hits = spatial.containing(name, point.lon, point.lat)
+        found[name] = ({"id": hits[0]["id"], **{f: hits[0]["properties"][f] for f in fields}}
+                       if hits else None)
+    inside = bool(spatial.containing("boundary", point.lon, point.lat))
     outside_by = None
-    if not inside and len(boundary):
-        outside_by = round(min(measure(boundary, point, list(range(len(boundary)))),
-                               key=lambda h: h.distance_m).distance_m, 1)
+    if not inside:
+        distance = spatial.distance_m("boundary", point.lon, point.lat)
+        outside_by = round(distance, 1) if distance is not None else None
     return {
         "point": point.as_json(),
         "inside": inside,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from shapely.geometry import mapping
 from .catalogue import Field, Layer
 from .errors import BadRequest
 from .inspections import STATUSES
+from .spatial import BBox
 from .store import LoadedLayer
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -252,14 +253,18 @@ def select(
     loaded: LoadedLayer,
     query: ItemsQuery,
     live: Mapping[str, Mapping[str, Any]] | None = None,
+    in_bbox: Callable[[BBox], list[int]] | None = None,
 ) -> list[int]:
-    """Positions (in layer order) of the features that match the bbox and property filters."""
+    """Positions (in layer order) of the features that match the bbox and property filters.
+
+    `in_bbox` finds the positions in a lon/lat box (default: the layer's STRtree)."""
     if query.bbox is None:
         positions = list(range(len(loaded)))
     else:
+        find = in_bbox or loaded.in_bbox
         hits: set[int] = set()
         for box in _lonlat_boxes(query):
-            hits.update(loaded.in_bbox(_clamp(box)))
+            hits.update(find(_clamp(box)))
         positions = sorted(hits)
     for name, wanted in query.filters:
         positions = [i for i in positions

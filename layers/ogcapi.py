@@ -7,6 +7,7 @@ The format follows `?f=json|html`, else the Accept header (browsers get HTML).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +17,7 @@ from . import ogc
 from .errors import BadRequest, NotFound
 from .openapi import OPENAPI_MEDIA_TYPE, openapi_document
 from .store import LoadedLayer
-from .web import get_store, live_properties
+from .web import get_spatial, get_store, live_properties
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -151,7 +152,7 @@ def items(collection_id: str):
     query = ogc.parse_items_query(loaded.layer, request.args)
     html = wants_html()
     live = live_properties(loaded)
-    positions = ogc.select(loaded, query, live)
+    positions = ogc.select(loaded, query, live, _bbox_positions(loaded))
     page = positions[query.offset:query.offset + query.limit]
     args = request.args.to_dict()
     body: dict[str, Any] = {
@@ -186,7 +187,8 @@ def item(collection_id: str, feature_id: str):
     ogc.check_parameters(request.args, ("f", "crs"))
     loaded = get_store().get(collection_id)
     crs = ogc.parse_crs(request.args.get("crs"), "crs")
-    position = loaded.position(feature_id)
+    found = get_spatial().feature(collection_id, feature_id)
+    position = loaded.position(feature_id) if found is not None else None
     if position is None:
         raise NotFound(f"collection {collection_id} has no feature {feature_id!r}")
     feature = ogc.features(loaded, [position], crs, live_properties(loaded))[0]
@@ -216,6 +218,15 @@ def api():
     response.mimetype = OPENAPI_MEDIA_TYPE.split(";")[0]
     response.headers["Content-Type"] = OPENAPI_MEDIA_TYPE
     return response
+
+
+def _bbox_positions(loaded: LoadedLayer) -> Callable[[ogc.BBox], list[int]]:
+    """The layer's features in a lon/lat box, by the configured spatial store, as positions
+    in the layer (the OGC API pages, filters and reprojects the in-memory features)."""
+    def in_bbox(box: ogc.BBox) -> list[int]:
+        found = get_spatial().in_bbox(loaded.name, box)
+        return [p for f in found if (p := loaded.position(f["id"])) is not None]
+    return in_bbox
 
 
 def _columns(loaded: LoadedLayer, features: list[dict[str, Any]]) -> list[tuple[str, str]]:

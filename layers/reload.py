@@ -74,6 +74,9 @@ class LayerReloader:
                       "loaded before.\n%s", ", ".join(changed), e)
             return
         self.app.extensions["layer_store"] = store
+        sync = self.app.extensions.get("layer_sync")  # PostGIS: write the new data there too
+        if sync is not None:
+            sync(store)
         log.info("reloaded the layers after a change of %s", ", ".join(changed))
 
 

@@ -88,10 +88,7 @@ class LoadedLayer:
         `live` adds properties that change at run time, by feature id.
         """
         chosen = self.features if positions is None else [self.features[i] for i in positions]
-        if live:
-            chosen = [{**f, "properties": {**f["properties"], **live.get(f["id"], {})}}
-                      for f in chosen]
-        return {"type": "FeatureCollection", "features": chosen}
+        return feature_collection(chosen, live)
 
     def frame(self) -> gpd.GeoDataFrame:
         """The layer as a GeoDataFrame in EPSG:4548 (for analysis, not per request)."""
@@ -136,6 +133,16 @@ class LayerStore:
 
     def names(self) -> tuple[str, ...]:
         return tuple(self._layers)
+
+
+def feature_collection(
+    features: list[dict[str, Any]], live: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection; `live` adds run-time properties, by feature id."""
+    if live:
+        features = [{**f, "properties": {**f["properties"], **live.get(f["id"], {})}}
+                    for f in features]
+    return {"type": "FeatureCollection", "features": features}
 
 
 def read_layer_file(

@@ -10,8 +10,9 @@ from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .errors import ApiError, BadRequest
-from .inspections import InspectionStore
+from .spatial import SpatialStore
 from .store import LayerStore, LoadedLayer
+from .stores import RecordStore
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,14 @@ def get_store() -> LayerStore:
     return current_app.extensions["layer_store"]
 
 
-def get_inspections() -> InspectionStore:
+def get_inspections() -> RecordStore:
+    """The inspection records: SQLite, or PostGIS with DATABASE_URL (layers/stores.py)."""
     return current_app.extensions["inspections"]
+
+
+def get_spatial() -> SpatialStore:
+    """The per-request spatial queries: the in-process STRtrees, or PostGIS."""
+    return current_app.extensions["spatial"]
 
 
 def today() -> dt.date:
