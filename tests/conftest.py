@@ -1,18 +1,88 @@
+import os
+
 import pytest
 
 from server import create_app
+from tests import pgcluster
 from tests.liveserver import LiveServer, LiveServerProcess
 
 TODAY = "2026-11-25"  # the shipped history is illustrative up to this date
 
+# Every test that uses the `app` fixture, or asks for `store_backend`, runs once per store:
+# the embedded one (SQLite + in-process STRtrees) and PostGIS (a throwaway cluster).
+STORE_BACKENDS = ("sqlite", "postgis")
+_state = {"backend": "sqlite", "cluster": None, "template": None, "apps": [], "urls": {}}
+
 
 def make_app(db_path, **config):
-    return create_app({"TESTING": True, "INSPECTIONS_DB": db_path, "TODAY": TODAY, **config})
+    """An app over a fresh inspection store: a SQLite file at db_path, or (while a test
+    runs against PostGIS) a database cloned from the template with the layers in, one
+    per db_path (so that a second app on the same path is a restart on the same store)."""
+    if _state["backend"] == "postgis" and "DATABASE_URL" not in config:
+        urls = _state["urls"]
+        if str(db_path) not in urls:
+            urls[str(db_path)] = _state["cluster"].create_database(_state["template"])
+        config = {"DATABASE_URL": urls[str(db_path)], "DATABASE_POOL_SIZE": 4, **config}
+    app = create_app({"TESTING": True, "INSPECTIONS_DB": db_path, "TODAY": TODAY, **config})
+    if "database" in app.extensions:
+        _state["apps"].append(app)
+    return app
+
+
+def close_apps(since=0):
+    while len(_state["apps"]) > since:
+        _state["apps"].pop().extensions["database"].close()
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
-    """The app over the shipped geodata and a fresh inspection store."""
+def postgis_cluster(tmp_path_factory):
+    """A PostgreSQL 15 + PostGIS cluster for this session, and a template database
+    holding the schema and the shipped layers (each app gets a clone of it)."""
+    problem = pgcluster.missing()
+    if problem:
+        if os.environ.get("HUAISHU_SKIP_POSTGIS") == "1":
+            pytest.skip(problem)
+        pytest.fail(problem, pytrace=False)
+    cluster = pgcluster.PgCluster().start()
+    try:
+        template_url = cluster.create_database()
+        app = create_app({"TESTING": True, "TODAY": TODAY, "DATABASE_URL": template_url,
+                          "INSPECTIONS_DB": tmp_path_factory.mktemp("template") / "unused"})
+        with app.extensions["database"].transaction() as db:  # records: seeded per clone
+            db.execute("TRUNCATE hazard_events, hazards, inspections, users")
+        app.extensions["database"].close()
+        _state["cluster"], _state["template"] = cluster, template_url.rsplit("/", 1)[1]
+        yield cluster
+    finally:
+        close_apps()
+        _state["cluster"] = None
+        cluster.stop()
+
+
+@pytest.fixture(scope="session", params=STORE_BACKENDS)
+def store_backend(request):
+    """Which store the apps of this test use: "sqlite" or "postgis"."""
+    if request.param == "postgis":
+        request.getfixturevalue("postgis_cluster")
+    _state["backend"] = request.param
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _apps_use_the_store_backend(request):
+    """make_app in a test (or its fixtures) builds its app over the test's store; the
+    PostGIS apps it made are closed after it."""
+    wanted = "store_backend" in request.fixturenames
+    _state["backend"] = request.getfixturevalue("store_backend") if wanted else "sqlite"
+    made = len(_state["apps"])
+    yield
+    close_apps(made)
+    _state["backend"] = "sqlite"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, store_backend):
+    """The app over the shipped geodata and a fresh inspection store (once per store)."""
     return make_app(tmp_path_factory.mktemp("db") / "inspections.sqlite")
 
 

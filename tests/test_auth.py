@@ -10,7 +10,7 @@ PASSWORD = "correct-horse-1"
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, store_backend):
     return make_app(tmp_path / "inspections.sqlite")
 
 

@@ -13,7 +13,7 @@ PASSWORD = "correct-horse-1"
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, store_backend):
     """A fresh app per test: these tests write."""
     app = make_app(tmp_path / "inspections.sqlite")
     users = app.extensions["users"]
@@ -33,7 +33,7 @@ def inspector(app):
 
 
 def counts(app):
-    with sqlite3.connect(app.config["INSPECTIONS_DB"]) as db:
+    with app.extensions["inspections"].connect() as db:  # SQLite or PostgreSQL
         return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                      for t in ("inspections", "hazards", "hazard_events"))
 
@@ -271,7 +271,7 @@ def test_history_is_newest_first(client):
     assert body["venue"]["properties"]["last_inspection"] == dates[0]
 
 
-def test_records_survive_a_restart(tmp_path):
+def test_records_survive_a_restart(tmp_path, store_backend):
     db = tmp_path / "inspections.sqlite"
     first = make_app(db)
     first.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
@@ -345,7 +345,7 @@ def test_concurrent_writers_get_distinct_ids(tmp_path):
 def test_new_ids_continue_the_shipped_sequences(app, inspector):
     venue_id = a_venue_with_status(inspector, "合格")
     stored = record(inspector, venue_id).get_json()["inspection"]
-    with sqlite3.connect(app.config["INSPECTIONS_DB"]) as db:
+    with app.extensions["inspections"].connect() as db:
         last_seeded = db.execute("SELECT max(id) FROM inspections WHERE id != ?",
                                  (stored["id"],)).fetchone()[0]
     assert stored["id"] == f"INS{int(last_seeded[3:]) + 1:06d}"

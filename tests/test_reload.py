@@ -15,7 +15,7 @@ def data_dir(tmp_path):
 
 
 @pytest.fixture
-def served(data_dir, tmp_path):
+def served(data_dir, tmp_path, store_backend):
     app = make_app(tmp_path / "served.sqlite", DATA_DIR=data_dir)
     app.extensions["layer_reloader"].interval = 0  # check on every request
     return app.test_client()
