@@ -12,7 +12,7 @@ WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 THREADS ?= 4
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test loadtest setup setup-test assets browser-deps geodata clean
+.PHONY: run test loadtest setup setup-test assets browser-deps postgis-deps geodata clean
 
 # gunicorn.conf.py holds the rest of the serving settings.
 run: setup
@@ -22,7 +22,7 @@ run: setup
 loadtest: setup
 	$(PY) bench/loadtest.py --clients 50 --duration 60 --workers $(WORKERS) --threads $(THREADS)
 
-test: setup-test browser-deps
+test: setup-test browser-deps postgis-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
@@ -53,6 +53,16 @@ browser-deps:
 	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then :; else \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium fonts-noto-cjk; \
+	fi
+
+# PostgreSQL 15 and PostGIS 3 for the tests of the PostGIS store, which start a
+# throwaway cluster of their own (initdb in a temporary directory, a free port).
+postgis-deps:
+	@if [ -x /usr/lib/postgresql/15/bin/initdb ] && \
+		[ -f /usr/share/postgresql/15/extension/postgis.control ]; then :; else \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql-15 \
+			postgresql-15-postgis-3; \
 	fi
 
 # Regenerate the illustrative shipped data (deterministic).

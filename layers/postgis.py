@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -134,31 +136,53 @@ def layer_table(name: str) -> sql.Identifier:
 
 
 class Database:
-    """A pool of connections to one PostgreSQL database (psycopg 3, psycopg_pool)."""
+    """A pool of connections to one PostgreSQL database (psycopg 3, psycopg_pool), per process.
+
+    The pool is opened on first use in each process, and `release` closes it: the
+    app releases it once start-up is done, so that under gunicorn's preload_app
+    no connection (nor the pool's threads) crosses the fork into the workers;
+    each worker opens its own pool on its first request.
+    """
 
     def __init__(self, url: str, pool_size: int = 10):
         self.url = url
-        self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False,
-                                   kwargs={"autocommit": False}, name="huaishu")
+        self.pool_size = pool_size
+        self._pool: ConnectionPool | None = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()
 
     def open(self) -> Database:
+        """Check that the database answers (a clear error at once if not)."""
         try:
-            self.pool.open(wait=True, timeout=10)
+            psycopg.connect(self.url, connect_timeout=10).close()
         except psycopg.Error as e:
-            self.pool.close()
-            raise PostgisError(f"cannot connect to DATABASE_URL {redact(self.url)}: {e}") from None
-        except Exception as e:  # psycopg_pool.PoolTimeout
-            self.pool.close()
-            raise PostgisError(f"cannot connect to DATABASE_URL {redact(self.url)}: {e}") from None
+            raise PostgisError(f"cannot connect to DATABASE_URL {redact(self.url)}: "
+                               f"{str(e).strip()}") from None
         return self
 
-    def close(self) -> None:
-        self.pool.close()
+    def _pool_here(self) -> ConnectionPool:
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                # A pool made before a fork belongs to the parent: never touch it here.
+                self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size,
+                                            kwargs={"autocommit": False}, name="huaishu",
+                                            open=True)
+                self._pid = os.getpid()
+            return self._pool
+
+    def release(self) -> None:
+        """Close this process's pool (it is opened again when next needed)."""
+        with self._lock:
+            if self._pool is not None and self._pid == os.getpid():
+                self._pool.close()
+            self._pool = None
+
+    close = release
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection]:
         """A connection in a transaction: committed on success, rolled back on error."""
-        with self.pool.connection() as conn:
+        with self._pool_here().connection() as conn:
             yield conn
 
     def init_schema(self, catalogue_names: Sequence[str] = LAYER_NAMES) -> None:

@@ -82,3 +82,5 @@ def init_app(app: Flask, data_dir: Path) -> None:
         records = InspectionStore(Path(app.config["INSPECTIONS_DB"]))
     records.seed_from_csv(data_dir / "inspections.csv", data_dir / "hazards.csv")
     app.extensions["inspections"] = records
+    if "database" in app.extensions:  # no connection crosses a fork (gunicorn preload_app)
+        app.extensions["database"].release()

@@ -1,0 +1,254 @@
+"""The PostGIS store: the same answers as the embedded store, through its indexes,
+loaded idempotently, and set up by the `flask db` commands."""
+
+import json
+import random
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+import pytest
+
+from bench.production import ProductionServer
+from layers import postgis
+from server import create_app
+from tests.conftest import TODAY, make_app
+from tests.layerfiles import copy_geodata
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory, postgis_cluster):
+    """An embedded app and a PostGIS app over the same data."""
+    root = tmp_path_factory.mktemp("both")
+    embedded = make_app(root / "embedded.sqlite")
+    url = postgis_cluster.create_database()  # empty: this app creates and loads it all
+    database_app = make_app(root / "pg.sqlite", DATABASE_URL=url)
+    yield embedded.test_client(), database_app.test_client(), database_app
+    database_app.extensions["database"].close()
+
+
+def random_points(client, n, seed):
+    minx, miny, maxx, maxy = client.get("/api/layers").get_json()["layers"][0]["bbox"]
+    rng = random.Random(seed)
+    pad = 0.003  # a little outside the boundary, too
+    return [(round(rng.uniform(minx - pad, maxx + pad), 6),
+             round(rng.uniform(miny - pad, maxy + pad), 6)) for _ in range(n)]
+
+
+@pytest.mark.parametrize("layer", ["venues", "garbage", "parking"])
+def test_nearby_answers_are_the_same(both, layer):
+    embedded, database, _ = both
+    found = 0
+    for lon, lat in random_points(embedded, 15, seed=len(layer)):
+        query = f"/api/nearby?lon={lon}&lat={lat}&layer={layer}&radius_m=800&limit=500"
+        a, b = embedded.get(query).get_json(), database.get(query).get_json()
+        assert b["total"] == a["total"]
+        assert [f["id"] for f in b["features"]] == [f["id"] for f in a["features"]]
+        for fa, fb in zip(a["features"], b["features"], strict=True):
+            assert fb["geometry"] == fa["geometry"]
+            assert fb["properties"]["distance_m"] == pytest.approx(
+                fa["properties"]["distance_m"], rel=1e-6, abs=0.11)
+            assert fb["properties"]["bearing_deg"] == pytest.approx(
+                fa["properties"]["bearing_deg"], abs=0.11)
+        found += len(a["features"])
+    assert found > 20  # the points are where the features are
+
+
+def test_bbox_locate_and_features_are_the_same(both):
+    embedded, database, _ = both
+    seen = {"bbox": 0, "inside": 0, "outside": 0}
+    for lon, lat in random_points(embedded, 12, seed=3):
+        box = f"{lon - 0.004},{lat - 0.003},{lon + 0.004},{lat + 0.003}"
+        for layer in ("venues", "communities", "roads", "parcels"):
+            url = f"/api/layers/{layer}?bbox={box}"
+            expected = embedded.get(url).get_json()
+            assert database.get(url).get_json() == expected
+            seen["bbox"] += len(expected["features"])
+        url = f"/api/locate?lon={lon}&lat={lat}"
+        a, b = embedded.get(url).get_json(), database.get(url).get_json()
+        if a["distance_to_boundary_m"] is not None:
+            assert b["distance_to_boundary_m"] == pytest.approx(a["distance_to_boundary_m"],
+                                                               abs=0.11)
+            a["distance_to_boundary_m"] = b["distance_to_boundary_m"]
+        assert b == a
+        seen["inside" if a["inside"] else "outside"] += 1
+    assert all(seen.values()), seen
+    venue = embedded.get("/api/layers/venues").get_json()["features"][7]["id"]
+    for url in (f"/api/venues/{venue}/history", f"/ogc/collections/venues/items/{venue}?f=json"):
+        a, b = embedded.get(url).get_json(), database.get(url).get_json()
+        a.pop("links", None), b.pop("links", None)
+        assert b == a
+
+
+def explain(database, sql, params):
+    with database.transaction() as db:
+        return "\n".join(r[0] for r in db.execute("EXPLAIN " + sql, params))
+
+
+def test_queries_use_the_gist_indexes(both):
+    _, _, app = both
+    database = app.extensions["database"]
+    with database.transaction() as db:
+        db.execute("SET enable_seqscan = off")  # a small table: ask whether the index can serve
+        plan = "\n".join(r[0] for r in db.execute(
+            "EXPLAIN SELECT id FROM layer_venues WHERE ST_DWithin(geom, ST_SetSRID("
+            "ST_MakePoint(500000, 4060000), 4548), 500) ORDER BY geom <-> ST_SetSRID("
+            "ST_MakePoint(500000, 4060000), 4548)"))
+        assert "layer_venues_geom" in plan
+        bbox_plan = "\n".join(r[0] for r in db.execute(
+            "EXPLAIN SELECT id FROM layer_venues WHERE geom_wgs84 && "
+            "ST_MakeEnvelope(116.9, 36.6, 117.0, 36.7, 4326)"))
+        assert "layer_venues_geom_wgs84" in bbox_plan
+
+
+def test_loading_is_idempotent_and_follows_the_data(postgis_cluster, tmp_path):
+    data_dir = copy_geodata(tmp_path / "geodata")
+    url = postgis_cluster.create_database()
+    app = make_app(tmp_path / "i.sqlite", DATA_DIR=data_dir, DATABASE_URL=url)
+    database = app.extensions["database"]
+    store = app.extensions["layer_store"]
+    try:
+        assert postgis.load_layers(database, store) == {}  # start-up loaded it all
+        with database.transaction() as db:
+            loaded = dict(db.execute("SELECT layer, features FROM layer_meta").fetchall())
+        assert loaded == {layer.name: len(layer) for layer in store}
+        # The parking file changes: a new app (another server) loads just that layer.
+        parking = json.loads((data_dir / "parking.geojson").read_text(encoding="utf-8"))
+        parking["features"] = parking["features"][:3]
+        (data_dir / "parking.geojson").write_text(json.dumps(parking, ensure_ascii=False),
+                                                  encoding="utf-8")
+        second = create_app({"TESTING": True, "TODAY": TODAY, "DATA_DIR": data_dir,
+                             "INSPECTIONS_DB": tmp_path / "i.sqlite", "DATABASE_URL": url})
+        try:
+            with database.transaction() as db:
+                assert db.execute("SELECT count(*) FROM layer_parking").fetchone()[0] == 3
+            box = ",".join(map(str, store.get("boundary").bbox))
+            got = app.test_client().get(f"/api/layers/parking?bbox={box}").get_json()
+            assert len(got["features"]) == 3  # every server reads the one database
+        finally:
+            second.extensions["database"].close()
+        assert postgis.load_layers(database, store, force=True) == {
+            layer.name: len(layer) for layer in store}
+    finally:
+        database.close()
+
+
+def test_a_reload_writes_the_new_data_to_postgis(postgis_cluster, tmp_path):
+    data_dir = copy_geodata(tmp_path / "geodata")
+    app = make_app(tmp_path / "i.sqlite", DATA_DIR=data_dir,
+                   DATABASE_URL=postgis_cluster.create_database())
+    app.extensions["layer_reloader"].interval = 0
+    garbage = json.loads((data_dir / "garbage.geojson").read_text(encoding="utf-8"))
+    first = garbage["features"][0]
+    garbage["features"] = [first]
+    (data_dir / "garbage.geojson").write_text(json.dumps(garbage, ensure_ascii=False),
+                                              encoding="utf-8")
+    lon, lat = first["geometry"]["coordinates"]
+    got = app.test_client().get(f"/api/nearby?layer=garbage&lon={lon}&lat={lat}&radius_m=5000")
+    assert [f["id"] for f in got.get_json()["features"]] == [first["id"]]
+
+
+def test_db_commands(postgis_cluster, tmp_path, monkeypatch):
+    url = postgis_cluster.create_database()
+    monkeypatch.setenv("HUAISHU_DATABASE_URL", url)
+    monkeypatch.setenv("HUAISHU_INSPECTIONS_DB", str(tmp_path / "unused.sqlite"))
+    app = create_app({"TESTING": True})
+    try:
+        runner = app.test_cli_runner()
+        result = runner.invoke(args=["db", "init"])
+        assert result.exit_code == 0, result.output
+        assert "PostGIS ready; layers up to date" in result.output  # the app loaded them
+        assert "venues" in result.output and "inspections" in result.output
+        result = runner.invoke(args=["db", "load"])
+        assert result.output.strip() == "every layer is up to date; nothing written"
+        result = runner.invoke(args=["db", "load", "--force"])
+        assert result.exit_code == 0 and "venues (" in result.output
+        result = runner.invoke(args=["db", "backup", str(tmp_path / "b.sqlite")])
+        assert result.exit_code != 0 and "pg_dump" in result.output
+    finally:
+        app.extensions["database"].close()
+
+
+def test_db_commands_without_a_database(tmp_path):
+    app = make_app(tmp_path / "i.sqlite")
+    result = app.test_cli_runner().invoke(args=["db", "init"])
+    assert result.exit_code != 0
+    assert "set HUAISHU_DATABASE_URL" in result.output
+
+
+def test_an_unreachable_database_stops_the_start_with_a_message(tmp_path):
+    with pytest.raises(postgis.PostgisError, match="cannot connect to DATABASE_URL"):
+        create_app({"TESTING": True, "INSPECTIONS_DB": tmp_path / "i.sqlite",
+                    "DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/none"})
+    with pytest.raises(ValueError, match="must start with postgresql://"):
+        create_app({"TESTING": True, "INSPECTIONS_DB": tmp_path / "i.sqlite",
+                    "DATABASE_URL": "mysql://x"})
+
+
+def test_the_password_is_not_shown():
+    assert postgis.redact("postgresql://app:s3cret@db:5432/huaishu") == \
+        "postgresql://app:***@db:5432/huaishu"
+
+
+def test_nul_in_a_path_is_a_client_error(client):
+    assert client.get("/api/venues/a%00b/history").status_code == 404
+    assert client.post("/api/hazards/a%00b/status", json={"status": "整改中"}).status_code in (
+        401, 400, 404)
+
+
+def _opener():
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+
+def _post_json(opener, url, payload):
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_two_production_servers_share_one_postgis(postgis_cluster, tmp_path):
+    """Two gunicorn servers (preload_app: the app is built before the fork), two workers
+    each, on one database: a login made on one is valid on the other, and inspections
+    recorded through both at once get distinct ids that both servers show."""
+    url = postgis_cluster.create_database()
+    config = {"TODAY": TODAY, "DATABASE_URL": url, "SECRET_KEY": "shared-by-the-servers",
+              "DATABASE_POOL_SIZE": "3"}
+    with ProductionServer(tmp_path / "a.sqlite", workers=2, threads=4, config=config) as a, \
+            ProductionServer(tmp_path / "b.sqlite", workers=2, threads=4, config=config) as b:
+        database = postgis.Database(url).open()
+        try:
+            postgis.PostgisUsers(database).create("zhangwei", "an inspector's pw", "inspector")
+        finally:
+            database.release()
+        opener = _opener()
+        login = urllib.parse.urlencode({"name": "zhangwei", "password": "an inspector's pw"})
+        with opener.open(a.url + "/login", data=login.encode(), timeout=30) as response:
+            assert response.url.endswith("/inspect")
+        with urllib.request.urlopen(a.url + "/api/layers/venues", timeout=30) as response:
+            venues = [f["id"] for f in json.loads(response.read())["features"][:24]]
+        results: list[tuple[int, dict]] = []
+
+        def record(server, venue_id):
+            results.append(_post_json(opener, server.url + "/api/inspections", {
+                "venue_id": venue_id, "inspector": "张伟", "result": "合格"}))
+
+        threads = [threading.Thread(target=record, args=(a if i % 2 else b, v))
+                   for i, v in enumerate(venues)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [status for status, _ in results] == [201] * len(venues), results[:2]
+        ids = {body["inspection"]["id"] for _, body in results}
+        assert len(ids) == len(venues)
+        for server in (a, b):
+            with urllib.request.urlopen(server.url + "/api/layers/venues", timeout=30) as r:
+                last = {f["id"]: f["properties"]["last_inspection"]
+                        for f in json.loads(r.read())["features"]}
+            assert all(last[v] == TODAY for v in venues)
