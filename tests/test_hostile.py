@@ -133,7 +133,7 @@ class Request:
 # -- the app and what it stores -------------------------------------------------
 
 @pytest.fixture(scope="module")
-def hostile_app(tmp_path_factory):
+def hostile_app(tmp_path_factory, store_backend):
     """An app over its own copy of the data, so that no route can harm the shipped files."""
     root = tmp_path_factory.mktemp("hostile")
     data_dir = root / "geodata"
@@ -145,20 +145,43 @@ def db_path(app) -> Path:
     return Path(app.config["INSPECTIONS_DB"])
 
 
-def tables(app) -> dict[str, list[sqlite3.Row]]:
-    """Each table of the store with its columns (PRAGMA table_info rows)."""
+def query(app, sql: str) -> list[tuple]:
+    """Rows of a read on the app's store: SQLite, or PostgreSQL with DATABASE_URL."""
+    if "database" in app.extensions:
+        with app.extensions["database"].transaction() as db:
+            return [tuple(r) for r in db.execute(sql)]
     with closing(sqlite3.connect(db_path(app))) as db:
-        db.row_factory = sqlite3.Row
-        names = [r[0] for r in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        return {name: db.execute(f'PRAGMA table_info("{name}")').fetchall() for name in names}
+        return [tuple(r) for r in db.execute(sql)]
+
+
+def tables(app) -> dict[str, list[dict[str, Any]]]:
+    """Each table of the store with its columns ({"name", "pk"})."""
+    if "database" not in app.extensions:
+        names = [r[0] for r in query(app, "SELECT name FROM sqlite_master WHERE type = 'table'"
+                                          " AND name NOT LIKE 'sqlite_%'")]
+        return {name: [{"name": c[1], "pk": bool(c[5])}
+                       for c in query(app, f'PRAGMA table_info("{name}")')] for name in names}
+    columns = query(app, "SELECT c.table_name, c.column_name, k.column_name IS NOT NULL"
+                         " FROM information_schema.columns c"
+                         " JOIN information_schema.tables t USING (table_schema, table_name)"
+                         " LEFT JOIN information_schema.table_constraints p"
+                         "  ON p.table_schema = c.table_schema AND p.table_name = c.table_name"
+                         "  AND p.constraint_type = 'PRIMARY KEY'"
+                         " LEFT JOIN information_schema.key_column_usage k"
+                         "  ON k.constraint_name = p.constraint_name"
+                         "  AND k.table_schema = c.table_schema AND k.column_name = c.column_name"
+                         " WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'"
+                         "  AND c.table_name <> 'spatial_ref_sys'"
+                         " ORDER BY c.table_name, c.ordinal_position")
+    found: dict[str, list[dict[str, Any]]] = {}
+    for table, column, pk in columns:
+        found.setdefault(table, []).append({"name": column, "pk": pk})
+    return found
 
 
 def stored_state(app) -> dict[str, Any]:
     """Row counts of every table and a digest of every data file."""
-    with closing(sqlite3.connect(db_path(app))) as db:
-        counts = {name: db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-                  for name in tables(app)}
+    counts = {name: query(app, f'SELECT count(*) FROM "{name}"')[0][0] for name in tables(app)}
     data_dir = Path(app.config["DATA_DIR"])
     files = {str(p.relative_to(data_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
              for p in sorted(data_dir.rglob("*")) if p.is_file()}
@@ -201,12 +224,11 @@ def candidate_values(app) -> list[dict[str, str]]:
     for loaded in store:
         first_id = str(loaded.features[0]["id"]) if len(loaded) else "1"
         pairs.append((loaded.name, first_id))
-    with closing(sqlite3.connect(db_path(app))) as db:
-        for name, columns in tables(app).items():
-            key = next((c["name"] for c in columns if c["pk"]), "rowid")
-            row = db.execute(f'SELECT "{key}" FROM "{name}" LIMIT 1').fetchone()
-            if row:
-                pairs.append((str(row[0]), str(row[0])))
+    for name, columns in tables(app).items():
+        key = next((c["name"] for c in columns if c["pk"]), "rowid")
+        rows = query(app, f'SELECT "{key}" FROM "{name}" LIMIT 1')
+        if rows:
+            pairs.append((str(rows[0][0]), str(rows[0][0])))
     pairs.append(("1", "1"))
     return [{"first": a, "second": b} for a, b in pairs]
 
