@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import geopandas as gpd
+import numpy as np
 import psycopg
 import shapely
 from psycopg import sql
@@ -46,7 +48,18 @@ from .catalogue import CATALOGUE
 from .crs import lonlat_to_metric
 from .errors import BadRequest
 from .inspections import InspectionStore
-from .spatial import BBox, Feature, Hit, Nearby, Target, geodesic_hits, index_radius, ranked
+from .spatial import (
+    INDEX_EXTRA_M,
+    INDEX_MARGIN,
+    BBox,
+    Feature,
+    Hit,
+    Nearby,
+    Target,
+    geodesic_hits,
+    index_radius,
+    ranked,
+)
 from .store import LayerStore, LoadedLayer
 
 LAYER_NAMES = tuple(layer.name for layer in CATALOGUE)
@@ -121,6 +134,9 @@ CREATE TABLE IF NOT EXISTS {table} (
 CREATE INDEX IF NOT EXISTS {geom_index} ON {table} USING gist (geom);
 CREATE INDEX IF NOT EXISTS {wgs84_index} ON {table} USING gist (geom_wgs84);
 CREATE INDEX IF NOT EXISTS {ord_index} ON {table} (ord);
+-- Queries here touch a few pages: starting parallel workers would cost more than
+-- the scan (the planner misjudges ST_DWithin's selectivity and would).
+ALTER TABLE {table} SET (parallel_workers = 0);
 """
 
 
@@ -216,6 +232,14 @@ def fingerprint(loaded: LoadedLayer) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def spatial_order(loaded: LoadedLayer) -> list[int]:
+    """Feature positions along a Hilbert curve: rows near in space are written near in
+    the table, so a query around a point reads few pages (`ord` keeps the layer order)."""
+    if not len(loaded):
+        return []
+    return np.argsort(gpd.GeoSeries(loaded.metric).hilbert_distance(), kind="stable").tolist()
+
+
 def load_layers(database: Database, store: LayerStore, force: bool = False) -> dict[str, int]:
     """Write every layer into its table, in one transaction; only the layers whose data
     differ from what the database holds (all with `force`). Returns {layer: features}
@@ -233,7 +257,8 @@ def load_layers(database: Database, store: LayerStore, force: bool = False) -> d
             copy_sql = sql.SQL("COPY {} (id, ord, kind, feature, geom, geom_wgs84) FROM STDIN"
                                ).format(table)
             with db.cursor().copy(copy_sql) as copy:
-                for i, feature in enumerate(loaded.features):
+                for i in spatial_order(loaded):
+                    feature = loaded.features[i]
                     kind = feature["properties"].get("kind")
                     copy.write_row((
                         feature["id"], i, kind if isinstance(kind, str) else None,
@@ -378,6 +403,11 @@ class PostgisUsers(UserStore):
 # --- spatial queries ----------------------------------------------------------------
 
 
+# How far past the KNN's `limit`-th plane distance the exact nearest may lie (scale, ties).
+KNN_SLACK = 0.001
+KNN_SLACK_M = 0.5
+_HERE = "ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4548)"
+
 _TARGETS = """
 SELECT id, ST_X(t), ST_Y(t), inside FROM (
     SELECT id,
@@ -406,12 +436,16 @@ class PostgisSpatial:
         return layer_table(layer)
 
     def _targets(self, layer: str, lon: float, lat: float, where: str,
-                 params: dict[str, Any], limit: int | None = None) -> list[Target]:
+                 params: dict[str, Any], limit: int | None = None,
+                 db: psycopg.Connection | None = None) -> list[Target]:
         x, y = lonlat_to_metric(lon, lat)
         query = sql.SQL(_TARGETS).format(
             table=self._table(layer), where=sql.SQL(where),  # type: ignore[arg-type]
             limit=sql.SQL(f"LIMIT {int(limit)}" if limit is not None else ""))
-        with self.database.transaction() as db:
+        if db is None:
+            with self.database.transaction() as db:
+                rows = db.execute(query, {"x": x, "y": y, **params}).fetchall()
+        else:
             rows = db.execute(query, {"x": x, "y": y, **params}).fetchall()
         return [Target(fid, tx, ty, bool(inside)) for fid, tx, ty, inside in rows]
 
@@ -431,14 +465,56 @@ class PostgisSpatial:
         if kinds is not None:
             where += " AND kind = ANY(%(kinds)s)"
             params["kinds"] = sorted(kinds)
+        if keep is None and limit is not None:
+            return self._nearest(layer, lon, lat, radius_m, limit, where, params)
+        # A filter only Python knows (the venues' statuses): measure every candidate.
         targets = [t for t in self._targets(layer, lon, lat, where, params)
                    if keep is None or keep(t.feature_id)]
+        return self._hits(layer, lon, lat, radius_m, targets, limit)
+
+    def _hits(self, layer: str, lon: float, lat: float, radius_m: float,
+              targets: list[Target], limit: int | None) -> Nearby:
         # Measure with stand-in features first; fetch only the features returned.
         hits = ranked(geodesic_hits(lon, lat, targets, lambda fid: {"id": fid}), radius_m)
         chosen = hits[:limit] if limit is not None else hits
         features = self._features(layer, [h.feature["id"] for h in chosen])
         return Nearby([Hit(features[h.feature["id"]], h.distance_m, h.bearing_deg)
                        for h in chosen], len(hits))
+
+    def _nearest(self, layer: str, lon: float, lat: float, radius_m: float, limit: int,
+                 where: str, params: dict[str, Any]) -> Nearby:
+        """The `limit` nearest by KNN, and the count within the radius by the index.
+
+        The plane distance differs from the geodesic one by under 0.01 % here (the
+        assumption `index_radius` makes too), so: every feature within the inner
+        radius counts, the thin ring out to the index radius is measured exactly;
+        and the nearest are among those the KNN order brings within a hair of the
+        `limit`-th plane distance, which are all measured exactly.
+        """
+        inner = max(radius_m * (2 - INDEX_MARGIN) - INDEX_EXTRA_M, 0.0)
+        params = {**params, "inner": inner, "k": limit}
+        # The KNN subquery is not correlated (the point is spelled out): one InitPlan.
+        self._table(layer)  # a known layer
+        table = f'"layer_{layer}"'
+        knn_where = where.replace("here", _HERE)
+        near = (f"ST_DWithin(geom, here, least(%(radius)s, (SELECT max(d) * {1 + KNN_SLACK}"
+                f" + {KNN_SLACK_M} FROM (SELECT geom <-> {_HERE} AS d FROM {table}"
+                f" WHERE {knn_where} ORDER BY geom <-> {_HERE} LIMIT %(k)s) AS knn)))")
+        with self.database.transaction() as db:
+            x, y = lonlat_to_metric(lon, lat)
+            counted = db.execute(sql.SQL(
+                "SELECT count(*) FROM {table}, (SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s),"
+                " 4548) AS here) AS q WHERE " + where + " AND ST_DWithin(geom, here, %(inner)s)"
+            ).format(table=self._table(layer)), {"x": x, "y": y, **params}).fetchone()
+            ring = self._targets(layer, lon, lat, where + " AND NOT ST_DWithin(geom, here,"
+                                 " %(inner)s)", params, db=db)
+            nearest = self._targets(
+                layer, lon, lat,
+                where + " AND " + near, params, db=db)
+        in_ring = sum(1 for h in geodesic_hits(lon, lat, ring, lambda fid: {"id": fid})
+                      if h.distance_m <= radius_m)
+        total = (counted[0] if counted else 0) + in_ring
+        return Nearby(self._hits(layer, lon, lat, radius_m, nearest, limit).hits, total)
 
     def in_bbox(self, layer: str, bbox: BBox) -> list[Feature]:
         query = sql.SQL(

@@ -47,8 +47,8 @@ def init_command() -> None:
     database = _database()
     database.init_schema()
     written = load_layers(database, current_app.extensions["layer_store"])
-    done = "loaded " + ", ".join(written) if written else "layers up to date"
-    click.echo(f"PostGIS ready; {done}:")
+    done = "loaded " + ", ".join(written) if written else "already current"
+    click.echo(f"PostGIS ready (schema made; layers {done}):")
     _report(database)
 
 

@@ -41,8 +41,12 @@ def random_points(client, n, seed):
 def test_nearby_answers_are_the_same(both, layer):
     embedded, database, _ = both
     found = 0
-    for lon, lat in random_points(embedded, 15, seed=len(layer)):
-        query = f"/api/nearby?lon={lon}&lat={lat}&layer={layer}&radius_m=800&limit=500"
+    extras = ["&limit=500", "&limit=3", "&limit=1&radius_m=300"]  # KNN cuts at the limit
+    extras += {"venues": ["&kind=九小场所&limit=5", "&status=overdue,hazard&limit=4"],
+               "parking": ["&kind=公共停车场&limit=2"]}.get(layer, [])
+    for i, (lon, lat) in enumerate(random_points(embedded, 15, seed=len(layer))):
+        query = (f"/api/nearby?lon={lon}&lat={lat}&layer={layer}&radius_m=800"
+                 + extras[i % len(extras)])
         a, b = embedded.get(query).get_json(), database.get(query).get_json()
         assert b["total"] == a["total"]
         assert [f["id"] for f in b["features"]] == [f["id"] for f in a["features"]]
@@ -159,7 +163,7 @@ def test_db_commands(postgis_cluster, tmp_path, monkeypatch):
         runner = app.test_cli_runner()
         result = runner.invoke(args=["db", "init"])
         assert result.exit_code == 0, result.output
-        assert "PostGIS ready; layers up to date" in result.output  # the app loaded them
+        assert "PostGIS ready (schema made; layers already current)" in result.output
         assert "venues" in result.output and "inspections" in result.output
         result = runner.invoke(args=["db", "load"])
         assert result.output.strip() == "every layer is up to date; nothing written"
