@@ -11,21 +11,11 @@ from typing import Any
 
 from flask import Flask
 
-from layers import (
-    analysis_api,
-    api,
-    auth,
-    hardening,
-    inspect_routes,
-    ogcapi,
-    pages,
-    reload,
-    review,
-    stores,
-)
+from layers import analysis_api, api, auth, hardening, inspect_routes, ogcapi, pages, reload, review
 from layers.cli import layers_cli
 from layers.postgis_cli import db_cli  # backup, restore (SQLite); init, load (PostGIS)
 from layers.store import LayerStore
+from layers.stores import init_app as init_stores
 from layers.validate import LayerDataError
 from layers.web import register_error_handlers
 
@@ -65,7 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     data_dir = Path(app.config["DATA_DIR"])
     reload.init_app(app, data_dir)  # before loading: a change from now on is seen
     app.extensions["layer_store"] = LayerStore.from_directory(data_dir)
-    stores.init_app(app, data_dir)  # records, accounts, spatial: embedded or PostGIS
+    init_stores(app, data_dir)  # records, accounts, spatial: embedded or PostGIS
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(analysis_api.bp)
