@@ -84,6 +84,8 @@ def check_request() -> Any:
     if endpoint is None:
         return None  # no route: routing's own 404/405 follows
     group = route_group(endpoint)
+    if group is not None and ANONYMOUS in group.roles:  # open to all: no need to ask who
+        return _check_csrf(endpoint)
     roles = request_roles()
     if group is None:
         log.error("refused %s %s: endpoint %s is declared in no ROUTE_GROUPS entry",
@@ -91,9 +93,12 @@ def check_request() -> Any:
     if not may(group, roles):
         return refuse(group)
     g.roles = roles
+    return _check_csrf(endpoint)
+
+
+def _check_csrf(endpoint: str) -> None:
     if request.method in UNSAFE_METHODS and endpoint not in READ_ONLY_POSTS:
         csrf.protect()
-    return None
 
 
 def refuse(group: RouteGroup | None) -> Any:
@@ -124,6 +129,9 @@ def csrf_failed(e: CSRFError) -> Any:
     reason = e.description or "bad token"
     if wants_json():
         return error_response(CSRF_MESSAGE.format(reason=reason.rstrip(".")), 400)
+    if request.endpoint == "auth.login":
+        return render_template("login.html", title="登录", next_url="/", name="", notice=None,
+                               error="页面已过期,请重新输入用户名和密码后登录。"), 400
     return render_template("message.html", title="请求已失效", heading="请求已失效",
                            message="页面已过期或请求缺少安全校验(CSRF),请返回上一页刷新后重试。"
                            ), 400

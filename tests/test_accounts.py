@@ -391,3 +391,13 @@ def test_the_header_shows_what_a_role_may_use(app):
 def test_anonymous_role_must_be_viewer_or_none(tmp_path):
     with pytest.raises(ValueError, match="ANONYMOUS_ROLE"):
         make_app(tmp_path / "i.sqlite", ANONYMOUS_ROLE="admin")
+
+
+def test_a_login_form_without_its_token_asks_to_log_in_again(app):
+    app.extensions["users"].create("zhangwei", PASSWORD, "inspector")
+    client = app.test_client()
+    response = client.post("/login", data={"name": "zhangwei", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "页面已过期,请重新输入用户名和密码后登录" in response.get_data(as_text=True)
+    assert client.get("/api/me").get_json()["user"] is None
+    assert audit_rows(app, "login.success") == []
