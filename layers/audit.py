@@ -45,6 +45,7 @@ ACTIONS = {
     "hazard.status": "隐患状态变更",
     "layer.import": "导入图层",
     "layers.reload": "重新加载图层",
+    "db.restore": "恢复备份",
     "user.create": "创建用户",
     "user.role": "修改角色",
     "user.password": "重置密码",

@@ -401,3 +401,18 @@ def test_a_login_form_without_its_token_asks_to_log_in_again(app):
     assert "页面已过期,请重新输入用户名和密码后登录" in response.get_data(as_text=True)
     assert client.get("/api/me").get_json()["user"] is None
     assert audit_rows(app, "login.success") == []
+
+
+def test_a_restore_is_audited_and_brings_the_accounts_tables_back(app, tmp_path):
+    """A backup from before the accounts (no users, no audit log) restores to a working
+    store: the accounts' tables are made again and the restore is the first audit row."""
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as db:
+        db.executescript(ins.SCHEMA)
+    result = app.test_cli_runner().invoke(args=["db", "restore", str(old), "--by", "ops"])
+    assert result.exit_code == 0, result.output
+    [row] = audit_rows(app)
+    assert (row["actor"], row["action"]) == ("ops", "db.restore")
+    assert row["summary"]["file"] == str(old) and row["summary"]["inspections"] == 0
+    admin = client_as(app, "admin")  # users can be made and log in again
+    assert admin.get("/api/audit").get_json()["total"] >= 1
