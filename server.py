@@ -11,7 +11,19 @@ from typing import Any
 
 from flask import Flask
 
-from layers import analysis_api, api, auth, hardening, inspect_routes, ogcapi, pages, reload, review
+from layers import (
+    access,
+    admin,
+    analysis_api,
+    api,
+    auth,
+    hardening,
+    inspect_routes,
+    ogcapi,
+    pages,
+    reload,
+    review,
+)
 from layers.cli import layers_cli
 from layers.postgis_cli import db_cli  # backup, restore (SQLite); init, load (PostGIS)
 from layers.store import LayerStore
@@ -37,6 +49,14 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes; a larger request body gets 413
     # Tile servers pages may load besides the basemaps' own (Content-Security-Policy img-src).
     "CSP_TILE_SOURCES": (),
+    # Accounts (see layers/auth.py, access.py): what visitors who are not logged in may do
+    # ("viewer": the maps; "none": only log in), the session cookie over HTTPS only
+    # (false for plain HTTP on loopback), and the login rate limits.
+    "ANONYMOUS_ROLE": "viewer",
+    "SESSION_COOKIE_SECURE": True,
+    "LOGIN_MAX_FAILURES_PER_NAME": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_WINDOW_S": 900,
 }
 
 
@@ -65,6 +85,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(inspect_routes.bp)
     review.init_app(app)
+    admin.init_app(app)  # /admin/users, /admin/audit, /api/audit
+    access.init_app(app)  # roles per route and layer (catalogue), CSRF tokens
     app.cli.add_command(db_cli)  # flask --app server db backup|restore FILE, db init|load
     return app
 

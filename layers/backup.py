@@ -23,6 +23,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from . import audit
+from .auth import UserStore, cli_actor
+
 REQUIRED_TABLES = ("inspections", "hazards")
 
 db_cli = AppGroup("db", help="Backup and restore of the inspection store (SQLite).")
@@ -142,12 +145,20 @@ def backup_command(file: Path) -> None:
 
 @db_cli.command("restore")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def restore_command(file: Path) -> None:
+@click.option("--by", help="who restores, for the audit log (default: the OS user)")
+def restore_command(file: Path, by: str | None) -> None:
     """Replace the inspection store with the backup FILE, once FILE is checked sound."""
     try:
         counts, safety = restore(file, _store_path())
     except BackupError as e:
         raise click.ClickException(str(e)) from None
+    # The accounts' tables as this version has them (a backup may predate them), and
+    # the restore itself in the restored audit log.
+    users = UserStore(_store_path())
+    with users.write() as db:
+        audit.record(db, cli_actor(by), "db.restore", "store", str(_store_path()),
+                     {"file": str(file), "safety_copy": str(safety) if safety else None,
+                      **counts})
     click.echo(f"restored {_store_path()} from {file}: {_describe(counts)}; integrity ok")
     if safety:
         click.echo(f"what it held before is kept in {safety}")

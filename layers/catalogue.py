@@ -333,3 +333,42 @@ def get_layer(name: str) -> Layer:
 
 def layer_names() -> tuple[str, ...]:
     return tuple(_BY_NAME)
+
+
+# -- who may use which pages and routes --------------------------------------------------
+# Layers say which roles may see them (`Layer.roles`); pages and API routes are
+# declared here by Flask endpoint, in groups. layers/access.py enforces both on
+# every request; tests/test_access.py tries every route as every role and fails
+# on a route that no group declares. The role admin may use everything.
+
+ANONYMOUS = "anonymous"  # not logged in: also gets the rights of ANONYMOUS_ROLE (config)
+EVERYONE = frozenset({ANONYMOUS, *ROLES})  # even when ANONYMOUS_ROLE gives no role
+
+
+@dataclass(frozen=True)
+class RouteGroup:
+    name: str
+    title: str  # Chinese, shown on the 403 page
+    roles: frozenset[str]
+    endpoints: tuple[str, ...]  # Flask endpoints; "blueprint.*": all of a blueprint's
+
+
+ROUTE_GROUPS: tuple[RouteGroup, ...] = (
+    RouteGroup("login", "登录", EVERYONE, ("static", "auth.*")),
+    RouteGroup("maps", "地图与数据服务", ALL_ROLES,
+               ("pages.*", "api.*", "analysis.*", "ogc.*")),
+    RouteGroup("inspect", "巡查查询", ALL_ROLES,
+               ("inspect.inspect_page", "inspect.api_nearby", "inspect.api_locate",
+                "inspect.api_overdue", "inspect.api_venue_history")),
+    RouteGroup("inspect_write", "记录检查", frozenset({"inspector", "admin"}),
+               ("inspect.api_record_inspection", "inspect.api_record_recheck",
+                "inspect.api_hazard_status")),
+    RouteGroup("review", "闲置土地、重点项目与年度指标", frozenset({"leader", "admin"}),
+               ("review.*",)),
+    RouteGroup("admin", "账号与审计", frozenset({"admin"}), ("admin.*",)),
+)
+
+# POST routes that only read (their geometry is too large for a query string):
+# they change nothing, so they need no CSRF token. Every other POST, PUT, PATCH
+# and DELETE does.
+READ_ONLY_POSTS = ("analysis.summary_of_area", "analysis.measure")

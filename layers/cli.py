@@ -25,6 +25,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from . import audit
+from .auth import cli_actor
 from .catalogue import get_layer, layer_names
 from .files import write_layer_file
 from .importer import ImportReport, check_import
@@ -32,6 +34,7 @@ from .inspections import InspectionStore
 from .layer_export import EXPORT_FORMATS, ExportError, export_layer, format_for
 from .sources import ReadOptions
 from .store import LayerStore
+from .stores import accounts_transaction
 from .validate import LayerDataError
 
 # Files with at least this many features get a progress bar.
@@ -134,18 +137,24 @@ def read_options(crs: str | None, lon_column: str | None, lat_column: str | None
 
 @layers_cli.command("import")
 @source_options
-def import_command(file: Path, layer_name: str, **options: str | None) -> None:
+@click.option("--by", help="who imports, for the audit log (default: the OS user)")
+def import_command(file: Path, layer_name: str, by: str | None, **options: str | None) -> None:
     """Replace a layer's data with FILE (GeoJSON, GPKG, zipped SHP, KML, CSV, XLSX).
 
     Every feature is checked first; with any problem nothing is changed. The
     replacement is atomic. A running server picks the new data up by itself.
+    The import is written to the audit log in a transaction committed right
+    after the new file is swapped in (rolled back if the swap fails).
     """
     report = run_check(file, layer_name, read_options(**options))  # type: ignore[arg-type]
     if not report.ok:
         click.echo("nothing was imported; the layer is unchanged", err=True)
         raise SystemExit(1)
     before = features_in_file(data_dir() / get_layer(layer_name).file_name)
-    path = write_layer_file(data_dir(), report.layer, report.features)
+    with accounts_transaction(current_app) as db:
+        audit.record(db, cli_actor(by), "layer.import", "layer", layer_name, {
+            "file": file.name, "features": len(report.features), "before": before})
+        path = write_layer_file(data_dir(), report.layer, report.features)
     held = f"it held {before}" if before is not None else "it did not load before"
     click.echo(f"imported {len(report.features)} feature(s) into {path} ({held}); "
                "a running server reloads it on its next request")

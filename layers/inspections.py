@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import audit
 from .errors import BadRequest, Conflict, NotFound
 
 STATUS_OK = "合格"
@@ -312,6 +313,7 @@ class InspectionStore:
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            audit.ensure_schema(db)
             _add_missing_columns(db)
 
     @contextmanager
@@ -408,11 +410,16 @@ class InspectionStore:
                      new.date, hazard.deadline),
                 )
                 _event(db, hazard_id, "立案", new.date, inspection_id, new.inspector)
-            return _inspection(db, inspection_id)
+            stored = _inspection(db, inspection_id)
+            audit.record(db, recorded_by, "inspection.create", "inspection", inspection_id, {
+                "venue_id": new.venue_id, "date": new.date, "inspector": new.inspector,
+                "result": new.result, "hazards": [h["id"] for h in stored["hazards"]]})
+            return stored
 
-    def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None
-                            ) -> dict[str, Any]:
-        """立案 → 整改中: the venue has started to rectify the hazard."""
+    def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None,
+                            by: str | None = None) -> dict[str, Any]:
+        """立案 → 整改中: the venue has started to rectify the hazard. `actor` is the name
+        kept with the hazard's event, `by` the user who made the change (the audit log)."""
         with self.write() as db:
             hazard = _hazard_row(db, hazard_id)
             if hazard["status"] != "立案":
@@ -420,6 +427,9 @@ class InspectionStore:
                                "can move to 整改中")
             db.execute("UPDATE hazards SET status = '整改中' WHERE id = ?", (hazard_id,))
             _event(db, hazard_id, "整改中", date.isoformat(), None, actor)
+            audit.record(db, by or actor, "hazard.status", "hazard", hazard_id, {
+                "venue_id": hazard["venue_id"], "from": "立案", "to": "整改中",
+                "date": date.isoformat()})
             return _hazard_dict(db, _hazard_row(db, hazard_id))
 
     def record_recheck(self, new: NewRecheck, recorded_by: str | None = None) -> dict[str, Any]:
@@ -462,6 +472,9 @@ class InspectionStore:
                 db.execute("UPDATE hazards SET status = '已整改', rectified = ? WHERE id = ?",
                            (new.date, hazard_id))
                 _event(db, hazard_id, "已整改", new.date, inspection_id, new.inspector)
+            audit.record(db, recorded_by, "recheck.create", "inspection", inspection_id, {
+                "venue_id": new.venue_id, "date": new.date, "inspector": new.inspector,
+                "closed": list(new.closed)})
             return _inspection(db, inspection_id)
 
     # --- reads ------------------------------------------------------------------

@@ -25,6 +25,7 @@ from .ogc import (
     SUPPORTED_CRS,
     queryables,
 )
+from .openapi_admin import admin_section
 from .openapi_analysis import analysis_section
 from .openapi_helpers import (
     COMMON_SCHEMAS,
@@ -281,6 +282,7 @@ SECTIONS: tuple[Callable[[Sequence[Layer]], Section], ...] = (
     analysis_section,
     inspect_section,
     review_section,
+    admin_section,
     ogc_section,
 )
 

@@ -234,3 +234,17 @@ def layer_of(catalogue: Sequence[Layer], name: str) -> Layer:
 def choices(catalogue: Sequence[Layer], layer_name: str, field_name: str) -> list[str]:
     """The allowed values of a layer's field, as the catalogue declares them."""
     return list(layer_of(catalogue, layer_name).field(field_name).choices)
+
+
+def requires_login(paths: dict[str, Schema], security: Sequence[Mapping[str, list[str]]]
+                   ) -> dict[str, Schema]:
+    """`paths` with every operation behind `security`, answering 401 (nobody logged in)
+    and 403 (a role that may not) besides its own statuses."""
+    guarded: dict[str, Schema] = {}
+    for path, methods in paths.items():
+        guarded[path] = {}
+        for method, op in methods.items():
+            responses = {**op["responses"], **errors(401, 403)}
+            guarded[path][method] = {**op, "responses": responses,
+                                     "security": [dict(s) for s in security]}
+    return guarded

@@ -54,6 +54,8 @@ TAG = "inspections"
 COOKIE_AUTH = "cookieAuth"
 # The security of the writes (role inspector or admin).
 INSPECTOR: list[dict[str, list[str]]] = [{COOKIE_AUTH: []}]
+CSRF_TOKEN = "csrfToken"  # the header X-CSRFToken (its scheme: openapi_admin.py)
+WRITER: list[dict[str, list[str]]] = [{COOKIE_AUTH: [], CSRF_TOKEN: []}]
 
 # Records of the shipped history (geodata/*.csv), used as examples that work on a fresh store.
 EXAMPLE_VENUE = "V0010"  # has a hazard under rectification (整改中): HZ00185
@@ -250,7 +252,7 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
             })), error_codes=(404,)),
         "/api/inspections": operation(
             TAG, "recordInspection", "Record an inspection (inspector)", method="post",
-            security=INSPECTOR, ok_status=201, ok=written,
+            security=WRITER, ok_status=201, ok=written,
             ok_description="stored: the record and the venue's new status",
             body=request_body(bodies["inspection"], "an inspection; hazards found are filed "
                               "(立案)", {
@@ -265,7 +267,7 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
             description="A record that fails validation is 400 and stores nothing."),
         "/api/rechecks": operation(
             TAG, "recordRecheck", "Record a re-check (复查) that closes hazards (inspector)",
-            method="post", security=INSPECTOR, ok_status=201, ok=written,
+            method="post", security=WRITER, ok_status=201, ok=written,
             ok_description="stored: the re-check inspection and the venue's new status",
             body=request_body(bodies["recheck"], "a re-check of a venue's hazards under "
                               "rectification", {
@@ -276,7 +278,7 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                         "not in 整改中."),
         "/api/hazards/{hazard_id}/status": operation(
             TAG, "startRectification", "Move a hazard from 立案 to 整改中 (inspector)",
-            method="post", security=INSPECTOR, ok_status=201,
+            method="post", security=WRITER, ok_status=201,
             parameters=[path_param("hazard_id", string(), "the hazard's id",
                                    example=EXAMPLE_FILED_HAZARD)],
             ok=json_content(obj({"ok": OK_TRUE, "hazard": ref("Hazard"),

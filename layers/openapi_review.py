@@ -30,6 +30,7 @@ from .openapi_helpers import (
     path_param,
     query,
     ref,
+    requires_login,
     string,
 )
 from .sites import IDLE, TABLES
@@ -209,6 +210,7 @@ def review_section(catalogue: Sequence[Layer]) -> Section:
     paths["/api/figures"] = operation(
         TAG, "getFigures", "The figures of the year (the dashboard's data)",
         ok=json_content(ref("Figures")), error_codes=())
-    return Section(TAG, "The leaders' review: tables of land parcels and project sites, their "
-                        "exports and surroundings, and the figures of the year",
-                   paths, schemas)
+    return Section(TAG, "The leaders' review (roles leader and admin): tables of land parcels "
+                        "and project sites, their exports and surroundings, and the figures of "
+                        "the year",
+                   requires_login(paths, [{"cookieAuth": []}]), schemas)

@@ -12,14 +12,17 @@ data loaded at start-up until a restart.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
 
 from flask import Flask
 
+from . import audit
 from .catalogue import CATALOGUE
 from .store import LayerStore
+from .stores import accounts_transaction
 from .validate import LayerDataError
 
 log = logging.getLogger(__name__)
@@ -72,12 +75,24 @@ class LayerReloader:
         except LayerDataError as e:
             log.error("layer files changed (%s) but do not load; still serving the data "
                       "loaded before.\n%s", ", ".join(changed), e)
+            self.note(changed, loaded=False)
             return
         self.app.extensions["layer_store"] = store
         sync = self.app.extensions.get("layer_sync")  # PostGIS: write the new data there too
         if sync is not None:
             sync(store)
         log.info("reloaded the layers after a change of %s", ", ".join(changed))
+        self.note(changed, loaded=True)
+
+    def note(self, changed: list[str], loaded: bool) -> None:
+        """The audit row of a reload (each server process reloads, and notes it, once)."""
+        try:
+            with accounts_transaction(self.app) as db:
+                audit.record(db, audit.SYSTEM_ACTOR, "layers.reload", "layers",
+                             ",".join(changed), {"changed": changed, "loaded": loaded,
+                                                 "pid": os.getpid()})
+        except Exception:  # the reload stands even when the log cannot be written
+            log.exception("could not write the audit row of a reload")
 
 
 def init_app(app: Flask, data_dir: Path) -> None:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 from flask import Flask
 
+from .auth import UserStore
 from .inspections import InspectionStore, NewInspection, NewRecheck, VenueStatus
 from .spatial import MemorySpatial
 from .store import LayerStore
@@ -44,8 +46,8 @@ class RecordStore(Protocol):
                  ) -> dict[str, VenueStatus]: ...
     def record_inspection(self, new: NewInspection, recorded_by: str | None = None
                           ) -> dict[str, Any]: ...
-    def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None
-                            ) -> dict[str, Any]: ...
+    def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None,
+                            by: str | None = None) -> dict[str, Any]: ...
     def record_recheck(self, new: NewRecheck, recorded_by: str | None = None
                        ) -> dict[str, Any]: ...
     def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]: ...
@@ -84,3 +86,29 @@ def init_app(app: Flask, data_dir: Path) -> None:
     app.extensions["inspections"] = records
     if "database" in app.extensions:  # no connection crosses a fork (gunicorn preload_app)
         app.extensions["database"].release()
+
+
+@contextmanager
+def accounts_transaction(app: Flask) -> Iterator[Any]:
+    """A transaction on the accounts store (users, login failures, the audit log): the
+    app's, or, for the CLI's bare app that could not load the layers (`python -m
+    layers.cli`), one opened from the configuration for this transaction."""
+    users = app.extensions.get("users")
+    if users is not None:
+        with users.connect() as db:
+            yield db
+        return
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        with UserStore(Path(app.config["INSPECTIONS_DB"])).connect() as db:
+            yield db
+        return
+    from . import postgis
+
+    database = postgis.Database(str(url), 1).open()
+    try:
+        database.init_schema()
+        with postgis.PostgisUsers(database).connect() as db:
+            yield db
+    finally:
+        database.close()

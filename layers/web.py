@@ -6,13 +6,14 @@ import datetime as dt
 import logging
 from typing import Any
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, g, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .errors import ApiError, BadRequest
 from .spatial import SpatialStore
 from .store import LayerStore, LoadedLayer
 from .stores import RecordStore
+from .visibility import visible_store
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,11 @@ JSON_PATHS = ("/api/", "/ogc/")
 
 
 def get_store() -> LayerStore:
-    """The layer store built once by create_app."""
-    return current_app.extensions["layer_store"]
+    """The layer store built once by create_app, with the layers this request's roles may
+    see (access.py notes the roles; see visibility.py)."""
+    store = current_app.extensions["layer_store"]
+    roles = g.get("roles") if has_request_context() else None
+    return store if roles is None else visible_store(store, roles)
 
 
 def get_inspections() -> RecordStore:

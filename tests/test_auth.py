@@ -1,10 +1,10 @@
-"""The minimal login: users CLI, login/logout, role checks, the session key."""
+"""Logging in: users CLI, login/logout, the session cookie and key."""
 
 import stat
 
 import pytest
 
-from tests.conftest import make_app
+from tests.conftest import csrf_token, make_app
 
 PASSWORD = "correct-horse-1"
 
@@ -35,8 +35,8 @@ def test_cli_asks_for_the_password_twice(app):
     assert result.exit_code == 0, result.output
     assert "role inspector" in result.output  # the default role
     client = app.test_client()
-    assert client.post("/login", data={"name": "wangfang", "password": PASSWORD}
-                       ).status_code == 302
+    assert client.post("/login", data={"name": "wangfang", "password": PASSWORD,
+                                       "csrf_token": csrf_token(client)}).status_code == 302
 
 
 @pytest.mark.parametrize(
@@ -72,41 +72,63 @@ def test_login_page_is_chinese_and_logs_in(app):
     assert client.get("/api/me").get_json() == {"user": None}
 
     response = client.post("/login", data={"name": "zhangwei", "password": PASSWORD,
-                                           "next": "/inspect?venue=V0001"})
+                                           "next": "/inspect?venue=V0001",
+                                           "csrf_token": csrf_token(client)})
     assert response.status_code == 302 and response.location == "/inspect?venue=V0001"
     me = client.get("/api/me").get_json()["user"]
     assert me == {"name": "zhangwei", "display_name": "张伟", "role": "inspector",
                   "role_label": "巡查员"}
     assert "张伟" in client.get("/inspect").get_data(as_text=True)
 
-    assert client.post("/logout").status_code == 302
+    assert client.post("/logout").status_code == 400  # no CSRF token: not logged out
+    assert client.get("/api/me").get_json()["user"]["name"] == "zhangwei"
+    assert client.post("/logout", data={"csrf_token": csrf_token(client)}).status_code == 302
     assert client.get("/api/me").get_json() == {"user": None}
 
 
-@pytest.mark.parametrize(("name", "password"), [("zhangwei", "wrong-password"),
-                                                ("nobody", PASSWORD), ("", "")])
-def test_wrong_credentials_are_refused(app, name, password):
+@pytest.mark.parametrize(("name", "password", "status", "message"), [
+    ("zhangwei", "wrong-password", 401, "用户名或密码不正确"),
+    ("nobody", PASSWORD, 401, "用户名或密码不正确"),
+    ("", "", 400, "请输入用户名和密码")])
+def test_wrong_credentials_are_refused(app, name, password, status, message):
     create(app, "zhangwei")
     client = app.test_client()
-    response = client.post("/login", data={"name": name, "password": password})
-    assert response.status_code == 401
-    assert "用户名或密码不正确" in response.get_data(as_text=True)
+    response = client.post("/login", data={"name": name, "password": password,
+                                           "csrf_token": csrf_token(client)})
+    assert response.status_code == status
+    assert message in response.get_data(as_text=True)
     assert client.get("/api/me").get_json() == {"user": None}
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:x"])
 def test_login_never_sends_you_to_another_site(app, target):
     create(app, "zhangwei")
-    response = app.test_client().post(
-        "/login", data={"name": "zhangwei", "password": PASSWORD, "next": target})
-    assert response.status_code == 302 and response.location == "/inspect"
+    client = app.test_client()
+    response = client.post("/login", data={"name": "zhangwei", "password": PASSWORD,
+                                           "next": target, "csrf_token": csrf_token(client)})
+    assert response.status_code == 302 and response.location == "/"
 
 
 def test_the_session_cookie_is_http_only_and_same_site(app):
     create(app, "zhangwei")
-    response = app.test_client().post("/login", data={"name": "zhangwei", "password": PASSWORD})
+    client = app.test_client()
+    response = client.post("/login", data={"name": "zhangwei", "password": PASSWORD,
+                                           "csrf_token": csrf_token(client)})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # the tests' setting: plain HTTP on loopback
+
+
+def test_the_session_cookie_is_secure_by_default(tmp_path):
+    app = make_app(tmp_path / "inspections.sqlite", SESSION_COOKIE_SECURE=True)
+    create(app, "zhangwei")
+    client = app.test_client()
+    token = csrf_token(client)
+    response = client.post("/login", data={"name": "zhangwei", "password": PASSWORD,
+                                           "csrf_token": token})
+    assert "; Secure" in response.headers["Set-Cookie"]
+    from server import DEFAULTS
+    assert DEFAULTS["SESSION_COOKIE_SECURE"] is True
 
 
 def test_a_secret_key_is_made_once_and_kept(tmp_path):

@@ -10,8 +10,9 @@ import pytest
 from pypdf import PdfReader
 
 from layers.brief import format_value, map_extract, nice_scale_length
-from tests.conftest import make_app
+from tests.conftest import client_as, make_app
 
+CLIENT_ROLE = "leader"  # the `client` fixture logs in with this role (tests/conftest.py)
 GEODATA = Path(__file__).resolve().parents[1] / "geodata"
 HOSTILE = "<script>alert(1)</script>${x}`&=1+1"
 
@@ -33,7 +34,7 @@ def hostile_client(tmp_path_factory):
     (data / "parcels.geojson").write_text(json.dumps(parcels, ensure_ascii=False),
                                           encoding="utf-8")
     app = make_app(tmp_path_factory.mktemp("hostile-db") / "db.sqlite", DATA_DIR=data)
-    return app.test_client()
+    return client_as(app, "leader")
 
 
 def pdf_text(data):

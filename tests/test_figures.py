@@ -11,6 +11,7 @@ from layers.figures import check_figures, figures_by_id, load_figures
 from layers.validate import LayerDataError
 from tests.conftest import make_app
 
+CLIENT_ROLE = "leader"  # the `client` fixture logs in with this role (tests/conftest.py)
 FIGURES = Path(__file__).resolve().parents[1] / "geodata" / "figures_2022.json"
 
 

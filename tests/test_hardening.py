@@ -9,6 +9,7 @@ from werkzeug.exceptions import BadRequest
 
 from tests.conftest import make_app
 
+CLIENT_ROLE = "admin"  # the `client` fixture logs in with this role (tests/conftest.py)
 SCRIPT_TAG = re.compile(rb"<script\b[^>]*>", re.IGNORECASE)
 
 
@@ -91,7 +92,7 @@ def test_method_not_allowed_is_405_json_with_allow(client):
 def test_unexpected_error_is_500_json_without_traceback(tmp_path, caplog):
     app = make_app(tmp_path / "db.sqlite")
 
-    @app.get("/api/boom")
+    @app.get("/api/boom", endpoint="api.boom")  # declared: a route of the maps' API
     def boom():
         raise RuntimeError("secret detail of the failure")
 

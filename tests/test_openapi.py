@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from layers.openapi import SECTIONS, Section, openapi_document, operation, query
-from tests.conftest import make_app
+from tests.conftest import csrf_token, log_in, make_app
 
 
 def test_the_document_is_valid_openapi_3(client):
@@ -61,16 +61,14 @@ _APP = make_app(_DB_DIR / "inspections.sqlite")
 schema = schemathesis.openapi.from_wsgi("/ogc/api", _APP)
 
 
-def _inspector_cookie(app):
-    """The session cookie of an inspector logged in to the app."""
-    app.extensions["users"].create("schemathesis", "schemathesis-pw", "inspector", "测试员")
-    client = app.test_client()
-    assert client.post("/login", data={"name": "schemathesis", "password": "schemathesis-pw"}
-                       ).status_code == 302
-    return {"session": client.get_cookie("session").value}
+def _admin_session(app):
+    """The session cookie and CSRF header of an admin logged in to the app."""
+    client = log_in(app.test_client(), "schemathesis", "admin")
+    token = csrf_token(client)
+    return {"session": client.get_cookie("session").value}, {"X-CSRFToken": token}
 
 
-INSPECTOR_COOKIE = _inspector_cookie(_APP)
+ADMIN_COOKIE, ADMIN_CSRF = _admin_session(_APP)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
@@ -82,10 +80,10 @@ def test_the_api_keeps_its_document(case):
     """Generated requests get no 500, and every answer is one the document describes.
 
     Operations with a security requirement are sent as generated (no valid
-    session: 401) and again as a logged-in inspector, so that their bodies are
-    validated and their successful answers checked too (the explicit examples
-    of the document are records of the shipped history).
+    session: 401) and again as a logged-in admin with the session's CSRF token,
+    so that their bodies are validated and their successful answers checked too
+    (the explicit examples of the document are records of the shipped history).
     """
     case.call_and_validate(checks=CHECKS)
     if case.operation.definition.raw.get("security"):
-        case.call_and_validate(checks=CHECKS, cookies=INSPECTOR_COOKIE)
+        case.call_and_validate(checks=CHECKS, cookies=ADMIN_COOKIE, headers=ADMIN_CSRF)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 
 from tests import pgcluster
 from tests.conftest import make_app
-from tests.test_openapi import CHECKS, _inspector_cookie
+from tests.test_openapi import CHECKS, _admin_session
 
 PROBLEM = pgcluster.missing()
 
@@ -33,7 +33,7 @@ else:
     _APP = make_app(_DB_DIR / "inspections.sqlite", DATABASE_URL=_CLUSTER.create_database())
     atexit.register(_APP.extensions["database"].release)  # before the cluster stops
     schema = schemathesis.openapi.from_wsgi("/ogc/api", _APP)
-    INSPECTOR_COOKIE = _inspector_cookie(_APP)
+    ADMIN_COOKIE, ADMIN_CSRF = _admin_session(_APP)
 
     def test_the_app_is_on_postgis():
         assert _APP.extensions["database"].url.startswith("postgresql://")
@@ -44,4 +44,4 @@ else:
     def test_the_api_keeps_its_document_on_postgis(case):
         case.call_and_validate(checks=CHECKS)
         if case.operation.definition.raw.get("security"):
-            case.call_and_validate(checks=CHECKS, cookies=INSPECTOR_COOKIE)
+            case.call_and_validate(checks=CHECKS, cookies=ADMIN_COOKIE, headers=ADMIN_CSRF)

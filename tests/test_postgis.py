@@ -206,9 +206,15 @@ def _opener():
     return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
 
-def _post_json(opener, url, payload):
+def _csrf_token(opener, base_url):
+    with opener.open(base_url + "/api/csrf", timeout=30) as response:
+        return json.loads(response.read())["csrf_token"]
+
+
+def _post_json(opener, url, payload, token):
     request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "X-CSRFToken": token})
     try:
         with opener.open(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -222,7 +228,7 @@ def test_two_production_servers_share_one_postgis(postgis_cluster, tmp_path):
     recorded through both at once get distinct ids that both servers show."""
     url = postgis_cluster.create_database()
     config = {"TODAY": TODAY, "DATABASE_URL": url, "SECRET_KEY": "shared-by-the-servers",
-              "DATABASE_POOL_SIZE": "3"}
+              "DATABASE_POOL_SIZE": "3", "SESSION_COOKIE_SECURE": "false"}
     with ProductionServer(tmp_path / "a.sqlite", workers=2, threads=4, config=config) as a, \
             ProductionServer(tmp_path / "b.sqlite", workers=2, threads=4, config=config) as b:
         database = postgis.Database(url).open()
@@ -231,16 +237,20 @@ def test_two_production_servers_share_one_postgis(postgis_cluster, tmp_path):
         finally:
             database.release()
         opener = _opener()
-        login = urllib.parse.urlencode({"name": "zhangwei", "password": "an inspector's pw"})
+        login = urllib.parse.urlencode({"name": "zhangwei", "password": "an inspector's pw",
+                                        "csrf_token": _csrf_token(opener, a.url)})
         with opener.open(a.url + "/login", data=login.encode(), timeout=30) as response:
-            assert response.url.endswith("/inspect")
+            assert "/login" not in response.url  # logged in: sent on to the app
+        with opener.open(b.url + "/api/me", timeout=30) as response:  # and on the other server
+            assert json.loads(response.read())["user"]["name"] == "zhangwei"
+        token = _csrf_token(opener, b.url)  # the session's token, valid on both servers
         with urllib.request.urlopen(a.url + "/api/layers/venues", timeout=30) as response:
             venues = [f["id"] for f in json.loads(response.read())["features"][:24]]
         results: list[tuple[int, dict]] = []
 
         def record(server, venue_id):
             results.append(_post_json(opener, server.url + "/api/inspections", {
-                "venue_id": venue_id, "inspector": "张伟", "result": "合格"}))
+                "venue_id": venue_id, "inspector": "张伟", "result": "合格"}, token))
 
         threads = [threading.Thread(target=record, args=(a if i % 2 else b, v))
                    for i, v in enumerate(venues)]

@@ -7,6 +7,7 @@ from shapely.geometry import shape
 from layers.catalogue import PARCEL_STATUSES, PROJECT_STATUSES
 from layers.crs import M2_PER_MU
 
+CLIENT_ROLE = "leader"  # the `client` fixture logs in with this role (tests/conftest.py)
 GEOD = Geod(ellps="WGS84")
 
 

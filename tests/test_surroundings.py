@@ -7,6 +7,8 @@ from shapely.geometry import shape
 
 from layers.crs import to_metric
 
+CLIENT_ROLE = "leader"  # the `client` fixture logs in with this role (tests/conftest.py)
+
 
 def surroundings(client, kind, fid, distance=None):
     query = "" if distance is None else f"?distance={distance}"

@@ -11,6 +11,8 @@ import pytest
 from layers.sites import Column
 from layers.table_export import to_csv, to_xlsx
 
+CLIENT_ROLE = "leader"  # the `client` fixture logs in with this role (tests/conftest.py)
+
 
 def api_rows(client, kind, query=""):
     return client.get(f"/api/{kind}{query}").get_json()

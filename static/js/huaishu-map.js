@@ -381,6 +381,12 @@
     else document.addEventListener("huaishu:layers-loaded", callback, { once: true });
   };
 
+  // The session's CSRF token (base.html's meta tag), for requests that post.
+  HuaishuMap.csrfToken = function () {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  };
+
   // JSON from the API; rejects with the API's own message on an error status.
   HuaishuMap.fetchJson = function (url, options) {
     return fetch(url, options).then((response) =>

@@ -272,7 +272,7 @@
     setActiveTool(null);
     drawn.addLayer(layer);
     const geometry = layer.toGeoJSON().geometry;
-    const body = { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ geometry: geometry }) };
+    const body = { method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": H.csrfToken() }, body: JSON.stringify({ geometry: geometry }) };
     if (TOOLS[tool].purpose === "measure") {
       const out = $("measure-result");
       out.dataset.ready = "loading";

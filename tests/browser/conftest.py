@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PASSWORD, ensure_user
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -39,10 +41,27 @@ def browser():
         browser.close()
 
 
+def log_in_page(page, base_url: str, name: str, password: str = PASSWORD) -> None:
+    """Log the browser page in as a person does: the form of /login (with its CSRF token)."""
+    page.goto(base_url + "/login?next=/")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click(".hs-login button[type=submit]")
+    assert page.locator(".hs-account-name").count() == 1, page.content()[:2000]
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
+    """A desktop page; logged in (through /login on live_server) with the role a test
+    module names in PAGE_ROLE (e.g. the leaders' pages: PAGE_ROLE = "leader")."""
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page = context.new_page()
+    role = getattr(request.module, "PAGE_ROLE", None)
+    if role is not None:
+        server = request.getfixturevalue("live_server")
+        ensure_user(request.getfixturevalue("live_app"), f"browser-{role}", role)
+        log_in_page(page, server.url, f"browser-{role}")
     yield page
     context.close()
 

@@ -2,20 +2,23 @@
 
 import csv
 import io
-import json
 import unicodedata
-import urllib.request
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import pytest
 from pypdf import PdfReader
 
 from layers.brief import format_value
+from tests.conftest import client_as
+
+PAGE_ROLE = "leader"  # the `page` fixture logs in with this role (tests/browser/conftest.py)
 
 
 def api(live_server, path):
-    with urllib.request.urlopen(live_server.url + quote(path, safe="/?=&,")) as response:
-        return json.load(response)
+    """The leaders' API as a leader sees it (the live server's app, in process)."""
+    response = client_as(live_server.server.app, "leader").get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return response.get_json()
 
 
 @pytest.fixture
