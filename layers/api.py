@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from .clusters import cluster_collection, live_positions, parse_zoom
+from .errors import BadRequest
 from .store import parse_bbox
 from .web import get_store, live_properties
 
@@ -33,8 +35,28 @@ def layer_features(name: str):
     loaded = get_store().get(name)
     bbox = request.args.get("bbox")
     positions = loaded.in_bbox(parse_bbox(bbox)) if bbox is not None else None
-    collection = loaded.collection(positions, live_properties(loaded))
+    collection = loaded.collection(positions, live_properties(loaded, positions))
     collection["name"] = loaded.name
+    return geojson(collection)
+
+
+@bp.get("/layers/<name>/clusters")
+def layer_clusters(name: str):
+    """A point layer in a bbox at a zoom: clusters with counts, or the features when few."""
+    loaded = get_store().get(name)
+    if loaded.clusters is None:
+        raise BadRequest(f"layer {name} is not a point layer: only point layers cluster")
+    bbox = request.args.get("bbox")
+    if bbox is None:
+        raise BadRequest("bbox is missing: minx,miny,maxx,maxy (lon/lat, WGS84), the map's view")
+    view = loaded.clusters.view(parse_bbox(bbox), parse_zoom(request.args.get("zoom")))
+    collection = cluster_collection(view, loaded.features,
+                                    live_properties(loaded, live_positions(view)))
+    collection["name"] = loaded.name
+    return geojson(collection)
+
+
+def geojson(collection: dict):
     response = jsonify(collection)
     response.mimetype = "application/geo+json"
     return response
