@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes; a larger request body gets 413
     # Tile servers pages may load besides the basemaps' own (Content-Security-Policy img-src).
     "CSP_TILE_SOURCES": (),
+    # A point layer with more features is clustered by the server (by zoom), not the browser.
+    "SERVER_CLUSTER_THRESHOLD": 5000,
 }
 
 
