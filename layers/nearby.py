@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import Geod
+from pyproj import Geod, Transformer
 
 from .catalogue import (
     FIRM,
@@ -30,12 +30,13 @@ from .catalogue import (
     get_layer,
 )
 from .chinacoords import SYSTEMS, to_wgs84
-from .crs import lonlat_to_metric, metric_to_lonlat
+from .crs import METRIC, WGS84, lonlat_to_metric, metric_to_lonlat
 from .errors import BadRequest
 from .inspections import VenueStatus
 from .store import LayerStore, LoadedLayer
 
 GEOD = Geod(ellps="WGS84")
+_TO_WGS84 = Transformer.from_crs(METRIC, WGS84, always_xy=True)
 
 NEARBY_LAYERS = ("venues", "garbage", "parking")
 DEFAULT_RADIUS_M = 500.0
@@ -208,42 +209,85 @@ def direction(bearing_deg: float) -> str:
     return DIRECTIONS[int(((bearing_deg % 360) + 22.5) // 45) % 8]
 
 
+# Planar distances in EPSG:4548 and geodesic ones differ by the projection's
+# scale, under 0.01 % within Jinan (JINAN_BOUNDS): bounds ten times wider than
+# that decide what needs the exact geodesic distance.
+PLANE_TOLERANCE = 0.001
+
+
 def nearby(loaded: LoadedLayer, point: Point, radius_m: float,
            keep: Callable[[int], bool] | None = None) -> list[Hit]:
     """Features within radius_m of the point, nearest first (ties by id)."""
+    hits, _ = nearest(loaded, point, radius_m, None, keep)
+    return hits
+
+
+def nearest(loaded: LoadedLayer, point: Point, radius_m: float, limit: int | None,
+            keep: Callable[[int], bool] | None = None) -> tuple[list[Hit], int]:
+    """The `limit` nearest features within radius_m (all: None), and how many lie within.
+
+    Candidates come from the STRtree. For point layers the planar distance of
+    every candidate (NumPy, from the coordinates kept at load) sorts out the sure
+    ones; only those near the radius and those that may be among the `limit`
+    nearest are measured geodesically, so the answer is the same as measuring
+    them all.
+    """
     here = shapely.Point(lonlat_to_metric(point.lon, point.lat))
-    # The plane distance in EPSG:4548 differs from the geodesic one by its scale
-    # (under 0.01 % here): ask the index for a little more, then cut exactly.
     candidates = loaded.tree.query(here, predicate="dwithin", distance=radius_m * 1.01 + 1)
-    positions = [int(i) for i in candidates if keep is None or keep(int(i))]
-    hits = measure(loaded, point, positions)
-    return sorted((h for h in hits if h.distance_m <= radius_m),
-                  key=lambda h: (h.distance_m, loaded.ids[h.position]))
+    if keep is not None:
+        candidates = np.array([i for i in candidates.tolist() if keep(i)], dtype=np.int64)
+    if loaded.clusters is None:  # lines and polygons: measure each
+        hits = [h for h in measure(loaded, point, candidates.tolist())
+                if h.distance_m <= radius_m]
+        hits.sort(key=lambda h: (h.distance_m, loaded.ids[h.position]))
+        return hits[:limit] if limit is not None else hits, len(hits)
+    index = loaded.clusters
+    plane = np.hypot(index.x[candidates] - here.x, index.y[candidates] - here.y)
+    low, high = 1 - PLANE_TOLERANCE, 1 + PLANE_TOLERANCE
+    sure = plane <= radius_m * low - 1
+    doubt = ~sure & (plane <= radius_m * high + 1)
+    if doubt.any():
+        edge = measure(loaded, point, candidates[doubt].tolist())
+        sure[np.flatnonzero(doubt)] = [h.distance_m <= radius_m for h in edge]
+    within, plane = candidates[sure], plane[sure]
+    total = len(within)
+    if limit is not None and total > limit:
+        # Only those planar-near enough to be among the `limit` nearest.
+        kth = np.partition(plane, limit - 1)[limit - 1]
+        within = within[plane <= kth * high / low + 1]
+    hits = measure(loaded, point, within.tolist())
+    hits.sort(key=lambda h: (h.distance_m, loaded.ids[h.position]))
+    return hits[:limit] if limit is not None else hits, total
 
 
 def measure(loaded: LoadedLayer, point: Point, positions: Sequence[int]) -> list[Hit]:
     """Geodesic distance and bearing from the point to each feature."""
     if not positions:
         return []
-    here = shapely.Point(lonlat_to_metric(point.lon, point.lat))
-    targets, inside = [], []
-    for i in positions:
-        geom = loaded.metric[i]
-        if geom.geom_type == "Point":
-            targets.append((geom.x, geom.y))
-            inside.append(False)
-        elif geom.intersects(here):
-            centroid = geom.centroid
-            targets.append((centroid.x, centroid.y))
-            inside.append(True)
-        else:
-            nearest = shapely.shortest_line(geom, here).coords[0]
-            targets.append(nearest)
-            inside.append(False)
-    lonlat = np.array([metric_to_lonlat(x, y) for x, y in targets])
+    if loaded.clusters is not None:  # a point layer: its coordinates, all at once
+        xs, ys = loaded.clusters.x[positions], loaded.clusters.y[positions]
+        lon, lat = _TO_WGS84.transform(xs, ys)
+        inside = [False] * len(positions)
+    else:
+        here = shapely.Point(lonlat_to_metric(point.lon, point.lat))
+        targets, inside = [], []
+        for i in positions:
+            geom = loaded.metric[i]
+            if geom.geom_type == "Point":
+                targets.append((geom.x, geom.y))
+                inside.append(False)
+            elif geom.intersects(here):
+                centroid = geom.centroid
+                targets.append((centroid.x, centroid.y))
+                inside.append(True)
+            else:
+                nearest_point = shapely.shortest_line(geom, here).coords[0]
+                targets.append(nearest_point)
+                inside.append(False)
+        lonlat = np.array([metric_to_lonlat(x, y) for x, y in targets])
+        lon, lat = lonlat[:, 0], lonlat[:, 1]
     n = len(positions)
-    azimuth, _, distance = GEOD.inv(np.full(n, point.lon), np.full(n, point.lat),
-                                    lonlat[:, 0], lonlat[:, 1])
+    azimuth, _, distance = GEOD.inv(np.full(n, point.lon), np.full(n, point.lat), lon, lat)
     return [
         Hit(i, 0.0 if within else float(d), float(a) % 360)
         for i, a, d, within in zip(positions, azimuth, distance, inside, strict=True)
@@ -267,28 +311,39 @@ def hit_feature(loaded: LoadedLayer, hit: Hit,
 
 
 def nearby_collection(store: LayerStore, query: NearbyQuery,
-                      statuses: Mapping[str, VenueStatus] | None = None) -> dict[str, Any]:
+                      statuses: StatusLookup | Mapping[str, VenueStatus] | None = None
+                      ) -> dict[str, Any]:
     """GeoJSON FeatureCollection of the query's features, nearest first.
 
-    `statuses` (venue id -> status) is needed for the venues layer: it filters
-    by status and adds each venue's live status to its properties.
+    `statuses` (venue ids -> their statuses, or a mapping of them all) is needed
+    for the venues layer: it filters by status and adds each venue's live status
+    to its properties. Only the venues the query needs are looked up.
     """
     loaded = store.get(query.layer)
     kinds = query.kinds
+    lookup = _lookup(statuses)
+    wanted: Mapping[str, VenueStatus] = {}
+    if query.statuses and lookup is not None:
+        here = shapely.Point(lonlat_to_metric(query.point.lon, query.point.lat))
+        near = loaded.tree.query(here, predicate="dwithin", distance=query.radius_m * 1.01 + 1)
+        wanted = lookup([loaded.ids[i] for i in near.tolist()])
 
     def keep(i: int) -> bool:
         props = loaded.features[i]["properties"]
         if kinds is not None and props.get("kind") not in kinds:
             return False
-        status = statuses.get(loaded.ids[i]) if statuses is not None else None
-        return status_matches(status, query.statuses)
+        return status_matches(wanted.get(loaded.ids[i]), query.statuses)
 
     filtering = kinds is not None or bool(query.statuses)
-    hits = nearby(loaded, query.point, query.radius_m, keep if filtering else None)
-    live = {vid: s.as_properties() for vid, s in statuses.items()} if statuses else None
+    hits, total = nearest(loaded, query.point, query.radius_m, query.limit,
+                          keep if filtering else None)
+    live = None
+    if lookup is not None:
+        found = lookup([loaded.ids[h.position] for h in hits])
+        live = {vid: s.as_properties() for vid, s in found.items()}
     return {
         "type": "FeatureCollection",
-        "features": [hit_feature(loaded, h, live) for h in hits[: query.limit]],
+        "features": [hit_feature(loaded, h, live) for h in hits],
         "query": {
             "point": query.point.as_json(),
             "layer": query.layer,
@@ -297,8 +352,19 @@ def nearby_collection(store: LayerStore, query: NearbyQuery,
             "kind": sorted(kinds) if kinds is not None else None,
             "status": list(query.statuses),
         },
-        "total": len(hits),
+        "total": total,
     }
+
+
+# Venue ids -> their statuses (e.g. InspectionStore.statuses of those venues).
+StatusLookup = Callable[[Sequence[str]], Mapping[str, VenueStatus]]
+
+
+def _lookup(statuses: StatusLookup | Mapping[str, VenueStatus] | None) -> StatusLookup | None:
+    if statuses is None or callable(statuses):
+        return statuses
+    every = statuses
+    return lambda ids: {vid: every[vid] for vid in ids if vid in every}
 
 
 def overdue_collection(store: LayerStore, statuses: Mapping[str, VenueStatus],

@@ -279,3 +279,24 @@ def test_overdue_with_a_bad_point_is_400(client):
 ])
 def test_direction_names(bearing, name):
     assert direction(bearing) == name
+
+
+def test_nearest_matches_measuring_every_feature(store):
+    """The pruned query (planar bounds, then geodesic) gives what measuring all gives."""
+    import numpy as np
+
+    from layers.nearby import Point, measure, nearest
+
+    rng = np.random.default_rng(5)
+    for name in ("venues", "garbage", "parking"):
+        loaded = store.get(name)
+        every = list(range(len(loaded)))
+        for lon, lat in rng.uniform((116.955, 36.655), (116.975, 36.685), size=(40, 2)):
+            point = Point(float(lon), float(lat))
+            radius = float(rng.choice([80, 250, 600, 1500]))
+            limit = int(rng.choice([1, 5, 20, 500]))
+            expected = sorted((h for h in measure(loaded, point, every) if h.distance_m <= radius),
+                              key=lambda h: (h.distance_m, loaded.ids[h.position]))
+            hits, total = nearest(loaded, point, radius, limit)
+            assert total == len(expected)
+            assert hits == expected[:limit]
