@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -50,6 +50,7 @@ if str(ROOT) not in sys.path:
 from bench.production import ProductionServer  # noqa: E402
 from bench.synthetic import JINAN_CENTRE, write_data_dir  # noqa: E402
 
+T = TypeVar("T")
 TODAY = "2026-11-25"
 DEFAULT_SIZES = (1_000, 100_000, 1_000_000)
 NAIVE_PAGE_MAX = 100_000  # venues inlined into a Folium page that is still opened
@@ -100,12 +101,12 @@ def percentile(samples: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples), q)) if samples else math.nan
 
 
-def timed(calls: Sequence[Callable[[], object]]) -> list[float]:
-    """Milliseconds each call took."""
+def timed(call: Callable[[T], object], items: Sequence[T]) -> list[float]:
+    """Milliseconds each call(item) took."""
     out = []
-    for call in calls:
+    for item in items:
         start = time.perf_counter()
-        call()
+        call(item)
         out.append((time.perf_counter() - start) * 1000)
     return out
 
@@ -215,22 +216,24 @@ def measure_in_process(data_dir: Path, queries: int) -> dict[str, Any]:
             lookup = venue_status_lookup()
             parsed = [parse_nearby(nearby_params(lon, lat)) for lon, lat in points]
             answers: list[dict[str, Any]] = []
-            nearby = timed([lambda q=q: answers.append(nearby_collection(store, q, lookup))
-                            for q in parsed])
 
-            def bbox_query(bbox: tuple[float, float, float, float]) -> object:
-                positions = venues.in_bbox(bbox)
+            def nearby_query(query: Any) -> None:
+                answers.append(nearby_collection(store, query, lookup))
+
+            def bbox_query(p: tuple[float, float]) -> object:
+                positions = venues.in_bbox(view_bbox(p[0], p[1], 16))
                 return venues.collection(positions, live_properties(venues, positions))
 
-            bbox = timed([lambda p=p: bbox_query(view_bbox(*p, 16)) for p in points])
-
-            def cluster_query(i: int, p: tuple[float, float]) -> object:
-                view = venues.clusters.view(view_bbox(*p, cluster_zoom(i)), cluster_zoom(i))
+            def cluster_query(item: tuple[int, tuple[float, float]]) -> object:
+                i, (lon, lat) = item
+                view = venues.clusters.view(view_bbox(lon, lat, cluster_zoom(i)), cluster_zoom(i))
                 return clusters_module.cluster_collection(
                     view, venues.features,
                     live_properties(venues, clusters_module.live_positions(view)))
 
-            cluster = timed([lambda i=i, p=p: cluster_query(i, p) for i, p in enumerate(points)])
+            nearby = timed(nearby_query, parsed)
+            bbox = timed(bbox_query, points)
+            cluster = timed(cluster_query, list(enumerate(points)))
         naive = naive_nearby(venues, points[:NAIVE_NEARBY_QUERIES], answers)
     return {"load_s": load_s, "rss_mb": rss_mb, "nearby": nearby, "bbox": bbox,
             "clusters": cluster, "naive_nearby": naive,
@@ -303,8 +306,7 @@ def measure_http(server_url: str, queries: int) -> dict[str, list[float]]:
         for path in paths[kind][:20]:
             get(path)
     try:
-        return {kind: timed([lambda p=p: get(p) for p in kind_paths])
-                for kind, kind_paths in paths.items()}
+        return {kind: timed(get, kind_paths) for kind, kind_paths in paths.items()}
     finally:
         connection.close()
 
@@ -375,8 +377,8 @@ def naive_folium_page(data_dir: Path, server_url: str, path: Path) -> Path:
 
     collection = json.loads((data_dir / "venues.geojson").read_text(encoding="utf-8"))
     lon0, lat0, lon1, lat1 = JINAN_CENTRE
-    m = folium.Map(location=[(lat0 + lat1) / 2, (lon0 + lon1) / 2], zoom_start=11, tiles=None,
-                   **{"maxZoom": 19})  # clusters need one; folium's max_zoom is for tiles
+    m = folium.Map(location=[(lat0 + lat1) / 2, (lon0 + lon1) / 2], zoom_start=11, tiles=None)
+    m.options["maxZoom"] = 19  # clusters need one; folium's max_zoom is for tiles
     local_assets(m, MapOptions(static_url=server_url + "/static"))
     cluster = MarkerCluster()
     # MarkerCluster's own assets, served by the app (folium would load them from a CDN).

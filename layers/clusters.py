@@ -60,6 +60,7 @@ class Grid:
     sum_y: np.ndarray
     bounds: np.ndarray  # (cells, 4): min lon, min lat, max lon, max lat of the points
     order: np.ndarray  # layer positions sorted by cell
+    ends: np.ndarray  # starts, then len(order): cell i's positions are order[ends[i]:ends[i+1]]
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class ClusterIndex:
                                   per_cell(self.lon, np.maximum), per_cell(self.lat, np.maximum)])
         return Grid(zoom, size, rows, sorted_keys[starts], starts, counts,
                     per_cell(self.x, np.add), per_cell(self.y, np.add), bounds,
-                    order.astype(np.int64))
+                    order.astype(np.int64), np.r_[starts, len(keys)].astype(np.int64))
 
     def view(self, bbox: Sequence[float], zoom: float) -> ClusterView:
         """The clusters (or the features) of a lon/lat bbox at a map zoom."""
@@ -172,6 +173,34 @@ class ClusterIndex:
         if not (hi > lo).any():
             return np.zeros(0, dtype=np.int64)
         return np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True) if b > a])
+
+    def near(self, x: float, y: float, distance: float) -> np.ndarray:
+        """Positions of the points within `distance` of (x, y) in metres (a planar test).
+
+        The cells of a grid about distance/8 wide that cover the circle's square
+        give the candidates, a column of cells at a time: no per-point work
+        outside that square.
+        """
+        wanted = distance / 8
+        grid = min(self.grids.values(), key=lambda g: abs(math.log(g.size / wanted)))
+        ox, oy = self.origin
+        ix0 = max(math.floor((x - distance - ox) / grid.size), 0)
+        ix1 = math.floor((x + distance - ox) / grid.size)
+        iy0 = max(math.floor((y - distance - oy) / grid.size), 0)
+        iy1 = min(math.floor((y + distance - oy) / grid.size), grid.rows - 1)
+        if ix1 < ix0 or iy1 < iy0:
+            return np.zeros(0, dtype=np.int64)
+        ix = np.arange(ix0, ix1 + 1, dtype=np.int64)
+        # Each column's cells iy0..iy1 are consecutive rows, their points one slice of `order`.
+        bounds = grid.ends
+        lo = bounds[np.searchsorted(grid.keys, ix * grid.rows + iy0, side="left")]
+        hi = bounds[np.searchsorted(grid.keys, ix * grid.rows + iy1, side="right")]
+        slices = [grid.order[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+        if not slices:
+            return np.zeros(0, dtype=np.int64)
+        candidates = np.concatenate(slices)
+        plane = np.hypot(self.x[candidates] - x, self.y[candidates] - y)
+        return candidates[plane <= distance]
 
     def _whole_cluster(self, grid: Grid, row: int) -> Cluster:
         count = int(grid.counts[row])

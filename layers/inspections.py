@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -312,6 +314,7 @@ class InspectionStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()  # a thread's reader, see `reader`
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
@@ -331,6 +334,19 @@ class InspectionStore:
                 yield db
         finally:
             db.close()
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection, kept open for the small reads of hot queries.
+
+        Autocommit: each SELECT is its own read transaction and sees every commit
+        before it (WAL). Made anew in a forked worker (never crosses a fork) and
+        per thread (sqlite3's own check); writes never use it.
+        """
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            local.pid = os.getpid()
+        return local.db
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -382,13 +398,13 @@ class InspectionStore:
         if not venue_ids:
             return {}, {}
         marks = ",".join("?" * len(venue_ids))
-        with self.connect() as db:
-            last = db.execute(f"SELECT venue_id, max(date) FROM inspections WHERE venue_id IN"
-                              f" ({marks}) GROUP BY venue_id", venue_ids)
-            counts = db.execute(f"SELECT venue_id, count(*) FROM hazards WHERE venue_id IN"
-                                f" ({marks}) AND status IN ('立案', '整改中') GROUP BY venue_id",
-                                venue_ids)
-            return dict(last.fetchall()), dict(counts.fetchall())
+        db = self.reader()
+        last = db.execute(f"SELECT venue_id, max(date) FROM inspections WHERE venue_id IN"
+                          f" ({marks}) GROUP BY venue_id", venue_ids).fetchall()
+        counts = db.execute(f"SELECT venue_id, count(*) FROM hazards WHERE venue_id IN"
+                            f" ({marks}) AND status IN ('立案', '整改中') GROUP BY venue_id",
+                            venue_ids).fetchall()
+        return dict(last), dict(counts)
 
     def statuses(
         self, venues: Iterable[tuple[str, str]], today: dt.date

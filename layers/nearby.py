@@ -232,8 +232,9 @@ def nearest(loaded: LoadedLayer, point: Point, radius_m: float, limit: int | Non
     nearest are measured geodesically, so the answer is the same as measuring
     them all.
     """
+    low, high = 1 - PLANE_TOLERANCE, 1 + PLANE_TOLERANCE
     here = shapely.Point(lonlat_to_metric(point.lon, point.lat))
-    candidates = loaded.tree.query(here, predicate="dwithin", distance=radius_m * 1.01 + 1)
+    candidates = candidates_near(loaded, here, radius_m * high + 1)
     if keep is not None:
         candidates = np.array([i for i in candidates.tolist() if keep(i)], dtype=np.int64)
     if loaded.clusters is None:  # lines and polygons: measure each
@@ -243,7 +244,6 @@ def nearest(loaded: LoadedLayer, point: Point, radius_m: float, limit: int | Non
         return hits[:limit] if limit is not None else hits, len(hits)
     index = loaded.clusters
     plane = np.hypot(index.x[candidates] - here.x, index.y[candidates] - here.y)
-    low, high = 1 - PLANE_TOLERANCE, 1 + PLANE_TOLERANCE
     sure = plane <= radius_m * low - 1
     doubt = ~sure & (plane <= radius_m * high + 1)
     if doubt.any():
@@ -258,6 +258,16 @@ def nearest(loaded: LoadedLayer, point: Point, radius_m: float, limit: int | Non
     hits = measure(loaded, point, within.tolist())
     hits.sort(key=lambda h: (h.distance_m, loaded.ids[h.position]))
     return hits[:limit] if limit is not None else hits, total
+
+
+def candidates_near(loaded: LoadedLayer, here: shapely.Point, distance: float) -> np.ndarray:
+    """Positions of the features within `distance` metres of `here` in the plane (EPSG:4548).
+
+    Point layers ask their grid (no GEOS call per point), others the STRtree.
+    """
+    if loaded.clusters is not None:
+        return loaded.clusters.near(here.x, here.y, distance)
+    return loaded.tree.query(here, predicate="dwithin", distance=distance)
 
 
 def measure(loaded: LoadedLayer, point: Point, positions: Sequence[int]) -> list[Hit]:
@@ -325,7 +335,7 @@ def nearby_collection(store: LayerStore, query: NearbyQuery,
     wanted: Mapping[str, VenueStatus] = {}
     if query.statuses and lookup is not None:
         here = shapely.Point(lonlat_to_metric(query.point.lon, query.point.lat))
-        near = loaded.tree.query(here, predicate="dwithin", distance=query.radius_m * 1.01 + 1)
+        near = candidates_near(loaded, here, query.radius_m * (1 + PLANE_TOLERANCE) + 1)
         wanted = lookup([loaded.ids[i] for i in near.tolist()])
 
     def keep(i: int) -> bool:

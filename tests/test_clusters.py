@@ -143,3 +143,17 @@ def test_index_against_a_brute_force_count_of_many_points():
             assert all(inside[p] for p in singles)
             # Clusters do not overlap the grid: fewer of them than features.
             assert len(view.clusters) < view.total
+
+
+def test_points_near_a_point_match_a_scan():
+    rng = np.random.default_rng(2)
+    xy = rng.uniform((0, 0), (20000, 9000), size=(30000, 2))
+    lonlat = np.column_stack([117 + xy[:, 0] / 9e4, 36.6 + xy[:, 1] / 1.1e5])
+    index = ClusterIndex.from_points(lonlat,
+                                     xy)
+    for _ in range(40):
+        x, y = rng.uniform((-500, -500), (20500, 9500))
+        distance = float(rng.choice([30, 400, 1000, 5050]))
+        near = index.near(x, y, distance)
+        expected = np.flatnonzero(np.hypot(xy[:, 0] - x, xy[:, 1] - y) <= distance)
+        assert sorted(near.tolist()) == expected.tolist()
