@@ -205,8 +205,9 @@ class ClusterIndex:
     def _whole_cluster(self, grid: Grid, row: int) -> Cluster:
         count = int(grid.counts[row])
         position = int(grid.order[grid.starts[row]]) if count == 1 else None
+        minx, miny, maxx, maxy = (float(v) for v in grid.bounds[row])
         return Cluster(count, float(grid.sum_x[row]) / count, float(grid.sum_y[row]) / count,
-                       tuple(float(v) for v in grid.bounds[row]), position)  # type: ignore[arg-type]
+                       (minx, miny, maxx, maxy), position)
 
     def _cluster(self, positions: np.ndarray) -> Cluster:
         lon, lat = self.lon[positions], self.lat[positions]

@@ -215,20 +215,13 @@ def direction(bearing_deg: float) -> str:
 PLANE_TOLERANCE = 0.001
 
 
-def nearby(loaded: LoadedLayer, point: Point, radius_m: float,
-           keep: Callable[[int], bool] | None = None) -> list[Hit]:
-    """Features within radius_m of the point, nearest first (ties by id)."""
-    hits, _ = nearest(loaded, point, radius_m, None, keep)
-    return hits
-
-
 def nearest(loaded: LoadedLayer, point: Point, radius_m: float, limit: int | None,
             keep: Callable[[int], bool] | None = None) -> tuple[list[Hit], int]:
     """The `limit` nearest features within radius_m (all: None), and how many lie within.
 
-    Candidates come from the STRtree. For point layers the planar distance of
-    every candidate (NumPy, from the coordinates kept at load) sorts out the sure
-    ones; only those near the radius and those that may be among the `limit`
+    Candidates come from `candidates_near`. For point layers the planar distance
+    of every candidate (NumPy, from the coordinates kept at load) sorts out the
+    sure ones; only those near the radius and those that may be among the `limit`
     nearest are measured geodesically, so the answer is the same as measuring
     them all.
     """
