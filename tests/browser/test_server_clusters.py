@@ -68,6 +68,7 @@ def test_map_shows_server_clusters_and_venues_when_zoomed_in(large_server, page,
     assert page.evaluate("() => HuaishuMap.layers.venues.view.clustered") is True
     assert page.locator(".hs-layer-row[data-layer=venues] .hs-count").inner_text() \
         == f"({VENUES})"
+    assert "放大后显示检查状态" in page.locator("#legend [data-layer=venues]").inner_text()
     shown = page.locator(".hs-cluster-venues .hs-cluster-count").all_inner_texts()
     assert sorted(map(int, shown)) == sorted(counts)
     page.screenshot(path=str(screenshot_dir / "server-clusters.png"))
