@@ -2,6 +2,8 @@
 #   make run       serve the shipped data on http://127.0.0.1:5000 (gunicorn, production)
 #   make test      lint, type-check and run the whole test suite (browser tests included)
 #   make loadtest  50 clients for 60 s against the production server on loopback
+#   make bench     the service at 1k, 100k and 1M synthetic venues against the naive way
+#                  (make bench SIZES=1000,100000 for a shorter run)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -11,8 +13,10 @@ PORT   ?= 5000
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 THREADS ?= 4
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SIZES  ?= 1000,100000,1000000
+QUERIES ?= 1000
 
-.PHONY: run test loadtest setup setup-test assets browser-deps postgis-deps geodata clean
+.PHONY: run test loadtest bench setup setup-test assets browser-deps postgis-deps geodata clean
 
 # gunicorn.conf.py holds the rest of the serving settings.
 run: setup
@@ -21,6 +25,9 @@ run: setup
 
 loadtest: setup
 	$(PY) bench/loadtest.py --clients 50 --duration 60 --workers $(WORKERS) --threads $(THREADS)
+
+bench: setup-test browser-deps
+	$(PY) bench/scale.py --sizes $(SIZES) --queries $(QUERIES)
 
 test: setup-test browser-deps postgis-deps
 	$(VENV)/bin/ruff check .

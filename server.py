@@ -57,6 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_PER_NAME": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
     "LOGIN_WINDOW_S": 900,
+    # A point layer with more features is clustered by the server (by zoom), not the browser.
+    "SERVER_CLUSTER_THRESHOLD": 5000,
 }
 
 

@@ -8,6 +8,7 @@ through Jinan. Reprojection happens once, when a layer is loaded.
 
 from __future__ import annotations
 
+import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 from shapely import Geometry
@@ -39,6 +40,11 @@ def lonlat_to_metric(lon: float, lat: float) -> tuple[float, float]:
 def metric_to_lonlat(x: float, y: float) -> tuple[float, float]:
     lon, lat = _TO_WGS84.transform(x, y)
     return float(lon), float(lat)
+
+
+def metric_to_lonlat_arrays(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """metric_to_lonlat for arrays of coordinates, in one call."""
+    return _TO_WGS84.transform(x, y)
 
 
 def m2_to_mu(area_m2: float) -> float:

@@ -6,6 +6,7 @@ queries are in nearby.py, the records and their validation in inspections.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request, url_for
@@ -27,6 +28,7 @@ from .inspections import (
 from .nearby import (
     DEFAULT_RADIUS_M,
     NEARBY_LAYERS,
+    StatusLookup,
     locate,
     nearby_collection,
     overdue_collection,
@@ -72,10 +74,24 @@ def geojson(collection: dict[str, Any]):
     return response
 
 
+def venue_status_lookup() -> StatusLookup:
+    """Looks up the statuses of given venues now (only theirs: a query's few)."""
+    venues = get_store().get("venues")
+    inspections = get_inspections()
+    day = today()
+
+    def lookup(ids: Sequence[str]) -> dict[str, VenueStatus]:
+        kinds = ((vid, venues.features[p]["properties"]["kind"]) for vid in ids
+                 if (p := venues.position(vid)) is not None)
+        return inspections.statuses(kinds, day)
+
+    return lookup
+
+
 @bp.get("/api/nearby")
 def api_nearby():
     query = parse_nearby(request.args)
-    statuses = venue_statuses() if query.layer == "venues" else None
+    statuses = venue_status_lookup() if query.layer == "venues" else None
     return geojson(nearby_collection(get_spatial(), query, statuses))
 
 

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +41,9 @@ STATUSES = (STATUS_OK, STATUS_HAZARD, STATUS_OVERDUE)
 RESULTS = ("合格", "发现隐患")
 HAZARD_STATUSES = ("立案", "整改中", "已整改")  # the city-management case flow
 OPEN_HAZARD_STATUSES = ("立案", "整改中")
+# Up to this many venues, statuses() reads their records by index (SQLite's
+# default limit of host parameters is far above); more read the grouped tables.
+FEW_VENUES = 500
 HAZARD_CATEGORIES = ("消防安全", "用电安全", "燃气安全", "疏散通道", "建筑安全", "其他")
 
 # Days between inspections, by venue kind: crowded and fire-prone kinds more often.
@@ -310,6 +315,7 @@ class InspectionStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()  # a thread's reader, see `reader`
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
@@ -330,6 +336,24 @@ class InspectionStore:
                 yield db
         finally:
             db.close()
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection, kept open for the small reads of hot queries.
+
+        Autocommit: each SELECT is its own read transaction and sees every commit
+        before it (WAL). Made anew in a forked worker (never crosses a fork) and
+        per thread (sqlite3's own check); writes never use it.
+        """
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            local.pid = os.getpid()
+        return local.db
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for a few small reads: this thread's reader."""
+        yield self.reader()
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -376,12 +400,29 @@ class InspectionStore:
             )
             return {venue_id: n for venue_id, n in rows}
 
+    def _records_of(self, venue_ids: list[str]) -> tuple[dict[str, str], dict[str, int]]:
+        """last_inspections() and open_hazard_counts() of these venues only."""
+        if not venue_ids:
+            return {}, {}
+        marks = ",".join("?" * len(venue_ids))
+        with self.reading() as db:
+            last = db.execute(f"SELECT venue_id, max(date) FROM inspections WHERE venue_id IN"
+                              f" ({marks}) GROUP BY venue_id", venue_ids).fetchall()
+            counts = db.execute(f"SELECT venue_id, count(*) FROM hazards WHERE venue_id IN"
+                                f" ({marks}) AND status IN ('立案', '整改中') GROUP BY"
+                                " venue_id", venue_ids).fetchall()
+        return dict(last), dict(counts)
+
     def statuses(
         self, venues: Iterable[tuple[str, str]], today: dt.date
     ) -> dict[str, VenueStatus]:
         """venue_id -> status, for (venue_id, kind) pairs."""
-        last = self.last_inspections()
-        open_counts = self.open_hazard_counts()
+        venues = list(venues)
+        if len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the whole table
+            last, open_counts = self._records_of([vid for vid, _ in venues])
+        else:
+            last = self.last_inspections()
+            open_counts = self.open_hazard_counts()
         return {
             vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today)
             for vid, kind in venues

@@ -58,6 +58,9 @@ class MapOptions:
     static_url: str = "/static"  # where the app serves static/
     api_url: str = "/api"
     tianditu_key: str | None = None  # 天地图 key (tk); without it there is no 天地图 basemap
+    # Clustered point layers with more features than this are clustered by the server
+    # (/api/layers/<name>/clusters, refetched as the map moves), not in the browser.
+    server_cluster_threshold: int = 5000
 
 
 def vendor_js(options: MapOptions) -> list[tuple[str, str]]:
@@ -177,6 +180,9 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
         "popupMinWidth": POPUP_MIN_WIDTH_PX,
         "theme": theme(layer) if themed else None,
         "cluster": cluster and layer.geometry == "Point",
+        "serverCluster": (cluster and layer.geometry == "Point"
+                          and count > options.server_cluster_threshold),
+        "clustersUrl": f"{options.api_url}/layers/{layer.name}/clusters",
         "pane": pane,
         "communityField": community_field(layer),
     }

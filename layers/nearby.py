@@ -14,7 +14,7 @@ of a polygon (0 inside it, bearing then towards its centroid).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,21 +224,27 @@ def hit_feature(hit: Hit, live: Mapping[str, Mapping[str, Any]] | None = None
 
 
 def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
-                      statuses: Mapping[str, VenueStatus] | None = None) -> dict[str, Any]:
+                      statuses: StatusLookup | Mapping[str, VenueStatus] | None = None
+                      ) -> dict[str, Any]:
     """GeoJSON FeatureCollection of the query's features, nearest first.
 
-    `statuses` (venue id -> status) is needed for the venues layer: it filters
-    by status and adds each venue's live status to its properties.
+    `statuses` (venue ids -> their statuses, or a mapping of them all) is needed
+    for the venues layer: it filters by status and adds each venue's live status
+    to its properties. Only the venues the query needs are looked up.
     """
     kinds = query.kinds
+    lookup = _lookup(statuses)
 
-    def keep(feature_id: str) -> bool:
-        status = statuses.get(feature_id) if statuses is not None else None
-        return status_matches(status, query.statuses)
+    def keep(feature_ids: Sequence[str]) -> set[str]:
+        found = lookup(feature_ids) if lookup is not None else {}
+        return {fid for fid in feature_ids if status_matches(found.get(fid), query.statuses)}
 
     found = spatial.nearby(query.layer, query.point.lon, query.point.lat, query.radius_m,
                            query.limit, kinds, keep if query.statuses else None)
-    live = {vid: s.as_properties() for vid, s in statuses.items()} if statuses else None
+    live = None
+    if lookup is not None:
+        shown = lookup([h.feature["id"] for h in found.hits])
+        live = {vid: s.as_properties() for vid, s in shown.items()}
     return {
         "type": "FeatureCollection",
         "features": [hit_feature(h, live) for h in found.hits],
@@ -252,6 +258,17 @@ def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
         },
         "total": found.total,
     }
+
+
+# Venue ids -> their statuses (e.g. InspectionStore.statuses of those venues).
+StatusLookup = Callable[[Sequence[str]], Mapping[str, VenueStatus]]
+
+
+def _lookup(statuses: StatusLookup | Mapping[str, VenueStatus] | None) -> StatusLookup | None:
+    if statuses is None or callable(statuses):
+        return statuses
+    every = statuses
+    return lambda ids: {vid: every[vid] for vid in ids if vid in every}
 
 
 def overdue_collection(store: LayerStore, statuses: Mapping[str, VenueStatus],

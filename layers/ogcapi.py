@@ -191,7 +191,8 @@ def item(collection_id: str, feature_id: str):
     position = loaded.position(feature_id) if found is not None else None
     if position is None:
         raise NotFound(f"collection {collection_id} has no feature {feature_id!r}")
-    feature = ogc.features(loaded, [position], crs, live_properties(loaded))[0]
+    feature = ogc.features(loaded, [position], crs,
+                           live_properties(loaded, [loaded.features[position]]))[0]
     feature["links"] = self_links("ogc.item", GEOJSON, request.args.to_dict(),
                                   collection_id=collection_id, feature_id=feature_id) + [
         link("collection", JSON, loaded.layer.title,

@@ -23,7 +23,8 @@ def map_options() -> MapOptions:
     key = current_app.config.get("TIANDITU_KEY")
     return MapOptions(static_url=url_for("static", filename="").rstrip("/"),
                       api_url=url_for("api.list_layers").rsplit("/", 1)[0],
-                      tianditu_key=str(key) if key else None)
+                      tianditu_key=str(key) if key else None,
+                      server_cluster_threshold=int(current_app.config["SERVER_CLUSTER_THRESHOLD"]))
 
 
 def _config() -> dict[str, Any]:

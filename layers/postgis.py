@@ -55,6 +55,7 @@ from .spatial import (
     BBox,
     Feature,
     Hit,
+    Keep,
     Nearby,
     Target,
     geodesic_hits,
@@ -405,6 +406,8 @@ class PostgisRecords(InspectionStore):
         with self.database.transaction() as conn:
             yield Adapter(conn)
 
+    reading = connect  # type: ignore[assignment]  # the pool keeps its connections open
+
     @contextmanager
     def write(self) -> Iterator[Adapter]:  # type: ignore[override]
         """A write transaction that holds the records' write lock from its start."""
@@ -493,7 +496,7 @@ class PostgisSpatial:
 
     def nearby(self, layer: str, lon: float, lat: float, radius_m: float,
                limit: int | None = None, kinds: frozenset[str] | None = None,
-               keep: Callable[[str], bool] | None = None) -> Nearby:
+               keep: Keep | None = None) -> Nearby:
         where = "ST_DWithin(geom, here, %(radius)s)"
         params: dict[str, Any] = {"radius": index_radius(radius_m)}
         if kinds is not None:
@@ -502,8 +505,10 @@ class PostgisSpatial:
         if keep is None and limit is not None:
             return self._nearest(layer, lon, lat, radius_m, limit, where, params)
         # A filter only Python knows (the venues' statuses): measure every candidate.
-        targets = [t for t in self._targets(layer, lon, lat, where, params)
-                   if keep is None or keep(t.feature_id)]
+        targets = self._targets(layer, lon, lat, where, params)
+        if keep is not None:
+            kept = keep([t.feature_id for t in targets])
+            targets = [t for t in targets if t.feature_id in kept]
         return self._hits(layer, lon, lat, radius_m, targets, limit)
 
     def _hits(self, layer: str, lon: float, lat: float, radius_m: float,

@@ -21,6 +21,7 @@ from pyproj import Transformer
 from shapely import Geometry, STRtree
 
 from .catalogue import CATALOGUE, Layer
+from .clusters import ClusterIndex
 from .crs import METRIC, WGS84, m2_to_mu
 from .errors import BadRequest, UnknownLayer
 from .validate import LayerDataError, Problem, ValidFeature, validate_collection
@@ -36,11 +37,16 @@ class LoadedLayer:
     geometries: np.ndarray  # WGS84 shapely geometries
     metric: np.ndarray  # the same in EPSG:4548
     tree: STRtree = field(init=False)  # over `metric`
+    clusters: ClusterIndex | None = field(init=False)  # point layers: grids by zoom
     _position: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.tree = STRtree(self.metric)
         self._position = {fid: i for i, fid in enumerate(self.ids)}
+        self.clusters = None
+        if self.layer.geometry == "Point":
+            self.clusters = ClusterIndex.from_points(
+                shapely.get_coordinates(self.geometries), shapely.get_coordinates(self.metric))
 
     @property
     def name(self) -> str:

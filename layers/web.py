@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, jsonify, request
@@ -45,11 +46,17 @@ def today() -> dt.date:
     return dt.date.fromisoformat(configured) if configured else dt.date.today()
 
 
-def live_properties(loaded: LoadedLayer) -> dict[str, dict[str, Any]] | None:
-    """Properties that follow from records at run time: a venue's inspection status."""
+def live_properties(loaded: LoadedLayer, features: Iterable[dict[str, Any]] | None = None
+                    ) -> dict[str, dict[str, Any]] | None:
+    """Properties that follow from records at run time: a venue's inspection status.
+
+    For the given features of the layer (all by default): a query that serves a few
+    features of a large layer works out only theirs.
+    """
     if loaded.name != "venues":
         return None
-    venues = ((f["id"], f["properties"]["kind"]) for f in loaded.features)
+    chosen = loaded.features if features is None else features
+    venues = ((f["id"], f["properties"]["kind"]) for f in chosen)
     statuses = get_inspections().statuses(venues, today())
     return {vid: s.as_properties() for vid, s in statuses.items()}
 

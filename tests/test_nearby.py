@@ -279,3 +279,27 @@ def test_overdue_with_a_bad_point_is_400(client):
 ])
 def test_direction_names(bearing, name):
     assert direction(bearing) == name
+
+
+def test_nearest_matches_measuring_every_feature(store):
+    """The pruned query (grid candidates, planar bounds, then geodesic) gives what
+    measuring every feature gives."""
+    import numpy as np
+
+    from layers.nearby import Point, measure
+    from layers.spatial import MemorySpatial, ranked
+
+    spatial = MemorySpatial(lambda: store)
+    rng = np.random.default_rng(5)
+    for name in ("venues", "garbage", "parking"):
+        loaded = store.get(name)
+        every = list(range(len(loaded)))
+        for lon, lat in rng.uniform((116.955, 36.655), (116.975, 36.685), size=(40, 2)):
+            point = Point(float(lon), float(lat))
+            radius = float(rng.choice([80, 250, 600, 1500]))
+            limit = int(rng.choice([1, 5, 20, 500]))
+            expected = ranked(measure(loaded, point, every), radius)
+            found = spatial.nearby(name, point.lon, point.lat, radius, limit)
+            assert found.total == len(expected)
+            assert [(h.feature["id"], round(h.distance_m, 6)) for h in found.hits] == [
+                (h.feature["id"], round(h.distance_m, 6)) for h in expected[:limit]]

@@ -272,6 +272,14 @@
 
   function applyFilter(entry) {
     if (!entry.loaded) return;
+    if (entry.server) {
+      // Server clusters count the whole layer; the features in view are filtered.
+      for (const layer of entry.items) {
+        if (passes(entry, layer.feature)) entry.geojson.addLayer(layer);
+        else entry.geojson.removeLayer(layer);
+      }
+      return;
+    }
     const visible = entry.items.filter((layer) => passes(entry, layer.feature));
     entry.visibleCount = visible.length;
     if (entry.cluster) {
@@ -340,6 +348,10 @@
     HuaishuMap.layers[config.name] = entry;
     HuaishuMap.pending += 1;
     ensurePane(config.pane);
+    if (config.serverCluster) {
+      serverClusters(entry);
+      return;
+    }
     fetch(config.url, { headers: { Accept: "application/geo+json" } })
       .then((response) => {
         if (!response.ok) throw new Error("HTTP " + response.status);
@@ -365,15 +377,117 @@
         entry.error = String(error);
         console.error("layer " + config.name + " failed to load:", error);
       })
-      .finally(() => {
-        HuaishuMap.pending -= 1;
-        emit("layer-loaded", { layer: config.name });
-        if (HuaishuMap.pending === 0) {
-          document.body.dataset.layersLoaded = "true";
-          emit("layers-loaded", {});
-        }
-      });
+      .finally(() => layerDone(config.name));
   };
+
+  function layerDone(name) {
+    HuaishuMap.pending -= 1;
+    emit("layer-loaded", { layer: name });
+    if (HuaishuMap.pending === 0) {
+      document.body.dataset.layersLoaded = "true";
+      emit("layers-loaded", {});
+    }
+  }
+
+  // --- server clusters (large point layers) ----------------------------------------
+
+  // A layer too large for the browser: the server clusters the map's view by zoom
+  // (/api/layers/<name>/clusters); the view is fetched again after each move or
+  // zoom (debounced), and an answer that a newer request overtook is dropped.
+  const REFRESH_DELAY_MS = 150;
+
+  function compactCount(count) {
+    return count >= 10000 ? formatNumber(count / 10000, 1) + "万" : String(count);
+  }
+
+  function serverClusterMarker(feature, latlng, config) {
+    const count = feature.properties.count;
+    const size = count < 100 ? 32 : count < 1000 ? 38 : count < 10000 ? 44 : 50;
+    const node = el("div", null, "hs-cluster hs-server-cluster hs-cluster-" + config.name);
+    node.dataset.count = String(count);
+    node.appendChild(el("span", compactCount(count), "hs-cluster-count"));
+    node.style.background = config.style.color;
+    const marker = L.marker(latlng, {
+      icon: L.divIcon({ html: node, className: "hs-icon hs-cluster-icon", iconSize: [size, size] }),
+      title: formatNumber(count, 0) + " 处 · 点击放大",
+    });
+    marker.on("click", () => {
+      const b = feature.properties.bbox;
+      const map = HuaishuMap.map;
+      const bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+      const zoom = Math.min(map.getBoundsZoom(bounds), map.getMaxZoom());
+      map.setView(bounds.getCenter(), Math.max(zoom, map.getZoom() + 1), { animate: false });
+    });
+    return marker;
+  }
+
+  function serverClusters(entry) {
+    const config = entry.config;
+    const map = HuaishuMap.map;
+    let controller = null;
+    let timer = null;
+    entry.server = true;
+    entry.count = entry.visibleCount = config.count;
+    entry.geojson = L.geoJSON(null).addTo(entry.group);
+    entry.display = entry.geojson;
+
+    function draw(collection) {
+      const clusters = collection.features.filter((f) => f.properties.cluster);
+      const features = collection.features.filter((f) => !f.properties.cluster);
+      entry.geojson.clearLayers();
+      for (const feature of clusters) {
+        const [lon, lat] = feature.geometry.coordinates;
+        entry.geojson.addLayer(serverClusterMarker(feature, L.latLng(lat, lon), config));
+      }
+      const single = geoJsonLayer({ type: "FeatureCollection", features: features }, config);
+      entry.items = single.getLayers();
+      for (const layer of entry.items) entry.geojson.addLayer(layer);
+      entry.view = { zoom: collection.zoom, total: collection.total, clustered: collection.clustered };
+      applyFilter(entry);
+    }
+
+    function refresh() {
+      timer = null;
+      if (!map.hasLayer(entry.group) && entry.counted) return;
+      if (controller) controller.abort();
+      controller = new AbortController();
+      const b = map.getBounds();
+      const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
+      const bbox = [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
+                    clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)]
+        .map((v) => v.toFixed(6)).join(",");
+      const url = config.clustersUrl + "?bbox=" + bbox + "&zoom=" + map.getZoom();
+      const mine = controller;
+      HuaishuMap.fetchJson(url, { headers: { Accept: "application/geo+json" }, signal: mine.signal })
+        .then((collection) => {
+          if (mine !== controller) return;
+          entry.loaded = true;
+          draw(collection);
+          entry.error = null;
+        })
+        .catch((error) => {
+          if (error.name === "AbortError") return;
+          entry.error = String(error);
+          console.error("layer " + config.name + " failed to load:", error);
+        })
+        .finally(() => {
+          if (mine !== controller || entry.counted) return;
+          entry.counted = true; // the page's first load of this layer is over
+          layerDone(config.name);
+        });
+    }
+
+    function later() {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(refresh, REFRESH_DELAY_MS);
+    }
+
+    map.on("moveend", later);
+    document.addEventListener("huaishu:visibility", (e) => {
+      if (e.detail.layer === config.name && e.detail.shown) later();
+    });
+    later();
+  }
 
   // Run `callback` once every layer has loaded (at once if they have).
   HuaishuMap.whenLoaded = function (callback) {

@@ -102,7 +102,7 @@
     return items("", [item(polygonSymbol(s.color, s.fillColor, s.fillOpacity, !!s.dashArray), config.title)]);
   }
 
-  function venuesLegend(theme) {
+  function venuesLegend(theme, serverCluster) {
     const box = el("div");
     box.appendChild(items("hs-cols-3", theme.statuses.map((s) => item(symbol("point", { background: s.color }), s.value))));
     box.appendChild(
@@ -118,7 +118,9 @@
         })
       )
     );
-    box.appendChild(el("div", "聚合圆按其中最差的检查状态着色", "hs-legend-note"));
+    // Server clusters (a large layer) count venues; the browser's take the worst status.
+    const note = serverCluster ? "聚合圆中数字为场所数,放大后显示检查状态" : "聚合圆按其中最差的检查状态着色";
+    box.appendChild(el("div", note, "hs-legend-note"));
     return box;
   }
 
@@ -162,7 +164,7 @@
       return box;
     }
     box.appendChild(el("div", config.title, "hs-legend-layer-title"));
-    if (theme.kind === "venues") box.appendChild(venuesLegend(theme));
+    if (theme.kind === "venues") box.appendChild(venuesLegend(theme, config.serverCluster));
     else if (theme.kind === "garbage") box.appendChild(garbageLegend(theme));
     else if (theme.kind === "category") box.appendChild(categoryLegend(config));
     else if (theme.kind === "roads") box.appendChild(roadsLegend(theme));

@@ -22,16 +22,18 @@ def test_browse_from_the_landing_page_to_a_feature(live_server, page, screenshot
     page.get_by_role("link", name="图层集合").first.click()
     page.get_by_role("link", name="停车场").click()
     assert "可筛选属性" in page.locator("main").inner_text()
-    page.get_by_role("link", name="浏览要素").click()
+    with page.expect_navigation():  # the next page, not the one it leaves
+        page.get_by_role("link", name="浏览要素").click()
 
-    page.wait_for_function("() => document.getElementById('ogc-map').dataset.loaded === '8'")
+    page.wait_for_function("() => document.getElementById('ogc-map')?.dataset.loaded === '8'")
     assert "共 8 个要素符合条件" in page.locator(".ogc-count").inner_text()
     assert page.locator(".ogc-table tbody tr").count() == 8
     assert page.locator("#ogc-map .leaflet-overlay-pane path").count() >= 8
     page.screenshot(path=str(screenshot_dir / "ogc-items.png"), full_page=True)
 
-    page.locator(".ogc-table tbody a").first.click()
-    page.wait_for_function("() => document.getElementById('ogc-map').dataset.loaded === '1'")
+    with page.expect_navigation():  # the next page, not the one it leaves
+        page.locator(".ogc-table tbody a").first.click()
+    page.wait_for_function("() => document.getElementById('ogc-map')?.dataset.loaded === '1'")
     assert "泊位(个)" in page.locator(".ogc-props").inner_text()
     page.screenshot(path=str(screenshot_dir / "ogc-item.png"), full_page=True)
     assert local_only(requests) == []
@@ -41,10 +43,11 @@ def test_browse_from_the_landing_page_to_a_feature(live_server, page, screenshot
 def test_page_through_venues(live_server, page):
     requests, errors = watch(page)
     page.goto(live_server.url + "/ogc/collections/venues/items?limit=50&community=裕园社区")
-    page.wait_for_function("() => Number(document.getElementById('ogc-map').dataset.loaded) > 0")
+    page.wait_for_function("() => Number(document.getElementById('ogc-map')?.dataset.loaded) > 0")
     first = page.locator(".ogc-count").inner_text()
-    page.get_by_role("link", name="下一页 »").click()
-    page.wait_for_function("() => Number(document.getElementById('ogc-map').dataset.loaded) > 0")
+    with page.expect_navigation():  # the next page, not the one it leaves
+        page.get_by_role("link", name="下一页 »").click()
+    page.wait_for_function("() => Number(document.getElementById('ogc-map')?.dataset.loaded) > 0")
     second = page.locator(".ogc-count").inner_text()
     assert "共 76 个" in first and "第 1–50 个" in first and "第 51–76 个" in second
     assert page.get_by_role("link", name="« 上一页").count() == 1

@@ -151,14 +151,17 @@ def test_row_click_zooms_to_the_parcel_and_shows_surroundings(live_server, watch
 def test_clicking_a_parcel_on_the_map_selects_its_row(live_server, watched):
     page = watched
     open_sites(page, live_server)
-    x, y = page.evaluate("""(() => {
+    # Where the parcel is drawn, once the map has settled: the point at its centre is
+    # its own path (not a moving map's stale position or another feature above it).
+    x, y = page.wait_for_function("""() => {
         const map = HuaishuMap.map;
         const layer = HuaishuMap.layers.parcels.geojson.getLayers()
             .find(l => l.feature.id === 'P04');
         const p = map.latLngToContainerPoint(layer.getBounds().getCenter());
         const box = map.getContainer().getBoundingClientRect();
-        return [box.left + p.x, box.top + p.y];
-    })()""")
+        const [x, y] = [box.left + p.x, box.top + p.y];
+        return document.elementFromPoint(x, y) === layer.getElement() ? [x, y] : null;
+    }""").json_value()
     page.mouse.click(x, y)
     page.wait_for_selector("#site-table tbody tr[data-id='P04'][aria-selected='true']")
     page.wait_for_function(
