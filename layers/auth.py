@@ -19,7 +19,6 @@ on /admin/users (admin.py):
 
 from __future__ import annotations
 
-import functools
 import getpass
 import os
 import re
@@ -30,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -51,7 +50,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, login_limits
 from .catalogue import ROLES
-from .errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from .errors import ApiError, BadRequest, Conflict, NotFound
 
 USER_NAME = re.compile(r"[A-Za-z0-9_.-]{2,32}")
 MIN_PASSWORD_LENGTH = 8
@@ -276,29 +275,6 @@ def current_user() -> User | None:
         user = get_users().get(name) if isinstance(name, str) else None
         g.user = user if user and not user.disabled and user.epoch == epoch else None
     return g.user
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def role_required(*roles: str) -> Callable[[F], F]:
-    """Guard a view beyond its route group (catalogue.ROUTE_GROUPS, enforced by access.py):
-    401 when nobody is logged in, 403 when the role is not allowed; admin passes."""
-
-    def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            user = current_user()
-            if user is None:
-                raise Unauthorized("log in first (/login)")
-            if user.role not in roles and user.role != "admin":
-                raise Forbidden(f"this needs the role {' or '.join(roles)}; "
-                                f"{user.name} is {user.role}")
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorator
 
 
 bp = Blueprint("auth", __name__)
