@@ -151,9 +151,14 @@ def items(collection_id: str):
     loaded = get_store().get(collection_id)
     query = ogc.parse_items_query(loaded.layer, request.args)
     html = wants_html()
-    live = live_properties(loaded)
+    # The live statuses of every venue only when a filter reads them; else the page's.
+    live_names = {field.name for field in ogc.LIVE_QUERYABLES.get(loaded.name, ())}
+    filtering_live = any(name in live_names for name, _ in query.filters)
+    live = live_properties(loaded) if filtering_live else None
     positions = ogc.select(loaded, query, live, _bbox_positions(loaded))
     page = positions[query.offset:query.offset + query.limit]
+    if live is None:
+        live = live_properties(loaded, [loaded.features[i] for i in page])
     args = request.args.to_dict()
     body: dict[str, Any] = {
         "type": "FeatureCollection",

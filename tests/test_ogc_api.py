@@ -91,6 +91,17 @@ def test_venues_carry_their_live_status(client):
     assert {f["properties"]["status"] for f in body["features"]} == {"逾期未检"}
 
 
+def test_a_page_of_venues_carries_the_same_statuses_as_the_layer_api(client):
+    """Unfiltered pages work out only their own venues' statuses: the same ones."""
+    api = {f["id"]: f["properties"]["status"]
+           for f in client.get("/api/layers/venues").get_json()["features"]}
+    page = client.get("/ogc/collections/venues/items?offset=40&limit=30").get_json()
+    assert len(page["features"]) == 30
+    assert {f["id"]: f["properties"]["status"] for f in page["features"]} == {
+        f["id"]: api[f["id"]] for f in page["features"]}
+    assert len({f["properties"]["status"] for f in page["features"]}) > 1
+
+
 def test_bbox_uses_the_index_and_matches_the_api(client, store):
     minx, miny, maxx, maxy = store.get("boundary").bbox
     midx = (minx + maxx) / 2
