@@ -5,7 +5,9 @@ layers/catalogue.py (ROUTE_GROUPS, read here on its own, not through
 layers/access.py): a route may be used (any status but 401/403, never a 500)
 or is refused (401 for nobody logged in, 403 for a user of another role). A
 route that no group declares fails `test_every_route_is_declared_once` and is
-refused to everyone, admins included.
+refused to everyone, admins included. Each test runs on both stores (`store_backend`):
+the users are in SQLite or PostgreSQL, and with PostGIS the per-request layer queries
+(bbox, nearby, a feature by id) are answered there, behind the same checks.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def problems(app, anonymous_role: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app(tmp_path_factory, store_backend):
     return make_app(tmp_path_factory.mktemp("access") / "inspections.sqlite")
 
 
@@ -97,7 +99,7 @@ def test_every_route_as_every_role(app):
     assert problems(app, "viewer") == []
 
 
-def test_every_route_as_every_role_when_visitors_must_log_in(tmp_path):
+def test_every_route_as_every_role_when_visitors_must_log_in(tmp_path, store_backend):
     app = make_app(tmp_path / "inspections.sqlite", ANONYMOUS_ROLE="none")
     assert problems(app, "none") == []
     anonymous = app.test_client()
@@ -117,7 +119,7 @@ def test_what_the_walk_expects_follows_the_declaration(app):
     assert all(allowed("admin.users_page", "admin", "viewer") for _ in ROLES)
 
 
-def test_a_route_nobody_declared_is_refused_and_found(tmp_path):
+def test_a_route_nobody_declared_is_refused_and_found(tmp_path, store_backend):
     app = make_app(tmp_path / "inspections.sqlite")
 
     @app.get("/api/forgotten")
@@ -149,7 +151,7 @@ def test_refusals_say_why(app):
 # -- layers ---------------------------------------------------------------------------
 
 @pytest.fixture
-def restricted(tmp_path):
+def restricted(tmp_path, store_backend):
     """An app whose parcels layer only leaders (and admins) may see."""
     app = make_app(tmp_path / "inspections.sqlite")
     loaded = app.extensions["layer_store"].get("parcels")

@@ -1,4 +1,7 @@
-"""Accounts end to end: create-admin, /admin/users, CSRF, the login rate limit, the audit log."""
+"""Accounts end to end: create-admin, /admin/users, CSRF, the login rate limit, the audit log.
+
+Each test runs on both stores (`store_backend`): the accounts and the audit log are in
+SQLite or in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,13 +20,12 @@ HOSTILE = '<script>alert("hs-xss")</script>'
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, store_backend):
     return make_app(tmp_path / "inspections.sqlite")
 
 
 def audit_rows(app, action=None):
-    with sqlite3.connect(app.config["INSPECTIONS_DB"]) as db:
-        db.row_factory = sqlite3.Row
+    with app.extensions["users"].connect() as db:  # SQLite or PostgreSQL, as the app
         rows = db.execute("SELECT * FROM audit_log ORDER BY id").fetchall()
     return [dict(r) | {"summary": json.loads(r["summary"])} for r in rows
             if action is None or r["action"] == action]
@@ -238,7 +240,7 @@ def test_an_address_is_locked_after_twenty_failures(app, clock):
     assert attempt(client, "zhangwei", PASSWORD, address="10.0.0.2").status_code == 302
 
 
-def test_the_limit_holds_across_processes(tmp_path, clock):
+def test_the_limit_holds_across_processes(tmp_path, clock, store_backend):
     """Two apps on one store stand for two gunicorn workers."""
     first = make_app(tmp_path / "inspections.sqlite")
     second = make_app(tmp_path / "inspections.sqlite")
@@ -284,8 +286,11 @@ def test_inspections_hazards_and_rechecks_are_audited(app):
     assert rows[2]["summary"]["closed"] == [hazard_id]
 
 
-def test_the_audit_row_is_written_in_the_transaction_of_the_change(tmp_path, monkeypatch):
-    store = ins.InspectionStore(tmp_path / "s.sqlite")
+def test_the_audit_row_is_written_in_the_transaction_of_the_change(app, monkeypatch):
+    store = app.extensions["inspections"]
+    with store.connect() as db:
+        before = db.execute("SELECT count(*) FROM inspections").fetchone()[0]
+        assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0
     new = ins.parse_inspection({"venue_id": "V0001", "inspector": "张伟", "result": "合格"},
                                ins.dt.date(2026, 11, 25), lambda v: True)
 
@@ -296,7 +301,7 @@ def test_the_audit_row_is_written_in_the_transaction_of_the_change(tmp_path, mon
     with pytest.raises(sqlite3.OperationalError):
         store.record_inspection(new, "zhangwei")
     with store.connect() as db:
-        assert db.execute("SELECT count(*) FROM inspections").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM inspections").fetchone()[0] == before
     monkeypatch.undo()
     with pytest.raises(ins.Conflict):  # a refused change writes no audit row either
         store.record_recheck(ins.parse_recheck({"venue_id": "V0001", "inspector": "张伟",
@@ -308,7 +313,7 @@ def test_the_audit_row_is_written_in_the_transaction_of_the_change(tmp_path, mon
     assert [tuple(r) for r in rows] == [("zhangwei", "inspection.create", stored["id"])]
 
 
-def test_imports_and_reloads_are_audited(tmp_path):
+def test_imports_and_reloads_are_audited(tmp_path, store_backend):
     data_dir = copy_geodata(tmp_path / "geodata")
     db = tmp_path / "inspections.sqlite"
     served = make_app(db, DATA_DIR=data_dir)
@@ -403,13 +408,19 @@ def test_a_login_form_without_its_token_asks_to_log_in_again(app):
     assert audit_rows(app, "login.success") == []
 
 
-def test_a_restore_is_audited_and_brings_the_accounts_tables_back(app, tmp_path):
+def test_a_restore_is_audited_and_brings_the_accounts_tables_back(app, tmp_path,
+                                                                  store_backend):
     """A backup from before the accounts (no users, no audit log) restores to a working
-    store: the accounts' tables are made again and the restore is the first audit row."""
+    store: the accounts' tables are made again and the restore is the first audit row.
+    With PostGIS `db restore` refuses (pg_restore is the tool) and changes nothing."""
     old = tmp_path / "old.sqlite"
     with sqlite3.connect(old) as db:
         db.executescript(ins.SCHEMA)
     result = app.test_cli_runner().invoke(args=["db", "restore", str(old), "--by", "ops"])
+    if store_backend == "postgis":
+        assert result.exit_code != 0 and "pg_restore" in result.output
+        assert audit_rows(app) == []
+        return
     assert result.exit_code == 0, result.output
     [row] = audit_rows(app)
     assert (row["actor"], row["action"]) == ("ops", "db.restore")
