@@ -58,3 +58,12 @@ def test_table_formatting():
     assert scale.fmt_bytes(25_300) == "25.3 kB" and scale.fmt_bytes(3.9e8, True) == "~390.0 MB"
     assert [scale.size_label(n) for n in (1000, 100_000, 1_000_000, 1500)] == \
         ["1k", "100k", "1M", "1500"]
+
+
+def test_the_in_process_measures_run_and_agree_with_the_naive_way(tmp_path):
+    """bench/scale.py's in-process part on 1,000 venues: every query kind answers, and the
+    naive full scan finds the same nearest venues (naive_nearby asserts it)."""
+    data = write_data_dir(tmp_path / "data", 1000, extent="jinan")
+    got = scale.measure_in_process(data, queries=20)
+    assert [len(got[k]) for k in ("nearby", "bbox", "clusters", "naive_nearby")] == [20] * 4
+    assert got["load_s"] > 0 and got["rss_mb"] > 0 and got["within_1km"] > 0
