@@ -3,7 +3,8 @@
 #   make test      lint, type-check and run the whole test suite (browser tests included)
 #   make loadtest  50 clients for 60 s against the production server on loopback
 #   make bench     the service at 1k, 100k and 1M synthetic venues against the naive way
-#                  (make bench SIZES=1000,100000 for a shorter run)
+#                  (make bench SIZES=1000,100000 for a shorter run; DATABASE_URL=postgresql://...
+#                  runs it on a scratch PostGIS database, whose layers and records it overwrites)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -27,7 +28,8 @@ loadtest: setup
 	$(PY) bench/loadtest.py --clients 50 --duration 60 --workers $(WORKERS) --threads $(THREADS)
 
 bench: setup-test browser-deps
-	$(PY) bench/scale.py --sizes $(SIZES) --queries $(QUERIES)
+	$(PY) bench/scale.py --sizes $(SIZES) --queries $(QUERIES) \
+		$(if $(DATABASE_URL),--database-url '$(DATABASE_URL)')
 
 test: setup-test browser-deps postgis-deps
 	$(VENV)/bin/ruff check .

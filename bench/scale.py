@@ -1,6 +1,7 @@
 """The service at scale: synthetic venues (1k, 100k, 1M), ours against the naive way.
 
     python bench/scale.py [--sizes 1000,100000,1000000] [--queries 1000]
+                          [--database-url postgresql://...]
 
 For each size, a data directory is written (bench/synthetic.py: central Jinan,
 the shipped layers and N venues) and loaded through the real LayerStore:
@@ -22,6 +23,11 @@ the shipped layers and N venues) and loaded through the real LayerStore:
 
 It prints a Markdown table (the README's "Scale" section keeps one) and the
 ratios naive / ours. Only loopback is used; every loop is bounded.
+
+The app runs on the embedded store unless `--database-url` (or the app's own
+HUAISHU_DATABASE_URL) names a PostGIS database: then the in-process and HTTP
+queries are answered by the PostGIS store. Its layer tables and records are
+overwritten with the synthetic data: give it a scratch database.
 """
 
 from __future__ import annotations
@@ -200,6 +206,7 @@ def measure_in_process(data_dir: Path, queries: int) -> dict[str, Any]:
     from layers import clusters as clusters_module
     from layers.inspect_routes import venue_status_lookup
     from layers.nearby import nearby_collection, parse_nearby
+    from layers.store import feature_collection
     from layers.web import live_properties
     from server import create_app
 
@@ -221,10 +228,9 @@ def measure_in_process(data_dir: Path, queries: int) -> dict[str, Any]:
             def nearby_query(query: Any) -> None:
                 answers.append(nearby_collection(spatial, query, lookup))
 
-            def bbox_query(p: tuple[float, float]) -> object:
-                positions = venues.in_bbox(view_bbox(p[0], p[1], 16))
-                shown = [venues.features[i] for i in positions]
-                return venues.collection(positions, live_properties(venues, shown))
+            def bbox_query(p: tuple[float, float]) -> object:  # as api.layer_features
+                shown = spatial.in_bbox("venues", view_bbox(p[0], p[1], 16))
+                return feature_collection(shown, live_properties(venues, shown))
 
             def cluster_query(item: tuple[int, tuple[float, float]]) -> object:
                 i, (lon, lat) = item
@@ -238,6 +244,8 @@ def measure_in_process(data_dir: Path, queries: int) -> dict[str, Any]:
             bbox = timed(bbox_query, points)
             cluster = timed(cluster_query, list(enumerate(points)))
         naive = naive_nearby(venues, points[:NAIVE_NEARBY_QUERIES], answers)
+        if "database" in app.extensions:
+            app.extensions["database"].close()
     return {"load_s": load_s, "rss_mb": rss_mb, "nearby": nearby, "bbox": bbox,
             "clusters": cluster, "naive_nearby": naive,
             "within_1km": float(np.mean([a["total"] for a in answers]))}
@@ -423,11 +431,21 @@ def run(sizes: Sequence[int], queries: int, workdir: Path) -> list[Result]:
     return results
 
 
+def store_label() -> str:
+    url = os.environ.get("HUAISHU_DATABASE_URL")
+    if not url:
+        return "embedded (SQLite records, in-process STRtrees)"
+    from layers.postgis import redact
+
+    return f"PostGIS ({redact(url)})"
+
+
 def report(results: Sequence[Result]) -> str:
     header = ["venues"] + [size_label(r.size) for r in results]
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
                f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
-    return markdown_table(header, result_rows(results)) + f"\n\nMachine: {machine}\n"
+    return (markdown_table(header, result_rows(results))
+            + f"\n\nStore: {store_label()}\nMachine: {machine}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -438,8 +456,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="queries of each kind per size (default 1000)")
     parser.add_argument("--workdir", type=Path, help="where to write the data (default: a "
                         "temporary directory, removed afterwards)")
+    parser.add_argument("--database-url", help="a scratch PostGIS database "
+                        "(postgresql://...) to run the app on; its layers and records are "
+                        "overwritten (default: HUAISHU_DATABASE_URL, else the embedded store)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.database_url:  # the child process and the production server read it too
+        if not args.database_url.startswith(("postgresql://", "postgres://")):
+            parser.error(f"--database-url must start with postgresql://, "
+                         f"not {args.database_url[:12]!r}")
+        os.environ["HUAISHU_DATABASE_URL"] = args.database_url
     if args.child:
         print(json.dumps(measure_in_process(args.child, args.queries)))
         return 0
