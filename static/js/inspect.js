@@ -446,6 +446,7 @@
     const user = config.user;
     const canRecord = Boolean(config.canRecord);
     show($("login-to-record"), !user);
+    if (user) show($("no-right-to-record"), !canRecord);
     show($("record-form"), canRecord);
     const rectifying = data.open_hazards.filter((h) => h.status === "整改中");
     show($("recheck-form"), canRecord && rectifying.length > 0);

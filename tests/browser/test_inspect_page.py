@@ -20,6 +20,7 @@ def inspect_app(tmp_path_factory):
     """Its own store: these tests write records."""
     app = make_app(tmp_path_factory.mktemp("inspect-db") / "inspections.sqlite")
     app.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
+    app.extensions["users"].create("chakan", PASSWORD, "viewer", "王查看")
     return app
 
 
@@ -220,3 +221,20 @@ def test_bad_coordinates_say_why(server, phone, typed, message):
     page.click("#btn-go")
     expect(page.locator("#message")).to_contain_text(message)
     assert page.locator("#results .hs-item").count() == 0
+
+
+def test_a_viewer_is_told_why_there_is_no_record_form(server, phone, screenshot_dir):
+    page = phone
+    page.goto(server.url + "/login?next=/inspect?lon=116.964%26lat=36.662")
+    page.fill("input[name=name]", "chakan")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#user-name")).to_have_text("王查看")
+    page.locator("#results .hs-item").first.click()
+    expect(page.locator("#no-right-to-record")).to_be_visible()
+    expect(page.locator("#no-right-to-record")).to_contain_text("巡查员账号")
+    expect(page.locator("#record-form")).to_be_hidden()
+    expect(page.locator("#login-to-record")).to_be_hidden()
+    page.locator("#detail-name").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "inspect-viewer.png"))
+    assert_stayed_local(page)
