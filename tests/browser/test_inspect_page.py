@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from layers import chinacoords
+from tests.browser.helpers import stub_tiles
 from tests.conftest import make_app
 from tests.liveserver import LiveServer
 
@@ -238,3 +239,21 @@ def test_a_viewer_is_told_why_there_is_no_record_form(server, phone, screenshot_
     page.locator("#detail-name").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "inspect-viewer.png"))
     assert_stayed_local(page)
+
+
+def test_the_basemap_can_be_switched_and_is_kept(server, phone):
+    page = phone
+    tiles = []
+    stub_tiles(page, "https://tile.openstreetmap.org/**", tiles)
+    page.goto(server.url + "/inspect?lon=116.964&lat=36.662")
+    expect(page.locator("#results .hs-item").first).to_be_visible()
+    assert page.evaluate("Inspect.basemap()") == "none" and tiles == []  # offline by default
+    page.locator(".leaflet-control-layers").tap()
+    page.get_by_label("OpenStreetMap").check()
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-tile-loaded').length > 0")
+    assert tiles and all(t.startswith("https://tile.openstreetmap.org/") for t in tiles)
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.evaluate("Inspect.basemap()") == "osm"  # the phone keeps the choice
+    assert page.errors == []
