@@ -212,7 +212,7 @@ def test_filters_narrow_the_list(server, phone):
 
 @pytest.mark.parametrize(
     ("typed", "message"),
-    [("36.662,116.964", "颠倒"), ("116.964", "两个数字"), ("121.47,31.23", "far outside Jinan")],
+    [("36.662,116.964", "颠倒"), ("116.964", "两个数字"), ("121.47,31.23", "坐标远在济南以外")],
 )
 def test_bad_coordinates_say_why(server, phone, typed, message):
     page = phone
