@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
 from .access import may_use
 from .auth import current_user
@@ -25,6 +25,7 @@ from .inspections import (
     parse_inspection,
     parse_recheck,
 )
+from .maps import basemap_choices
 from .nearby import (
     DEFAULT_RADIUS_M,
     NEARBY_LAYERS,
@@ -168,6 +169,7 @@ def inspect_page():
             "hazardStatus": url_for("inspect.api_hazard_status", hazard_id="{id}"),
         },
         "bbox": boundary.bbox,
+        "basemaps": basemap_choices(current_app.config.get("TIANDITU_KEY")),
         "layers": [{"name": n, "title": get_layer(n).title} for n in NEARBY_LAYERS],
         "kinds": {
             "venues": [{"group": NINE_SMALL, "kinds": list(NINE_SMALL_KINDS)},

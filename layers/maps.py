@@ -47,6 +47,25 @@ TIANDITU_URL = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQU
 TIANDITU_ATTRIBUTION = "&copy; 天地图 (国家地理信息公共服务平台)"
 
 
+BASEMAP_NAMES = {"none": "无底图(离线)", "osm": "OpenStreetMap", "tianditu": "天地图矢量"}
+
+
+def basemap_choices(tianditu_key: str | None) -> list[dict[str, Any]]:
+    """The basemaps as data for a page's own Leaflet script (the inspectors' page): key,
+    name and tile layers ({url, attribution, maxZoom, subdomains?}); none comes first."""
+    choices: list[dict[str, Any]] = [
+        {"key": "none", "name": BASEMAP_NAMES["none"], "tiles": []},
+        {"key": "osm", "name": BASEMAP_NAMES["osm"],
+         "tiles": [{"url": OSM_URL, "attribution": OSM_ATTRIBUTION, "maxZoom": 19}]},
+    ]
+    if tianditu_key:
+        key = quote(str(tianditu_key), safe="")
+        choices.append({"key": "tianditu", "name": BASEMAP_NAMES["tianditu"], "tiles": [
+            {"url": TIANDITU_URL.format(layer=layer, key=key), "attribution": TIANDITU_ATTRIBUTION,
+             "maxZoom": 18, "subdomains": "01234567"} for layer in ("vec", "cva")]})
+    return choices
+
+
 def basemap_origins(tianditu_key: str | None) -> tuple[str, ...]:
     """The tile servers the basemaps load images from (for the Content-Security-Policy)."""
     return ("https://tile.openstreetmap.org",) + (
@@ -288,15 +307,15 @@ def add_basemaps(m: folium.Map, tianditu_key: str | None = None) -> None:
     天地图's vector map (vec_w) and its labels (cva_w) form one base layer; the
     key goes only into the tile URLs, never into a layer name.
     """
-    none = folium.FeatureGroup(name="无底图(离线)", overlay=False, show=True)
+    none = folium.FeatureGroup(name=BASEMAP_NAMES["none"], overlay=False, show=True)
     Basemap("none").add_to(none)
     none.add_to(m)
-    osm = folium.TileLayer(OSM_URL, name="OpenStreetMap", attr=OSM_ATTRIBUTION, overlay=False,
+    osm = folium.TileLayer(OSM_URL, name=BASEMAP_NAMES["osm"], attr=OSM_ATTRIBUTION, overlay=False,
                            show=False, max_zoom=19)
     Basemap("osm").add_to(osm)
     osm.add_to(m)
     if tianditu_key:
-        tianditu = folium.FeatureGroup(name="天地图矢量", overlay=False, show=False)
+        tianditu = folium.FeatureGroup(name=BASEMAP_NAMES["tianditu"], overlay=False, show=False)
         key = quote(str(tianditu_key), safe="")
         for layer in ("vec", "cva"):
             folium.TileLayer(TIANDITU_URL.format(layer=layer, key=key), name=f"天地图{layer}",

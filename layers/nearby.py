@@ -89,15 +89,17 @@ def parse_point(args: Mapping[str, str]) -> Point:
     lat = _number(args, "lat", "latitude, e.g. 36.66")
     min_lon, min_lat, max_lon, max_lat = JINAN_BOUNDS
     if min_lon <= lat <= max_lon and min_lat <= lon <= max_lat:
-        raise BadRequest(f"lon={lon} and lat={lat} look swapped: give the longitude (about 117 "
-                         "in Jinan) as lon and the latitude (about 36.7) as lat")
+        raise BadRequest(f"经纬度顺序颠倒:lon={lon} and lat={lat} look swapped: give the "
+                         "longitude (about 117 in Jinan) as lon and the latitude (about 36.7) "
+                         "as lat")
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise BadRequest(f"lon={lon}, lat={lat} are not degrees (lon -180..180, lat -90..90); "
-                         "projected coordinates in metres are not accepted")
+        raise BadRequest(f"坐标不是经纬度:lon={lon}, lat={lat} are not degrees (lon -180..180, "
+                         "lat -90..90); projected coordinates in metres are not accepted")
     wlon, wlat = to_wgs84(lon, lat, crs)
     if not (min_lon <= wlon <= max_lon and min_lat <= wlat <= max_lat):
-        raise BadRequest(f"lon={lon}, lat={lat} is far outside Jinan (lon {min_lon}..{max_lon}, "
-                         f"lat {min_lat}..{max_lat}); this service covers 中大槐树街道")
+        raise BadRequest(f"坐标远在济南以外:lon={lon}, lat={lat} is far outside Jinan "
+                         f"(lon {min_lon}..{max_lon}, lat {min_lat}..{max_lat}); this service "
+                         "covers 中大槐树街道")
     return Point(float(wlon), float(wlat), crs, lon, lat)
 
 

@@ -40,10 +40,21 @@ def get_spatial() -> SpatialStore:
     return current_app.extensions["spatial"]
 
 
+# The sub-district's clock: China Standard Time (UTC+8, no daylight saving). "Today"
+# for records and statuses is Jinan's date, whatever time zone the server runs in
+# (often UTC): else an inspection at 01:00 in a 网吧 would be "in the future".
+LOCAL_TIME_ZONE = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+
+
+def local_date(moment: dt.datetime | None = None) -> dt.date:
+    """The date in Jinan at an aware moment (now by default)."""
+    return (moment or dt.datetime.now(dt.UTC)).astimezone(LOCAL_TIME_ZONE).date()
+
+
 def today() -> dt.date:
-    """Today, or the configured TODAY (ISO date) so that tests are repeatable."""
+    """Today in Jinan, or the configured TODAY (ISO date) so that tests are repeatable."""
     configured = current_app.config.get("TODAY")
-    return dt.date.fromisoformat(configured) if configured else dt.date.today()
+    return dt.date.fromisoformat(configured) if configured else local_date()
 
 
 def live_properties(loaded: LoadedLayer, features: Iterable[dict[str, Any]] | None = None

@@ -14,6 +14,18 @@ def metres(a, b):
     return GEOD.inv(a[0], a[1], b[0], b[1])[2]
 
 
+def test_forward_formulas_give_the_published_values():
+    # The example of the widely used coordtransform library (wandergis/coordtransform,
+    # test/app.js) at (116.404, 39.915): a round trip alone would pass a wrong formula.
+    assert cc.wgs84_to_gcj02(116.404, 39.915) == pytest.approx(
+        (116.41024449916938, 39.91640428150164), abs=1e-12)
+    assert cc.gcj02_to_bd09(116.404, 39.915) == pytest.approx(
+        (116.41036949371029, 39.92133699351021), abs=1e-12)
+    # Its inverses are one-step approximations (here within centimetres of our exact ones).
+    assert metres(cc.bd09_to_gcj02(116.404, 39.915), (116.39762729119315, 39.90865673957631)) < 1
+    assert metres(cc.gcj02_to_wgs84(116.404, 39.915), (116.39775550083061, 39.91359571849836)) < 1
+
+
 def test_gcj02_offset_is_hundreds_of_metres_in_jinan():
     shifted = cc.wgs84_to_gcj02(*OFFICE)
     assert 100 < metres(OFFICE, shifted) < 1000

@@ -53,6 +53,24 @@ def test_overview_page_offers_tianditu_with_a_key_that_no_name_shows(tmp_path):
     assert all(html[p - 3:p] == "tk=" for p in positions)
 
 
+def test_the_inspectors_page_offers_the_same_basemaps(client, tmp_path):
+    def basemaps(html):
+        config = re.search(r'id="inspect-config">(.*?)</script>', html, re.S).group(1)
+        return json.loads(config)["basemaps"]
+
+    plain = basemaps(client.get("/inspect").get_data(as_text=True))
+    assert [b["name"] for b in plain] == ["无底图(离线)", "OpenStreetMap"]
+    assert plain[0]["tiles"] == []  # the default: nothing from the internet
+    html = make_app(tmp_path / "db.sqlite", TIANDITU_KEY=KEY).test_client().get(
+        "/inspect").get_data(as_text=True)
+    keyed = basemaps(html)
+    assert [b["name"] for b in keyed] == ["无底图(离线)", "OpenStreetMap", "天地图矢量"]
+    assert [t["url"].split("?")[0] for t in keyed[2]["tiles"]] == [
+        "https://t{s}.tianditu.gov.cn/vec_w/wmts", "https://t{s}.tianditu.gov.cn/cva_w/wmts"]
+    positions = [m.start() for m in re.finditer(KEY, html)]
+    assert len(positions) == 2 and all(html[p - 3:p] == "tk=" for p in positions)
+
+
 def test_tianditu_key_from_the_environment_stays_text(tmp_path, monkeypatch):
     monkeypatch.setenv("HUAISHU_TIANDITU_KEY", "0123456789")
     app = make_app(tmp_path / "db.sqlite")

@@ -1,11 +1,13 @@
 """Recording inspections and the hazard flow: API, validation, atomicity, persistence."""
 
+import datetime as dt
 import sqlite3
 import threading
 
 import pytest
 
 from layers import inspections as ins
+from layers import web
 from layers.errors import BadRequest
 from tests.conftest import TODAY, log_in, make_app
 
@@ -372,3 +374,21 @@ def test_parse_inspection_defaults_the_date_to_today():
     with pytest.raises(BadRequest, match="no venue"):
         ins.parse_inspection({"venue_id": "V1", "inspector": "张伟", "result": "合格"},
                              ins.dt.date(2026, 11, 25), lambda v: False)
+
+
+def test_today_is_the_date_in_jinan_whatever_the_server_time_zone():
+    # 17:30 UTC on 30 November is 01:30 on 1 December in Jinan (UTC+8).
+    assert web.local_date(dt.datetime(2026, 11, 30, 17, 30, tzinfo=dt.UTC)) == dt.date(2026, 12, 1)
+    assert web.local_date(dt.datetime(2026, 11, 30, 15, 59, tzinfo=dt.UTC)) == dt.date(2026, 11, 30)
+
+
+def test_without_a_pinned_today_records_take_the_jinan_date(tmp_path, monkeypatch):
+    app = make_app(tmp_path / "inspections.sqlite", TODAY=None)
+    app.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
+    client = login(app.test_client())
+    monkeypatch.setattr(web, "local_date", lambda moment=None: dt.date(2026, 12, 1))
+    venue_id = a_venue_with_status(client, "合格")
+    stored = record(client, venue_id, result="合格", hazards=[]).get_json()["inspection"]
+    assert stored["date"] == "2026-12-01"
+    response = record(client, venue_id, result="合格", hazards=[], date="2026-12-02")
+    assert response.status_code == 400 and "today is 2026-12-01" in response.get_json()["error"]

@@ -113,6 +113,29 @@
   const [minx, miny, maxx, maxy] = config.bbox;
   map.fitBounds([[miny, minx], [maxy, maxx]]);
   L.control.scale({ imperial: false }).addTo(map);
+  L.control.attribution({ prefix: false }).addTo(map); // the tiles' attributions, if any
+
+  // Basemaps: none (offline, the default), OpenStreetMap, 天地图 with a key; the
+  // choice is kept on the phone. Their names are the server's, not data.
+  const BASEMAP_KEY = "huaishu.inspect.basemap";
+  const basemaps = {};
+  for (const choice of config.basemaps) {
+    const tiles = choice.tiles.map((t) =>
+      L.tileLayer(t.url, { attribution: t.attribution, maxZoom: t.maxZoom, subdomains: t.subdomains || "abc" }));
+    basemaps[choice.name] = L.layerGroup(tiles);
+    basemaps[choice.name].key = choice.key;
+  }
+  let saved = null;
+  try { saved = localStorage.getItem(BASEMAP_KEY); } catch (error) { /* storage off */ }
+  const chosen = config.basemaps.find((c) => c.key === saved) || config.basemaps[0];
+  basemaps[chosen.name].addTo(map);
+  let basemap = chosen.key;
+  L.control.layers(basemaps, null, { position: "topright" }).addTo(map);
+  map.on("baselayerchange", (event) => {
+    basemap = event.layer.key;
+    try { localStorage.setItem(BASEMAP_KEY, basemap); } catch (error) { /* storage off */ }
+  });
+  Inspect.basemap = () => basemap;
   const baseLayers = L.layerGroup().addTo(map);
   const resultLayer = L.layerGroup().addTo(map);
   const hereLayer = L.layerGroup().addTo(map);
@@ -446,6 +469,7 @@
     const user = config.user;
     const canRecord = Boolean(config.canRecord);
     show($("login-to-record"), !user);
+    if (user) show($("no-right-to-record"), !canRecord);
     show($("record-form"), canRecord);
     const rectifying = data.open_hazards.filter((h) => h.status === "整改中");
     show($("recheck-form"), canRecord && rectifying.length > 0);

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from layers import chinacoords
+from tests.browser.helpers import stub_tiles
 from tests.conftest import make_app
 from tests.liveserver import LiveServer
 
@@ -20,6 +21,7 @@ def inspect_app(tmp_path_factory):
     """Its own store: these tests write records."""
     app = make_app(tmp_path_factory.mktemp("inspect-db") / "inspections.sqlite")
     app.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
+    app.extensions["users"].create("chakan", PASSWORD, "viewer", "王查看")
     return app
 
 
@@ -210,7 +212,7 @@ def test_filters_narrow_the_list(server, phone):
 
 @pytest.mark.parametrize(
     ("typed", "message"),
-    [("36.662,116.964", "颠倒"), ("116.964", "两个数字"), ("121.47,31.23", "far outside Jinan")],
+    [("36.662,116.964", "颠倒"), ("116.964", "两个数字"), ("121.47,31.23", "坐标远在济南以外")],
 )
 def test_bad_coordinates_say_why(server, phone, typed, message):
     page = phone
@@ -220,3 +222,38 @@ def test_bad_coordinates_say_why(server, phone, typed, message):
     page.click("#btn-go")
     expect(page.locator("#message")).to_contain_text(message)
     assert page.locator("#results .hs-item").count() == 0
+
+
+def test_a_viewer_is_told_why_there_is_no_record_form(server, phone, screenshot_dir):
+    page = phone
+    page.goto(server.url + "/login?next=/inspect?lon=116.964%26lat=36.662")
+    page.fill("input[name=name]", "chakan")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#user-name")).to_have_text("王查看")
+    page.locator("#results .hs-item").first.click()
+    expect(page.locator("#no-right-to-record")).to_be_visible()
+    expect(page.locator("#no-right-to-record")).to_contain_text("巡查员账号")
+    expect(page.locator("#record-form")).to_be_hidden()
+    expect(page.locator("#login-to-record")).to_be_hidden()
+    page.locator("#detail-name").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "inspect-viewer.png"))
+    assert_stayed_local(page)
+
+
+def test_the_basemap_can_be_switched_and_is_kept(server, phone):
+    page = phone
+    tiles = []
+    stub_tiles(page, "https://tile.openstreetmap.org/**", tiles)
+    page.goto(server.url + "/inspect?lon=116.964&lat=36.662")
+    expect(page.locator("#results .hs-item").first).to_be_visible()
+    assert page.evaluate("Inspect.basemap()") == "none" and tiles == []  # offline by default
+    page.locator(".leaflet-control-layers").tap()
+    page.get_by_label("OpenStreetMap").check()
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-tile-loaded').length > 0")
+    assert tiles and all(t.startswith("https://tile.openstreetmap.org/") for t in tiles)
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.evaluate("Inspect.basemap()") == "osm"  # the phone keeps the choice
+    assert page.errors == []
