@@ -171,10 +171,7 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
             "radius": style.radius,
             "dashArray": style.dash_array,
         },
-        "popup": [
-            {"field": name, "label": field_label(layer, name), "unit": field_unit(layer, name)}
-            for name in popup_fields
-        ],
+        "popup": [popup_row(layer, name) for name in popup_fields],
         "tooltip": layer.tooltip,
         "popupMaxWidth": POPUP_MAX_WIDTH_PX,
         "popupMinWidth": POPUP_MIN_WIDTH_PX,
@@ -186,6 +183,13 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
         "pane": pane,
         "communityField": community_field(layer),
     }
+
+
+def popup_row(layer: Layer, name: str) -> dict[str, str]:
+    """A popup row: the field's label, and the unit its value carries unless the label
+    names it already ("泊位(个)": 36, not 36 个)."""
+    label, unit = field_label(layer, name), field_unit(layer, name)
+    return {"field": name, "label": label, "unit": "" if label.endswith(f"({unit})") else unit}
 
 
 def layer_control_name(layer: Layer, count: int) -> str:

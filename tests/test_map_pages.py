@@ -7,6 +7,7 @@ import pytest
 
 from layers.catalogue import CATALOGUE, GARBAGE_KINDS
 from layers.inspections import STATUSES
+from layers.maps import MapOptions, layer_config
 from layers.presentation import THEMED_VALUES, VENUE_STATUS_COLORS, theme
 from tests.conftest import make_app
 
@@ -26,6 +27,17 @@ def test_every_allowed_value_of_a_styled_field_has_a_style():
         assert theme(layer) is not None
     assert tuple(GARBAGE_KINDS) == THEMED_VALUES[("garbage", "kinds")]
     assert set(VENUE_STATUS_COLORS) == set(STATUSES)
+
+
+def test_popup_rows_name_each_unit_once():
+    rows = {layer.name: {r["field"]: r for r in layer_config(layer, MapOptions(), 1)["popup"]}
+            for layer in CATALOGUE}
+    for layer_rows in rows.values():
+        for row in layer_rows.values():
+            assert not (row["unit"] and row["label"].endswith(f"({row['unit']})")), row
+    assert rows["parking"]["spaces"] == {"field": "spaces", "label": "泊位(个)", "unit": ""}
+    assert rows["garbage"]["bins_recyclable"]["unit"] == "个"  # "可回收物桶": 3 个
+    assert rows["venues"]["open_hazards"]["unit"] == "处"
 
 
 def test_overview_page_has_the_panel_and_loads_plugins_locally(client):

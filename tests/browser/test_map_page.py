@@ -202,6 +202,9 @@ def test_popup_shows_chinese_labels_with_units(live_server, page):
     popup.wait_for()
     text = popup.inner_text()
     assert "泊位(个)" in text and "面积(亩)" in text and "个" in text
+    rows = dict(page.evaluate("""[...document.querySelectorAll('.hs-popup tr')]
+        .map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent])"""))
+    assert re.fullmatch(r"[\d,]+", rows["泊位(个)"])  # the label names the unit, not the value
     # Sized in pixels: a Chinese label stays on one line.
     width = page.evaluate("document.querySelector('.leaflet-popup-content').offsetWidth")
     assert 220 <= width <= 361  # Leaflet adds a pixel to max_width
