@@ -81,6 +81,19 @@ def test_print_view_shows_title_notes_and_date(client):
     assert "js/map-print.js" in html
 
 
+def print_state(client, query):
+    html = client.get(f"/print?{query}").get_data(as_text=True)
+    return json.loads(re.search(r'id="page-config">(.*?)</script>', html, re.S).group(1))["state"]
+
+
+def test_print_view_shows_the_layers_asked_for_none_when_none(client):
+    assert print_state(client, "")["layers"] == [layer.name for layer in CATALOGUE]
+    assert print_state(client, "layers=venues,grid")["layers"] == ["grid", "venues"]
+    # Every layer switched off on the map: the print shows none, only the choropleth.
+    state = print_state(client, "layers=&indicator=venues")
+    assert state["layers"] == [] and state["indicator"] == "venues"
+
+
 @pytest.mark.parametrize(
     ("query", "text"),
     [
