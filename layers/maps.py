@@ -36,6 +36,9 @@ GROUP_ORDER = ("管理单元", "设施", "项目与土地", "安全", "底图")
 DRAW_ORDER = ("communities", "grid", "roads", "parcels", "projects", "parking", "boundary",
               "garbage", "venues")
 PANE_Z_BASE = 410  # Leaflet's overlay pane is 400, markers 600
+# Borders drawn a second time, just above the layer that would hide them: community
+# borders run along roads, whose wide lines cover them.
+OUTLINE_ABOVE = {"communities": "roads"}
 CLUSTERED = ("garbage", "venues")  # point layers that cluster when zoomed out
 SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid")
 
@@ -166,12 +169,12 @@ HuaishuMap.addBasemap({{ this.key_json }}, {{ this._parent.get_name() }});
 
 def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool = False,
                  cluster: bool = False, pane: dict[str, Any] | None = None,
-                 ) -> dict[str, Any]:
+                 outline_pane: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the page script needs to draw a layer: where, how, and which fields.
 
     `themed` styles features by category (see presentation.theme), `cluster`
     clusters a point layer's markers, `pane` ({"name", "zIndex"}) fixes its
-    drawing order.
+    drawing order, `outline_pane` (the same) draws the outlines once more, there.
     """
     style = layer.style
     popup_fields = (*layer.popup, *(f.name for f in live_fields(layer)))
@@ -190,10 +193,7 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
             "radius": style.radius,
             "dashArray": style.dash_array,
         },
-        "popup": [
-            {"field": name, "label": field_label(layer, name), "unit": field_unit(layer, name)}
-            for name in popup_fields
-        ],
+        "popup": [popup_row(layer, name) for name in popup_fields],
         "tooltip": layer.tooltip,
         "popupMaxWidth": POPUP_MAX_WIDTH_PX,
         "popupMinWidth": POPUP_MIN_WIDTH_PX,
@@ -203,8 +203,16 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
                           and count > options.server_cluster_threshold),
         "clustersUrl": f"{options.api_url}/layers/{layer.name}/clusters",
         "pane": pane,
+        "outlinePane": outline_pane,
         "communityField": community_field(layer),
     }
+
+
+def popup_row(layer: Layer, name: str) -> dict[str, str]:
+    """A popup row: the field's label, and the unit its value carries unless the label
+    names it already ("泊位(个)": 36, not 36 个)."""
+    label, unit = field_label(layer, name), field_unit(layer, name)
+    return {"field": name, "label": label, "unit": "" if label.endswith(f"({unit})") else unit}
 
 
 def layer_control_name(layer: Layer, count: int) -> str:
@@ -260,6 +268,14 @@ def groups(store: LayerStore) -> list[dict[str, Any]]:
             for t in titles if any(lyr.layer.group == t for lyr in store)]
 
 
+def outline_pane(name: str, z_index: dict[str, int]) -> dict[str, Any] | None:
+    """The pane where a layer's outlines are drawn again (OUTLINE_ABOVE), if any."""
+    above = OUTLINE_ABOVE.get(name)
+    if above is None or above not in z_index:
+        return None
+    return {"name": f"hs-{name}-outline", "zIndex": z_index[above] + 5}
+
+
 def overview_map(store: LayerStore, options: MapOptions | None = None,
                  controls: bool = True) -> folium.Map:
     """The whole sub-district, every layer themed, clustered and in its own pane.
@@ -284,14 +300,17 @@ def overview_map(store: LayerStore, options: MapOptions | None = None,
     _AppAssets(options).add_to(m)
     _PluginAssets(options).add_to(m)
     add_basemaps(m, options.tianditu_key)
-    for z, name in enumerate(draw_order(store)):
+    order = draw_order(store)
+    z_index = {name: PANE_Z_BASE + 10 * z for z, name in enumerate(order)}
+    for name in order:
         loaded = store.get(name)
         layer = loaded.layer
         group = folium.FeatureGroup(name=layer_control_name(layer, len(loaded)), show=True,
                                     control=False)
         config = layer_config(layer, options, len(loaded), themed=True,
                               cluster=name in CLUSTERED,
-                              pane={"name": f"hs-{name}", "zIndex": PANE_Z_BASE + 10 * z})
+                              pane={"name": f"hs-{name}", "zIndex": z_index[name]},
+                              outline_pane=outline_pane(name, z_index))
         ApiLayer(config).add_to(group)
         group.add_to(m)
     # No m.fit_bounds: its animated zoom would finish after, and undo, the page

@@ -43,8 +43,9 @@ def index():
 def print_state(args: Any) -> dict[str, Any]:
     """What the print view shows, from its query string; BadRequest naming a bad value."""
     store = get_store()
-    selection = parse_selection({**args, "layers": args.get("layers") or ",".join(store.names())},
-                                store)
+    # No `layers`: every layer (a bare /print); `layers=` (empty): none, a choropleth alone, say.
+    names = args.get("layers")
+    selection = parse_selection({**args, "layers": names or ",".join(store.names())}, store)
     indicator = args.get("indicator") or None
     if indicator is not None:
         get_indicator(indicator)
@@ -60,7 +61,7 @@ def print_state(args: Any) -> dict[str, Any]:
     if len(title) > MAX_TITLE_LENGTH:
         raise BadRequest(f"标题过长,最多 {MAX_TITLE_LENGTH} 个字 (title is too long)")
     return {
-        "layers": list(selection.layers),
+        "layers": list(selection.layers) if names != "" else [],
         "community": selection.community,
         "bbox": list(selection.bbox) if selection.bbox else None,
         "indicator": indicator,

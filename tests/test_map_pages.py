@@ -7,6 +7,7 @@ import pytest
 
 from layers.catalogue import CATALOGUE, GARBAGE_KINDS
 from layers.inspections import STATUSES
+from layers.maps import MapOptions, layer_config
 from layers.presentation import THEMED_VALUES, VENUE_STATUS_COLORS, theme
 from tests.conftest import make_app
 
@@ -26,6 +27,17 @@ def test_every_allowed_value_of_a_styled_field_has_a_style():
         assert theme(layer) is not None
     assert tuple(GARBAGE_KINDS) == THEMED_VALUES[("garbage", "kinds")]
     assert set(VENUE_STATUS_COLORS) == set(STATUSES)
+
+
+def test_popup_rows_name_each_unit_once():
+    rows = {layer.name: {r["field"]: r for r in layer_config(layer, MapOptions(), 1)["popup"]}
+            for layer in CATALOGUE}
+    for layer_rows in rows.values():
+        for row in layer_rows.values():
+            assert not (row["unit"] and row["label"].endswith(f"({row['unit']})")), row
+    assert rows["parking"]["spaces"] == {"field": "spaces", "label": "泊位(个)", "unit": ""}
+    assert rows["garbage"]["bins_recyclable"]["unit"] == "个"  # "可回收物桶": 3 个
+    assert rows["venues"]["open_hazards"]["unit"] == "处"
 
 
 def test_overview_page_has_the_panel_and_loads_plugins_locally(client):
@@ -85,6 +97,19 @@ def test_print_view_shows_title_notes_and_date(client):
     assert "范围:裕园社区" in html and "安全监管场所数" in html and "15分钟阅读圈" in html
     assert "制图日期:2026年11月25日" in html
     assert "js/map-print.js" in html
+
+
+def print_state(client, query):
+    html = client.get(f"/print?{query}").get_data(as_text=True)
+    return json.loads(re.search(r'id="page-config">(.*?)</script>', html, re.S).group(1))["state"]
+
+
+def test_print_view_shows_the_layers_asked_for_none_when_none(client):
+    assert print_state(client, "")["layers"] == [layer.name for layer in CATALOGUE]
+    assert print_state(client, "layers=venues,grid")["layers"] == ["grid", "venues"]
+    # Every layer switched off on the map: the print shows none, only the choropleth.
+    state = print_state(client, "layers=&indicator=venues")
+    assert state["layers"] == [] and state["indicator"] == "venues"
 
 
 @pytest.mark.parametrize(

@@ -197,6 +197,24 @@
     return out;
   }
 
+  // Outlines drawn once more in a pane of their own, above the layers that would
+  // hide them (community borders run along roads). Not interactive: clicks and
+  // tooltips belong to the features themselves. Each outline goes with its feature
+  // (layer.hsOutline), so that the community filter hides both.
+  function outlines(entry) {
+    const pane = entry.config.outlinePane;
+    if (!pane) return;
+    ensurePane(pane);
+    for (const layer of entry.items) {
+      const style = Object.assign(featureStyle(layer.feature, entry.config), {
+        pane: pane.name,
+        fill: false,
+        interactive: false,
+      });
+      layer.hsOutline = L.polygon(layer.getLatLngs(), style).addTo(entry.group);
+    }
+  }
+
   // --- clusters ----------------------------------------------------------------
 
   // Venue clusters take the colour of their worst status; garbage clusters
@@ -288,8 +306,11 @@
       return;
     }
     for (const layer of entry.items) {
-      if (passes(entry, layer.feature)) entry.geojson.addLayer(layer);
+      const shown = passes(entry, layer.feature);
+      if (shown) entry.geojson.addLayer(layer);
       else entry.geojson.removeLayer(layer);
+      if (layer.hsOutline && shown) entry.group.addLayer(layer.hsOutline);
+      else if (layer.hsOutline) entry.group.removeLayer(layer.hsOutline);
     }
   }
 
@@ -368,6 +389,7 @@
         }
         entry.display = entry.cluster || entry.geojson;
         for (const extra of decorations(entry)) extra.addTo(group);
+        outlines(entry);
         entry.count = entry.visibleCount = collection.features.length;
         entry.loaded = true;
         applyFilter(entry);

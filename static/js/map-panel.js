@@ -407,9 +407,10 @@
     return [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()].map((v) => v.toFixed(6)).join(",");
   }
 
+  // Null values are left out; an empty one is kept (the print view's `layers=`: none shown).
   function query(params) {
     const out = new URLSearchParams();
-    for (const [key, value] of Object.entries(params)) if (value) out.set(key, value);
+    for (const [key, value] of Object.entries(params)) if (value !== null && value !== undefined) out.set(key, value);
     return out.toString();
   }
 
@@ -434,10 +435,10 @@
         layers: shownLayers().join(","),
         community: H.filter.community,
         indicator: H.overlays.choropleth ? H.overlays.choropleth.key : null,
-        coverage: Object.keys(H.overlays.coverage).join(","),
+        coverage: Object.keys(H.overlays.coverage).join(",") || null,
         basemap: currentBasemap() === "none" ? null : currentBasemap(),
         bbox: bboxText(map.getBounds()),
-        title: $("print-title").value.trim(),
+        title: $("print-title").value.trim() || null,
       })
     );
   }

@@ -131,6 +131,34 @@ def test_symbols_follow_the_categories(live_server, page):
         assert "conic-gradient" in background
 
 
+def test_community_borders_show_above_the_roads_along_them(live_server, page):
+    # Community borders run along roads; drawn only in the communities' own pane (the
+    # lowest, so that clicks inside reach the community) the wide road lines hid them.
+    open_map(page, live_server.url)
+    outlines = """(() => {
+        const z = (name) => Number(getComputedStyle(HuaishuMap.map.getPane(name)).zIndex);
+        const paths = [...document.querySelectorAll('.leaflet-hs-communities-outline-pane path')];
+        return {count: paths.length, zOutline: z('hs-communities-outline'),
+                zRoads: z('hs-roads'), zParcels: z('hs-parcels'),
+                stroke: [...new Set(paths.map(p => p.getAttribute('stroke')))],
+                filled: paths.filter(p => p.getAttribute('fill') !== 'none').length,
+                interactive: paths.filter(p => p.classList.contains('leaflet-interactive')).length};
+    })()"""
+    drawn = page.evaluate(outlines)
+    assert drawn["count"] == 6
+    assert drawn["zRoads"] < drawn["zOutline"] < drawn["zParcels"]
+    assert drawn["stroke"] == [page.evaluate("HuaishuMap.layers.communities.config.style.color")]
+    assert drawn["filled"] == 0 and drawn["interactive"] == 0  # clicks reach the community
+    # The borders go with their communities: the filter and the layer switch hide them.
+    page.select_option("#community-filter", "裕园社区")
+    assert page.evaluate(outlines)["count"] == 1
+    page.select_option("#community-filter", "")
+    page.uncheck(".hs-layer-row[data-layer=communities] input")
+    assert page.evaluate(outlines)["count"] == 0
+    page.check(".hs-layer-row[data-layer=communities] input")
+    assert page.evaluate(outlines)["count"] == 6
+
+
 def test_points_cluster_when_zoomed_out(live_server, page):
     open_map(page, live_server.url)
     page.wait_for_timeout(300)
@@ -202,6 +230,9 @@ def test_popup_shows_chinese_labels_with_units(live_server, page):
     popup.wait_for()
     text = popup.inner_text()
     assert "泊位(个)" in text and "面积(亩)" in text and "个" in text
+    rows = dict(page.evaluate("""[...document.querySelectorAll('.hs-popup tr')]
+        .map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent])"""))
+    assert re.fullmatch(r"[\d,]+", rows["泊位(个)"])  # the label names the unit, not the value
     # Sized in pixels: a Chinese label stays on one line.
     width = page.evaluate("document.querySelector('.leaflet-popup-content').offsetWidth")
     assert 220 <= width <= 361  # Leaflet adds a pixel to max_width

@@ -5,6 +5,7 @@ import io
 import json
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import shapely
@@ -209,6 +210,11 @@ def test_export_what_is_shown(live_server, page):
     open_map(page, live_server.url)
     for row in page.locator(".hs-layer-row input").all():
         row.uncheck()
+    # Nothing shown: nothing to export, and the print view would show no layer either.
+    assert "hs-disabled" in page.get_attribute("#export-csv", "class")
+    query = parse_qs(urlparse(page.get_attribute("#print-link", "href")).query,
+                     keep_blank_values=True)
+    assert query["layers"] == [""]
     page.check(".hs-layer-row[data-layer=venues] input")
     page.check(".hs-layer-row[data-layer=garbage] input")
     page.select_option("#community-filter", "御景社区")
