@@ -75,6 +75,7 @@
         showCommunitySummary(name);
       } else {
         H.fitSubDistrict();
+        clearCommunitySummary();
       }
     });
     document.addEventListener("huaishu:filter", (e) => {
@@ -204,8 +205,13 @@
 
   let highlight = null;
 
-  function highlightArea(geometry) {
+  function clearHighlight() {
     if (highlight) map.removeLayer(highlight);
+    highlight = null;
+  }
+
+  function highlightArea(geometry) {
+    clearHighlight();
     H.ensurePane({ name: "hs-highlight", zIndex: 590 });
     highlight = L.geoJSON(geometry, {
       pane: "hs-highlight",
@@ -221,10 +227,22 @@
       .then((data) => {
         highlightArea(data.geometry);
         renderSummary(data, "社区统计:" + data.community.name);
+        summary.dataset.source = "community";
       })
       .catch((error) => renderError(summary, error));
   }
   H.showCommunitySummary = showCommunitySummary;
+
+  // Back to all communities: the chosen community's outline and figures go with it
+  // (a drawn area's figures stay).
+  function clearCommunitySummary() {
+    const summary = $("summary");
+    if (summary.dataset.source !== "community") return;
+    clearHighlight();
+    summary.replaceChildren();
+    delete summary.dataset.source;
+    delete summary.dataset.ready;
+  }
 
   document.addEventListener("huaishu:feature-click", (e) => {
     if (e.detail.layer === "communities" && !drawing) showCommunitySummary(e.detail.feature.properties.name);
@@ -292,8 +310,9 @@
     summary.dataset.ready = "loading";
     return H.fetchJson(config.api.summary, body)
       .then((data) => {
-        if (highlight) map.removeLayer(highlight);
+        clearHighlight();
         renderSummary(data, "绘制范围统计");
+        summary.dataset.source = "drawing";
       })
       .catch((error) => {
         drawn.removeLayer(layer);
@@ -312,8 +331,7 @@
       map.pm.disableDraw();
       setActiveTool(null);
       drawn.clearLayers();
-      if (highlight) map.removeLayer(highlight);
-      highlight = null;
+      clearHighlight();
       $("summary").replaceChildren();
       $("measure-result").replaceChildren();
     });

@@ -38,9 +38,13 @@ def test_filter_by_community(live_server, page, client):
     assert page.evaluate("HuaishuMap.map.getZoom()") > zoom  # zoomed to the community
     page.wait_for_function("() => document.getElementById('summary').dataset.ready === 'true'")
     assert "社区统计:裕园社区" in page.locator("#summary").inner_text()
+    assert page.locator(".leaflet-hs-highlight-pane path").count() == 1
 
     page.select_option("#community-filter", "")
     assert layer_counts(page)["venues"] == "(353)"
+    # The community's outline and figures go with the filter.
+    assert page.locator("#summary").inner_text() == ""
+    assert page.locator(".leaflet-hs-highlight-pane path").count() == 0
 
 
 def test_search_zooms_to_the_hit_and_opens_its_popup(live_server, page, client):
