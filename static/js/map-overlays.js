@@ -119,7 +119,7 @@
       )
     );
     // Server clusters (a large layer) count venues; the browser's take the worst status.
-    const note = serverCluster ? "聚合圆中数字为场所数,放大后显示检查状态" : "聚合圆按其中最差的检查状态着色";
+    const note = serverCluster ? "聚合圆中数字为场所数,放大后显示检查状态" : "聚合圆中数字为场所数,按其中最差的检查状态着色";
     box.appendChild(el("div", note, "hs-legend-note"));
     return box;
   }
@@ -133,7 +133,7 @@
         theme.sizes.map((s) => item(symbol("point", { width: s.diameter + "px", height: s.diameter + "px", background: "#9aa5a0" }), s.label))
       )
     );
-    box.appendChild(el("div", "扇区为各类垃圾桶所占比例", "hs-legend-note"));
+    box.appendChild(el("div", "聚合圆中数字为投放点数,扇区为各类垃圾桶所占比例", "hs-legend-note"));
     return box;
   }
 
