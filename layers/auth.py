@@ -51,6 +51,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import audit, login_limits
 from .catalogue import ROLES
 from .errors import ApiError, BadRequest, Conflict, NotFound
+from .usertext import refuse_markup
 
 USER_NAME = re.compile(r"[A-Za-z0-9_.-]{2,32}")
 MIN_PASSWORD_LENGTH = 8
@@ -107,6 +108,7 @@ def check_password(password: str) -> None:
 def check_display_name(display: str) -> None:
     if not display or len(display) > 50:
         raise BadRequest("显示名称为1至50个字符 (a display name has 1 to 50 characters)")
+    refuse_markup(display, "显示名称 (display name)")
 
 
 class UserStore:

@@ -32,6 +32,7 @@ from typing import Any
 
 from . import audit
 from .errors import BadRequest, Conflict, NotFound
+from .usertext import refuse_markup
 
 STATUS_OK = "合格"
 STATUS_HAZARD = "隐患未改"
@@ -266,7 +267,7 @@ def _hazard(raw: Any, n: int, found: dt.date) -> NewHazard:
 
 
 def _optional_text(value: Any, field: str, label: str | None = None) -> str | None:
-    """Stripped text within MAX_LENGTH[field]; None when absent or blank."""
+    """Stripped plain text within MAX_LENGTH[field]; None when absent or blank."""
     label = label or field
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -279,7 +280,7 @@ def _optional_text(value: Any, field: str, label: str | None = None) -> str | No
     allowed_controls = "\n\t" if field == "note" else ""
     if any(ord(c) < 32 and c not in allowed_controls for c in text):
         raise BadRequest(f"{label} holds control characters")
-    return text
+    return refuse_markup(text, label)
 
 
 def _text(value: Any, field: str, label: str | None = None) -> str:

@@ -22,8 +22,9 @@ Each body goes with every method a route declares, and with POST, PUT, PATCH and
 DELETE; with GET only the bodies that could trip a route reading one (too large,
 not UTF-8, malformed JSON, not an object) are sent, as rendering every page
 (PDFs included) for each of the rest would only slow the walk.
-A legitimate record that merely *contains* script text is another matter: it
-may be stored, and pages must show it as text (tests/browser).
+Script in one text field of an otherwise valid write is refused too (400, nothing
+stored: `test_script_in_one_text_field_of_a_valid_write_is_refused`); layer data
+from files may hold such text, and pages show it as text (tests/browser).
 """
 
 from __future__ import annotations
@@ -513,6 +514,69 @@ def test_the_walk_reaches_the_routes_behind_a_login(hostile_app):
     for path in ("/admin/users", "/api/audit", "/api/parcels", "/dashboard"):
         assert client.get(path).status_code == 200, path
         assert visitor_client(hostile_app).get(path).status_code == 401, path
+
+
+VALID_WRITES = {  # path -> a valid body (JSON, or a form for /admin/users)
+    "/api/inspections": {"venue_id": "V0001", "inspector": "张伟", "result": "合格",
+                         "note": "店主在场"},
+    "/api/inspections#hazard": {"venue_id": "V0001", "inspector": "张伟", "result": "发现隐患",
+                                "hazards": [{"category": "消防安全", "description": "灭火器过期",
+                                             "deadline": "2026-12-10"}]},
+    "/api/rechecks": {"venue_id": "V0001", "inspector": "张伟", "note": "已复查", "closed": []},
+    "/admin/users": {"name": "hs-new", "display_name": "王丽", "role": "viewer",
+                     "password": "hs-password-1"},
+}
+TEXT_FIELDS = [("/api/inspections", ("inspector",)), ("/api/inspections", ("note",)),
+               ("/api/inspections#hazard", ("hazards", 0, "description")),
+               ("/api/rechecks", ("inspector",)), ("/api/rechecks", ("note",)),
+               ("/admin/users", ("display_name",))]
+
+
+def with_text(body: Any, where: tuple, text: str) -> Any:
+    body = json.loads(json.dumps(body))
+    target = body
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = f"{target[where[-1]]} {text}"
+    return body
+
+
+def send_write(client, path: str, body: dict[str, Any]):
+    path = path.split("#")[0]
+    if path == "/admin/users":
+        return client.post(path, data={**body, "csrf_token": csrf_token(client)})
+    return client.post(path, json=body)
+
+
+@pytest.mark.parametrize("text", [SCRIPT, IMG_SCRIPT, "</textarea>", "<!-- x -->"])
+@pytest.mark.parametrize(("path", "where"), TEXT_FIELDS)
+def test_script_in_one_text_field_of_a_valid_write_is_refused(hostile_app, path, where, text):
+    client = admin_client(hostile_app)
+    before = stored_state(hostile_app)
+    response = send_write(client, path, with_text(VALID_WRITES[path], where, text))
+    assert response.status_code == 400
+    assert "HTML" in response.get_data(as_text=True)
+    assert stored_state(hostile_app) == before
+
+
+def test_the_same_writes_without_script_are_stored(tmp_path):
+    """The writes above are valid but for the script: without it they are stored, and a
+    "<" that starts no markup is plain text."""
+    app = make_app(tmp_path / "inspections.sqlite")
+    client = admin_client(app)
+    for path, body in VALID_WRITES.items():
+        if path == "/api/inspections":
+            body = with_text(body, ("note",), "<小卖部> 灭火器<2个 a < b")
+        if path == "/api/rechecks":  # the hazard found above is being rectified
+            found = client.get("/api/venues/V0001/history").get_json()["inspections"][0]
+            hazard_id = found["hazards"][0]["id"]
+            assert client.post(f"/api/hazards/{hazard_id}/status",
+                               json={"status": "整改中"}).status_code == 201
+            body = {**body, "closed": [hazard_id]}
+        response = send_write(client, path, body)
+        assert response.status_code in (201, 303), (path, response.get_data(as_text=True))
+    note = client.get("/api/venues/V0001/history").get_json()["inspections"]
+    assert any(i["note"] == "店主在场 <小卖部> 灭火器<2个 a < b" for i in note)
 
 
 def test_the_judge_catches_what_it_should():
