@@ -234,8 +234,11 @@ def parse_recheck(
 
 def _venue(data: Mapping[str, Any], venue_exists: Callable[[str], bool]) -> str:
     venue_id = data.get("venue_id")
-    if not isinstance(venue_id, str) or not venue_id:
+    if venue_id is None or venue_id == "":
         raise BadRequest("venue_id is missing")
+    if not isinstance(venue_id, str):
+        raise BadRequest(f"venue_id must be a venue's id as text (e.g. V0001), "
+                         f"not {type(venue_id).__name__}")
     if not venue_exists(venue_id):
         raise BadRequest(f"no venue with id {venue_id!r}")
     return venue_id
