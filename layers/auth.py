@@ -19,6 +19,7 @@ on /admin/users (admin.py):
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import re
@@ -236,8 +237,11 @@ class UserStore:
                              {"address": address, "retry_after_s": wait})
                 return wait
             row = db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
-            ok = (row is not None and check_password_hash(row["password_hash"], password)
-                  and not row["disabled"])
+            # An unknown name costs a hash check too: the time taken does not tell which
+            # names exist.
+            matches = check_password_hash(row["password_hash"] if row else _decoy_hash(),
+                                          password)
+            ok = row is not None and matches and not row["disabled"]
             if not ok:
                 login_limits.note_failure(db, name, address, self.limits)
                 reason = ("unknown user" if row is None else
@@ -252,6 +256,12 @@ class UserStore:
     def note_logout(self, name: str) -> None:
         with self.write() as db:
             audit.record(db, name, "logout", "user", name, {})
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash of no one's password, made as every password's is (scrypt)."""
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def _from_row(row: sqlite3.Row) -> User:
