@@ -11,7 +11,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+# One worker per core, and at least 2: one busy worker never holds up every request.
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -ge 2 ] && echo $$n || echo 2)
 THREADS ?= 4
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SIZES  ?= 1000,100000,1000000

@@ -15,7 +15,7 @@ import os
 
 wsgi_app = "server:production_app()"
 bind = ["127.0.0.1:5000"]
-workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, os.cpu_count() or 2)))  # per core, >= 2
 worker_class = "gthread"  # threads overlap a worker's waits on SQLite and the network
 threads = 4
 preload_app = True

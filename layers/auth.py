@@ -19,6 +19,7 @@ on /admin/users (admin.py):
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import re
@@ -51,6 +52,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import audit, login_limits
 from .catalogue import ROLES
 from .errors import ApiError, BadRequest, Conflict, NotFound
+from .usertext import refuse_markup
 
 USER_NAME = re.compile(r"[A-Za-z0-9_.-]{2,32}")
 MIN_PASSWORD_LENGTH = 8
@@ -107,6 +109,7 @@ def check_password(password: str) -> None:
 def check_display_name(display: str) -> None:
     if not display or len(display) > 50:
         raise BadRequest("显示名称为1至50个字符 (a display name has 1 to 50 characters)")
+    refuse_markup(display, "显示名称 (display name)")
 
 
 class UserStore:
@@ -234,8 +237,11 @@ class UserStore:
                              {"address": address, "retry_after_s": wait})
                 return wait
             row = db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
-            ok = (row is not None and check_password_hash(row["password_hash"], password)
-                  and not row["disabled"])
+            # An unknown name costs a hash check too: the time taken does not tell which
+            # names exist.
+            matches = check_password_hash(row["password_hash"] if row else _decoy_hash(),
+                                          password)
+            ok = row is not None and matches and not row["disabled"]
             if not ok:
                 login_limits.note_failure(db, name, address, self.limits)
                 reason = ("unknown user" if row is None else
@@ -250,6 +256,12 @@ class UserStore:
     def note_logout(self, name: str) -> None:
         with self.write() as db:
             audit.record(db, name, "logout", "user", name, {})
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash of no one's password, made as every password's is (scrypt)."""
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def _from_row(row: sqlite3.Row) -> User:

@@ -28,6 +28,7 @@ from .inspections import (
 from .maps import basemap_choices
 from .nearby import (
     DEFAULT_RADIUS_M,
+    LOCATE_LAYERS,
     NEARBY_LAYERS,
     StatusLookup,
     locate,
@@ -50,6 +51,7 @@ def venue_statuses() -> dict[str, VenueStatus]:
 
 def venue_feature(venue_id: str) -> dict[str, Any]:
     """A venue's GeoJSON feature with its live status; NotFound for an unknown id."""
+    get_store().get("venues")  # 401/403 when the user's role may not see the venues
     feature = get_spatial().feature("venues", venue_id)
     if feature is None:
         raise NotFound(f"no venue with id {venue_id!r}")
@@ -59,6 +61,7 @@ def venue_feature(venue_id: str) -> dict[str, Any]:
 
 
 def venue_exists(venue_id: str) -> bool:
+    get_store().get("venues")  # 401/403 when the user's role may not see the venues
     return get_spatial().feature("venues", venue_id) is not None
 
 
@@ -92,12 +95,15 @@ def venue_status_lookup() -> StatusLookup:
 @bp.get("/api/nearby")
 def api_nearby():
     query = parse_nearby(request.args)
+    get_store().get(query.layer)  # 401/403 when the user's role may not see the layer
     statuses = venue_status_lookup() if query.layer == "venues" else None
     return geojson(nearby_collection(get_spatial(), query, statuses))
 
 
 @bp.get("/api/locate")
 def api_locate():
+    for name in LOCATE_LAYERS:  # 401/403 when the user's role may not see one of them
+        get_store().get(name)
     return jsonify(locate(get_spatial(), parse_point(request.args)))
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from . import audit
 from .errors import BadRequest, Conflict, NotFound
+from .usertext import refuse_markup
 
 STATUS_OK = "合格"
 STATUS_HAZARD = "隐患未改"
@@ -233,8 +234,11 @@ def parse_recheck(
 
 def _venue(data: Mapping[str, Any], venue_exists: Callable[[str], bool]) -> str:
     venue_id = data.get("venue_id")
-    if not isinstance(venue_id, str) or not venue_id:
+    if venue_id is None or venue_id == "":
         raise BadRequest("venue_id is missing")
+    if not isinstance(venue_id, str):
+        raise BadRequest(f"venue_id must be a venue's id as text (e.g. V0001), "
+                         f"not {type(venue_id).__name__}")
     if not venue_exists(venue_id):
         raise BadRequest(f"no venue with id {venue_id!r}")
     return venue_id
@@ -266,7 +270,7 @@ def _hazard(raw: Any, n: int, found: dt.date) -> NewHazard:
 
 
 def _optional_text(value: Any, field: str, label: str | None = None) -> str | None:
-    """Stripped text within MAX_LENGTH[field]; None when absent or blank."""
+    """Stripped plain text within MAX_LENGTH[field]; None when absent or blank."""
     label = label or field
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -279,7 +283,7 @@ def _optional_text(value: Any, field: str, label: str | None = None) -> str | No
     allowed_controls = "\n\t" if field == "note" else ""
     if any(ord(c) < 32 and c not in allowed_controls for c in text):
         raise BadRequest(f"{label} holds control characters")
-    return text
+    return refuse_markup(text, label)
 
 
 def _text(value: Any, field: str, label: str | None = None) -> str:

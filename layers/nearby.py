@@ -294,6 +294,9 @@ def overdue_collection(store: LayerStore, statuses: Mapping[str, VenueStatus],
     }
 
 
+LOCATE_LAYERS = ("communities", "grid", "boundary")  # what locate() reads
+
+
 def locate(spatial: SpatialStore, point: Point) -> dict[str, Any]:
     """The community and grid cell a point lies in, or that it lies outside."""
     found: dict[str, dict[str, Any] | None] = {}

@@ -146,12 +146,14 @@ def _bodies() -> dict[str, Schema]:
     venue_id = string("the venue's id", minLength=1, example=EXAMPLE_VENUE)
     date = {**DATE, "description": "the day of the inspection (default today; not in the "
                                    "future, not before 2000-01-01)"}
-    inspector = string("the inspector's name as written on the record", minLength=1,
+    plain = " (plain text: HTML markup such as <script> is refused with 400)"
+    inspector = string("the inspector's name as written on the record" + plain, minLength=1,
                        maxLength=MAX_LENGTH["inspector"])
-    note = nullable(string(maxLength=MAX_LENGTH["note"]))
+    note = nullable(string("a note" + plain, maxLength=MAX_LENGTH["note"]))
     new_hazard = obj({
         "category": enum(HAZARD_CATEGORIES),
-        "description": string(minLength=1, maxLength=MAX_LENGTH["description"]),
+        "description": string("what is wrong" + plain, minLength=1,
+                              maxLength=MAX_LENGTH["description"]),
         "deadline": {**DATE, "description": "rectify by (on or after the inspection, at most "
                                             f"{MAX_DEADLINE_DAYS} days later)"},
     })

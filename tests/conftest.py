@@ -119,20 +119,18 @@ def app(tmp_path_factory, store_backend):
     return make_app(tmp_path_factory.mktemp("db") / "inspections.sqlite")
 
 
-_SESSIONS: dict[tuple[int, str], tuple[str, str]] = {}
-
-
 def client_as(app, role: str | None):
     """A test client of `app`, logged in as a user of `role` (None: not logged in).
-    Each app logs each role in once (POST /login); later clients reuse its session."""
+    Each app logs each role in once (POST /login); later clients reuse its session
+    (kept on the app: an id() would be reused by a later app)."""
     client = app.test_client()
     if role is not None:
-        key = (id(app), role)
-        if key not in _SESSIONS:
+        sessions = app.extensions.setdefault("test_sessions", {})
+        if role not in sessions:
             log_in(client, f"test-{role}", role)
-            _SESSIONS[key] = (client.get_cookie("session").value,
+            sessions[role] = (client.get_cookie("session").value,
                               client.environ_base["HTTP_X_CSRFTOKEN"])
-        cookie, token = _SESSIONS[key]
+        cookie, token = sessions[role]
         client.set_cookie("session", cookie)
         client.environ_base["HTTP_X_CSRFTOKEN"] = token
     return client

@@ -1,5 +1,6 @@
-"""Records inspections through InspectionStore from several threads, printing each id
-as soon as its transaction is committed (acknowledged).
+"""Records inspections through InspectionStore from several threads, printing each
+record's id and note (tab-separated) as soon as its transaction is committed
+(acknowledged).
 
     python tests/store_writer.py DB --threads 4 --venues V0001,V0002 --date 2026-11-25
 
@@ -41,11 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         for n in counter:
             if n >= args.max_records or time.monotonic() > deadline:
                 return
+            note = f"durability test record {n}"
             record_id = store.record_inspection(NewInspection(
                 venues[n % len(venues)], args.date, f"写入{worker}", RESULTS[0],
-                note=f"durability test record {n}", hazards=()))["id"]
+                note=note, hazards=()))["id"]
             with print_lock:
-                print(record_id, flush=True)
+                print(f"{record_id}\t{note}", flush=True)
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(args.threads)]
     for t in threads:

@@ -176,3 +176,29 @@ def test_a_layer_is_served_only_to_the_roles_it_names(restricted, who, status):
     assert export.status_code == (200 if status == 200 else 400)
     page = client.get("/").get_data(as_text=True)
     assert ('"parcels"' in page) == (status == 200)  # the map's layer list
+
+
+@pytest.mark.parametrize(("layer", "path"), [
+    ("parking", "/api/nearby?lon=116.962&lat=36.668&layer=parking"),
+    ("venues", "/api/nearby?lon=116.962&lat=36.668&layer=venues"),
+    ("venues", "/api/venues/V0001/history"),
+    ("venues", "/api/overdue"),
+    ("communities", "/api/locate?lon=116.962&lat=36.668"),
+    ("grid", "/api/locate?lon=116.962&lat=36.668"),
+])
+def test_the_inspectors_queries_serve_a_layer_only_to_the_roles_it_names(tmp_path, layer, path):
+    """The queries that answer from the spatial index, not the layer store, check too."""
+    app = make_app(tmp_path / "inspections.sqlite")
+    loaded = app.extensions["layer_store"].get(layer)
+    loaded.layer = dataclasses.replace(loaded.layer, roles=frozenset({"leader"}))
+    for who, status in ((None, 401), ("viewer", 403), ("inspector", 403), ("leader", 200),
+                        ("admin", 200)):
+        response = client_as(app, who).get(path)
+        assert response.status_code == status, (who, response.get_data(as_text=True)[:200])
+        if status != 200:
+            assert layer in response.get_json()["error"]
+    inspector = client_as(app, "inspector")
+    if layer == "venues":  # nor may an inspector record for a venue they may not see
+        response = inspector.post("/api/inspections", json={
+            "venue_id": "V0001", "inspector": "张伟", "result": "合格"})
+        assert response.status_code == 403

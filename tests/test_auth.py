@@ -100,6 +100,24 @@ def test_wrong_credentials_are_refused(app, name, password, status, message):
     assert client.get("/api/me").get_json() == {"user": None}
 
 
+@pytest.mark.parametrize("name", ["zhangwei", "nobody"])
+def test_an_unknown_name_costs_a_password_check_too(app, monkeypatch, name):
+    """Refusing a name that does not exist takes as long as a wrong password (one scrypt
+    check), so the time of an answer does not tell which names exist."""
+    from layers import auth
+
+    create(app, "zhangwei")
+    checked = []
+    real_check = auth.check_password_hash
+    monkeypatch.setattr(auth, "check_password_hash",
+                        lambda h, p: checked.append(h.split("$")[0]) or real_check(h, p))
+    client = app.test_client()
+    response = client.post("/login", data={"name": name, "password": "wrong-password",
+                                           "csrf_token": csrf_token(client)})
+    assert response.status_code == 401
+    assert len(checked) == 1 and checked[0].startswith("scrypt:")
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:x"])
 def test_login_never_sends_you_to_another_site(app, target):
     create(app, "zhangwei")

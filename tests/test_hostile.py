@@ -2,9 +2,13 @@
 
 The routes come from `app.url_map`, the field names from the layer catalogue and
 the SQLite store's own tables, so routes, fields and tables added later are
-covered without touching this file. For every request:
+covered without touching this file. The requests are sent as a logged-in admin,
+who may use every route, so that they reach each route's own checks (recording
+an inspection, changing a user ...) rather than stop at the refusal a visitor
+gets; only /logout, which ends that session, is walked as a visitor (as are the
+other login routes). For every request:
 
-- the status is below 500 (routes that need a login may answer 401/403);
+- the status is below 500;
 - under /api an error is the JSON `{"ok": false, "error": ..., "status": ...}`;
 - an HTML answer does not echo the hostile script unescaped;
 - every answer carries the Content-Security-Policy;
@@ -14,8 +18,13 @@ table of the SQLite store and every file of the data directory are unchanged.
 Every body here is invalid as a whole: wherever a route reads a field it finds
 something hostile (a script in *every* text field at once, a list where a value
 belongs, a self-intersecting geometry ...), so no well-behaved route stores it.
-A legitimate record that merely *contains* script text is another matter: it
-may be stored, and pages must show it as text (tests/browser).
+Each body goes with every method a route declares, and with POST, PUT, PATCH and
+DELETE; with GET only the bodies that could trip a route reading one (too large,
+not UTF-8, malformed JSON, not an object) are sent, as rendering every page
+(PDFs included) for each of the rest would only slow the walk.
+Script in one text field of an otherwise valid write is refused too (400, nothing
+stored: `test_script_in_one_text_field_of_a_valid_write_is_refused`); layer data
+from files may hold such text, and pages show it as text (tests/browser).
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from layers.catalogue import CATALOGUE
-from tests.conftest import csrf_token, make_app
+from tests.conftest import csrf_token, log_in, make_app
 
 GEODATA = Path(__file__).resolve().parents[1] / "geodata"
 SCRIPT = '<script>alert("hs-xss")</script>'
@@ -119,6 +128,7 @@ class Body:
     data: bytes
     content_type: str = "application/json"
     expect: int | None = None  # the exact status every route must give, if any
+    with_get: bool = False  # sent with GET too (see the docstring)
 
 
 @dataclass
@@ -259,19 +269,20 @@ def json_body(label: str, value: Any) -> Body:
 def bodies(app) -> Iterator[Body]:
     limit = app.config["MAX_CONTENT_LENGTH"]
     names = field_names(app)
-    yield Body("over the limit", b"[" + b"0," * (limit // 2) + b"0]", expect=413)
+    yield Body("over the limit", b"[" + b"0," * (limit // 2) + b"0]", expect=413, with_get=True)
     for content_type in ("application/json", "application/x-www-form-urlencoded",
                          "text/plain", "application/geo+json"):
         yield Body(f"not UTF-8 ({content_type})", b'{"note": "\xff\xfe\xc3("}', content_type,
-                   expect=400)
+                   expect=400, with_get=True)
     yield Body("not UTF-8 (percent-encoded form)", b"note=%FF%FE",
-               "application/x-www-form-urlencoded", expect=400)
+               "application/x-www-form-urlencoded", expect=400, with_get=True)
     for text in ['{"a":', "{'a': 1}", "[1, 2", "", "\x00", '{"a": 1}}', '{"a" 1}', "NaN",
                  '{"lon": NaN, "lat": Infinity}', '{"lon": -Infinity}', '{"lon": 1e400}',
                  "[" * 100_000, '{"n": ' + "9" * 5000 + "}", '{"a": 1, "a": [2]}']:
-        yield Body(f"malformed JSON {text[:20]!r}", text.encode())
+        yield Body(f"malformed JSON {text[:20]!r}", text.encode(), with_get=True)
     for value in ([], "text", 42, None, True, [{}], {}):
-        yield json_body(f"JSON {value!r} instead of an object", value)
+        yield Body(f"JSON {value!r} instead of an object", json.dumps(value).encode(),
+                   with_get=True)
     text_len = max(10, limit // (8 * len(names)))
     for value in [*FIELD_VALUES, "x" * text_len]:
         yield json_body(f"every field = {str(value)[:30]!r}", {n: value for n in names})
@@ -298,6 +309,33 @@ def bodies(app) -> Iterator[Body]:
 
 def rules(app) -> list[Rule]:
     return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+
+
+# Walked as a visitor, not as the admin: logging out ends the admin's session (and is
+# audited); the other login routes answer a visitor otherwise than a user.
+VISITOR_ROUTES = ("auth.logout", "auth.login", "auth.me", "auth.csrf_token")
+
+
+def admin_rules(app) -> list[Rule]:
+    return [r for r in rules(app) if r.endpoint != "auth.logout"]
+
+
+def visitor_rules(app) -> list[Rule]:
+    return [r for r in rules(app) if r.endpoint in VISITOR_ROUTES]
+
+
+def admin_client(app):
+    """A client logged in as an admin (who may use every route), with the session's CSRF
+    token in the header X-CSRFToken, as the pages send it: JSON bodies get past the CSRF
+    check to the routes (form bodies carry a hostile csrf_token field and do not)."""
+    return log_in(app.test_client(), "hs-admin", "admin")
+
+
+def visitor_client(app):
+    """A client nobody is logged in to, with its session's CSRF token in the header."""
+    client = app.test_client()
+    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client)
+    return client
 
 
 def path_requests(app, rule: Rule) -> Iterator[Request]:
@@ -333,7 +371,8 @@ def query_requests(url: str, rule: Rule) -> Iterator[Request]:
 def body_requests(app, url: str, rule: Rule, corpus: list[Body]) -> Iterator[Request]:
     declared = [m for m in sorted(rule.methods) if m not in ("HEAD", "OPTIONS")]
     for body, method in itertools.product(corpus, declared + ["POST"] * ("POST" not in declared)):
-        yield Request(body.label, method, url, body)
+        if method != "GET" or body.with_get:
+            yield Request(body.label, method, url, body)
     for method in STATE_METHODS:  # methods a route does not declare: 405 (or 413/400 first)
         if method not in rule.methods:
             for body in corpus[:8]:
@@ -378,11 +417,7 @@ def judge(r: Request, response) -> str | None:
     return None
 
 
-def run_family(app, requests: Iterable[Request]) -> tuple[list[str], int]:
-    client = app.test_client()
-    # The session's CSRF token in a header, as the pages send it: JSON bodies get past the
-    # CSRF check to the routes (form bodies carry a hostile csrf_token field and do not).
-    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client)
+def run_family(app, client, requests: Iterable[Request]) -> tuple[list[str], int]:
     before = stored_state(app)
     sent = []
     problems = list(problems_of(client, _counting(requests, sent)))
@@ -407,49 +442,141 @@ def report(problems: list[str]) -> str:
 def test_the_walk_covers_every_route(hostile_app):
     paths = {r.rule for r in rules(hostile_app)}
     assert {"/", "/api/layers", "/api/layers/<name>", "/static/<path:filename>"} <= paths
+    walked = {r.endpoint for r in admin_rules(hostile_app) + visitor_rules(hostile_app)}
+    assert walked == {r.endpoint for r in rules(hostile_app)}
 
 
 def test_odd_path_parameters(hostile_app):
+    client = admin_client(hostile_app)
     requests = itertools.chain.from_iterable(path_requests(hostile_app, r)
-                                             for r in rules(hostile_app))
-    problems, sent = run_family(hostile_app, requests)
+                                             for r in admin_rules(hostile_app))
+    problems, sent = run_family(hostile_app, client, requests)
     assert sent > 100 and not problems, report(problems)
 
 
 def test_hostile_query_strings(hostile_app):
-    client = hostile_app.test_client()
+    client = admin_client(hostile_app)
     candidates = candidate_values(hostile_app)
 
     def requests():
-        for rule in rules(hostile_app):
+        for rule in admin_rules(hostile_app):
             if not rule.rule.startswith("/static/"):
                 yield from query_requests(plausible_url(hostile_app, client, rule, candidates),
                                           rule)
 
-    problems, sent = run_family(hostile_app, requests())
+    problems, sent = run_family(hostile_app, client, requests())
     assert sent > 100 and not problems, report(problems)
 
 
 def test_hostile_bodies(hostile_app):
-    client = hostile_app.test_client()
+    client = admin_client(hostile_app)
     candidates = candidate_values(hostile_app)
     corpus = list(bodies(hostile_app))
 
     def requests():
-        for rule in rules(hostile_app):
+        for rule in admin_rules(hostile_app):
             url = plausible_url(hostile_app, client, rule, candidates)
             yield from body_requests(hostile_app, url, rule, corpus)
 
-    problems, sent = run_family(hostile_app, requests())
+    problems, sent = run_family(hostile_app, client, requests())
     assert sent > 500 and not problems, report(problems)
+
+
+def test_hostile_bodies_and_paths_on_the_login_routes_as_a_visitor(hostile_app):
+    client = visitor_client(hostile_app)
+    corpus = list(bodies(hostile_app))
+
+    def requests():
+        for rule in visitor_rules(hostile_app):
+            yield from path_requests(hostile_app, rule)
+            yield from query_requests(rule.rule, rule)
+            yield from body_requests(hostile_app, rule.rule, rule, corpus)
+
+    problems, sent = run_family(hostile_app, client, requests())
+    assert sent > 100 and not problems, report(problems)
 
 
 def test_plausible_urls_reach_the_routes(hostile_app):
     """The walk reaches past routing: a layer route is filled with a real layer name."""
-    client = hostile_app.test_client()
+    client = admin_client(hostile_app)
     rule = next(r for r in rules(hostile_app) if r.rule == "/api/layers/<name>")
     url = plausible_url(hostile_app, client, rule, candidate_values(hostile_app))
     assert client.get(url).status_code == 200
+
+
+def test_the_walk_reaches_the_routes_behind_a_login(hostile_app):
+    """As the admin, a write gets to the route's own validation (400, not 401/403) and the
+    leaders' and admins' pages answer; a visitor is refused them."""
+    client = admin_client(hostile_app)
+    body = client.post("/api/inspections", json={}).get_json()
+    assert body["status"] == 400 and "venue" in body["error"]
+    assert client.post("/admin/users", json={}).status_code == 400  # the form's own check
+    for path in ("/admin/users", "/api/audit", "/api/parcels", "/dashboard"):
+        assert client.get(path).status_code == 200, path
+        assert visitor_client(hostile_app).get(path).status_code == 401, path
+
+
+VALID_WRITES = {  # path -> a valid body (JSON, or a form for /admin/users)
+    "/api/inspections": {"venue_id": "V0001", "inspector": "张伟", "result": "合格",
+                         "note": "店主在场"},
+    "/api/inspections#hazard": {"venue_id": "V0001", "inspector": "张伟", "result": "发现隐患",
+                                "hazards": [{"category": "消防安全", "description": "灭火器过期",
+                                             "deadline": "2026-12-10"}]},
+    "/api/rechecks": {"venue_id": "V0001", "inspector": "张伟", "note": "已复查", "closed": []},
+    "/admin/users": {"name": "hs-new", "display_name": "王丽", "role": "viewer",
+                     "password": "hs-password-1"},
+}
+TEXT_FIELDS = [("/api/inspections", ("inspector",)), ("/api/inspections", ("note",)),
+               ("/api/inspections#hazard", ("hazards", 0, "description")),
+               ("/api/rechecks", ("inspector",)), ("/api/rechecks", ("note",)),
+               ("/admin/users", ("display_name",))]
+
+
+def with_text(body: Any, where: tuple, text: str) -> Any:
+    body = json.loads(json.dumps(body))
+    target = body
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = f"{target[where[-1]]} {text}"
+    return body
+
+
+def send_write(client, path: str, body: dict[str, Any]):
+    path = path.split("#")[0]
+    if path == "/admin/users":
+        return client.post(path, data={**body, "csrf_token": csrf_token(client)})
+    return client.post(path, json=body)
+
+
+@pytest.mark.parametrize("text", [SCRIPT, IMG_SCRIPT, "</textarea>", "<!-- x -->"])
+@pytest.mark.parametrize(("path", "where"), TEXT_FIELDS)
+def test_script_in_one_text_field_of_a_valid_write_is_refused(hostile_app, path, where, text):
+    client = admin_client(hostile_app)
+    before = stored_state(hostile_app)
+    response = send_write(client, path, with_text(VALID_WRITES[path], where, text))
+    assert response.status_code == 400
+    assert "HTML" in response.get_data(as_text=True)
+    assert stored_state(hostile_app) == before
+
+
+def test_the_same_writes_without_script_are_stored(tmp_path):
+    """The writes above are valid but for the script: without it they are stored, and a
+    "<" that starts no markup is plain text."""
+    app = make_app(tmp_path / "inspections.sqlite")
+    client = admin_client(app)
+    for path, body in VALID_WRITES.items():
+        if path == "/api/inspections":
+            body = with_text(body, ("note",), "<小卖部> 灭火器<2个 a < b")
+        if path == "/api/rechecks":  # the hazard found above is being rectified
+            found = client.get("/api/venues/V0001/history").get_json()["inspections"][0]
+            hazard_id = found["hazards"][0]["id"]
+            assert client.post(f"/api/hazards/{hazard_id}/status",
+                               json={"status": "整改中"}).status_code == 201
+            body = {**body, "closed": [hazard_id]}
+        response = send_write(client, path, body)
+        assert response.status_code in (201, 303), (path, response.get_data(as_text=True))
+    note = client.get("/api/venues/V0001/history").get_json()["inspections"]
+    assert any(i["note"] == "店主在场 <小卖部> 灭火器<2个 a < b" for i in note)
 
 
 def test_the_judge_catches_what_it_should():
@@ -472,10 +599,11 @@ def test_the_judge_catches_what_it_should():
 
 
 def test_the_walk_catches_a_careless_route(tmp_path):
-    """A route that stores whatever it is sent, or fails on a bad number, is found out."""
+    """A route that stores whatever it is sent, or fails on a bad number, is found out,
+    also where only an admin may use it."""
     app = make_app(tmp_path / "db.sqlite")
 
-    @app.post("/api/careless", endpoint="api.careless_post")  # declared with the layers API
+    @app.post("/api/careless", endpoint="admin.careless_post")  # declared for admins only
     def careless_post():
         request.get_json(silent=True)
         with app.extensions["inspections"].connect() as db:
@@ -487,14 +615,14 @@ def test_the_walk_catches_a_careless_route(tmp_path):
     def careless_get(n):
         return {"lon": float(request.args.get("lon", "1")) + n}
 
-    client = app.test_client()
+    client = admin_client(app)
     candidates = candidate_values(app)
     corpus = list(bodies(app))
     post_rule = next(r for r in rules(app) if r.rule == "/api/careless")
     get_rule = next(r for r in rules(app) if r.rule == "/api/careless/<int:n>")
 
-    problems, _ = run_family(app, body_requests(app, "/api/careless", post_rule, corpus))
+    problems, _ = run_family(app, client, body_requests(app, "/api/careless", post_rule, corpus))
     assert any(p.startswith("stored state changed") for p in problems)
     url = plausible_url(app, client, get_rule, candidates)
-    problems, _ = run_family(app, query_requests(url, get_rule))
+    problems, _ = run_family(app, client, query_requests(url, get_rule))
     assert any(" 500 " in p or ": 500" in p for p in problems), problems[:3]
