@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     # (false for plain HTTP on loopback), and the login rate limits.
     "ANONYMOUS_ROLE": "viewer",
     "SESSION_COOKIE_SECURE": True,
+    # Seconds a login lasts without a request (a working day); each request renews it.
+    "PERMANENT_SESSION_LIFETIME": 12 * 3600,
     "LOGIN_MAX_FAILURES_PER_NAME": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
     "LOGIN_WINDOW_S": 900,

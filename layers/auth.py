@@ -3,7 +3,8 @@
 Users live in a `users` table of the app's SQLite file (INSPECTIONS_DB), with
 werkzeug password hashes (scrypt). Logging in puts the user's name and their
 session epoch in Flask's signed session cookie (HttpOnly, SameSite=Lax, Secure
-unless SESSION_COOKIE_SECURE is false); changing a user's password or role, or
+unless SESSION_COOKIE_SECURE is false, expiring PERMANENT_SESSION_LIFETIME after
+the last request); changing a user's password or role, or
 disabling them, bumps the epoch and so ends their sessions.
 
 Logins are rate-limited per user name and per client address (login_limits.py)
@@ -329,6 +330,9 @@ def login():
     if outcome is None:
         return _login_page(401, next_url, name, "用户名或密码不正确")
     session.clear()  # a new session: nothing from before the login carries over
+    # Permanent: the cookie and its signature expire PERMANENT_SESSION_LIFETIME after
+    # the last request, so a phone left logged in does not stay logged in for ever.
+    session.permanent = True
     session["user"] = outcome.name
     session["epoch"] = outcome.epoch
     return redirect(next_url)

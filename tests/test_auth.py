@@ -137,6 +137,29 @@ def test_the_session_cookie_is_http_only_and_same_site(app):
     assert "Secure" not in cookie  # the tests' setting: plain HTTP on loopback
 
 
+def test_a_session_ends_after_its_lifetime_without_requests(app, monkeypatch):
+    import itsdangerous
+
+    create(app, "zhangwei")
+    client = app.test_client()
+    response = client.post("/login", data={"name": "zhangwei", "password": PASSWORD,
+                                           "csrf_token": csrf_token(client)})
+    assert "Expires=" in response.headers["Set-Cookie"]
+    assert app.permanent_session_lifetime.total_seconds() == 12 * 3600
+    now = itsdangerous.TimestampSigner.get_timestamp
+
+    def later(seconds):
+        monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp",
+                            lambda self: now(self) + seconds)
+
+    later(11 * 3600)  # a request within the lifetime renews the cookie
+    assert client.get("/api/me").get_json()["user"]["name"] == "zhangwei"
+    later(22 * 3600)  # 11 h after that request: still logged in
+    assert client.get("/api/me").get_json()["user"]["name"] == "zhangwei"
+    later(35 * 3600)  # 13 h without a request: logged out
+    assert client.get("/api/me").get_json() == {"user": None}
+
+
 def test_the_session_cookie_is_secure_by_default(tmp_path):
     app = make_app(tmp_path / "inspections.sqlite", SESSION_COOKIE_SECURE=True)
     create(app, "zhangwei")
