@@ -337,7 +337,7 @@ def _wkt(text: Any, name: str) -> tuple[Geometry | None, str | None]:
 def to_wgs84(source: Source, options: ReadOptions) -> None:
     """Reproject (or un-offset) every geometry to WGS84 lon/lat, 2D, 7 decimals, RFC 7946
     ring orientation."""
-    given = parse_crs_option(options.crs) if options.crs else None
+    given = parse_crs_option(options.crs) if options.crs is not None else None
     declared = source.declared_crs
     if given is not None and declared is not None and not isinstance(given, str) \
             and not _same_crs(given, declared):

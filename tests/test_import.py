@@ -303,6 +303,7 @@ def test_wrong_geometry_type(cli, data_dir):
 @pytest.mark.parametrize(("crs", "message"), [
     ("EPSG:999999", "EPSG knows no such code"),
     ("mars", "give an EPSG code"),
+    ("", "give an EPSG code"),  # an empty --crs is not "no --crs"
 ])
 def test_bad_crs_option(cli, data_dir, crs, message):
     result = cli("validate", ROOT / "geodata" / "venues.geojson", "--layer", "venues",
