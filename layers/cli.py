@@ -104,6 +104,11 @@ def venues_with_records() -> list[str]:
     return list(inspections.last_inspections())
 
 
+def os_error(e: OSError) -> str:
+    """Why a file could not be written, in one line (no traceback)."""
+    return f"{e.strerror} ({e.filename})" if e.strerror and e.filename else str(e)
+
+
 def features_in_file(path: Path) -> int | None:
     try:
         return len(json.loads(path.read_text(encoding="utf-8"))["features"])
@@ -151,10 +156,14 @@ def import_command(file: Path, layer_name: str, by: str | None, **options: str |
         click.echo("nothing was imported; the layer is unchanged", err=True)
         raise SystemExit(1)
     before = features_in_file(data_dir() / get_layer(layer_name).file_name)
-    with accounts_transaction(current_app) as db:
-        audit.record(db, cli_actor(by), "layer.import", "layer", layer_name, {
-            "file": file.name, "features": len(report.features), "before": before})
-        path = write_layer_file(data_dir(), report.layer, report.features)
+    try:
+        with accounts_transaction(current_app) as db:
+            audit.record(db, cli_actor(by), "layer.import", "layer", layer_name, {
+                "file": file.name, "features": len(report.features), "before": before})
+            path = write_layer_file(data_dir(), report.layer, report.features)
+    except OSError as e:  # disk full, no write permission ...
+        raise click.ClickException(f"cannot write the layer file in {data_dir()}: "
+                                   f"{os_error(e)}; the layer is unchanged") from None
     held = f"it held {before}" if before is not None else "it did not load before"
     click.echo(f"imported {len(report.features)} feature(s) into {path} ({held}); "
                "a running server reloads it on its next request")
@@ -183,6 +192,8 @@ def export_command(layer_name: str, fmt: str | None, output: Path) -> None:
         count = export_layer(layer_store().get(layer_name), format_for(output, fmt), output)
     except ExportError as e:
         raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"cannot write {output}: {os_error(e)}") from None
     click.echo(f"exported {count} feature(s) of {layer_name} to {output}")
 
 

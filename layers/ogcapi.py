@@ -16,6 +16,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from . import ogc
 from .errors import BadRequest, NotFound
 from .openapi import OPENAPI_MEDIA_TYPE, openapi_document
+from .presentation import field_label
 from .store import LoadedLayer
 from .web import get_spatial, get_store, live_properties
 
@@ -239,8 +240,7 @@ def _columns(loaded: LoadedLayer, features: list[dict[str, Any]]) -> list[tuple[
     """(property, Chinese label) of the properties shown in HTML tables, in catalogue order."""
     names = [f.name for f in loaded.layer.fields]
     names += [k for f in features for k in f["properties"] if k not in names]
-    return [(n, loaded.layer.label(n) if n != "status" else "检查状态")
-            for n in dict.fromkeys(names)]
+    return [(n, field_label(loaded.layer, n)) for n in dict.fromkeys(names)]
 
 
 @bp.app_template_filter("ogc_value")

@@ -45,16 +45,24 @@ LIVE_FIELDS: dict[str, tuple[LiveField, ...]] = {
 }
 
 
+# Flags the API adds beside them; tables that show every property (the OGC API's HTML
+# pages) label them, popups and exports leave them out.
+LIVE_FLAG_LABELS: dict[str, dict[str, str]] = {
+    "venues": {"due_soon": "30天内到期应检", "overdue": "超期未检"},
+}
+
+
 def live_fields(layer: Layer) -> tuple[LiveField, ...]:
     return LIVE_FIELDS.get(layer.name, ())
 
 
 def field_label(layer: Layer, name: str) -> str:
-    """Chinese label of a catalogue field, a measure, or a live field."""
+    """Chinese label of a catalogue field, a measure, or a live field or flag."""
     for live in live_fields(layer):
         if live.name == name:
             return live.label
-    return layer.label(name)
+    flag = LIVE_FLAG_LABELS.get(layer.name, {}).get(name)
+    return flag if flag is not None else layer.label(name)
 
 
 def field_unit(layer: Layer, name: str) -> str:

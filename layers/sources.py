@@ -108,12 +108,15 @@ def read_source(path: Path, options: ReadOptions | None = None) -> Source:
     """Read a file into records with WGS84 geometries; SourceError if it cannot be read."""
     options = options or ReadOptions()
     fmt = source_format(path)
-    if fmt == "GeoJSON":
-        source = _read_geojson(path, options)
-    elif fmt in ("CSV", "XLSX"):
-        source = _read_table(path, fmt, options)
-    else:
-        source = _read_vector(path, fmt, options)
+    try:
+        if fmt == "GeoJSON":
+            source = _read_geojson(path, options)
+        elif fmt in ("CSV", "XLSX"):
+            source = _read_table(path, fmt, options)
+        else:
+            source = _read_vector(path, fmt, options)
+    except OSError as e:
+        raise SourceError(f"{path.name}: cannot be read: {e.strerror or e}") from None
     to_wgs84(source, options)
     return source
 
@@ -126,6 +129,8 @@ def _read_geojson(path: Path, options: ReadOptions) -> Source:
         raise SourceError(f"{path.name}: is not UTF-8 text") from None
     except json.JSONDecodeError as e:
         raise SourceError(f"{path.name}: is not valid JSON: {e}") from None
+    except RecursionError:
+        raise SourceError(f"{path.name}: is nested too deeply to be GeoJSON") from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection" \
             or not isinstance(data.get("features"), list):
         raise SourceError(f"{path.name}: is not a GeoJSON FeatureCollection")
@@ -149,7 +154,7 @@ def _read_geojson(path: Path, options: ReadOptions) -> Source:
         try:
             geometry = shape(feature["geometry"]) if feature.get("geometry") else None
         except (ValueError, TypeError, AttributeError, KeyError, IndexError,
-                shapely.errors.GEOSException) as e:
+                shapely.errors.ShapelyError) as e:
             problem = f"cannot be read: {e}"
         records.append(Record(label, fid, props, geometry,
                               problem or (None if geometry is not None else "missing")))
@@ -224,11 +229,15 @@ def _read_table(path: Path, fmt: str, options: ReadOptions) -> Source:
     notes = []
     if fmt == "CSV":
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            try:
+                frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            except UnicodeDecodeError:
+                # Excel in China saves CSV as GBK unless told otherwise.
+                frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
+                notes.append("read as GB18030 (GBK) text, not UTF-8")
         except UnicodeDecodeError:
-            # Excel in China saves CSV as GBK unless told otherwise.
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
-            notes.append("read as GB18030 (GBK) text, not UTF-8")
+            raise SourceError(f"{path.name}: is neither UTF-8 nor GB18030 (GBK) text; "
+                              "save it from the spreadsheet as CSV UTF-8") from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
             raise SourceError(f"{path.name}: is not a CSV table: {e}") from None
     else:
@@ -328,7 +337,7 @@ def _wkt(text: Any, name: str) -> tuple[Geometry | None, str | None]:
 def to_wgs84(source: Source, options: ReadOptions) -> None:
     """Reproject (or un-offset) every geometry to WGS84 lon/lat, 2D, 7 decimals, RFC 7946
     ring orientation."""
-    given = parse_crs_option(options.crs) if options.crs else None
+    given = parse_crs_option(options.crs) if options.crs is not None else None
     declared = source.declared_crs
     if given is not None and declared is not None and not isinstance(given, str) \
             and not _same_crs(given, declared):
@@ -363,8 +372,9 @@ def to_wgs84(source: Source, options: ReadOptions) -> None:
     for record in source.records:
         if record.geometry is None:
             continue
-        geometry = shapely.transform(shapely.force_2d(record.geometry),
-                                     lambda xy: convert(xy).round(WGS84_DECIMALS))
+        with np.errstate(over="ignore", invalid="ignore"):  # validation names the row
+            geometry = shapely.transform(shapely.force_2d(record.geometry),
+                                         lambda xy: convert(xy).round(WGS84_DECIMALS))
         # RFC 7946: exterior rings counterclockwise (a Shapefile's run clockwise).
         record.geometry = shapely.orient_polygons(geometry, exterior_cw=False)
 

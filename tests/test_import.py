@@ -303,6 +303,7 @@ def test_wrong_geometry_type(cli, data_dir):
 @pytest.mark.parametrize(("crs", "message"), [
     ("EPSG:999999", "EPSG knows no such code"),
     ("mars", "give an EPSG code"),
+    ("", "give an EPSG code"),  # an empty --crs is not "no --crs"
 ])
 def test_bad_crs_option(cli, data_dir, crs, message):
     result = cli("validate", ROOT / "geodata" / "venues.geojson", "--layer", "venues",
@@ -329,17 +330,25 @@ def test_offset_of_projected_coordinates_is_refused(cli, tmp_path):
     ("empty.zip", None, "the zip holds no .shp file"),
     ("noid.csv", "name,lon,lat\na,116.96,36.67\n", "has no 'id' column"),
     ("nocoords.csv", "id,name\nK1,a\n", "no coordinate columns"),
+    ("latin.csv", b"id,lon,lat\n\x80\x80,1,2\n", "is neither UTF-8 nor GB18030 (GBK) text"),
+    ("deep.geojson", "[" * 100000 + "]" * 100000, "is nested too deeply to be GeoJSON"),
+    ("bogus.geojson", '{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "K1", '
+                      '"properties": {}, "geometry": {"type": "Bogus", "coordinates": [1]}}]}',
+     "feature 1 (id K1): geometry: cannot be read: Unknown geometry type: 'bogus'"),
 ])
 def test_unreadable_files(cli, data_dir, tmp_path, name, content, message):
     source = tmp_path / name
     if content is None:
         with zipfile.ZipFile(source, "w") as z:
             z.writestr("readme.txt", "nothing")
+    elif isinstance(content, bytes):
+        source.write_bytes(content)
     else:
         source.write_text(content, encoding="utf-8")
     before = digest(data_dir / "parking.geojson")
     result = cli("import", source, "--layer", "parking")
     assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a report, not a traceback
     assert message in result.stderr
     assert_unchanged(data_dir, "parking", before)
 
@@ -395,7 +404,9 @@ def test_failure_while_replacing_leaves_the_old_file(cli, data_dir, monkeypatch)
 
     monkeypatch.setattr("layers.files.os.replace", fail)
     result = cli("import", ROOT / "geodata" / "parking.geojson", "--layer", "parking")
-    assert isinstance(result.exception, OSError)
+    assert result.exit_code == 1  # a message, not a traceback
+    assert "cannot write the layer file in" in result.stderr
+    assert "disk full; the layer is unchanged" in result.stderr
     assert_unchanged(data_dir, "parking", before)
 
 

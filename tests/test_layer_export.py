@@ -100,3 +100,13 @@ def test_export_errors(cli, tmp_path, args, message):
     assert result.exit_code == 1
     assert message in result.output
     assert not list(tmp_path.iterdir())
+
+
+def test_export_where_nothing_can_be_written(cli, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    output = blocker / "venues.geojson"
+    result = cli("export", "venues", "-o", output)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert f"cannot write {output}: File exists ({blocker})" in result.output
