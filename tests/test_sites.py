@@ -31,8 +31,16 @@ def test_areas_match_the_ellipsoid_within_half_a_percent(client, kind):
         expected = geodesic_area_m2(feature["geometry"])
         row = rows[feature["id"]]
         assert row["area_mu"] == pytest.approx(expected / M2_PER_MU, rel=0.005), row["name"]
-        if kind == "parcels":
-            assert row["area_m2"] == pytest.approx(expected, rel=0.005), row["name"]
+        assert row["area_m2"] == pytest.approx(expected, rel=0.005), row["name"]
+
+
+@pytest.mark.parametrize("kind", ["parcels", "projects"])
+def test_area_totals_add_up_the_rows(client, kind):
+    body = table(client, kind)
+    area_m2 = sum(r["area_m2"] for r in body["rows"])
+    assert area_m2 > 0
+    assert body["totals"]["area_m2"] == pytest.approx(area_m2, abs=0.5)
+    assert body["totals"]["area_mu"] == pytest.approx(area_m2 / M2_PER_MU, abs=0.01)
 
 
 def test_balitiao_area_is_130_mu(client):
