@@ -53,6 +53,9 @@ def test_print_view_holds_facts_surroundings_and_map(client):
     around = client.get("/api/parcels/P01/surroundings").get_json()
     households = format_value(around["households_estimate"])
     assert f'id="brief-households">{households}<' in html
+    for c in around["communities"]:  # the shares as the page's panel shows them
+        assert f'{c["name"]}</td><td class="br-num">{format_value(c["households"])}</td>' \
+               f'<td class="br-num">{c["share_pct"]:.1f}%</td>' in html
     assert around["nearest_main_road"]["name"] in html
     assert '<svg id="brief-map"' in html and 'id="br-scale"' in html
     assert "受影响户数为估算" in html

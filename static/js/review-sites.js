@@ -401,7 +401,7 @@
     for (const c of data.communities) {
       const tr = el("tr");
       tr.appendChild(el("td", c.name));
-      tr.appendChild(el("td", (c.share * 100).toFixed(1) + "%", "rv-num"));
+      tr.appendChild(el("td", c.share_pct.toFixed(1) + "%", "rv-num"));
       tr.appendChild(el("td", fmt(c.households_estimate, "户"), "rv-num"));
       table.appendChild(tr);
     }

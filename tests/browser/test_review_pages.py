@@ -128,6 +128,9 @@ def test_row_click_zooms_to_the_parcel_and_shows_surroundings(live_server, watch
     around = api(live_server, "/api/parcels/P01/surroundings")
     assert page.locator("#sr-households").inner_text() == format_value(
         around["households_estimate"], "户")
+    shares = page.eval_on_selector_all(
+        "#sr-communities tr td:nth-child(2)", "cells => cells.map(c => c.textContent)")
+    assert shares[:-1] == [f"{c['share_pct']:.1f}%" for c in around["communities"]]
     facilities = page.locator("#sr-facilities").inner_text()
     road = around["nearest_main_road"]
     assert road["name"] in facilities
