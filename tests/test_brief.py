@@ -151,3 +151,12 @@ def test_hostile_text_is_shown_not_run(hostile_client):
     assert "/" not in response.headers["Content-Disposition"].split("filename")[-1]
     table_html = hostile_client.get("/parcels").get_data(as_text=True)
     assert HOSTILE not in table_html  # the page fetches rows; it does not inline them
+
+
+@pytest.mark.parametrize(("value", "unit", "text"), [
+    (130.0, "亩", "130 亩"), (12.5, "亩", "12.5 亩"), (0.94, "亩", "0.94 亩"),
+    (17446.6, "万元", "17,446.6 万元"), (84.4, "%", "84.4%"), (5.001, "年", "5 年"),
+    (1234.999, "", "1,235"), (7662, "户", "7,662 户"), (True, "", "是"), (None, "亩", ""),
+])
+def test_format_value(value, unit, text):
+    assert format_value(value, unit) == text
