@@ -46,7 +46,7 @@ TABLES = {
     "projects": Table("projects", ("name", "category", "status", "investment_plan_wan",
                                    "investment_to_date_wan", "investment_progress_pct",
                                    "investment_2022_wan", "expected_completion", "partner",
-                                   "community", "area_m2", "area_mu", "last_update"),
+                                   "community", "area_m2", "area_mu", "last_update", "note"),
                       default_sort="investment_to_date_wan"),
 }
 

@@ -129,6 +129,7 @@ def test_project_table_investment_against_plan(client):
     labels = {c["field"]: c["label"] for c in body["columns"]}
     assert labels["investment_to_date_wan"] == "累计完成投资(万元)"
     assert labels["investment_plan_wan"] == "计划总投资(万元)"
+    assert "示意" in plaza["note"]  # the plan and the investment to date are not the document's
 
 
 @pytest.mark.parametrize(("query", "message"), [
