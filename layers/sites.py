@@ -87,7 +87,9 @@ def parse_statuses(text: str | None, layer: Layer) -> tuple[str, ...] | None:
     if text is None or not text.strip():
         return None
     allowed = layer.field("status").choices
-    chosen = tuple(s.strip() for s in text.split(",") if s.strip())
+    chosen = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    if not chosen:  # "status=,,": no status named, as "status=" (all)
+        return None
     unknown = [s for s in chosen if s not in allowed]
     if unknown:
         raise BadRequest(f"unknown status {', '.join(unknown)}; statuses are: "

@@ -167,3 +167,12 @@ def test_sites_page_does_not_inline_rows(client):
     html = client.get("/parcels").get_data(as_text=True)
     assert "/api/parcels" in html and "/api/layers/parcels" in html
     assert "济南富裕床单厂" not in html and "八里桥片区原产权单位" not in html
+
+
+def test_a_status_filter_naming_no_status_is_no_filter(client):
+    everything = table(client, "parcels")
+    for query in ("?status=", "?status=,,", "?status=%20,"):
+        body = table(client, "parcels", query)
+        assert body["rows"] == everything["rows"] and body["query"]["status"] is None
+    body = table(client, "parcels", "?status=闲置,闲置")
+    assert body["query"]["status"] == ["闲置"] and len(body["rows"]) == 3

@@ -72,8 +72,15 @@
   }
 
   function updateExports(q) {
-    document.getElementById("export-csv").href = config.csvUrl + (q ? "?" + q : "");
-    document.getElementById("export-xlsx").href = config.xlsxUrl + (q ? "?" + q : "");
+    // No status ticked: the table is empty, so there is nothing to export (a bare
+    // "status=" would ask the server for every row).
+    const none = state.statuses.size === 0;
+    for (const [id, url] of [["export-csv", config.csvUrl], ["export-xlsx", config.xlsxUrl]]) {
+      const link = document.getElementById(id);
+      if (none) link.removeAttribute("href");
+      else link.href = url + (q ? "?" + q : "");
+      link.setAttribute("aria-disabled", String(none));
+    }
   }
 
   function compare(a, b, column) {

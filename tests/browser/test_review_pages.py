@@ -95,6 +95,12 @@ def test_parcel_table_sorts_and_filters(live_server, watched, tmp_path):
 
     page.locator("#status-filter input[value='闲置']").uncheck()
     page.wait_for_selector("#site-table tbody tr.rv-empty")
+    for link in ("#export-csv", "#export-xlsx"):  # nothing shown, nothing to export
+        assert page.locator(link).get_attribute("href") is None
+        assert page.locator(link).get_attribute("aria-disabled") == "true"
+    page.locator("#status-filter input[value='在建']").check()
+    page.wait_for_function("() => document.querySelectorAll('#site-table tbody tr').length === 1")
+    assert "status=%E5%9C%A8%E5%BB%BA" in page.locator("#export-xlsx").get_attribute("href")
     assert page.foreign == [] and page.errors == []
 
 
