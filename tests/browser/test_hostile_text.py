@@ -179,8 +179,12 @@ def test_leaders_pages_show_the_text_literally(hostile_server, watched):
     assert any(p in listed for p in (IMG, SCRIPT, TEMPLATE))
     tips = page.evaluate("""(() => {
         const texts = [];
-        window.HuaishuReview.state.overlay.eachLayer((group) => group.eachLayer && group.eachLayer(
-            (l) => { if (l.getTooltip()) { l.openTooltip(); texts.push(l.getTooltip().getElement().textContent); } }));
+        const open = (l) => {
+            if (!l.getTooltip()) return;
+            l.openTooltip();
+            texts.push(l.getTooltip().getElement().textContent);
+        };
+        window.HuaishuReview.state.overlay.eachLayer((g) => g.eachLayer && g.eachLayer(open));
         return texts;
     })()""")
     assert tips and any(p in t for t in tips for p in (IMG, SCRIPT, TEMPLATE, BACKSLASH))
