@@ -157,24 +157,41 @@ def test_row_click_zooms_to_the_parcel_and_shows_surroundings(live_server, watch
     assert page.foreign == [] and page.errors == []
 
 
-def test_clicking_a_parcel_on_the_map_selects_its_row(live_server, watched):
-    page = watched
-    open_sites(page, live_server)
-    # Where the parcel is drawn, once the map has settled: the point at its centre is
-    # its own path (not a moving map's stale position or another feature above it).
-    x, y = page.wait_for_function("""() => {
+def parcel_on_screen(page, fid):
+    """Where the parcel is drawn, once the map has settled: the point at its centre is
+    its own path (not a moving map's stale position or another feature above it)."""
+    return page.wait_for_function("""id => {
         const map = HuaishuMap.map;
         const layer = HuaishuMap.layers.parcels.geojson.getLayers()
-            .find(l => l.feature.id === 'P04');
+            .find(l => l.feature.id === id);
         const p = map.latLngToContainerPoint(layer.getBounds().getCenter());
         const box = map.getContainer().getBoundingClientRect();
         const [x, y] = [box.left + p.x, box.top + p.y];
         return document.elementFromPoint(x, y) === layer.getElement() ? [x, y] : null;
-    }""").json_value()
-    page.mouse.click(x, y)
+    }""", arg=fid, timeout=10000).json_value()
+
+
+def test_clicking_a_parcel_on_the_map_selects_its_row(live_server, watched):
+    page = watched
+    open_sites(page, live_server)
+    page.mouse.click(*parcel_on_screen(page, "P04"))
     page.wait_for_selector("#site-table tbody tr[data-id='P04'][aria-selected='true']")
     page.wait_for_function(
         "() => document.querySelector('#surroundings h2')?.textContent === '济南富裕床单厂'")
+    assert page.errors == []
+
+
+def test_a_parcel_within_reach_of_the_selected_one_can_be_clicked(live_server, watched):
+    """The reach and what lies in it are drawn over the map: a neighbour stays clickable."""
+    page = watched
+    open_sites(page, live_server, "/parcels#P01")
+    page.wait_for_function("() => window.HuaishuReview.hits > 0")
+    around = api(live_server, "/api/parcels/P01/surroundings")
+    assert "P02" in {s["id"] for s in around["sites"]}  # 八里桥蔬菜市场 lies within 300 m
+    page.mouse.click(*parcel_on_screen(page, "P02"))
+    page.wait_for_selector("#site-table tbody tr[data-id='P02'][aria-selected='true']")
+    page.wait_for_function(
+        "() => document.querySelector('#surroundings h2')?.textContent === '八里桥蔬菜市场'")
     assert page.errors == []
 
 
