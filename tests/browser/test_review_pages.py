@@ -275,5 +275,7 @@ def test_dashboard_draws_the_figures_from_the_data_file(live_server, watched, sc
     parcels = api(live_server, "/api/parcels")
     assert format_value(parcels["totals"]["idle_area_mu"], "") in page.locator(
         "[data-figure='idle_land']").inner_text()
+    building = page.locator("[data-figure='projects_building']").inner_text()
+    assert "1 个" in building and "2022年完成投资 17,446.6 万元" in building
     page.screenshot(path=str(screenshot_dir / "dashboard.png"))
     assert page.foreign == [] and page.errors == []
