@@ -96,7 +96,7 @@
           backgroundColor: figures.map((f, i) => PALETTE[i % PALETTE.length]) }] },
         options: Object.assign({}, base, {
           plugins: Object.assign({}, base.plugins, {
-            legend: { display: true, position: "right" },
+            legend: { display: true, position: "bottom" },
             tooltip: { callbacks: { label: (ctx) => ctx.label + ":" + valueText(figures[ctx.dataIndex]) } },
           }),
         }),
