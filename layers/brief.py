@@ -205,7 +205,7 @@ def format_value(value: Any, unit: str = "") -> str:
     if isinstance(value, list):
         return "、".join(str(v) for v in value)
     if isinstance(value, int | float):
-        text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")  # 130, 12.5, 0.94; 5.001 -> 5
         return f"{text}{unit}" if unit == "%" else f"{text} {unit}".rstrip()
     return str(value)
 

@@ -106,7 +106,8 @@ def _surroundings(catalogue: Sequence[Layer]) -> Schema:
         "buffer": ref("Geometry"),
         "communities": array(obj({
             **item, "households": COUNT, "area_within_m2": number(minimum=0),
-            "share": SHARE, "households_estimate": COUNT}),
+            "share": SHARE, "share_pct": number("share in per cent, to 0.1", minimum=0),
+            "households_estimate": COUNT}),
             "communities within reach, most households first"),
         "households_estimate": COUNT,
         "households_note": string("how households are estimated"),

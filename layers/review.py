@@ -61,7 +61,13 @@ def init_app(app: Flask) -> None:
 
 
 def get_surroundings() -> Surroundings:
-    return current_app.extensions["surroundings"]
+    """The queries around sites over the layer store being served: a reload after an
+    import swaps the store (layers/reload.py), and the main roads are indexed again."""
+    store = current_app.extensions["layer_store"]
+    found: Surroundings = current_app.extensions["surroundings"]
+    if found.store is not store:
+        found = current_app.extensions["surroundings"] = Surroundings(store)
+    return found
 
 
 # -------------------------------------------------------------------- pages

@@ -10,6 +10,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from .maps import (
+    PANE_Z_BASE,
     ApiLayer,
     Legend,
     MapOptions,
@@ -50,11 +51,13 @@ def sites_map(store: LayerStore, layer_names: Sequence[str],
     _ReviewAssets(options).add_to(m)
     add_basemaps(m)
     shown = []
-    for name in layer_names:
+    for z, name in enumerate(layer_names):
         loaded = store.get(name)
         group = folium.FeatureGroup(name=layer_control_name(loaded.layer, len(loaded)),
                                     show=True)
-        ApiLayer(layer_config(loaded.layer, options, len(loaded))).add_to(group)
+        # A pane per layer: the order holds whichever layer's data arrives first.
+        pane = {"name": f"hs-{name}", "zIndex": PANE_Z_BASE + 10 * z}
+        ApiLayer(layer_config(loaded.layer, options, len(loaded), pane=pane)).add_to(group)
         group.add_to(m)
         shown.append(loaded.layer)
     Legend(shown).add_to(m)

@@ -46,7 +46,7 @@ TABLES = {
     "projects": Table("projects", ("name", "category", "status", "investment_plan_wan",
                                    "investment_to_date_wan", "investment_progress_pct",
                                    "investment_2022_wan", "expected_completion", "partner",
-                                   "community", "area_mu", "last_update"),
+                                   "community", "area_m2", "area_mu", "last_update", "note"),
                       default_sort="investment_to_date_wan"),
 }
 
@@ -87,7 +87,9 @@ def parse_statuses(text: str | None, layer: Layer) -> tuple[str, ...] | None:
     if text is None or not text.strip():
         return None
     allowed = layer.field("status").choices
-    chosen = tuple(s.strip() for s in text.split(",") if s.strip())
+    chosen = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    if not chosen:  # "status=,,": no status named, as "status=" (all)
+        return None
     unknown = [s for s in chosen if s not in allowed]
     if unknown:
         raise BadRequest(f"unknown status {', '.join(unknown)}; statuses are: "

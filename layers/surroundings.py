@@ -121,6 +121,7 @@ class Surroundings:
                 "households": props["households"],
                 "area_within_m2": round(inside, 1),
                 "share": round(share, 4),
+                "share_pct": round(100 * share, 1),  # as shown: one rounding for every page
                 "households_estimate": round(props["households"] * share),
             })
         rows.sort(key=lambda r: (-r["households_estimate"], r["id"]))

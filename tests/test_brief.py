@@ -53,6 +53,9 @@ def test_print_view_holds_facts_surroundings_and_map(client):
     around = client.get("/api/parcels/P01/surroundings").get_json()
     households = format_value(around["households_estimate"])
     assert f'id="brief-households">{households}<' in html
+    for c in around["communities"]:  # the shares as the page's panel shows them
+        assert f'{c["name"]}</td><td class="br-num">{format_value(c["households"])}</td>' \
+               f'<td class="br-num">{c["share_pct"]:.1f}%</td>' in html
     assert around["nearest_main_road"]["name"] in html
     assert '<svg id="brief-map"' in html and 'id="br-scale"' in html
     assert "受影响户数为估算" in html
@@ -148,3 +151,12 @@ def test_hostile_text_is_shown_not_run(hostile_client):
     assert "/" not in response.headers["Content-Disposition"].split("filename")[-1]
     table_html = hostile_client.get("/parcels").get_data(as_text=True)
     assert HOSTILE not in table_html  # the page fetches rows; it does not inline them
+
+
+@pytest.mark.parametrize(("value", "unit", "text"), [
+    (130.0, "亩", "130 亩"), (12.5, "亩", "12.5 亩"), (0.94, "亩", "0.94 亩"),
+    (17446.6, "万元", "17,446.6 万元"), (84.4, "%", "84.4%"), (5.001, "年", "5 年"),
+    (1234.999, "", "1,235"), (7662, "户", "7,662 户"), (True, "", "是"), (None, "亩", ""),
+])
+def test_format_value(value, unit, text):
+    assert format_value(value, unit) == text

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from tests.conftest import make_app
+from tests.conftest import client_as, make_app
 from tests.layerfiles import Cli, copy_geodata, shipped
 
 
@@ -49,3 +49,35 @@ def test_reloading_can_be_turned_off(data_dir, tmp_path):
     assert "layer_reloader" not in app.extensions
     (data_dir / "parking.geojson").write_text("{", encoding="utf-8")
     assert count(app.test_client(), "parking") == 8
+
+
+def test_surroundings_and_briefs_follow_an_import(data_dir, tmp_path, store_backend):
+    """The leaders' queries around a site use the data served, not the data of start-up."""
+    app = make_app(tmp_path / "leader.sqlite", DATA_DIR=data_dir)
+    app.extensions["layer_reloader"].interval = 0
+    leader = client_as(app, "leader")
+    assert leader.get("/api/parcels/P07/surroundings").status_code == 200
+    before = leader.get("/api/parcels/P01/surroundings").get_json()
+    parcels = shipped("parcels")
+    moved = next(f for f in parcels if f["id"] == "P02")  # 八里桥蔬菜市场, 40 m from P01
+    parcels = [f for f in parcels if f["id"] not in ("P02", "P07")]
+    added = json.loads(json.dumps(moved))
+    added["id"] = "P08"
+    added["properties"]["name"] = "新增地块"
+    source = tmp_path / "parcels.geojson"
+    source.write_text(json.dumps({"type": "FeatureCollection", "features": [*parcels, added]},
+                                 ensure_ascii=False), encoding="utf-8")
+    result = Cli(data_dir, tmp_path / "cli.sqlite")("import", source, "--layer", "parcels")
+    assert result.exit_code == 0, result.output
+
+    assert {r["id"] for r in leader.get("/api/parcels").get_json()["rows"]} == {
+        "P01", "P03", "P04", "P05", "P06", "P08"}
+    assert leader.get("/api/parcels/P07/surroundings").status_code == 404
+    around = leader.get("/api/parcels/P08/surroundings").get_json()
+    assert around["site"]["name"] == "新增地块"
+    after = leader.get("/api/parcels/P01/surroundings").get_json()
+    assert "P02" in {s["id"] for s in before["sites"]}
+    assert {s["id"] for s in after["sites"] if s["layer"] == "parcels"} == (
+        {s["id"] for s in before["sites"] if s["layer"] == "parcels"} - {"P02", "P07"} | {"P08"})
+    brief = leader.get("/parcels/P08/brief")
+    assert brief.status_code == 200 and "新增地块" in brief.get_data(as_text=True)

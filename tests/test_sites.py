@@ -31,8 +31,16 @@ def test_areas_match_the_ellipsoid_within_half_a_percent(client, kind):
         expected = geodesic_area_m2(feature["geometry"])
         row = rows[feature["id"]]
         assert row["area_mu"] == pytest.approx(expected / M2_PER_MU, rel=0.005), row["name"]
-        if kind == "parcels":
-            assert row["area_m2"] == pytest.approx(expected, rel=0.005), row["name"]
+        assert row["area_m2"] == pytest.approx(expected, rel=0.005), row["name"]
+
+
+@pytest.mark.parametrize("kind", ["parcels", "projects"])
+def test_area_totals_add_up_the_rows(client, kind):
+    body = table(client, kind)
+    area_m2 = sum(r["area_m2"] for r in body["rows"])
+    assert area_m2 > 0
+    assert body["totals"]["area_m2"] == pytest.approx(area_m2, abs=0.5)
+    assert body["totals"]["area_mu"] == pytest.approx(area_m2 / M2_PER_MU, abs=0.01)
 
 
 def test_balitiao_area_is_130_mu(client):
@@ -121,6 +129,7 @@ def test_project_table_investment_against_plan(client):
     labels = {c["field"]: c["label"] for c in body["columns"]}
     assert labels["investment_to_date_wan"] == "累计完成投资(万元)"
     assert labels["investment_plan_wan"] == "计划总投资(万元)"
+    assert "示意" in plaza["note"]  # the plan and the investment to date are not the document's
 
 
 @pytest.mark.parametrize(("query", "message"), [
@@ -158,3 +167,12 @@ def test_sites_page_does_not_inline_rows(client):
     html = client.get("/parcels").get_data(as_text=True)
     assert "/api/parcels" in html and "/api/layers/parcels" in html
     assert "济南富裕床单厂" not in html and "八里桥片区原产权单位" not in html
+
+
+def test_a_status_filter_naming_no_status_is_no_filter(client):
+    everything = table(client, "parcels")
+    for query in ("?status=", "?status=,,", "?status=%20,"):
+        body = table(client, "parcels", query)
+        assert body["rows"] == everything["rows"] and body["query"]["status"] is None
+    body = table(client, "parcels", "?status=闲置,闲置")
+    assert body["query"]["status"] == ["闲置"] and len(body["rows"]) == 3

@@ -118,6 +118,7 @@ def test_households_estimate_against_a_point_grid(client):
         share = area / community.area
         edge_error = community.intersection(reach).length * step / 2 / community.area
         assert got[name]["share"] == pytest.approx(share, abs=edge_error + 1e-4), name
+        assert got[name]["share_pct"] == pytest.approx(100 * share, abs=100 * edge_error + 0.05)
         estimate = f["properties"]["households"] * share
         assert got[name]["households_estimate"] == pytest.approx(
             estimate, abs=f["properties"]["households"] * edge_error + 1), name

@@ -96,7 +96,7 @@
           backgroundColor: figures.map((f, i) => PALETTE[i % PALETTE.length]) }] },
         options: Object.assign({}, base, {
           plugins: Object.assign({}, base.plugins, {
-            legend: { display: true, position: "right" },
+            legend: { display: true, position: "bottom" },
             tooltip: { callbacks: { label: (ctx) => ctx.label + ":" + valueText(figures[ctx.dataIndex]) } },
           }),
         }),
@@ -171,8 +171,10 @@
     const p = parcels.totals;
     add("idle_land", "闲置土地", number(p.idle_area_mu) + "亩", p.idle_count + " 块,地块合计 " + number(p.area_mu) + " 亩");
     const t = projects.totals;
+    // The year's investment is the document's; the plan and the investment to date are
+    // illustrative in the shipped data (the /projects table's note says so).
     add("projects_building", "在建项目", t.by_status["在建"].count + " 个",
-      "累计完成投资 " + number(t.investment_to_date_wan) + " 万元 / 计划 " + number(t.investment_plan_wan) + " 万元");
+      "2022年完成投资 " + number(t.investment_2022_wan) + " 万元");
     box.appendChild(row);
   }
 

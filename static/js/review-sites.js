@@ -72,8 +72,15 @@
   }
 
   function updateExports(q) {
-    document.getElementById("export-csv").href = config.csvUrl + (q ? "?" + q : "");
-    document.getElementById("export-xlsx").href = config.xlsxUrl + (q ? "?" + q : "");
+    // No status ticked: the table is empty, so there is nothing to export (a bare
+    // "status=" would ask the server for every row).
+    const none = state.statuses.size === 0;
+    for (const [id, url] of [["export-csv", config.csvUrl], ["export-xlsx", config.xlsxUrl]]) {
+      const link = document.getElementById(id);
+      if (none) link.removeAttribute("href");
+      else link.href = url + (q ? "?" + q : "");
+      link.setAttribute("aria-disabled", String(none));
+    }
   }
 
   function compare(a, b, column) {
@@ -401,7 +408,7 @@
     for (const c of data.communities) {
       const tr = el("tr");
       tr.appendChild(el("td", c.name));
-      tr.appendChild(el("td", (c.share * 100).toFixed(1) + "%", "rv-num"));
+      tr.appendChild(el("td", c.share_pct.toFixed(1) + "%", "rv-num"));
       tr.appendChild(el("td", fmt(c.households_estimate, "户"), "rv-num"));
       table.appendChild(tr);
     }
@@ -487,26 +494,44 @@
     projects: { color: "#8e44ad", weight: 2, fillOpacity: 0 },
   };
 
+  // What lies within reach is drawn above the map's layers (their panes are 410-450).
+  const OVERLAY_PANE = { name: "rv-surroundings", zIndex: 480 };
+  const isSite = (f) => f.properties.layer === "parcels" || f.properties.layer === "projects";
+
   function drawOverlay(data) {
     const map = HuaishuMap.map;
     if (state.overlay) map.removeLayer(state.overlay);
+    HuaishuMap.ensurePane(OVERLAY_PANE);
+    const pane = OVERLAY_PANE.name;
     const overlay = L.featureGroup();
     L.geoJSON(data.buffer, {
       style: { color: "#7b241c", weight: 2, dashArray: "8 5", fill: true, fillOpacity: 0.04 },
       interactive: false,
+      pane: pane,
+    }).addTo(overlay);
+    // Other parcels and projects are on the map already, with their own tooltip and
+    // click (which selects them): outline them only, so that clicks reach them.
+    L.geoJSON(data.features, {
+      filter: isSite,
+      style: (f) => HIT_STYLES[f.properties.layer],
+      interactive: false,
+      pane: pane,
     }).addTo(overlay);
     L.geoJSON(data.features, {
+      filter: (f) => !isSite(f),
       style: (f) => HIT_STYLES[f.properties.layer],
-      pointToLayer: (f, latlng) => L.circleMarker(latlng, HIT_STYLES[f.properties.layer]),
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, Object.assign({ pane: pane }, HIT_STYLES[f.properties.layer])),
       onEachFeature: (f, layer) => {
         const p = f.properties;
         layer.bindTooltip(() => el("span", p.name + "(" + p.layer_title + " · " + p.kind + "," + fmt(Math.round(p.distance_m)) + " 米)"));
       },
+      pane: pane,
     }).addTo(overlay);
     if (data.nearest_main_road) {
       L.geoJSON(data.nearest_main_road.line, {
         style: { color: "#1f4e79", weight: 3, dashArray: "4 4" },
         interactive: false,
+        pane: pane,
       }).addTo(overlay);
     }
     overlay.addTo(map);

@@ -15,8 +15,9 @@ from urllib.parse import quote, urlparse
 
 import pytest
 
+from tests.browser.conftest import log_in_page
 from tests.browser.helpers import open_map
-from tests.conftest import make_app
+from tests.conftest import ensure_user, make_app
 from tests.liveserver import LiveServer
 
 GEODATA = Path(__file__).resolve().parents[2] / "geodata"
@@ -153,3 +154,45 @@ def test_print_title_shows_literally(hostile_server, watched):
         assert page.locator("#sheet-title").inner_text() == payload
         assert page.title().startswith(payload)
         assert_nothing_ran(page)
+
+
+def test_leaders_pages_show_the_text_literally(hostile_server, watched):
+    """/parcels (table, surroundings panel, the map's tooltips of what is within reach)
+    and the brief, logged in as a leader."""
+    page = watched
+    ensure_user(hostile_server.server.app, "hostile-leader", "leader")
+    log_in_page(page, hostile_server.url, "hostile-leader")
+    page.goto(hostile_server.url + "/parcels")
+    page.wait_for_function("() => document.body.dataset.reviewReady === 'true'", timeout=20000)
+    names = page.eval_on_selector_all("#site-table tbody td[data-field='name']",
+                                      "cells => cells.map(c => c.textContent)")
+    assert set(PAYLOADS) <= set(names)
+    owners = page.eval_on_selector_all("#site-table tbody td[data-field='owner']",
+                                       "cells => cells.map(c => c.textContent)")
+    assert set(PAYLOADS) <= set(owners)
+    assert_nothing_ran(page)
+
+    page.locator("#site-table tbody tr[data-id='P01']").click()
+    page.wait_for_function("() => window.HuaishuReview.hits > 0")
+    assert page.locator("#surroundings h2").inner_text() in PAYLOADS
+    listed = page.locator("#sr-sites").inner_text()
+    assert any(p in listed for p in (IMG, SCRIPT, TEMPLATE))
+    tips = page.evaluate("""(() => {
+        const texts = [];
+        const open = (l) => {
+            if (!l.getTooltip()) return;
+            l.openTooltip();
+            texts.push(l.getTooltip().getElement().textContent);
+        };
+        window.HuaishuReview.state.overlay.eachLayer((g) => g.eachLayer && g.eachLayer(open));
+        return texts;
+    })()""")
+    assert tips and any(p in t for t in tips for p in (IMG, SCRIPT, TEMPLATE, BACKSLASH))
+    assert_nothing_ran(page)
+
+    page.goto(hostile_server.url + "/parcels/P01/brief")
+    page.wait_for_selector("#brief-map")
+    title = page.locator(".br-head h1").inner_text()
+    assert any(title.endswith(p) for p in PAYLOADS)
+    assert page.locator("#brief-map text", has_text=title.split("：", 1)[1]).count() >= 1
+    assert_nothing_ran(page)

@@ -95,6 +95,12 @@ def test_parcel_table_sorts_and_filters(live_server, watched, tmp_path):
 
     page.locator("#status-filter input[value='闲置']").uncheck()
     page.wait_for_selector("#site-table tbody tr.rv-empty")
+    for link in ("#export-csv", "#export-xlsx"):  # nothing shown, nothing to export
+        assert page.locator(link).get_attribute("href") is None
+        assert page.locator(link).get_attribute("aria-disabled") == "true"
+    page.locator("#status-filter input[value='在建']").check()
+    page.wait_for_function("() => document.querySelectorAll('#site-table tbody tr').length === 1")
+    assert "status=%E5%9C%A8%E5%BB%BA" in page.locator("#export-xlsx").get_attribute("href")
     assert page.foreign == [] and page.errors == []
 
 
@@ -128,6 +134,9 @@ def test_row_click_zooms_to_the_parcel_and_shows_surroundings(live_server, watch
     around = api(live_server, "/api/parcels/P01/surroundings")
     assert page.locator("#sr-households").inner_text() == format_value(
         around["households_estimate"], "户")
+    shares = page.eval_on_selector_all(
+        "#sr-communities tr td:nth-child(2)", "cells => cells.map(c => c.textContent)")
+    assert shares[:-1] == [f"{c['share_pct']:.1f}%" for c in around["communities"]]
     facilities = page.locator("#sr-facilities").inner_text()
     road = around["nearest_main_road"]
     assert road["name"] in facilities
@@ -148,24 +157,41 @@ def test_row_click_zooms_to_the_parcel_and_shows_surroundings(live_server, watch
     assert page.foreign == [] and page.errors == []
 
 
-def test_clicking_a_parcel_on_the_map_selects_its_row(live_server, watched):
-    page = watched
-    open_sites(page, live_server)
-    # Where the parcel is drawn, once the map has settled: the point at its centre is
-    # its own path (not a moving map's stale position or another feature above it).
-    x, y = page.wait_for_function("""() => {
+def parcel_on_screen(page, fid):
+    """Where the parcel is drawn, once the map has settled: the point at its centre is
+    its own path (not a moving map's stale position or another feature above it)."""
+    return page.wait_for_function("""id => {
         const map = HuaishuMap.map;
         const layer = HuaishuMap.layers.parcels.geojson.getLayers()
-            .find(l => l.feature.id === 'P04');
+            .find(l => l.feature.id === id);
         const p = map.latLngToContainerPoint(layer.getBounds().getCenter());
         const box = map.getContainer().getBoundingClientRect();
         const [x, y] = [box.left + p.x, box.top + p.y];
         return document.elementFromPoint(x, y) === layer.getElement() ? [x, y] : null;
-    }""").json_value()
-    page.mouse.click(x, y)
+    }""", arg=fid, timeout=10000).json_value()
+
+
+def test_clicking_a_parcel_on_the_map_selects_its_row(live_server, watched):
+    page = watched
+    open_sites(page, live_server)
+    page.mouse.click(*parcel_on_screen(page, "P04"))
     page.wait_for_selector("#site-table tbody tr[data-id='P04'][aria-selected='true']")
     page.wait_for_function(
         "() => document.querySelector('#surroundings h2')?.textContent === '济南富裕床单厂'")
+    assert page.errors == []
+
+
+def test_a_parcel_within_reach_of_the_selected_one_can_be_clicked(live_server, watched):
+    """The reach and what lies in it are drawn over the map: a neighbour stays clickable."""
+    page = watched
+    open_sites(page, live_server, "/parcels#P01")
+    page.wait_for_function("() => window.HuaishuReview.hits > 0")
+    around = api(live_server, "/api/parcels/P01/surroundings")
+    assert "P02" in {s["id"] for s in around["sites"]}  # 八里桥蔬菜市场 lies within 300 m
+    page.mouse.click(*parcel_on_screen(page, "P02"))
+    page.wait_for_selector("#site-table tbody tr[data-id='P02'][aria-selected='true']")
+    page.wait_for_function(
+        "() => document.querySelector('#surroundings h2')?.textContent === '八里桥蔬菜市场'")
     assert page.errors == []
 
 
@@ -249,5 +275,7 @@ def test_dashboard_draws_the_figures_from_the_data_file(live_server, watched, sc
     parcels = api(live_server, "/api/parcels")
     assert format_value(parcels["totals"]["idle_area_mu"], "") in page.locator(
         "[data-figure='idle_land']").inner_text()
+    building = page.locator("[data-figure='projects_building']").inner_text()
+    assert "1 个" in building and "2022年完成投资 17,446.6 万元" in building
     page.screenshot(path=str(screenshot_dir / "dashboard.png"))
     assert page.foreign == [] and page.errors == []
