@@ -14,6 +14,7 @@ from flask import Flask
 from layers import (
     access,
     admin,
+    admin_layers,
     analysis_api,
     api,
     auth,
@@ -47,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "FIGURES_FILE": ROOT / "geodata" / "figures_2022.json",  # the dashboard's figures
     "JSON_AS_ASCII": False,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes; a larger request body gets 413
+    "IMPORT_MAX_CONTENT_LENGTH": 100 * 1024 * 1024,  # bytes: a layer file uploaded on /admin/layers
     # Tile servers pages may load besides the basemaps' own (Content-Security-Policy img-src).
     "CSP_TILE_SOURCES": (),
     # Accounts (see layers/auth.py, access.py): what visitors who are not logged in may do
@@ -90,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(inspect_routes.bp)
     review.init_app(app)
     admin.init_app(app)  # /admin/users, /admin/audit, /api/audit
+    admin_layers.init_app(app)  # /admin/layers: download and import layer files
     access.init_app(app)  # roles per route and layer (catalogue), CSRF tokens
     app.cli.add_command(db_cli)  # flask --app server db backup|restore FILE, db init|load
     return app

@@ -365,7 +365,7 @@ ROUTE_GROUPS: tuple[RouteGroup, ...] = (
                 "inspect.api_hazard_status")),
     RouteGroup("review", "闲置土地、重点项目与年度指标", frozenset({"leader", "admin"}),
                ("review.*",)),
-    RouteGroup("admin", "账号与审计", frozenset({"admin"}), ("admin.*",)),
+    RouteGroup("admin", "账号、审计与图层数据", frozenset({"admin"}), ("admin.*", "layer_admin.*")),
 )
 
 # POST routes that only read (their geometry is too large for a query string):

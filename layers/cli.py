@@ -15,7 +15,6 @@ data first, to repair a layer that no longer loads.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -25,11 +24,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import audit
 from .auth import cli_actor
-from .catalogue import get_layer, layer_names
-from .files import write_layer_file
-from .importer import ImportReport, check_import
+from .catalogue import layer_names
+from .importer import ImportReport, check_import, replace_layer
 from .inspections import InspectionStore
 from .layer_export import EXPORT_FORMATS, ExportError, export_layer, format_for
 from .sources import ReadOptions
@@ -109,13 +106,6 @@ def os_error(e: OSError) -> str:
     return f"{e.strerror} ({e.filename})" if e.strerror and e.filename else str(e)
 
 
-def features_in_file(path: Path) -> int | None:
-    try:
-        return len(json.loads(path.read_text(encoding="utf-8"))["features"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def run_check(file: Path, layer_name: str, options: ReadOptions) -> ImportReport:
     records = venues_with_records() if layer_name == "venues" else []
     with progress_bars() as start:
@@ -155,12 +145,9 @@ def import_command(file: Path, layer_name: str, by: str | None, **options: str |
     if not report.ok:
         click.echo("nothing was imported; the layer is unchanged", err=True)
         raise SystemExit(1)
-    before = features_in_file(data_dir() / get_layer(layer_name).file_name)
     try:
-        with accounts_transaction(current_app) as db:
-            audit.record(db, cli_actor(by), "layer.import", "layer", layer_name, {
-                "file": file.name, "features": len(report.features), "before": before})
-            path = write_layer_file(data_dir(), report.layer, report.features)
+        path, before = replace_layer(report, data_dir(), accounts_transaction(current_app),
+                                     cli_actor(by))
     except OSError as e:  # disk full, no write permission ...
         raise click.ClickException(f"cannot write the layer file in {data_dir()}: "
                                    f"{os_error(e)}; the layer is unchanged") from None

@@ -2,8 +2,9 @@
 
 `init_app(app)` (called by create_app) adds:
 
-- a body size limit (`MAX_CONTENT_LENGTH`): a larger declared body is refused
-  with 413 before any route sees it, whether or not the route reads a body;
+- a body size limit (`MAX_CONTENT_LENGTH`, or the larger one a route declares with
+  `@body_limit(...)`, an upload): a larger declared body is refused with 413
+  before any route sees it, whether or not the route reads a body;
 - strict UTF-8: a path, query string or text body (JSON, form, text/*) that is
   not valid UTF-8 is refused with 400 instead of being read with U+FFFD;
 - strict JSON: `NaN`, `Infinity` and numbers too large for a float (`1e400`)
@@ -31,7 +32,8 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, current_app, g, request
@@ -47,6 +49,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "SAMEORIGIN",
     "Referrer-Policy": "same-origin",
 }
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 TEXT_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
@@ -64,8 +68,21 @@ def init_app(app: Flask) -> None:
 
 # -- requests -----------------------------------------------------------------
 
+def body_limit(config_key: str) -> Callable[[F], F]:
+    """Give a route (an upload) the body limit `app.config[config_key]` instead of
+    MAX_CONTENT_LENGTH; form parsing then reads up to that limit too."""
+    def mark(view: F) -> F:
+        view.body_limit_key = config_key  # type: ignore[attr-defined]
+        return view
+    return mark
+
+
 def refuse_malformed_request() -> None:
     """Runs before routing errors and every route: refuse what no route should read."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    key = getattr(view, "body_limit_key", None)
+    if key is not None:
+        request.max_content_length = int(current_app.config[key])
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
         raise RequestEntityTooLarge(f"the request body is larger than {limit} bytes")

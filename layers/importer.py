@@ -17,6 +17,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ import shapely
 from shapely import Geometry
 from shapely.geometry import mapping
 
+from . import audit
 from .catalogue import CATALOGUE, MEASURE_LABELS, Field, Layer, get_layer
+from .files import write_layer_file
 from .inspections import STATUS_PROPERTIES
 from .layer_export import shapefile_names
 from .sources import ReadOptions, Source, SourceError, read_source
@@ -153,6 +156,33 @@ def check_import(
         if not features:
             report.warnings.append("the file holds no features: the layer will be empty")
     return report
+
+
+def features_in_file(path: Path) -> int | None:
+    """How many features a layer file holds; None when it does not read."""
+    try:
+        return len(json.loads(path.read_text(encoding="utf-8"))["features"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def replace_layer(report: ImportReport, data_dir: Path,
+                  audit_transaction: AbstractContextManager[Any],
+                  actor: str) -> tuple[Path, int | None]:
+    """Swap a checked import in as the layer's file (atomically), with its audit row.
+
+    The row is written in `audit_transaction` (the accounts store's), committed
+    right after the swap and rolled back if the swap fails. Returns the file and
+    how many features it held before. OSError when the file cannot be written.
+    """
+    if not report.ok:
+        raise ValueError("an import with problems cannot replace a layer")
+    before = features_in_file(data_dir / report.layer.file_name)
+    with audit_transaction as db:
+        audit.record(db, actor, "layer.import", "layer", report.layer.name, {
+            "file": report.source, "features": len(report.features), "before": before})
+        path = write_layer_file(data_dir, report.layer, report.features)
+    return path, before
 
 
 # ------------------------------------------------------------------ columns and values

@@ -390,7 +390,7 @@ def test_the_header_shows_what_a_role_may_use(app):
     assert leader == ["一张图", "巡查", "闲置土地", "重点项目", "年度指标", "数据服务"]
     admin, _ = links("admin")
     assert admin == ["一张图", "巡查", "闲置土地", "重点项目", "年度指标", "数据服务",
-                     "用户管理", "审计日志"]
+                     "用户管理", "图层数据", "审计日志"]
 
 
 def test_anonymous_role_must_be_viewer_or_none(tmp_path):

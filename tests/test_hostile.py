@@ -148,7 +148,9 @@ def hostile_app(tmp_path_factory, store_backend):
     root = tmp_path_factory.mktemp("hostile")
     data_dir = root / "geodata"
     shutil.copytree(GEODATA, data_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return make_app(root / "inspections.sqlite", DATA_DIR=data_dir)
+    # An upload's own limit, small enough for a body over it to be sent quickly.
+    return make_app(root / "inspections.sqlite", DATA_DIR=data_dir,
+                    IMPORT_MAX_CONTENT_LENGTH=2 * 1024 * 1024)
 
 
 def db_path(app) -> Path:
@@ -266,10 +268,20 @@ def json_body(label: str, value: Any) -> Body:
     return Body(label, json.dumps(value, ensure_ascii=False).encode())
 
 
+def over_the_limit(limit: int) -> Body:
+    return Body("over the limit", b"[" + b"0," * (limit // 2) + b"0]", expect=413, with_get=True)
+
+
+def route_body_limit(app, rule: Rule) -> int:
+    """MAX_CONTENT_LENGTH, or the larger limit an upload route declares (hardening.body_limit)."""
+    key = getattr(app.view_functions[rule.endpoint], "body_limit_key", "MAX_CONTENT_LENGTH")
+    return app.config[key]
+
+
 def bodies(app) -> Iterator[Body]:
     limit = app.config["MAX_CONTENT_LENGTH"]
     names = field_names(app)
-    yield Body("over the limit", b"[" + b"0," * (limit // 2) + b"0]", expect=413, with_get=True)
+    yield over_the_limit(limit)
     for content_type in ("application/json", "application/x-www-form-urlencoded",
                          "text/plain", "application/geo+json"):
         yield Body(f"not UTF-8 ({content_type})", b'{"note": "\xff\xfe\xc3("}', content_type,
@@ -370,6 +382,9 @@ def query_requests(url: str, rule: Rule) -> Iterator[Request]:
 
 def body_requests(app, url: str, rule: Rule, corpus: list[Body]) -> Iterator[Request]:
     declared = [m for m in sorted(rule.methods) if m not in ("HEAD", "OPTIONS")]
+    limit = route_body_limit(app, rule)
+    if limit != app.config["MAX_CONTENT_LENGTH"]:  # an upload: over its own limit
+        corpus = [over_the_limit(limit) if b.label == "over the limit" else b for b in corpus]
     for body, method in itertools.product(corpus, declared + ["POST"] * ("POST" not in declared)):
         if method != "GET" or body.with_get:
             yield Request(body.label, method, url, body)

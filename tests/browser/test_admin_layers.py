@@ -1,0 +1,87 @@
+"""The admins' 图层数据 page in Chromium: download a layer, upload a file with a problem
+(listed, nothing changes), a dry run, then the import, which the map then shows."""
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import log_in_page
+from tests.conftest import ensure_user, make_app
+from tests.layerfiles import copy_geodata, digest, shipped
+from tests.liveserver import LiveServer
+
+
+@pytest.fixture(scope="module")
+def layers_app(tmp_path_factory):
+    """Its own copy of the data: these tests replace a layer."""
+    root = tmp_path_factory.mktemp("admin-layers")
+    app = make_app(root / "inspections.sqlite", DATA_DIR=copy_geodata(root / "geodata"))
+    ensure_user(app, "chief", "admin")
+    return app
+
+
+@pytest.fixture(scope="module")
+def server(layers_app):
+    with LiveServer(layers_app) as live:
+        yield live
+
+
+def upload(page, path, action):
+    form = page.locator("#import-form")
+    form.locator("select[name=layer]").select_option("parking")
+    form.locator("input[type=file]").set_input_files(str(path))
+    with page.expect_navigation():
+        form.locator(f"button[value={action}]").click()
+
+
+def test_an_admin_downloads_checks_and_imports_a_layer(server, layers_app, page, tmp_path,
+                                                       screenshot_dir):
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    data_dir = layers_app.config["DATA_DIR"]
+    log_in_page(page, server.url, "chief")
+    page.locator(".hs-nav").get_by_role("link", name="图层数据").click()
+    page.wait_for_url(server.url + "/admin/layers")
+    row = page.locator("#layers tr[data-layer=parking]")
+    expect(row.locator(".hs-count")).to_have_text("8")
+
+    with page.expect_download() as info:
+        row.locator("a[data-format=geojson]").click()
+    downloaded = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+    assert [f["id"] for f in downloaded["features"]] == [f["id"] for f in shipped("parking")]
+
+    # A file with a problem: every problem listed, the layer unchanged.
+    features = shipped("parking")[:2]
+    features[1]["properties"]["spaces"] = "很多"
+    bad = tmp_path / "停车场-有误.geojson"
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": features},
+                              ensure_ascii=False), encoding="utf-8")
+    before = digest(data_dir / "parking.geojson")
+    upload(page, bad, "import")
+    expect(page.locator("#import-report .hs-error")).to_contain_text("未导入")
+    problems = page.locator("#problems tbody tr")
+    expect(problems).to_have_count(1)
+    expect(problems.first).to_contain_text("泊位(个) [spaces]")
+    expect(page.locator("#import-form select[name=layer]")).to_have_value("parking")
+    page.screenshot(path=str(screenshot_dir / "admin-layers-problems.png"), full_page=True)
+    assert digest(data_dir / "parking.geojson") == before
+
+    # The mended file: a dry run, then the import.
+    features[1]["properties"]["spaces"] = 120
+    good = tmp_path / "停车场.geojson"
+    good.write_text(json.dumps({"type": "FeatureCollection", "features": features},
+                               ensure_ascii=False), encoding="utf-8")
+    upload(page, good, "validate")
+    expect(page.locator("#import-report .hs-ok")).to_contain_text("校验通过")
+    assert digest(data_dir / "parking.geojson") == before
+    upload(page, good, "import")
+    expect(page.locator(".hs-ok").first).to_contain_text("2 个要素导入图层「停车场」(原有 8 个)")
+    page.screenshot(path=str(screenshot_dir / "admin-layers.png"), full_page=True)
+
+    # Every page now serves the new layer (the server reloads it on a request).
+    layers_app.extensions["layer_reloader"].checked = 0
+    page.goto(server.url + "/admin/layers")
+    expect(page.locator("#layers tr[data-layer=parking] .hs-count")).to_have_text("2")
+    assert errors == []
