@@ -148,7 +148,7 @@
         tr.appendChild(el("td", f.label));
         tr.appendChild(el("td", valueText(f), "rv-num"));
         tr.appendChild(el("td", remark(f)));
-        tr.appendChild(el("td", f.quote ? "原文:“" + f.quote + "”" : "推算:" + f.derived, "db-quote"));
+        tr.appendChild(el("td", f.quote ? "原文:" + f.quote : "推算:" + f.derived, "db-quote"));
         table.appendChild(tr);
       }
       section.appendChild(table);
