@@ -445,6 +445,8 @@ KNN_SLACK = 0.001
 KNN_SLACK_M = 0.5
 _HERE = "ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4548)"
 
+# ORDER BY the KNN distance alone: with a second key (ties by id) PostgreSQL 15 can no
+# longer take the order from the GiST index and sorts the whole table instead.
 _TARGETS = """
 SELECT id, ST_X(t), ST_Y(t), inside FROM (
     SELECT id,
@@ -454,7 +456,7 @@ SELECT id, ST_X(t), ST_Y(t), inside FROM (
            GeometryType(geom) <> 'POINT' AND ST_Intersects(geom, here) AS inside
     FROM {table}, (SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4548) AS here) AS q
     WHERE {where}
-    ORDER BY geom <-> here, id
+    ORDER BY geom <-> here
     {limit}
 ) AS c
 """
@@ -472,6 +474,11 @@ class PostgisSpatial:
             raise KeyError(layer)
         return layer_table(layer)
 
+    def _rows(self, db: psycopg.Connection, query: sql.Composed,
+              params: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Every spatial query runs through here (tests/test_postgis.py EXPLAINs them)."""
+        return db.execute(query, params).fetchall()
+
     def _targets(self, layer: str, lon: float, lat: float, where: str,
                  params: dict[str, Any], limit: int | None = None,
                  db: psycopg.Connection | None = None) -> list[Target]:
@@ -481,9 +488,9 @@ class PostgisSpatial:
             limit=sql.SQL(f"LIMIT {int(limit)}" if limit is not None else ""))
         if db is None:
             with self.database.transaction() as db:
-                rows = db.execute(query, {"x": x, "y": y, **params}).fetchall()
+                rows = self._rows(db, query, {"x": x, "y": y, **params})
         else:
-            rows = db.execute(query, {"x": x, "y": y, **params}).fetchall()
+            rows = self._rows(db, query, {"x": x, "y": y, **params})
         return [Target(fid, tx, ty, bool(inside)) for fid, tx, ty, inside in rows]
 
     def _features(self, layer: str, ids: Sequence[str]) -> dict[str, Feature]:
@@ -492,7 +499,7 @@ class PostgisSpatial:
         query = sql.SQL("SELECT id, feature FROM {} WHERE id = ANY(%s)").format(
             self._table(layer))
         with self.database.transaction() as db:
-            return {fid: json.loads(text) for fid, text in db.execute(query, (list(ids),))}
+            return {fid: json.loads(text) for fid, text in self._rows(db, query, (list(ids),))}
 
     def nearby(self, layer: str, lon: float, lat: float, radius_m: float,
                limit: int | None = None, kinds: frozenset[str] | None = None,
@@ -541,10 +548,10 @@ class PostgisSpatial:
                 f" WHERE {knn_where} ORDER BY geom <-> {_HERE} LIMIT %(k)s) AS knn)))")
         with self.database.transaction() as db:
             x, y = lonlat_to_metric(lon, lat)
-            counted = db.execute(sql.SQL(
+            counted = self._rows(db, sql.SQL(
                 "SELECT count(*) FROM {table}, (SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s),"
                 " 4548) AS here) AS q WHERE " + where + " AND ST_DWithin(geom, here, %(inner)s)"
-            ).format(table=self._table(layer)), {"x": x, "y": y, **params}).fetchone()
+            ).format(table=self._table(layer)), {"x": x, "y": y, **params})[0][0]
             ring = self._targets(layer, lon, lat, where + " AND NOT ST_DWithin(geom, here,"
                                  " %(inner)s)", params, db=db)
             nearest = self._targets(
@@ -552,7 +559,7 @@ class PostgisSpatial:
                 where + " AND " + near, params, db=db)
         in_ring = sum(1 for h in geodesic_hits(lon, lat, ring, lambda fid: {"id": fid})
                       if h.distance_m <= radius_m)
-        total = (counted[0] if counted else 0) + in_ring
+        total = counted + in_ring
         return Nearby(self._hits(layer, lon, lat, radius_m, nearest, limit).hits, total)
 
     def in_bbox(self, layer: str, bbox: BBox) -> list[Feature]:
@@ -561,7 +568,7 @@ class PostgisSpatial:
             " WHERE geom_wgs84 && env AND ST_Intersects(geom_wgs84, env) ORDER BY ord"
         ).format(self._table(layer))
         with self.database.transaction() as db:
-            return [json.loads(text) for (text,) in db.execute(query, tuple(bbox))]
+            return [json.loads(text) for (text,) in self._rows(db, query, tuple(bbox))]
 
     def feature(self, layer: str, feature_id: str) -> Feature | None:
         if "\x00" in feature_id:
@@ -573,7 +580,7 @@ class PostgisSpatial:
         query = sql.SQL("SELECT feature FROM {} WHERE ST_Intersects(geom, ST_SetSRID("
                         "ST_MakePoint(%s, %s), 4548)) ORDER BY ord").format(self._table(layer))
         with self.database.transaction() as db:
-            return [json.loads(text) for (text,) in db.execute(query, (x, y))]
+            return [json.loads(text) for (text,) in self._rows(db, query, (x, y))]
 
     def distance_m(self, layer: str, lon: float, lat: float) -> float | None:
         # KNN: the few nearest in the plane, then the exact geodesic minimum of them.

@@ -9,9 +9,11 @@ import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
+import psycopg
 import pytest
 
 from bench.production import ProductionServer
+from bench.synthetic import write_data_dir
 from layers import postgis
 from server import create_app
 from tests.conftest import TODAY, make_app
@@ -86,25 +88,149 @@ def test_bbox_locate_and_features_are_the_same(both):
         assert b == a
 
 
-def explain(database, sql, params):
-    with database.transaction() as db:
-        return "\n".join(r[0] for r in db.execute("EXPLAIN " + sql, params))
+class RecordingSpatial(postgis.PostgisSpatial):
+    """The app's PostGIS spatial store, keeping each query it runs with its parameters."""
+
+    def __init__(self, database):
+        super().__init__(database, postgis.LAYER_NAMES)
+        self.ran = []
+
+    def _rows(self, db, query, params):
+        self.ran.append((query, params))
+        return super()._rows(db, query, params)
 
 
-def test_queries_use_the_gist_indexes(both):
-    _, _, app = both
-    database = app.extensions["database"]
-    with database.transaction() as db:
-        db.execute("SET enable_seqscan = off")  # a small table: ask whether the index can serve
-        plan = "\n".join(r[0] for r in db.execute(
-            "EXPLAIN SELECT id FROM layer_venues WHERE ST_DWithin(geom, ST_SetSRID("
-            "ST_MakePoint(500000, 4060000), 4548), 500) ORDER BY geom <-> ST_SetSRID("
-            "ST_MakePoint(500000, 4060000), 4548)"))
-        assert "layer_venues_geom" in plan
-        bbox_plan = "\n".join(r[0] for r in db.execute(
-            "EXPLAIN SELECT id FROM layer_venues WHERE geom_wgs84 && "
-            "ST_MakeEnvelope(116.9, 36.6, 117.0, 36.7, 4326)"))
-        assert "layer_venues_geom_wgs84" in bbox_plan
+CITY_VENUES = 5000
+CITY_POINT = (117.02, 36.65)  # in central Jinan, away from the shipped venues
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory, postgis_cluster):
+    """An app on PostGIS over central Jinan with 5000 venues (bench/synthetic.py): a
+    table large enough that the planner itself picks an index when one serves."""
+    root = tmp_path_factory.mktemp("city")
+    data_dir = write_data_dir(root / "geodata", CITY_VENUES, extent="jinan")
+    url = postgis_cluster.create_database()
+    app = make_app(root / "i.sqlite", DATA_DIR=data_dir, DATABASE_URL=url)
+    recording = RecordingSpatial(app.extensions["database"])
+    app.extensions["spatial"] = recording
+    yield app.test_client(), recording, url
+    app.extensions["database"].close()
+
+
+def queries_of(client, recording, *urls):
+    """The queries, with their parameters, the store ran to answer GET `urls`."""
+    recording.ran.clear()
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, response.get_json()
+    assert recording.ran
+    return list(recording.ran)
+
+
+class Plan:
+    """What PostgreSQL did to run a query (EXPLAIN ANALYZE): the indexes it used, whether
+    an index gave the KNN order, and how many rows of the venues it read."""
+
+    def __init__(self, document):
+        self.text = json.dumps(document, indent=1)
+        self.nodes = []
+        pending = [document[0]["Plan"]]
+        while pending:
+            node = pending.pop()
+            self.nodes.append(node)
+            pending.extend(node.get("Plans", ()))
+        self.indexes = sorted({n["Index Name"] for n in self.nodes if "Index Name" in n})
+        self.seq_scan = any(n["Node Type"] == "Seq Scan" for n in self.nodes)
+        self.knn = any("<->" in n.get("Order By", "") for n in self.nodes)  # index scans only
+        self.rows_read = sum(
+            n["Actual Rows"] * n["Actual Loops"] + n.get("Rows Removed by Filter", 0)
+            + n.get("Rows Removed by Index Recheck", 0)
+            for n in self.nodes if n.get("Relation Name") == "layer_venues")
+
+
+def test_the_stores_own_queries_use_the_gist_indexes(city):
+    """EXPLAIN ANALYZE what the store runs for nearby, bbox and locate, with the parameters
+    of the request: on a table of thousands of rows the planner picks the GiST index by
+    itself (nothing is switched off), the nearest come in KNN order from it, and each
+    query reads a few rows, never the table."""
+    client, recording, url = city
+    lon, lat = CITY_POINT
+    box = f"{lon - 0.004},{lat - 0.003},{lon + 0.004},{lat + 0.003}"
+    nearby = f"/api/nearby?layer=venues&lon={lon}&lat={lat}&radius_m=800"
+    nearest = queries_of(client, recording, nearby + "&limit=5")
+    filtered = queries_of(client, recording, nearby + "&status=due,overdue&limit=4")
+    bbox = queries_of(client, recording, f"/api/layers/venues?bbox={box}",
+                      f"/ogc/collections/venues/items?bbox={box}&f=json")
+    # locate reads the communities, the grid and the boundary (inside, then outside):
+    # a few rows each, which the planner rightly reads whole. Its SQL is the same for
+    # every layer, so it is planned here on the venues table.
+    locate = queries_of(client, recording, "/api/locate?lon=116.965&lat=36.67",
+                        "/api/locate?lon=117.3&lat=36.66")
+    # A connection of its own: nothing it does touches the app's pool.
+    with psycopg.connect(url, autocommit=True) as conn:
+        def explain(query, params, table=None):
+            text = query.as_string(conn)
+            if table is not None:
+                assert f'"{table}"' in text
+                text = text.replace(f'"{table}"', '"layer_venues"')
+            return Plan(conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {text}",
+                                     params).fetchone()[0])
+
+        nearest = [explain(*q) for q in nearest]
+        filtered = [explain(*q) for q in filtered]
+        bbox = [explain(*q) for q in bbox]
+        locate = [explain(*q, table=f"layer_{layer}") for q, layer in zip(
+            locate, ["communities", "grid", "boundary"] * 2 + ["boundary"], strict=True)]
+        gist = set(conn.execute("SELECT tablename, indexname FROM pg_indexes"
+                                " WHERE indexdef LIKE '%USING gist (geom%'").fetchall())
+    for plan in nearest + filtered + bbox + locate:
+        assert not plan.seq_scan and plan.indexes, plan.text
+        assert plan.rows_read < CITY_VENUES / 20, plan.text
+    # nearby: the count and the ring by ST_DWithin on the metric GiST index, the nearest
+    # in KNN order (`<->`) from it, then the features by id.
+    assert len(nearest) == 4
+    for plan in nearest[:3]:
+        assert "layer_venues_geom" in plan.indexes, plan.text
+    assert nearest[2].knn, nearest[2].text
+    assert nearest[3].indexes == ["layer_venues_pkey"]
+    assert len(filtered) == 2 and filtered[0].indexes == ["layer_venues_geom"]
+    for plan in bbox:
+        assert plan.indexes == ["layer_venues_geom_wgs84"], plan.text
+    # locate: containing, three times inside and three outside; then, outside, the
+    # distance to the boundary measured to its nearest few in KNN order.
+    assert len(locate) == 7
+    for plan in locate:
+        assert plan.indexes == ["layer_venues_geom"], plan.text
+    assert locate[-1].knn, locate[-1].text
+    # and every layer's table has both indexes.
+    assert gist == {(f"layer_{name}", f"layer_{name}_{column}")
+                    for name in postgis.LAYER_NAMES for column in ("geom", "geom_wgs84")}
+
+
+def test_st_dwithin_measures_metres(city):
+    """The geometry the store filters is in EPSG:4548 (metres), and what it counts and
+    finds within a radius is what the geodesic distance on the ellipsoid says."""
+    client, _, url = city
+    lon, lat = CITY_POINT
+    with psycopg.connect(url) as conn:
+        srid, srtext = conn.execute(
+            "SELECT srid, srtext FROM spatial_ref_sys"
+            " WHERE srid = Find_SRID('public', 'layer_venues', 'geom')").fetchone()
+        exact = conn.execute(
+            "SELECT id, ST_Distance(geom_wgs84::geography, ST_SetSRID(ST_MakePoint(%s, %s),"
+            " 4326)::geography) AS d FROM layer_venues ORDER BY d", (lon, lat)).fetchall()
+    assert srid == postgis.METRIC_SRID == 4548
+    assert srtext.rsplit("UNIT[", 1)[1].startswith('"metre",1')
+    for radius in (800, 2000):
+        got = client.get(f"/api/nearby?layer=venues&lon={lon}&lat={lat}&radius_m={radius}"
+                         "&limit=10").get_json()
+        within = [(fid, d) for fid, d in exact if d <= radius]
+        assert 5 < len(within) < CITY_VENUES  # not degrees: those would take them all
+        assert got["total"] == len(within)
+        assert [f["id"] for f in got["features"]] == [fid for fid, _ in within[:10]]
+        for feature, (_, d) in zip(got["features"], within, strict=False):
+            assert feature["properties"]["distance_m"] == pytest.approx(d, abs=0.11)
 
 
 def test_loading_is_idempotent_and_follows_the_data(postgis_cluster, tmp_path):
