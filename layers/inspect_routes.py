@@ -22,6 +22,7 @@ from .inspections import (
     INTERVAL_DAYS,
     MAX_LENGTH,
     VenueStatus,
+    no_such_venue,
     parse_inspection,
     parse_recheck,
 )
@@ -54,7 +55,7 @@ def venue_feature(venue_id: str) -> dict[str, Any]:
     get_store().get("venues")  # 401/403 when the user's role may not see the venues
     feature = get_spatial().feature("venues", venue_id)
     if feature is None:
-        raise NotFound(f"no venue with id {venue_id!r}")
+        raise NotFound(no_such_venue(venue_id))
     status = get_inspections().statuses([(venue_id, feature["properties"]["kind"])], today())
     return {**feature, "properties": {**feature["properties"],
                                       **status[venue_id].as_properties()}}
@@ -68,7 +69,8 @@ def venue_exists(venue_id: str) -> bool:
 def json_object() -> dict[str, Any]:
     data = json_body()
     if not isinstance(data, dict):
-        raise BadRequest("send a JSON object with Content-Type: application/json")
+        raise BadRequest("请求体须为 JSON 对象 (send a JSON object with Content-Type: "
+                         "application/json)")
     return data
 
 
@@ -145,9 +147,11 @@ def api_record_recheck():
 def api_hazard_status(hazard_id: str):
     wanted = json_object().get("status")
     if wanted == "已整改":
-        raise BadRequest("a hazard is closed (已整改) by a re-check: POST /api/rechecks")
+        raise BadRequest("隐患由复查关闭为已整改,请提交复查 (a hazard is closed, 已整改, by a "
+                         "re-check: POST /api/rechecks)")
     if wanted != "整改中":
-        raise BadRequest(f"status must be 整改中, not {wanted!r}")
+        raise BadRequest(f"状态只能改为整改中,而不是 {wanted!r} (status must be 整改中, "
+                         f"not {wanted!r})")
     user = current_user()
     hazard = get_inspections().start_rectification(
         hazard_id, today(), user.display_name if user else None, by=user.name if user else None)
