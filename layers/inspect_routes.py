@@ -119,7 +119,28 @@ def api_overdue():
 @bp.get("/api/venues/<venue_id>/history")
 def api_venue_history(venue_id: str):
     venue = venue_feature(venue_id)
-    return jsonify({"venue": venue, **get_inspections().history(venue_id)})
+    history = get_inspections().history(venue_id)
+    if current_user() is None:
+        history = without_accounts(history)
+    return jsonify({"venue": venue, **history})
+
+
+def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
+    """A venue's history for visitors not logged in: without the accounts that wrote it
+    (an inspection's `recorded_by`, the login name; a hazard step's `actor`, the name of
+    the user or inspector who took it). The inspector written on each record stays."""
+
+    def hazard(h: dict[str, Any]) -> dict[str, Any]:
+        return {**h, "events": [{k: v for k, v in e.items() if k != "actor"}
+                                for e in h["events"]]}
+
+    def inspection(i: dict[str, Any]) -> dict[str, Any]:
+        return {**{k: v for k, v in i.items() if k != "recorded_by"},
+                "hazards": [hazard(h) for h in i["hazards"]],
+                "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
+
+    return {**history, "inspections": [inspection(i) for i in history["inspections"]],
+            "open_hazards": [hazard(h) for h in history["open_hazards"]]}
 
 
 def _written(venue_id: str, key: str, value: dict[str, Any]):

@@ -322,6 +322,33 @@ def test_history_of_an_unknown_venue_is_404(client):
     assert error_of(response, 404) == "没有编号为 'V9999' 的场所 (no venue with id 'V9999')"
 
 
+def test_history_names_accounts_only_to_logged_in_users(app, inspector):
+    """A visitor sees what was recorded and the inspector written on it, but not the
+    accounts behind it: the login name (recorded_by), the user who moved a hazard on."""
+    venue_id = a_venue_with_status(inspector, "合格")
+    stored = record(inspector, venue_id, inspector="李检查").get_json()["inspection"]
+    hazard_id = stored["hazards"][0]["id"]
+    assert inspector.post(f"/api/hazards/{hazard_id}/status",
+                          json={"status": "整改中"}).status_code == 201
+    url = f"/api/venues/{venue_id}/history"
+
+    seen = app.test_client().get(url)
+    text = seen.get_data(as_text=True)
+    assert seen.status_code == 200 and "zhangwei" not in text and "张伟" not in text
+    latest = seen.get_json()["inspections"][0]
+    assert latest["id"] == stored["id"] and latest["inspector"] == "李检查"
+    assert "recorded_by" not in latest
+    [open_hazard] = seen.get_json()["open_hazards"]
+    assert [e["status"] for e in open_hazard["events"]] == ["立案", "整改中"]
+    assert all("actor" not in e for h in (open_hazard, *latest["hazards"]) for e in h["events"])
+
+    app.extensions["users"].create("chakan", PASSWORD, "viewer", "王查看")
+    for client in (inspector, login(app.test_client(), "chakan")):  # any logged-in user
+        body = client.get(url).get_json()
+        assert body["inspections"][0]["recorded_by"] == "zhangwei"
+        assert [e["actor"] for e in body["open_hazards"][0]["events"]] == ["李检查", "张伟"]
+
+
 def test_history_is_newest_first(client):
     body = client.get("/api/venues/V0001/history").get_json()
     dates = [i["date"] for i in body["inspections"]]
