@@ -303,7 +303,7 @@ def _hazard(raw: Any, n: int, found: dt.date) -> NewHazard:
                          f"(hazard {n}: deadline {deadline} is before the inspection date {found})")
     if (deadline - found).days > MAX_DEADLINE_DAYS:
         raise BadRequest(
-            f"{deadline_label.zh} {deadline} 超出检查日期 {found} 后 {MAX_DEADLINE_DAYS} 天 "
+            f"{deadline_label.zh} {deadline} 距检查日期 {found} 超过 {MAX_DEADLINE_DAYS} 天 "
             f"(hazard {n}: deadline {deadline} is more than {MAX_DEADLINE_DAYS} days after {found})"
         )
     return NewHazard(

@@ -245,8 +245,8 @@ LONG = "长" * 51
         ({"hazards": [hazard(deadline="2026-11-24")]}, "第 1 条隐患:整改期限 2026-11-24 早于检查"
                                                        "日期 2026-11-25 (hazard 1: deadline "
                                                        "2026-11-24 is before the inspection date"),
-        ({"hazards": [hazard(deadline="2028-01-01")]}, "第 1 条隐患:整改期限 2028-01-01 超出检查"
-                                                       "日期 2026-11-25 后 365 天 (hazard 1: "
+        ({"hazards": [hazard(deadline="2028-01-01")]}, "第 1 条隐患:整改期限 2028-01-01 距检查日"
+                                                       "期 2026-11-25 超过 365 天 (hazard 1: "
                                                        "deadline 2028-01-01 is more than 365 days"),
         ({"hazards": [hazard(deadline="2026-02-30")]}, "第 1 条隐患:整改期限 '2026-02-30' 不是"
                                                        "有效日期"),
