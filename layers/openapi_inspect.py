@@ -23,6 +23,7 @@ from .nearby import (
     DIRECTIONS,
     KIND_GROUPS,
     MAX_LIMIT,
+    MAX_OFFSET,
     MAX_RADIUS_M,
     NEARBY_LAYERS,
     STATUS_FILTERS,
@@ -203,6 +204,9 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                       "search radius in metres"),
                 query("limit", integer(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT),
                       "features to return at most (total counts all within the radius)"),
+                query("offset", integer(minimum=0, maximum=MAX_OFFSET, default=0),
+                      "skip this many of the nearest: the next page starts at the number of "
+                      "features already fetched (pages of one order: by distance, then id)"),
                 query("kind", array(enum(_kinds(catalogue)), minItems=1),
                       "kinds of the layer, comma-separated (any of them); venues also take "
                       f"{' or '.join(KIND_GROUPS)} for all their kinds; garbage has none",
@@ -219,6 +223,7 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                                   "bearing_deg, direction"),
                 "query": obj({"point": ref("QueryPoint"), "layer": enum(NEARBY_LAYERS),
                               "radius_m": number(), "limit": integer(),
+                              "offset": integer(minimum=0),
                               "kind": nullable(array(string())),
                               "status": array(enum(STATUS_FILTERS))}),
             }), geojson),
