@@ -89,6 +89,16 @@ def test_recording_needs_an_inspector(app):
     assert venue(client, venue_id)["status"] == "合格"
 
 
+def test_a_write_with_a_stale_csrf_token_says_so_in_chinese(app, inspector):
+    """E.g. the page was open while the inspector logged in again in another tab."""
+    venue_id = a_venue_with_status(inspector, "合格")
+    before = counts(app)
+    inspector.environ_base["HTTP_X_CSRFTOKEN"] = "stale"
+    error = error_of(record(inspector, venue_id), 400)
+    assert error.startswith("页面已过期或缺少安全校验,请刷新页面后重试 (CSRF token missing or")
+    assert counts(app) == before
+
+
 def test_an_inspection_with_a_hazard_changes_the_status_everywhere(app, inspector):
     venue_id = a_venue_with_status(inspector, "合格")
     before = counts(app)

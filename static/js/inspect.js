@@ -59,6 +59,8 @@
   async function getJson(url) {
     const response = await fetch(url, { headers: { Accept: "application/json" } });
     const body = await response.json().catch(() => ({}));
+    if (response.status === 401) throw new Error("请先登录(或登录已失效,请重新登录)。");
+    if (response.status === 403) throw new Error("当前账号没有查看此内容的权限。");
     if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
     return body;
   }

@@ -315,3 +315,23 @@ def test_load_more_shows_every_venue_within_the_radius_nearest_first(server, ins
     expect(page.locator("#nearby-count")).to_contain_text("(50/")
     expect(items).to_have_count(50)
     assert_stayed_local(page)
+
+
+def test_a_session_that_ended_is_told_in_chinese(browser, tmp_path):
+    """Where visitors may see nothing (ANONYMOUS_ROLE=none), a session that ended while the
+    page was open: tapping a venue says to log in again, in Chinese."""
+    app = make_app(tmp_path / "inspections.sqlite", ANONYMOUS_ROLE="none")
+    app.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
+    with LiveServer(app) as live:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.goto(live.url + "/login?next=/inspect?lon=116.964%26lat=36.662")
+        page.fill("input[name=name]", "zhangwei")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("#results .hs-item").first).to_be_visible()
+        context.clear_cookies()  # the session is gone
+        page.locator("#results .hs-item").first.click()
+        expect(page.locator("#message")).to_have_text("无法打开场所:请先登录(或登录已失效,请重新登录)。")
+        expect(page.locator("#detail")).to_be_hidden()
+        context.close()
