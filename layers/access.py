@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 
 ANONYMOUS_ROLES = ("viewer", "none")  # what ANONYMOUS_ROLE may be
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-CSRF_MESSAGE = ("CSRF token missing or invalid ({reason}): get one from GET /api/csrf (with the "
-                "session cookie it sets) and send it in the X-CSRFToken header, or as the form "
-                "field csrf_token")
+CSRF_MESSAGE = ("页面已过期或缺少安全校验,请刷新页面后重试 (CSRF token missing or invalid "
+                "({reason}): get one from GET /api/csrf (with the session cookie it sets) and "
+                "send it in the X-CSRFToken header, or as the form field csrf_token)")
 
 csrf = CSRFProtect()
 

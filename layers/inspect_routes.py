@@ -22,6 +22,7 @@ from .inspections import (
     INTERVAL_DAYS,
     MAX_LENGTH,
     VenueStatus,
+    no_such_venue,
     parse_inspection,
     parse_recheck,
 )
@@ -54,7 +55,7 @@ def venue_feature(venue_id: str) -> dict[str, Any]:
     get_store().get("venues")  # 401/403 when the user's role may not see the venues
     feature = get_spatial().feature("venues", venue_id)
     if feature is None:
-        raise NotFound(f"no venue with id {venue_id!r}")
+        raise NotFound(no_such_venue(venue_id))
     status = get_inspections().statuses([(venue_id, feature["properties"]["kind"])], today())
     return {**feature, "properties": {**feature["properties"],
                                       **status[venue_id].as_properties()}}
@@ -68,7 +69,8 @@ def venue_exists(venue_id: str) -> bool:
 def json_object() -> dict[str, Any]:
     data = json_body()
     if not isinstance(data, dict):
-        raise BadRequest("send a JSON object with Content-Type: application/json")
+        raise BadRequest("请求体须为 JSON 对象 (send a JSON object with Content-Type: "
+                         "application/json)")
     return data
 
 
@@ -117,7 +119,28 @@ def api_overdue():
 @bp.get("/api/venues/<venue_id>/history")
 def api_venue_history(venue_id: str):
     venue = venue_feature(venue_id)
-    return jsonify({"venue": venue, **get_inspections().history(venue_id)})
+    history = get_inspections().history(venue_id)
+    if current_user() is None:
+        history = without_accounts(history)
+    return jsonify({"venue": venue, **history})
+
+
+def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
+    """A venue's history for visitors not logged in: without the accounts that wrote it
+    (an inspection's `recorded_by`, the login name; a hazard step's `actor`, the name of
+    the user or inspector who took it). The inspector written on each record stays."""
+
+    def hazard(h: dict[str, Any]) -> dict[str, Any]:
+        return {**h, "events": [{k: v for k, v in e.items() if k != "actor"}
+                                for e in h["events"]]}
+
+    def inspection(i: dict[str, Any]) -> dict[str, Any]:
+        return {**{k: v for k, v in i.items() if k != "recorded_by"},
+                "hazards": [hazard(h) for h in i["hazards"]],
+                "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
+
+    return {**history, "inspections": [inspection(i) for i in history["inspections"]],
+            "open_hazards": [hazard(h) for h in history["open_hazards"]]}
 
 
 def _written(venue_id: str, key: str, value: dict[str, Any]):
@@ -145,9 +168,11 @@ def api_record_recheck():
 def api_hazard_status(hazard_id: str):
     wanted = json_object().get("status")
     if wanted == "已整改":
-        raise BadRequest("a hazard is closed (已整改) by a re-check: POST /api/rechecks")
+        raise BadRequest("隐患由复查关闭为已整改,请提交复查 (a hazard is closed, 已整改, by a "
+                         "re-check: POST /api/rechecks)")
     if wanted != "整改中":
-        raise BadRequest(f"status must be 整改中, not {wanted!r}")
+        raise BadRequest(f"状态只能改为整改中,而不是 {wanted!r} (status must be 整改中, "
+                         f"not {wanted!r})")
     user = current_user()
     hazard = get_inspections().start_rectification(
         hazard_id, today(), user.display_name if user else None, by=user.name if user else None)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import audit
 from .errors import BadRequest, Conflict, NotFound
@@ -183,31 +183,67 @@ class NewRecheck:
     closed: tuple[str, ...]
 
 
+class Label(NamedTuple):
+    """A field's name in messages: Chinese for the page, then the JSON key in English."""
+
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.zh} ({self.en})"
+
+    def of_hazard(self, n: int) -> Label:
+        return Label(f"第 {n} 条隐患:{self.zh}", f"hazard {n}: {self.en}")
+
+
+# Messages start in Chinese (the page shows them as they are), then the English in parentheses.
+INSPECTION_LABELS = {
+    "date": Label("检查日期", "date"),
+    "inspector": Label("检查人", "inspector"),
+    "note": Label("备注", "note"),
+    "description": Label("隐患描述", "description"),
+}
+RECHECK_LABELS = {**INSPECTION_LABELS, "date": Label("复查日期", "date"),
+                  "inspector": Label("复查人", "inspector")}
+CATEGORY = Label("隐患类别", "category")
+DEADLINE = Label("整改期限", "deadline")
+
+
+def no_such_venue(venue_id: str) -> str:
+    return f"没有编号为 {venue_id!r} 的场所 (no venue with id {venue_id!r})"
+
+
 def parse_inspection(
     data: Mapping[str, Any], today: dt.date, venue_exists: Callable[[str], bool]
 ) -> NewInspection:
     """An inspection from a JSON object; BadRequest naming the first problem."""
+    labels = INSPECTION_LABELS
     venue_id = _venue(data, venue_exists)
-    date = _date(data.get("date", today.isoformat()), "date", today)
+    date = _date(data.get("date", today.isoformat()), labels["date"], today)
     result = data.get("result")
     if result not in RESULTS:
-        raise BadRequest(f"result must be one of {', '.join(RESULTS)}, not {result!r}")
+        raise BadRequest(f"检查结果须为 {'、'.join(RESULTS)} 之一,而不是 {result!r} "
+                         f"(result must be one of {', '.join(RESULTS)}, not {result!r})")
     raw_hazards = data.get("hazards") or []
     if not isinstance(raw_hazards, list):
-        raise BadRequest("hazards must be a list of {category, description, deadline}")
+        raise BadRequest("隐患须为列表,每条含隐患类别、隐患描述和整改期限 "
+                         "(hazards must be a list of {category, description, deadline})")
     if len(raw_hazards) > MAX_HAZARDS_PER_INSPECTION:
-        raise BadRequest(f"at most {MAX_HAZARDS_PER_INSPECTION} hazards per inspection")
+        raise BadRequest(f"一次检查最多登记 {MAX_HAZARDS_PER_INSPECTION} 条隐患 "
+                         f"(at most {MAX_HAZARDS_PER_INSPECTION} hazards per inspection)")
     hazards = tuple(_hazard(h, n, date) for n, h in enumerate(raw_hazards, 1))
     if result == "发现隐患" and not hazards:
-        raise BadRequest("result 发现隐患 needs at least one hazard")
+        raise BadRequest("检查结果为发现隐患时,至少要登记一条隐患 "
+                         "(result 发现隐患 needs at least one hazard)")
     if result == "合格" and hazards:
-        raise BadRequest("result 合格 cannot list hazards; use 发现隐患")
+        raise BadRequest("检查结果为合格时不能登记隐患,请选发现隐患 "
+                         "(result 合格 cannot list hazards; use 发现隐患)")
     return NewInspection(
         venue_id=venue_id,
         date=date.isoformat(),
-        inspector=_text(data.get("inspector"), "inspector"),
+        inspector=_text(data.get("inspector"), "inspector", labels["inspector"]),
         result=result,
-        note=_optional_text(data.get("note"), "note"),
+        note=_optional_text(data.get("note"), "note", labels["note"]),
         hazards=hazards,
     )
 
@@ -216,18 +252,19 @@ def parse_recheck(
     data: Mapping[str, Any], today: dt.date, venue_exists: Callable[[str], bool]
 ) -> NewRecheck:
     """A re-check from a JSON object; BadRequest naming the first problem."""
+    labels = RECHECK_LABELS
     venue_id = _venue(data, venue_exists)
-    date = _date(data.get("date", today.isoformat()), "date", today)
+    date = _date(data.get("date", today.isoformat()), labels["date"], today)
     closed = data.get("closed", [])
     if not isinstance(closed, list) or not all(isinstance(c, str) and c for c in closed):
-        raise BadRequest("closed must be a list of hazard ids")
+        raise BadRequest("已整改的隐患须为隐患编号的列表 (closed must be a list of hazard ids)")
     if len(set(closed)) != len(closed):
-        raise BadRequest("closed lists a hazard more than once")
+        raise BadRequest("已整改的隐患中有重复的编号 (closed lists a hazard more than once)")
     return NewRecheck(
         venue_id=venue_id,
         date=date.isoformat(),
-        inspector=_text(data.get("inspector"), "inspector"),
-        note=_optional_text(data.get("note"), "note"),
+        inspector=_text(data.get("inspector"), "inspector", labels["inspector"]),
+        note=_optional_text(data.get("note"), "note", labels["note"]),
         closed=tuple(closed),
     )
 
@@ -235,81 +272,93 @@ def parse_recheck(
 def _venue(data: Mapping[str, Any], venue_exists: Callable[[str], bool]) -> str:
     venue_id = data.get("venue_id")
     if venue_id is None or venue_id == "":
-        raise BadRequest("venue_id is missing")
+        raise BadRequest("缺少场所编号 venue_id (venue_id is missing)")
     if not isinstance(venue_id, str):
-        raise BadRequest(f"venue_id must be a venue's id as text (e.g. V0001), "
-                         f"not {type(venue_id).__name__}")
+        raise BadRequest(f"场所编号须为文本,如 V0001 (venue_id must be a venue's id as text, "
+                         f"e.g. V0001, not {type(venue_id).__name__})")
     if not venue_exists(venue_id):
-        raise BadRequest(f"no venue with id {venue_id!r}")
+        raise BadRequest(no_such_venue(venue_id))
     return venue_id
 
 
 def _hazard(raw: Any, n: int, found: dt.date) -> NewHazard:
     if not isinstance(raw, Mapping):
-        raise BadRequest(f"hazard {n} must be an object {{category, description, deadline}}")
+        raise BadRequest(f"第 {n} 条隐患须为对象,含隐患类别、隐患描述和整改期限 "
+                         f"(hazard {n} must be an object {{category, description, deadline}})")
     category = raw.get("category")
     if category not in HAZARD_CATEGORIES:
         raise BadRequest(
-            f"hazard {n}: category must be one of {', '.join(HAZARD_CATEGORIES)}, not {category!r}"
+            f"{CATEGORY.of_hazard(n).zh}须为 {'、'.join(HAZARD_CATEGORIES)} 之一,而不是 "
+            f"{category!r} (hazard {n}: category must be one of {', '.join(HAZARD_CATEGORIES)}, "
+            f"not {category!r})"
         )
+    deadline_label = DEADLINE.of_hazard(n)
     deadline_text = raw.get("deadline")
     if not isinstance(deadline_text, str) or not deadline_text.strip():
-        raise BadRequest(f"hazard {n}: deadline (YYYY-MM-DD) is missing")
-    deadline = _parse_date(deadline_text, f"hazard {n}: deadline")
+        raise BadRequest(f"第 {n} 条隐患:缺少整改期限 (hazard {n}: deadline is missing; "
+                         "give a date YYYY-MM-DD)")
+    deadline = _parse_date(deadline_text, deadline_label)
     if deadline < found:
-        raise BadRequest(f"hazard {n}: deadline {deadline} is before the inspection date {found}")
+        raise BadRequest(f"{deadline_label.zh} {deadline} 早于检查日期 {found} "
+                         f"(hazard {n}: deadline {deadline} is before the inspection date {found})")
     if (deadline - found).days > MAX_DEADLINE_DAYS:
         raise BadRequest(
-            f"hazard {n}: deadline {deadline} is more than {MAX_DEADLINE_DAYS} days after {found}"
+            f"{deadline_label.zh} {deadline} 距检查日期 {found} 超过 {MAX_DEADLINE_DAYS} 天 "
+            f"(hazard {n}: deadline {deadline} is more than {MAX_DEADLINE_DAYS} days after {found})"
         )
     return NewHazard(
         category=category,
-        description=_text(raw.get("description"), "description", label=f"hazard {n}: description"),
+        description=_text(raw.get("description"), "description",
+                          INSPECTION_LABELS["description"].of_hazard(n)),
         deadline=deadline.isoformat(),
     )
 
 
-def _optional_text(value: Any, field: str, label: str | None = None) -> str | None:
+def _optional_text(value: Any, field: str, label: Label) -> str | None:
     """Stripped plain text within MAX_LENGTH[field]; None when absent or blank."""
-    label = label or field
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"{label} must be text")
+        raise BadRequest(f"{label.zh}须为文本 ({label.en} must be text)")
     text = value.strip()
     limit = MAX_LENGTH[field]
     if len(text) > limit:
-        raise BadRequest(f"{label} is {len(text)} characters long; at most {limit} are allowed")
+        raise BadRequest(f"{label.zh}有 {len(text)} 个字符,最多 {limit} 个 "
+                         f"({label.en} is {len(text)} characters long; at most {limit} "
+                         "are allowed)")
     allowed_controls = "\n\t" if field == "note" else ""
     if any(ord(c) < 32 and c not in allowed_controls for c in text):
-        raise BadRequest(f"{label} holds control characters")
-    return refuse_markup(text, label)
+        raise BadRequest(f"{label.zh}含有控制字符 ({label.en} holds control characters)")
+    return refuse_markup(text, str(label))
 
 
-def _text(value: Any, field: str, label: str | None = None) -> str:
+def _text(value: Any, field: str, label: Label) -> str:
     """Like _optional_text, but blank is an error."""
     text = _optional_text(value, field, label)
     if text is None:
-        raise BadRequest(f"{label or field} must not be empty")
+        raise BadRequest(f"{label.zh}不能为空 ({label.en} must not be empty)")
     return text
 
 
-def _parse_date(value: Any, label: str) -> dt.date:
+def _parse_date(value: Any, label: Label) -> dt.date:
     if not isinstance(value, str):
-        raise BadRequest(f"{label} must be a date YYYY-MM-DD")
+        raise BadRequest(f"{label.zh}须为日期 YYYY-MM-DD ({label.en} must be a date YYYY-MM-DD)")
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise BadRequest(f"{label} {value!r} is not a date YYYY-MM-DD") from None
+        raise BadRequest(f"{label.zh} {value!r} 不是有效日期,应为 YYYY-MM-DD "
+                         f"({label.en} {value!r} is not a date YYYY-MM-DD)") from None
 
 
-def _date(value: Any, label: str, today: dt.date) -> dt.date:
+def _date(value: Any, label: Label, today: dt.date) -> dt.date:
     """A date on or before today (and not absurdly old)."""
     date = _parse_date(value, label)
     if date > today:
-        raise BadRequest(f"{label} {date} is in the future (today is {today})")
+        raise BadRequest(f"{label.zh} {date} 晚于今天 {today} "
+                         f"({label.en} {date} is in the future; today is {today})")
     if date < EARLIEST_DATE:
-        raise BadRequest(f"{label} {date} is before {EARLIEST_DATE}")
+        raise BadRequest(f"{label.zh} {date} 早于 {EARLIEST_DATE} "
+                         f"({label.en} {date} is before {EARLIEST_DATE})")
     return date
 
 
@@ -468,8 +517,9 @@ class InspectionStore:
         with self.write() as db:
             hazard = _hazard_row(db, hazard_id)
             if hazard["status"] != "立案":
-                raise Conflict(f"hazard {hazard_id} is {hazard['status']}; only a hazard in 立案 "
-                               "can move to 整改中")
+                raise Conflict(f"隐患 {hazard_id} 现为{hazard['status']},只有立案的隐患才能标记为"
+                               f"整改中 (hazard {hazard_id} is {hazard['status']}; only a hazard "
+                               "in 立案 can move to 整改中)")
             db.execute("UPDATE hazards SET status = '整改中' WHERE id = ?", (hazard_id,))
             _event(db, hazard_id, "整改中", date.isoformat(), None, actor)
             audit.record(db, by or actor, "hazard.status", "hazard", hazard_id, {
@@ -490,19 +540,23 @@ class InspectionStore:
                     (new.venue_id,))
             }
             if not rectifying:
-                raise Conflict(f"venue {new.venue_id} has no hazard under rectification (整改中) "
-                               "to re-check")
+                raise Conflict(f"场所 {new.venue_id} 没有整改中的隐患,无需复查 (venue "
+                               f"{new.venue_id} has no hazard in 整改中 to re-check)")
             for hazard_id in new.closed:
                 if hazard_id not in rectifying:
                     row = db.execute("SELECT venue_id, status FROM hazards WHERE id = ?",
                                      (hazard_id,)).fetchone()
                     if row is None or row["venue_id"] != new.venue_id:
-                        raise BadRequest(f"venue {new.venue_id} has no hazard {hazard_id}")
-                    raise Conflict(f"hazard {hazard_id} is {row['status']}; a re-check closes "
-                                   "only hazards in 整改中")
+                        raise BadRequest(f"场所 {new.venue_id} 没有隐患 {hazard_id} "
+                                         f"(venue {new.venue_id} has no hazard {hazard_id})")
+                    raise Conflict(f"隐患 {hazard_id} 现为{row['status']},复查只能关闭整改中的"
+                                   f"隐患 (hazard {hazard_id} is {row['status']}; a re-check "
+                                   "closes only hazards in 整改中)")
                 if new.date < rectifying[hazard_id]["found"]:
-                    raise BadRequest(f"re-check date {new.date} is before hazard {hazard_id} "
-                                     f"was found ({rectifying[hazard_id]['found']})")
+                    found = rectifying[hazard_id]["found"]
+                    raise BadRequest(f"复查日期 {new.date} 早于隐患 {hazard_id} 的发现日期 "
+                                     f"{found} (re-check date {new.date} is before hazard "
+                                     f"{hazard_id} was found on {found})")
             still_open = db.execute(
                 "SELECT count(*) FROM hazards WHERE venue_id = ? AND status IN ('立案', '整改中')",
                 (new.venue_id,)).fetchone()[0] - len(new.closed)
@@ -572,7 +626,7 @@ def _event(db: sqlite3.Connection, hazard_id: str, status: str, date: str,
 def _hazard_row(db: sqlite3.Connection, hazard_id: str) -> sqlite3.Row:
     row = db.execute("SELECT * FROM hazards WHERE id = ?", (hazard_id,)).fetchone()
     if row is None:
-        raise NotFound(f"no hazard with id {hazard_id!r}")
+        raise NotFound(f"没有编号为 {hazard_id!r} 的隐患 (no hazard with id {hazard_id!r})")
     return row
 
 

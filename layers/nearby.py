@@ -40,6 +40,7 @@ DEFAULT_RADIUS_M = 500.0
 MAX_RADIUS_M = 5000.0
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_OFFSET = 100_000  # pages of the nearest: far more than any radius here holds
 # Venue status filters: due (next inspection within DUE_SOON_DAYS), overdue (not
 # inspected within the kind's interval), hazard (a hazard is open: 立案 or 整改中).
 STATUS_FILTERS = ("due", "overdue", "hazard")
@@ -73,6 +74,7 @@ class NearbyQuery:
     layer: str
     radius_m: float
     limit: int
+    offset: int  # the nearest skipped: the next page starts after the features shown
     kinds: frozenset[str] | None  # None: any kind
     statuses: tuple[str, ...]  # STATUS_FILTERS wanted (any of them); () for all
 
@@ -117,11 +119,19 @@ def parse_nearby(args: Mapping[str, str]) -> NearbyQuery:
         raise BadRequest("limit must be a whole number of at least 1")
     if limit_number > MAX_LIMIT:
         raise BadRequest(f"limit must not exceed {MAX_LIMIT}; got {limit_number:g}")
+    offset = _number(args, "offset", "a whole number", 0)
+    if offset != int(offset) or offset < 0:
+        raise BadRequest("offset 须为不小于 0 的整数 (offset must be a whole number of at "
+                         "least 0: how many of the nearest to skip)")
+    if offset > MAX_OFFSET:
+        raise BadRequest(f"offset 不能超过 {MAX_OFFSET} (offset must not exceed {MAX_OFFSET}; "
+                         f"got {offset:g})")
     return NearbyQuery(
         point=parse_point(args),
         layer=layer,
         radius_m=radius,
         limit=int(limit_number),
+        offset=int(offset),
         kinds=_kinds(args.get("kind"), layer),
         statuses=_statuses(args.get("status"), layer),
     )
@@ -228,7 +238,8 @@ def hit_feature(hit: Hit, live: Mapping[str, Mapping[str, Any]] | None = None
 def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
                       statuses: StatusLookup | Mapping[str, VenueStatus] | None = None
                       ) -> dict[str, Any]:
-    """GeoJSON FeatureCollection of the query's features, nearest first.
+    """GeoJSON FeatureCollection of the query's features, nearest first (after the
+    `offset` nearest: pages of one order, by distance then id).
 
     `statuses` (venue ids -> their statuses, or a mapping of them all) is needed
     for the venues layer: it filters by status and adds each venue's live status
@@ -242,7 +253,8 @@ def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
         return {fid for fid in feature_ids if status_matches(found.get(fid), query.statuses)}
 
     found = spatial.nearby(query.layer, query.point.lon, query.point.lat, query.radius_m,
-                           query.limit, kinds, keep if query.statuses else None)
+                           query.limit, kinds, keep if query.statuses else None,
+                           offset=query.offset)
     live = None
     if lookup is not None:
         shown = lookup([h.feature["id"] for h in found.hits])
@@ -255,6 +267,7 @@ def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
             "layer": query.layer,
             "radius_m": query.radius_m,
             "limit": query.limit,
+            "offset": query.offset,
             "kind": sorted(kinds) if kinds is not None else None,
             "status": list(query.statuses),
         },

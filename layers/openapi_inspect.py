@@ -23,6 +23,7 @@ from .nearby import (
     DIRECTIONS,
     KIND_GROUPS,
     MAX_LIMIT,
+    MAX_OFFSET,
     MAX_RADIUS_M,
     NEARBY_LAYERS,
     STATUS_FILTERS,
@@ -64,6 +65,7 @@ EXAMPLE_FILED_HAZARD = "HZ00212"  # 立案
 EXAMPLE_POINT = (116.9602, 36.6632)  # in 裕园社区
 
 OK_TRUE: Schema = {"type": "boolean", "enum": [True]}
+ACCOUNTS_ONLY = "; only for a logged-in user (left out for visitors not logged in)"
 BEARING: dict[str, Schema] = {
     "distance_m": number("geodesic distance from the point (m); 0 inside a polygon",
                          minimum=0),
@@ -111,16 +113,21 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         "rectified": nullable(DATE),
         "events": array(obj({"status": enum(HAZARD_STATUSES), "date": DATE,
                              "inspection_id": nullable(string()),
-                             "actor": nullable(string())}), "the hazard's steps, oldest first"),
+                             "actor": nullable(string(f"who took the step{ACCOUNTS_ONLY}"))},
+                            required=["status", "date", "inspection_id"]),
+                        "the hazard's steps, oldest first"),
     })
-    inspection = obj({
+    inspection_properties: dict[str, Schema] = {
         "id": string(), "venue_id": string(), "date": DATE, "inspector": string(),
         "campaign": nullable(string("e.g. 复查 for a re-check")),
         "result": enum(RESULTS), "note": nullable(string()),
-        "recorded_by": nullable(string("the user who recorded it")),
+        "recorded_by": nullable(string("the login name of the user who recorded it"
+                                       + ACCOUNTS_ONLY)),
         "hazards": array(ref("Hazard"), "the hazards it found"),
         "closed_hazards": array(ref("Hazard"), "the hazards it closed (a re-check)"),
-    })
+    }
+    inspection = obj(inspection_properties,
+                     required=[k for k in inspection_properties if k != "recorded_by"])
     point = obj({"lon": number(), "lat": number(), "crs": enum(SYSTEMS),
                  "input": array(number(), "lon, lat as given", minItems=2, maxItems=2)},
                 description="the query point in WGS84, and as given")
@@ -197,6 +204,9 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                       "search radius in metres"),
                 query("limit", integer(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT),
                       "features to return at most (total counts all within the radius)"),
+                query("offset", integer(minimum=0, maximum=MAX_OFFSET, default=0),
+                      "skip this many of the nearest: the next page starts at the number of "
+                      "features already fetched (pages of one order: by distance, then id)"),
                 query("kind", array(enum(_kinds(catalogue)), minItems=1),
                       "kinds of the layer, comma-separated (any of them); venues also take "
                       f"{' or '.join(KIND_GROUPS)} for all their kinds; garbage has none",
@@ -213,6 +223,7 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                                   "bearing_deg, direction"),
                 "query": obj({"point": ref("QueryPoint"), "layer": enum(NEARBY_LAYERS),
                               "radius_m": number(), "limit": integer(),
+                              "offset": integer(minimum=0),
                               "kind": nullable(array(string())),
                               "status": array(enum(STATUS_FILTERS))}),
             }), geojson),
@@ -251,7 +262,9 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                 "inspections": array(ref("Inspection"), "newest first (the latest 50)"),
                 "inspection_count": COUNT,
                 "open_hazards": array(ref("Hazard"), "立案 or 整改中"),
-            })), error_codes=(404,)),
+            })), error_codes=(404,),
+            description="Account names (an inspection's recorded_by, a hazard step's actor) "
+                        "are only given to a logged-in user."),
         "/api/inspections": operation(
             TAG, "recordInspection", "Record an inspection (inspector)", method="post",
             security=WRITER, ok_status=201, ok=written,

@@ -503,42 +503,43 @@ class PostgisSpatial:
 
     def nearby(self, layer: str, lon: float, lat: float, radius_m: float,
                limit: int | None = None, kinds: frozenset[str] | None = None,
-               keep: Keep | None = None) -> Nearby:
+               keep: Keep | None = None, offset: int = 0) -> Nearby:
         where = "ST_DWithin(geom, here, %(radius)s)"
         params: dict[str, Any] = {"radius": index_radius(radius_m)}
         if kinds is not None:
             where += " AND kind = ANY(%(kinds)s)"
             params["kinds"] = sorted(kinds)
         if keep is None and limit is not None:
-            return self._nearest(layer, lon, lat, radius_m, limit, where, params)
+            return self._nearest(layer, lon, lat, radius_m, limit, offset, where, params)
         # A filter only Python knows (the venues' statuses): measure every candidate.
         targets = self._targets(layer, lon, lat, where, params)
         if keep is not None:
             kept = keep([t.feature_id for t in targets])
             targets = [t for t in targets if t.feature_id in kept]
-        return self._hits(layer, lon, lat, radius_m, targets, limit)
+        return self._hits(layer, lon, lat, radius_m, targets, limit, offset)
 
     def _hits(self, layer: str, lon: float, lat: float, radius_m: float,
-              targets: list[Target], limit: int | None) -> Nearby:
+              targets: list[Target], limit: int | None, offset: int) -> Nearby:
         # Measure with stand-in features first; fetch only the features returned.
         hits = ranked(geodesic_hits(lon, lat, targets, lambda fid: {"id": fid}), radius_m)
-        chosen = hits[:limit] if limit is not None else hits
+        chosen = hits[offset:offset + limit if limit is not None else None]
         features = self._features(layer, [h.feature["id"] for h in chosen])
         return Nearby([Hit(features[h.feature["id"]], h.distance_m, h.bearing_deg)
                        for h in chosen], len(hits))
 
     def _nearest(self, layer: str, lon: float, lat: float, radius_m: float, limit: int,
-                 where: str, params: dict[str, Any]) -> Nearby:
-        """The `limit` nearest by KNN, and the count within the radius by the index.
+                 offset: int, where: str, params: dict[str, Any]) -> Nearby:
+        """The `limit` nearest after the `offset` nearest by KNN (of the `offset + limit`
+        nearest, those returned), and the count within the radius by the index.
 
         The plane distance differs from the geodesic one by under 0.01 % here (the
         assumption `index_radius` makes too), so: every feature within the inner
         radius counts, the thin ring out to the index radius is measured exactly;
         and the nearest are among those the KNN order brings within a hair of the
-        `limit`-th plane distance, which are all measured exactly.
+        `offset + limit`-th plane distance, which are all measured exactly.
         """
         inner = max(radius_m * (2 - INDEX_MARGIN) - INDEX_EXTRA_M, 0.0)
-        params = {**params, "inner": inner, "k": limit}
+        params = {**params, "inner": inner, "k": offset + limit}
         # The KNN subquery is not correlated (the point is spelled out): one InitPlan.
         self._table(layer)  # a known layer
         table = f'"layer_{layer}"'
@@ -560,7 +561,8 @@ class PostgisSpatial:
         in_ring = sum(1 for h in geodesic_hits(lon, lat, ring, lambda fid: {"id": fid})
                       if h.distance_m <= radius_m)
         total = counted + in_ring
-        return Nearby(self._hits(layer, lon, lat, radius_m, nearest, limit).hits, total)
+        return Nearby(self._hits(layer, lon, lat, radius_m, nearest, limit, offset).hits,
+                      total)
 
     def in_bbox(self, layer: str, bbox: BBox) -> list[Feature]:
         query = sql.SQL(

@@ -60,7 +60,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class Nearby:
-    hits: list[Hit]  # nearest first (ties by id), at most the limit asked
+    hits: list[Hit]  # nearest first (ties by id) after the offset, at most the limit asked
     total: int  # all within the radius that were kept
 
 
@@ -79,9 +79,10 @@ class SpatialStore(Protocol):
 
     def nearby(self, layer: str, lon: float, lat: float, radius_m: float,
                limit: int | None = None, kinds: frozenset[str] | None = None,
-               keep: Keep | None = None) -> Nearby:
-        """Features within radius_m (geodesic) of the point, nearest first; `kinds`
-        keeps those whose `kind` is one of them, `keep` those whose ids it returns."""
+               keep: Keep | None = None, offset: int = 0) -> Nearby:
+        """Features within radius_m (geodesic) of the point, nearest first, after the
+        `offset` nearest; `kinds` keeps those whose `kind` is one of them, `keep` those
+        whose ids it returns. `total` counts all within the radius kept."""
         ...
 
     def in_bbox(self, layer: str, bbox: BBox) -> list[Feature]:
@@ -152,11 +153,12 @@ class MemorySpatial:
 
     def nearby(self, layer: str, lon: float, lat: float, radius_m: float,
                limit: int | None = None, kinds: frozenset[str] | None = None,
-               keep: Keep | None = None) -> Nearby:
+               keep: Keep | None = None, offset: int = 0) -> Nearby:
         """Candidates from the point grid (point layers) or the STRtree; for points the
         planar distance settles the sure ones, and only those near the radius or that
-        may be among the `limit` nearest are measured geodesically: the same answer as
-        measuring them all (tests/test_nearby.py), at a fraction of the cost."""
+        may be among the `offset + limit` nearest are measured geodesically: the same
+        answer as measuring them all (tests/test_nearby.py), at a fraction of the cost."""
+        end = offset + limit if limit is not None else None
         loaded = self._get(layer)
         here = shapely.Point(lonlat_to_metric(lon, lat))
         candidates = candidates_near(loaded, here, index_radius(radius_m))
@@ -168,7 +170,7 @@ class MemorySpatial:
             candidates = candidates[_mask(loaded.ids[i] in kept for i in candidates.tolist())]
         if loaded.clusters is None:  # lines and polygons: measure each
             hits = ranked(self._measure(loaded, lon, lat, candidates.tolist()), radius_m)
-            return Nearby(hits[:limit] if limit is not None else hits, len(hits))
+            return Nearby(hits[offset:end], len(hits))
         index = loaded.clusters
         low, high = 1 - PLANE_TOLERANCE, 1 + PLANE_TOLERANCE
         plane = np.hypot(index.x[candidates] - here.x, index.y[candidates] - here.y)
@@ -179,11 +181,11 @@ class MemorySpatial:
             sure[np.flatnonzero(doubt)] = [h.distance_m <= radius_m for h in edge]
         within, plane = candidates[sure], plane[sure]
         total = len(within)
-        if limit is not None and total > limit:  # only those that can be among the nearest
-            kth = np.partition(plane, limit - 1)[limit - 1]
+        if end is not None and total > end:  # only those that can be among the nearest
+            kth = np.partition(plane, end - 1)[end - 1]
             within = within[plane <= kth * high / low + 1]
         hits = ranked(self._measure_points(loaded, lon, lat, within))
-        return Nearby(hits[:limit] if limit is not None else hits, total)
+        return Nearby(hits[offset:end], total)
 
     def _measure_points(self, loaded: LoadedLayer, lon: float, lat: float,
                         positions: np.ndarray) -> list[Hit]:

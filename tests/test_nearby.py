@@ -78,6 +78,43 @@ def test_limit_keeps_the_nearest_and_total_counts_all(client):
     assert few["query"]["limit"] == 5 and few["query"]["radius_m"] == 800
 
 
+def pages(client, size, **params):
+    """Every page of a query, `size` features each, as the inspectors' page fetches them."""
+    got = []
+    while True:
+        body = nearby(client, limit=size, offset=len(got), **params)
+        assert body["query"]["offset"] == len(got) and body["query"]["limit"] == size
+        got += body["features"]
+        if not body["features"] or len(got) >= body["total"]:
+            return got, body["total"]
+
+
+@pytest.mark.parametrize(("size", "params"), [
+    (7, {"radius_m": 800}),
+    (50, {"radius_m": 2000, "kind": "九小场所"}),
+    (7, {"radius_m": 5000, "status": "overdue,hazard"}),  # a filter only Python knows
+    (3, {"radius_m": 5000, "layer": "parking"}),  # polygons: measured one by one
+])
+def test_offset_pages_list_every_feature_once_nearest_first(client, size, params):
+    full = nearby(client, lon=OFFICE[0], lat=OFFICE[1], limit=500, **params)
+    assert full["total"] == len(full["features"]) > size
+    got, total = pages(client, size, lon=OFFICE[0], lat=OFFICE[1], **params)
+    assert total == full["total"]
+    assert [f["id"] for f in got] == [f["id"] for f in full["features"]]
+    distances = [f["properties"]["distance_m"] for f in got]
+    assert distances == sorted(distances)
+    # Past the end: nothing more, the same total.
+    after = nearby(client, lon=OFFICE[0], lat=OFFICE[1], offset=total, **params)
+    assert after["features"] == [] and after["total"] == total
+
+
+def test_the_default_offset_is_0(client):
+    body = nearby(client, lon=OFFICE[0], lat=OFFICE[1], limit=3)
+    assert body["query"]["offset"] == 0
+    assert body["features"] == nearby(client, lon=OFFICE[0], lat=OFFICE[1], limit=3,
+                                      offset=0)["features"]
+
+
 def test_defaults_are_venues_within_500_m(client):
     body = nearby(client, lon=OFFICE[0], lat=OFFICE[1])
     assert body["query"]["layer"] == "venues"
@@ -186,6 +223,12 @@ def test_nothing_near_is_an_empty_collection(client):
         ("lon=116.96&lat=36.66&limit=501", "must not exceed 500"),
         ("lon=116.96&lat=36.66&limit=0", "at least 1"),
         ("lon=116.96&lat=36.66&limit=2.5", "whole number"),
+        ("lon=116.96&lat=36.66&offset=-1", "offset 须为不小于 0 的整数 (offset must be a whole"),
+        ("lon=116.96&lat=36.66&offset=2.5", "offset 须为不小于 0 的整数"),
+        ("lon=116.96&lat=36.66&offset=next", "offset='next' is not a number"),
+        ("lon=116.96&lat=36.66&offset=inf", "offset must be a finite number"),
+        ("lon=116.96&lat=36.66&offset=100001", "offset 不能超过 100000 (offset must not "
+                                               "exceed 100000; got 100001)"),
         ("lon=116.96&lat=36.66&layer=roads", "layer must be one of"),
         ("lon=116.96&lat=36.66&kind=网吧", "unknown kind"),
         ("lon=116.96&lat=36.66&layer=garbage&kind=可回收物", "no kinds"),
@@ -298,8 +341,10 @@ def test_nearest_matches_measuring_every_feature(store):
             point = Point(float(lon), float(lat))
             radius = float(rng.choice([80, 250, 600, 1500]))
             limit = int(rng.choice([1, 5, 20, 500]))
+            offset = int(rng.choice([0, 0, 3, 40]))
             expected = ranked(measure(loaded, point, every), radius)
-            found = spatial.nearby(name, point.lon, point.lat, radius, limit)
+            found = spatial.nearby(name, point.lon, point.lat, radius, limit, offset=offset)
             assert found.total == len(expected)
             assert [(h.feature["id"], round(h.distance_m, 6)) for h in found.hits] == [
-                (h.feature["id"], round(h.distance_m, 6)) for h in expected[:limit]]
+                (h.feature["id"], round(h.distance_m, 6))
+                for h in expected[offset:offset + limit]]

@@ -43,9 +43,11 @@ def random_points(client, n, seed):
 def test_nearby_answers_are_the_same(both, layer):
     embedded, database, _ = both
     found = 0
-    extras = ["&limit=500", "&limit=3", "&limit=1&radius_m=300"]  # KNN cuts at the limit
-    extras += {"venues": ["&kind=九小场所&limit=5", "&status=overdue,hazard&limit=4"],
-               "parking": ["&kind=公共停车场&limit=2"]}.get(layer, [])
+    extras = ["&limit=500", "&limit=3", "&limit=1&radius_m=300",  # KNN cuts at the limit
+              "&limit=4&offset=6", "&offset=30"]  # and after the offset
+    extras += {"venues": ["&kind=九小场所&limit=5&offset=2", "&status=overdue,hazard&limit=4",
+                          "&status=overdue,hazard&limit=2&offset=1"],
+               "parking": ["&kind=公共停车场&limit=2&offset=1"]}.get(layer, [])
     for i, (lon, lat) in enumerate(random_points(embedded, 15, seed=len(layer))):
         query = (f"/api/nearby?lon={lon}&lat={lat}&layer={layer}&radius_m=800"
                  + extras[i % len(extras)])
@@ -60,6 +62,24 @@ def test_nearby_answers_are_the_same(both, layer):
                 fa["properties"]["bearing_deg"], abs=0.11)
         found += len(a["features"])
     assert found > 20  # the points are where the features are
+
+
+@pytest.mark.parametrize(("layer", "size"), [("venues", 9), ("parking", 3)])
+def test_offset_pages_are_the_full_list_in_both_stores(both, layer, size):
+    """Pages fetched one after another (as the inspectors' page loads more) are the
+    nearest-first list of everything within the radius, once each, in either store."""
+    embedded, database, _ = both
+    base = f"/api/nearby?lon=116.9640&lat=36.6620&layer={layer}&radius_m=5000"
+    for client in (embedded, database):
+        full = client.get(base + "&limit=500").get_json()
+        assert full["total"] == len(full["features"]) > size
+        got: list = []
+        while len(got) < full["total"]:
+            page = client.get(f"{base}&limit={size}&offset={len(got)}").get_json()
+            assert page["total"] == full["total"] and page["features"]
+            got += page["features"]
+        assert [f["id"] for f in got] == [f["id"] for f in full["features"]]
+        assert client.get(f"{base}&offset={len(got)}").get_json()["features"] == []
 
 
 def test_bbox_locate_and_features_are_the_same(both):

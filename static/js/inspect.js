@@ -8,7 +8,8 @@
   const $ = (id) => document.getElementById(id);
 
   const HISTORY_SHOWN = 5; // the newest records; the rest on request
-  const PAGE_LIMIT = 50; // nearest first: more is a longer list, not more help
+  const PAGE_LIMIT = 50; // the nearest first; 「加载更多」 fetches the next 50
+  const MAX_LIMIT = 500; // the most /api/nearby answers at once
   const STATUS_COLORS = { 合格: "#1e8449", 隐患未改: "#c0392b", 逾期未检: "#d35400" };
   const LAYER_STYLES = {
     garbage: { color: "#1e8449", fillColor: "#58d68d" },
@@ -17,7 +18,8 @@
 
   const state = {
     point: null, // {lon, lat, crs, input: [lon, lat]} as answered by the API (WGS84 lon/lat)
-    nearby: null, // the last /api/nearby FeatureCollection
+    nearby: null, // the /api/nearby FeatureCollection shown: its pages so far, nearest first
+    nearbyQuery: 0, // counts the list's queries: a page that comes back late is dropped
     overdue: null,
     venueId: null, // the venue whose detail is open
     tab: "nearby",
@@ -57,6 +59,8 @@
   async function getJson(url) {
     const response = await fetch(url, { headers: { Accept: "application/json" } });
     const body = await response.json().catch(() => ({}));
+    if (response.status === 401) throw new Error("请先登录(或登录已失效,请重新登录)。");
+    if (response.status === 403) throw new Error("当前账号没有查看此内容的权限。");
     if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
     return body;
   }
@@ -286,36 +290,90 @@
     show($("f-status-label"), layer === "venues");
   }
 
-  function nearbyQuery() {
+  // The features within the radius after the `offset` nearest (the filters as they are now).
+  function fetchNearby(offset, limit) {
     const params = new URLSearchParams({
       lon: state.point.lon, lat: state.point.lat, crs: "wgs84",
-      radius_m: $("f-radius").value, layer: $("f-layer").value, limit: PAGE_LIMIT,
+      radius_m: $("f-radius").value, layer: $("f-layer").value, limit: limit, offset: offset,
     });
     if ($("f-kind").value) params.set("kind", $("f-kind").value);
     if ($("f-layer").value === "venues" && $("f-status").value) params.set("status", $("f-status").value);
-    return params.toString();
+    return getJson(config.api.nearby + "?" + params.toString());
   }
 
-  async function loadNearby() {
+  // The list anew: the first page, or (after a write) as many as were shown.
+  async function loadNearby(keepShown) {
     if (!state.point) return;
+    const query = ++state.nearbyQuery;
     const layer = $("f-layer").value;
     const list = $("results");
+    const wanted = keepShown && state.nearby ? Math.max(state.nearby.features.length, PAGE_LIMIT) : PAGE_LIMIT;
     list.setAttribute("aria-busy", "true");
+    let collection;
     try {
-      state.nearby = await getJson(config.api.nearby + "?" + nearbyQuery());
+      collection = await fetchNearby(0, Math.min(wanted, MAX_LIMIT));
+      while (collection.features.length < Math.min(wanted, collection.total)) {
+        const got = collection.features.length;
+        const page = await fetchNearby(got, Math.min(wanted - got, MAX_LIMIT));
+        if (!page.features.length) break;
+        collection.features = withoutShown(collection.features, page.features);
+        collection.total = page.total;
+      }
     } catch (error) {
       message("无法查询附近:" + error.message);
       return;
     } finally {
       list.removeAttribute("aria-busy");
     }
+    if (query !== state.nearbyQuery) return; // the filters changed meanwhile
+    state.nearby = collection;
     drawHere();
     drawResults(state.nearby, layer);
     renderList(list, state.nearby, layer, "范围内没有符合条件的" + layerTitle(layer) + "。");
-    const total = state.nearby.total;
-    $("nearby-count").textContent = "(" + (total > state.nearby.features.length
-      ? state.nearby.features.length + "/" + total : total) + ")";
+    showNearbyCount();
     document.body.dataset.nearbyLoaded = String(Date.now());
+  }
+
+  // 「加载更多」: the next page of the nearest, added below those shown.
+  async function loadMoreNearby() {
+    if (!state.nearby) return;
+    const query = state.nearbyQuery;
+    const layer = $("f-layer").value;
+    const button = $("nearby-more");
+    button.disabled = true;
+    let page;
+    try {
+      page = await fetchNearby(state.nearby.features.length, PAGE_LIMIT);
+    } catch (error) {
+      message("无法加载更多:" + error.message);
+      return;
+    } finally {
+      button.disabled = false;
+    }
+    if (query !== state.nearbyQuery) return; // the list was loaded anew meanwhile
+    const shown = state.nearby.features.length;
+    state.nearby.features = withoutShown(state.nearby.features, page.features);
+    state.nearby.total = page.total;
+    appendItems($("results"), state.nearby.features.slice(shown), layer);
+    drawResults(state.nearby, layer);
+    showNearbyCount();
+    document.body.dataset.nearbyLoaded = String(Date.now());
+  }
+  $("nearby-more").addEventListener("click", loadMoreNearby);
+
+  // Those shown, then the page's others (a record made meanwhile may shift a filtered list).
+  function withoutShown(shown, page) {
+    const ids = new Set(shown.map((f) => f.id));
+    return shown.concat(page.filter((f) => !ids.has(f.id)));
+  }
+
+  function showNearbyCount() {
+    const shown = state.nearby.features.length;
+    const total = state.nearby.total;
+    $("nearby-count").textContent = "(" + (total > shown ? shown + "/" + total : total) + ")";
+    const more = $("nearby-more");
+    more.textContent = "加载更多(还有 " + (total - shown) + " 个)";
+    show(more, total > shown && state.tab === "nearby" && !state.venueId);
   }
 
   async function loadOverdue() {
@@ -341,7 +399,11 @@
       list.appendChild(el("li", emptyText, "hs-empty"));
       return;
     }
-    for (const feature of collection.features) {
+    appendItems(list, collection.features, layer);
+  }
+
+  function appendItems(list, features, layer) {
+    for (const feature of features) {
       const p = feature.properties;
       const item = el("li");
       const button = el("button", null, "hs-item");
@@ -384,6 +446,7 @@
       show($("results"), tab === "nearby");
       show($("overdue"), tab === "overdue");
     }
+    if (state.nearby) showNearbyCount();
   }
   $("tab-nearby").addEventListener("click", () => { closeDetail(); setTab("nearby"); });
   $("tab-overdue").addEventListener("click", () => { closeDetail(); setTab("overdue"); });
@@ -426,6 +489,7 @@
     renderDetail(data);
     show($("results"), false);
     show($("overdue"), false);
+    show($("nearby-more"), false);
     show($("detail"), true);
     const [lon, lat] = data.venue.geometry.coordinates;
     const lyr = markers[venueId];
@@ -652,7 +716,7 @@
 
   async function refreshAfterWrite() {
     const venueId = state.venueId;
-    await Promise.all([loadNearby(), loadOverdue()]);
+    await Promise.all([loadNearby(true), loadOverdue()]);
     if (venueId) await openVenue(venueId);
     document.body.dataset.saved = String(Date.now());
   }

@@ -262,3 +262,76 @@ def test_the_basemap_can_be_switched_and_is_kept(server, phone):
     page.wait_for_selector("body[data-ready=true]")
     assert page.evaluate("Inspect.basemap()") == "osm"  # the phone keeps the choice
     assert page.errors == []
+
+
+def test_load_more_shows_every_venue_within_the_radius_nearest_first(server, inspect_app, phone,
+                                                                     screenshot_dir):
+    page = phone
+    lon, lat = 116.964, 36.662
+    everything = inspect_app.test_client().get(
+        f"/api/nearby?lon={lon}&lat={lat}&radius_m=500&limit=500").get_json()
+    total = everything["total"]
+    expected = [f["properties"]["name"] for f in everything["features"]]
+    assert total == len(expected) > 100  # more than two pages of 50
+
+    page.goto(server.url + f"/login?next=/inspect?lon={lon}%26lat={lat}")
+    page.fill("input[name=name]", "zhangwei")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    items = page.locator("#results .hs-item")
+    expect(items).to_have_count(50)
+    expect(page.locator("#nearby-count")).to_have_text(f"(50/{total})")
+    more = page.locator("#nearby-more")
+    expect(more).to_have_text(f"加载更多(还有 {total - 50} 个)")
+    more.click()
+    expect(items).to_have_count(100)
+    expect(page.locator("#nearby-count")).to_have_text(f"(100/{total})")
+    more.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "inspect-load-more.png"))
+
+    # A venue of the second page, recorded, and back: the list keeps what was loaded.
+    items.nth(60).click()
+    expect(page.locator("#detail-name")).to_have_text(expected[60])
+    expect(more).to_be_hidden()
+    page.click("#record-form button[type=submit]")  # 合格, today, by 张伟
+    expect(page.locator("#detail-last")).to_have_text("2026-11-25")
+    expect(page.locator("#history li").first).to_contain_text("张伟")
+    page.click("#detail-back")
+    expect(items).to_have_count(100)
+    expect(more).to_be_visible()
+
+    while more.is_visible():
+        shown = items.count()
+        more.click()
+        expect(items).to_have_count(min(shown + 50, total))
+    expect(page.locator("#nearby-count")).to_have_text(f"({total})")
+    assert page.locator("#results .hs-item-name").all_inner_texts() == expected
+    distances = page.evaluate("Inspect.state.nearby.features.map(f => f.properties.distance_m)")
+    assert len(distances) == total and distances == sorted(distances)
+    assert max(distances) <= 500
+    # The map shows them all, and a new query starts again at the first page.
+    assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() >= total
+    page.select_option("#f-radius", "1000")
+    expect(page.locator("#nearby-count")).to_contain_text("(50/")
+    expect(items).to_have_count(50)
+    assert_stayed_local(page)
+
+
+def test_a_session_that_ended_is_told_in_chinese(browser, tmp_path):
+    """Where visitors may see nothing (ANONYMOUS_ROLE=none), a session that ended while the
+    page was open: tapping a venue says to log in again, in Chinese."""
+    app = make_app(tmp_path / "inspections.sqlite", ANONYMOUS_ROLE="none")
+    app.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
+    with LiveServer(app) as live:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.goto(live.url + "/login?next=/inspect?lon=116.964%26lat=36.662")
+        page.fill("input[name=name]", "zhangwei")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("#results .hs-item").first).to_be_visible()
+        context.clear_cookies()  # the session is gone
+        page.locator("#results .hs-item").first.click()
+        expect(page.locator("#message")).to_have_text("无法打开场所:请先登录(或登录已失效,请重新登录)。")
+        expect(page.locator("#detail")).to_be_hidden()
+        context.close()
