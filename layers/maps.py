@@ -321,27 +321,21 @@ def overview_map(store: LayerStore, options: MapOptions | None = None,
 
 
 def add_basemaps(m: folium.Map, tianditu_key: str | None = None) -> None:
-    """Base layers: none (offline, the default), OpenStreetMap, and 天地图 with a key.
+    """Base layers: none (offline, the default), OpenStreetMap, and 天地图 with a key,
+    from `basemap_choices`, each a base layer group registered under its key.
 
     天地图's vector map (vec_w) and its labels (cva_w) form one base layer; the
     key goes only into the tile URLs, never into a layer name.
     """
-    none = folium.FeatureGroup(name=BASEMAP_NAMES["none"], overlay=False, show=True)
-    Basemap("none").add_to(none)
-    none.add_to(m)
-    osm = folium.TileLayer(OSM_URL, name=BASEMAP_NAMES["osm"], attr=OSM_ATTRIBUTION, overlay=False,
-                           show=False, max_zoom=19)
-    Basemap("osm").add_to(osm)
-    osm.add_to(m)
-    if tianditu_key:
-        tianditu = folium.FeatureGroup(name=BASEMAP_NAMES["tianditu"], overlay=False, show=False)
-        key = quote(str(tianditu_key), safe="")
-        for layer in ("vec", "cva"):
-            folium.TileLayer(TIANDITU_URL.format(layer=layer, key=key), name=f"天地图{layer}",
-                             attr=TIANDITU_ATTRIBUTION, subdomains="01234567", max_zoom=18,
-                             control=False).add_to(tianditu)
-        Basemap("tianditu").add_to(tianditu)
-        tianditu.add_to(m)
+    for n, choice in enumerate(basemap_choices(tianditu_key)):
+        group = folium.FeatureGroup(name=choice["name"], overlay=False, show=n == 0)
+        for tile in choice["tiles"]:
+            folium.TileLayer(tile["url"], name=f"{choice['key']}-tiles",
+                             attr=tile["attribution"], max_zoom=tile["maxZoom"],
+                             subdomains=tile.get("subdomains", "abc"),
+                             control=False).add_to(group)
+        Basemap(choice["key"]).add_to(group)
+        group.add_to(m)
 
 
 def page_config(store: LayerStore, api_url: str = "/api") -> dict[str, Any]:
