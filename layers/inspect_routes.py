@@ -50,9 +50,16 @@ def venue_statuses() -> dict[str, VenueStatus]:
     return get_inspections().statuses(pairs, today())
 
 
+def require_visible(*layers: str) -> None:
+    """401/403 when the user's role may not see one of the layers: these routes answer
+    from the spatial store, which knows nothing of roles (visibility.py)."""
+    for name in layers:
+        get_store().get(name)
+
+
 def venue_feature(venue_id: str) -> dict[str, Any]:
     """A venue's GeoJSON feature with its live status; NotFound for an unknown id."""
-    get_store().get("venues")  # 401/403 when the user's role may not see the venues
+    require_visible("venues")
     feature = get_spatial().feature("venues", venue_id)
     if feature is None:
         raise NotFound(no_such_venue(venue_id))
@@ -62,7 +69,7 @@ def venue_feature(venue_id: str) -> dict[str, Any]:
 
 
 def venue_exists(venue_id: str) -> bool:
-    get_store().get("venues")  # 401/403 when the user's role may not see the venues
+    require_visible("venues")
     return get_spatial().feature("venues", venue_id) is not None
 
 
@@ -97,15 +104,14 @@ def venue_status_lookup() -> StatusLookup:
 @bp.get("/api/nearby")
 def api_nearby():
     query = parse_nearby(request.args)
-    get_store().get(query.layer)  # 401/403 when the user's role may not see the layer
+    require_visible(query.layer)
     statuses = venue_status_lookup() if query.layer == "venues" else None
     return geojson(nearby_collection(get_spatial(), query, statuses))
 
 
 @bp.get("/api/locate")
 def api_locate():
-    for name in LOCATE_LAYERS:  # 401/403 when the user's role may not see one of them
-        get_store().get(name)
+    require_visible(*LOCATE_LAYERS)
     return jsonify(locate(get_spatial(), parse_point(request.args)))
 
 
