@@ -11,26 +11,21 @@ from typing import Any
 
 from flask import Flask
 
-from layers import (
-    access,
-    admin,
-    admin_layers,
-    analysis_api,
-    api,
-    auth,
-    hardening,
-    inspect_routes,
-    ogcapi,
-    pages,
-    reload,
-    review,
-)
-from layers.cli import layers_cli
-from layers.postgis_cli import db_cli  # backup, restore (SQLite); init, load (PostGIS)
-from layers.store import LayerStore
-from layers.stores import init_app as init_stores
-from layers.validate import LayerDataError
-from layers.web import register_error_handlers
+from layers.accounts import access, admin, auth
+from layers.catalogue.validate import LayerDataError
+from layers.data import admin_routes as admin_layers
+from layers.data import api, reload
+from layers.data.cli import layers_cli
+from layers.inspect import routes as inspect_routes
+from layers.ogc import routes as ogcapi
+from layers.planners import analysis_routes as analysis_api
+from layers.planners import pages
+from layers.review import routes as review
+from layers.stores.cli import db_cli
+from layers.stores.layers import LayerStore
+from layers.stores.opening import init_app as init_stores
+from layers.web import hardening
+from layers.web.context import register_error_handlers
 
 ROOT = Path(__file__).resolve().parent
 
@@ -51,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_CONTENT_LENGTH": 100 * 1024 * 1024,  # bytes: a layer file uploaded on /admin/layers
     # Tile servers pages may load besides the basemaps' own (Content-Security-Policy img-src).
     "CSP_TILE_SOURCES": (),
-    # Accounts (see layers/auth.py, access.py): what visitors who are not logged in may do
+    # Accounts (see layers/accounts/auth.py, access.py): what visitors who are not logged in may do
     # ("viewer": the maps; "none": only log in), the session cookie over HTTPS only
     # (false for plain HTTP on loopback), and the login rate limits.
     "ANONYMOUS_ROLE": "viewer",

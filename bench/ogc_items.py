@@ -61,8 +61,8 @@ def pygeoapi_client(provider: str):
 def write_pygeoapi_config(path: Path, provider: str) -> None:
     import yaml
 
-    from layers.catalogue import CATALOGUE
-    from layers.ogc import SUPPORTED_CRS
+    from layers.catalogue.entries import CATALOGUE
+    from layers.ogc.features import SUPPORTED_CRS
 
     host = "http://127.0.0.1"
     resources = {

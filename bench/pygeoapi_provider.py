@@ -10,7 +10,7 @@ from pathlib import Path
 from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
 from pygeoapi.util import crs_transform
 
-from layers.store import LayerStore
+from layers.stores.layers import LayerStore
 
 TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
          "date": "string", "list": "array"}

@@ -203,11 +203,11 @@ def result_rows(results: Sequence[Result]) -> list[list[str]]:
 
 def measure_in_process(data_dir: Path, queries: int) -> dict[str, Any]:
     """Runs in the child: load the app, then time the queries without HTTP."""
-    from layers import clusters as clusters_module
-    from layers.inspect_routes import venue_status_lookup
-    from layers.nearby import nearby_collection, parse_nearby
-    from layers.store import feature_collection
-    from layers.web import live_properties
+    from layers.geo import clusters as clusters_module
+    from layers.inspect.nearby import nearby_collection, parse_nearby
+    from layers.inspect.routes import venue_status_lookup
+    from layers.stores.layers import feature_collection
+    from layers.web.context import live_properties
     from server import create_app
 
     start = time.perf_counter()
@@ -260,7 +260,7 @@ def naive_nearby(venues: Any, points: Sequence[tuple[float, float]],
     import geopandas as gpd
     import shapely
 
-    from layers.crs import lonlat_to_metric
+    from layers.geo.crs import lonlat_to_metric
 
     frame = gpd.GeoDataFrame({"id": venues.ids}, geometry=list(venues.metric), crs="EPSG:4548")
     out = []
@@ -384,7 +384,7 @@ def naive_folium_page(data_dir: Path, server_url: str, path: Path) -> Path:
     import folium
     from folium.plugins import MarkerCluster
 
-    from layers.maps import MapOptions, local_assets
+    from layers.planners.maps import MapOptions, local_assets
 
     collection = json.loads((data_dir / "venues.geojson").read_text(encoding="utf-8"))
     lon0, lat0, lon1, lat1 = JINAN_CENTRE
@@ -435,7 +435,7 @@ def store_label() -> str:
     url = os.environ.get("HUAISHU_DATABASE_URL")
     if not url:
         return "embedded (SQLite records, in-process STRtrees)"
-    from layers.postgis import redact
+    from layers.stores.postgis import redact
 
     return f"PostGIS ({redact(url)})"
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import shapely
 
-from layers.catalogue import COMMUNITIES, FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS
+from layers.catalogue.entries import COMMUNITIES, FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 GEODATA = ROOT / "geodata"

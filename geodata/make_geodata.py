@@ -29,15 +29,15 @@ from shapely.ops import split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from layers.catalogue import (  # noqa: E402
+from layers.catalogue.entries import (
     COMMUNITIES,
     FIRM,
     GARBAGE_BIN_FIELDS,
     GARBAGE_KINDS,
     NINE_SMALL,
 )
-from layers.crs import M2_PER_MU, lonlat_to_metric, to_wgs84  # noqa: E402
-from layers.inspections import interval_days  # noqa: E402
+from layers.geo.crs import M2_PER_MU, lonlat_to_metric, to_wgs84
+from layers.records.inspections import interval_days
 
 SEED = 20221231
 TODAY = dt.date(2026, 11, 25)  # the history runs up to this date

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from layers.inspections import RESULTS, InspectionStore, NewInspection  # noqa: E402
+from layers.records.inspections import RESULTS, InspectionStore, NewInspection
 
 
 def main(argv: list[str] | None = None) -> int:

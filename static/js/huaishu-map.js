@@ -79,7 +79,7 @@
     return el("span", props[config.tooltip] || config.title);
   }
 
-  // --- thematic symbols (values and colours come from layers/presentation.py) ---
+  // --- thematic symbols (values and colours come from layers/catalogue/styles.py) ---
 
   function lookup(list, value) {
     return list.find((item) => item.value === value) || null;

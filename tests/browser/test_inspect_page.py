@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from layers import chinacoords
+from layers.geo import chinacoords
 from tests.browser.helpers import stub_tiles
 from tests.conftest import make_app
 from tests.liveserver import LiveServer

@@ -3,7 +3,7 @@
 import re
 from urllib.parse import parse_qs, urlparse
 
-from layers.catalogue import CATALOGUE
+from layers.catalogue.entries import CATALOGUE
 from tests.browser.helpers import layer_counts, open_map, stub_tiles
 from tests.conftest import make_app
 from tests.liveserver import LiveServer

@@ -1,0 +1,1 @@
+"""Users, logging in and out, roles and access, login limits, the admins' pages."""

@@ -1,0 +1,198 @@
+"""`flask --app server layers ...`: import, validate (a dry run) and export layer data.
+
+    flask --app server layers import FILE --layer NAME [--crs EPSG:4548|gcj02|bd09]
+    flask --app server layers validate FILE --layer NAME [...]
+    flask --app server layers export NAME [--format geojson|gpkg|csv|shp] --output FILE
+
+The commands work on the app's DATA_DIR (HUAISHU_DATA_DIR). An import or a
+validation that finds problems prints every one of them (the file, the row
+or feature, the field, why), changes nothing and exits with status 1.
+
+`flask --app server` starts the app, which refuses to start on invalid data;
+`python -m layers.cli import ...` runs the same commands without loading the
+data first, to repair a layer that no longer loads.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from layers.accounts.auth import cli_actor
+from layers.catalogue.entries import layer_names
+from layers.catalogue.validate import LayerDataError
+from layers.data.importer import ImportReport, check_import, replace_layer
+from layers.data.layer_export import EXPORT_FORMATS, ExportError, export_layer, format_for
+from layers.data.sources import ReadOptions
+from layers.records.inspections import InspectionStore
+from layers.stores.layers import LayerStore
+from layers.stores.opening import accounts_transaction
+
+# Files with at least this many features get a progress bar.
+PROGRESS_MIN_FEATURES = 1000
+
+layers_cli = AppGroup("layers", help="Import, validate and export the layers' data.")
+
+
+def source_options(command: Callable) -> Callable:
+    """The options shared by import and validate."""
+    options = [
+        click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--layer", "layer_name", required=True, type=click.Choice(layer_names()),
+                     help="the layer to fill"),
+        click.option("--crs", help="the coordinates' CRS: an EPSG code (EPSG:4326, EPSG:4490, "
+                                   "EPSG:4548 ...), or gcj02 (Amap, Tencent, WeChat) or bd09 "
+                                   "(Baidu); default: what the file says, else WGS84"),
+        click.option("--lon-column", help="CSV/XLSX: the column of x (lon, or easting); "
+                                          "default: lon, lng, longitude, x or 经度"),
+        click.option("--lat-column", help="CSV/XLSX: the column of y (lat, or northing); "
+                                          "default: lat, latitude, y or 纬度"),
+        click.option("--id-column", default="id", show_default=True,
+                     help="the column of the features' ids"),
+        click.option("--sheet", help="XLSX: the sheet (default: the first)"),
+        click.option("--source-layer", help="GeoPackage/KML with several layers: which one"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@contextmanager
+def progress_bars() -> Iterator[Callable[[int, str], Callable[[int], None]]]:
+    """`start(total, label)` gives an `advance(n)`; a bar is shown for large files only."""
+    with ExitStack() as stack:
+        def start(total: int, label: str) -> Callable[[int], None]:
+            if total < PROGRESS_MIN_FEATURES:
+                return lambda n: None
+            bar = stack.enter_context(click.progressbar(
+                length=total, label=label, file=sys.stderr, show_pos=True))
+            return bar.update
+        yield start
+
+
+def data_dir() -> Path:
+    return Path(current_app.config["DATA_DIR"])
+
+
+def layer_store() -> LayerStore:
+    """The app's store; loaded here when the app runs without one (python -m layers.cli)."""
+    store = current_app.extensions.get("layer_store")
+    if store is None:
+        try:
+            store = LayerStore.from_directory(data_dir())
+        except LayerDataError as e:
+            raise click.ClickException(str(e)) from None
+    return store
+
+
+def venues_with_records() -> list[str]:
+    inspections = current_app.extensions.get("inspections")
+    if inspections is None:
+        path = Path(current_app.config["INSPECTIONS_DB"])
+        if not path.exists():
+            return []
+        inspections = InspectionStore(path)
+    return list(inspections.last_inspections())
+
+
+def os_error(e: OSError) -> str:
+    """Why a file could not be written, in one line (no traceback)."""
+    return f"{e.strerror} ({e.filename})" if e.strerror and e.filename else str(e)
+
+
+def run_check(file: Path, layer_name: str, options: ReadOptions) -> ImportReport:
+    records = venues_with_records() if layer_name == "venues" else []
+    with progress_bars() as start:
+        report = check_import(file, layer_name, data_dir(), options,
+                              progress=lambda total: start(total, f"checking {file.name}"),
+                              venues_with_records=records)
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}")
+    if not report.ok:
+        click.echo(f"{len(report.problems)} problem(s) in {file.name} for layer {layer_name}:",
+                   err=True)
+        for problem in report.problems:
+            click.echo(f"  {problem}", err=True)
+    return report
+
+
+def read_options(crs: str | None, lon_column: str | None, lat_column: str | None,
+                 id_column: str, sheet: str | None, source_layer: str | None) -> ReadOptions:
+    return ReadOptions(crs=crs, lon_column=lon_column, lat_column=lat_column,
+                       id_column=id_column, sheet=sheet, source_layer=source_layer)
+
+
+@layers_cli.command("import")
+@source_options
+@click.option("--by", help="who imports, for the audit log (default: the OS user)")
+def import_command(file: Path, layer_name: str, by: str | None, **options: str | None) -> None:
+    """Replace a layer's data with FILE (GeoJSON, GPKG, zipped SHP, KML, CSV, XLSX).
+
+    Every feature is checked first; with any problem nothing is changed. The
+    replacement is atomic. A running server picks the new data up by itself.
+    The import is written to the audit log in a transaction committed right
+    after the new file is swapped in (rolled back if the swap fails).
+    """
+    report = run_check(file, layer_name, read_options(**options))  # type: ignore[arg-type]
+    if not report.ok:
+        click.echo("nothing was imported; the layer is unchanged", err=True)
+        raise SystemExit(1)
+    try:
+        path, before = replace_layer(report, data_dir(), accounts_transaction(current_app),
+                                     cli_actor(by))
+    except OSError as e:  # disk full, no write permission ...
+        raise click.ClickException(f"cannot write the layer file in {data_dir()}: "
+                                   f"{os_error(e)}; the layer is unchanged") from None
+    held = f"it held {before}" if before is not None else "it did not load before"
+    click.echo(f"imported {len(report.features)} feature(s) into {path} ({held}); "
+               "a running server reloads it on its next request")
+
+
+@layers_cli.command("validate")
+@source_options
+def validate_command(file: Path, layer_name: str, **options: str | None) -> None:
+    """Check FILE for a layer as an import would, and change nothing (a dry run)."""
+    report = run_check(file, layer_name, read_options(**options))  # type: ignore[arg-type]
+    if not report.ok:
+        raise SystemExit(1)
+    click.echo(f"{len(report.features)} feature(s) in {file.name} are valid for layer "
+               f"{layer_name}; nothing was written")
+
+
+@layers_cli.command("export")
+@click.argument("layer_name", metavar="NAME", type=click.Choice(layer_names()))
+@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)),
+              help="default: from the output's suffix (.geojson .gpkg .csv .zip)")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the file to write (a Shapefile is written zipped: NAME.zip)")
+def export_command(layer_name: str, fmt: str | None, output: Path) -> None:
+    """Write layer NAME to a file, in WGS84, with its measures (m², 亩, m)."""
+    try:
+        count = export_layer(layer_store().get(layer_name), format_for(output, fmt), output)
+    except ExportError as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"cannot write {output}: {os_error(e)}") from None
+    click.echo(f"exported {count} feature(s) of {layer_name} to {output}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m layers.cli`: the commands with the app's configuration, without its data."""
+    from flask import Flask
+
+    from server import DEFAULTS
+
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("HUAISHU")
+    with app.app_context():
+        layers_cli.main(args=argv, prog_name="python -m layers.cli")
+

@@ -1,0 +1,372 @@
+"""Importing a file into a layer: check everything first, then replace atomically.
+
+`check_import` reads the source (`sources.py`), maps its columns to the layer's
+fields, converts the values a spreadsheet or GIS file holds to the catalogue's
+types, validates the features with the same code that checks the shipped
+data at start-up (`validate.py`), and checks that the data directory would
+still load afterwards (a new boundary must still hold every other layer). It
+reports every problem at once and writes nothing. Writing is
+`files.write_layer_file`: atomic, so an import that fails or is interrupted
+leaves the old file as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely import Geometry
+from shapely.geometry import mapping
+
+from layers.catalogue.entries import CATALOGUE, MEASURE_LABELS, Field, Layer, get_layer
+from layers.catalogue.validate import validate_collection
+from layers.data.files import write_layer_file
+from layers.data.layer_export import shapefile_names
+from layers.data.sources import ReadOptions, Source, SourceError, read_source
+from layers.records import audit
+from layers.records.inspections import STATUS_PROPERTIES
+from layers.stores.layers import read_layer_file
+
+# Columns that the service computes itself; an export carries them, an import drops them.
+COMPUTED_COLUMNS = (frozenset(MEASURE_LABELS) | frozenset(MEASURE_LABELS.values())
+                    | frozenset(STATUS_PROPERTIES))
+# KML structure that GDAL exposes as columns; it is not attribute data.
+KML_COLUMNS = frozenset({"timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
+                         "visibility", "draworder", "icon", "snippet", "description"})
+LIST_SEPARATORS = r"[、;；,，|/]"
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是", "有", "√", "✓"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否", "无", "×", "✗"})
+
+# Given the number of steps (two per feature: convert, validate), returns a function
+# to call with the steps just done: the CLI's progress bar.
+Progress = Callable[[int], Callable[[int], None]]
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    source: str
+    where: str | None  # "row 5 (id V0005)"; None: the file as a whole
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        parts = [self.source] + [p for p in (self.where, self.field) if p]
+        return ": ".join(parts + [self.message])
+
+
+@dataclass
+class ImportReport:
+    layer: Layer
+    source: str
+    features: list[dict[str, Any]] = field(default_factory=list)  # valid GeoJSON features
+    problems: list[ImportProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was done that a user should know
+    warnings: list[str] = field(default_factory=list)  # allowed, but worth a look
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_import(
+    path: Path,
+    layer_name: str,
+    data_dir: Path,
+    options: ReadOptions | None = None,
+    progress: Progress | None = None,
+    venues_with_records: Iterable[str] = (),
+) -> ImportReport:
+    """Read, convert and validate a file for a layer; the report lists every problem."""
+    layer = get_layer(layer_name)
+    report = ImportReport(layer, path.name)
+    try:
+        source = read_source(path, options or ReadOptions())
+    except SourceError as e:
+        report.problems.append(ImportProblem(path.name, None, None, str(e).removeprefix(
+            f"{path.name}: ")))
+        return report
+    report.notes += source.notes
+    columns = map_columns(layer, source, report)
+    missing = set(report_missing_columns(layer, columns.values(), report))
+    advance = progress(2 * len(source.records)) if progress else None
+    features, labels = [], []
+    found: list[tuple[int, str | None, str]] = []  # (position, field, problem) of rows
+    first_row: dict[str, str] = {}
+    for position, record in enumerate(source.records):
+        props = {columns[k]: to_field_value(layer.field(columns[k]), v)
+                 for k, v in record.properties.items() if k in columns}
+        fid = to_id(record.id)
+        if fid is None:
+            found.append((position, "id", "is empty: every feature needs an id"))
+        elif not isinstance(fid, str):
+            found.append((position, "id", f"must be text or an integer, not {fid!r}"))
+        elif fid in first_row:
+            found.append((position, "id", f"is also the id of {first_row[fid]}"))
+        else:
+            first_row[fid] = record.label
+        if record.problem:
+            found.append((position, "geometry", record.problem))
+        features.append({
+            "type": "Feature",
+            "id": fid,
+            "properties": {k: v for k, v in props.items() if v is not None},
+            "geometry": _geojson(record.geometry),
+        })
+        labels.append(record.label)
+        if advance:
+            advance(1)
+    boundary_metric = None
+    if layer.inside_boundary:
+        boundary_metric = current_boundary(data_dir, report)
+    # Validation sees each row under its position, so that every problem names one row.
+    by_position = {"type": "FeatureCollection",
+                   "features": [{**f, "id": str(i)} for i, f in enumerate(features)]}
+    valid, problems = validate_collection(
+        layer, by_position, path.name, boundary_metric,
+        on_feature=(lambda: advance(1)) if advance else None)
+    no_geometry = {position for position, name, _ in found if name == "geometry"}
+    for p in problems:
+        position = int(p.feature_id) if p.feature_id is not None else -1
+        if p.field == "geometry" and position in no_geometry:
+            continue  # already said why there is no geometry
+        if p.field in missing and p.message == "is required":
+            continue  # said once for the whole file
+        found.append((position, p.field, p.message))
+    for position, name, message in sorted(found, key=lambda row: row[0]):
+        place = None
+        if position >= 0:
+            fid = features[position]["id"]
+            place = labels[position] + (f" (id {fid})" if isinstance(fid, str) else "")
+        report.problems.append(ImportProblem(path.name, place, name, message))
+    if report.ok:
+        report.features = features
+        if layer.name == "boundary":
+            check_other_layers(valid, data_dir, report)
+        if layer.name == "venues":
+            warn_orphaned_records(report, venues_with_records)
+        if not features:
+            report.warnings.append("the file holds no features: the layer will be empty")
+    return report
+
+
+def features_in_file(path: Path) -> int | None:
+    """How many features a layer file holds; None when it does not read."""
+    try:
+        return len(json.loads(path.read_text(encoding="utf-8"))["features"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def replace_layer(report: ImportReport, data_dir: Path,
+                  audit_transaction: AbstractContextManager[Any],
+                  actor: str) -> tuple[Path, int | None]:
+    """Swap a checked import in as the layer's file (atomically), with its audit row.
+
+    The row is written in `audit_transaction` (the accounts store's), committed
+    right after the swap and rolled back if the swap fails. Returns the file and
+    how many features it held before. OSError when the file cannot be written.
+    """
+    if not report.ok:
+        raise ValueError("an import with problems cannot replace a layer")
+    before = features_in_file(data_dir / report.layer.file_name)
+    with audit_transaction as db:
+        audit.record(db, actor, "layer.import", "layer", report.layer.name, {
+            "file": report.source, "features": len(report.features), "before": before})
+        path = write_layer_file(data_dir, report.layer, report.features)
+    return path, before
+
+
+# ------------------------------------------------------------------ columns and values
+def map_columns(layer: Layer, source: Source, report: ImportReport) -> dict[str, str]:
+    """Source column -> field name. Unknown columns are problems; computed ones are dropped."""
+    by_name = {f.name: f.name for f in layer.fields}
+    by_label = {f.label: f.name for f in layer.fields}
+    by_lower = {f.name.lower(): f.name for f in layer.fields}
+    by_short = {short: name for name, short in shapefile_names(layer).items() if name in by_name}
+    mapping_: dict[str, str] = {}
+    dropped, unknown = [], []
+    for column in source.columns:
+        name = (by_name.get(column) or by_label.get(column) or by_lower.get(column.lower())
+                or (by_short.get(column) if source.format == "Shapefile" else None))
+        if name is not None:
+            if name in mapping_.values():
+                report.problems.append(ImportProblem(source.path.name, None, column,
+                                                     f"is a second column for {name}"))
+                continue
+            mapping_[column] = name
+        elif column in COMPUTED_COLUMNS:
+            dropped.append(column)
+        elif source.format == "KML" and column.lower() in KML_COLUMNS:
+            continue
+        else:
+            unknown.append(column)
+    if dropped:
+        report.notes.append(f"ignored the columns the service computes itself: "
+                            f"{', '.join(dropped)}")
+    for column in unknown:
+        report.problems.append(ImportProblem(
+            source.path.name, None, column,
+            f"is not a property of layer {layer.name} (its fields: "
+            f"{', '.join(f'{f.name} {f.label}' for f in layer.fields)})"))
+    return mapping_
+
+
+def report_missing_columns(layer: Layer, present: Iterable[str],
+                           report: ImportReport) -> list[str]:
+    have = set(present)
+    missing = [f.name for f in layer.fields if f.required and f.name not in have]
+    for name in missing:
+        report.problems.append(ImportProblem(
+            report.source, None, name,
+            f"no column for this required field ({layer.label(name)})"))
+    return missing
+
+
+def to_id(value: Any) -> Any:
+    """A feature id as text; what cannot be one is passed on for validation to reject."""
+    if _empty(value):
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def to_field_value(f: Field, value: Any) -> Any:
+    """A value as read from a file, in the field's type where it plainly is one.
+
+    Values that are not (text in a number column, say) are returned as they are,
+    so that validation names the field and the value. Empty is None.
+    """
+    value = _plain(value)
+    if _empty(value):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+    if f.type == "str":
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))  # a code typed into a number cell
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+            else value
+    if f.type == "int":
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+(\.0+)?", value):
+            return int(float(value))
+        return value
+    if f.type == "float":
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                return value
+            return int(number) if number.is_integer() and "." not in value else number
+        return value
+    if f.type == "bool":
+        if isinstance(value, int | float) and not isinstance(value, bool) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str):
+            word = value.lower()
+            if word in TRUE_WORDS:
+                return True
+            if word in FALSE_WORDS:
+                return False
+        return value
+    if f.type == "date":
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return value
+    if f.type == "list":
+        if isinstance(value, str):
+            if value.startswith("["):
+                try:
+                    return json.loads(value)
+                except json.JSONDecodeError:
+                    return value
+            return [part.strip() for part in re.split(LIST_SEPARATORS, value) if part.strip()]
+        if isinstance(value, tuple):
+            return list(value)
+        return value
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """numpy and pandas scalars as Python values."""
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
+        return value.to_pydatetime()
+    return value
+
+
+def _empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, str) and not value.strip():
+        return True
+    return type(value).__name__ in ("NaTType", "NAType")
+
+
+def _geojson(geometry: Geometry | None) -> dict[str, Any] | None:
+    if geometry is None:
+        return None
+    return json.loads(json.dumps(mapping(geometry)))  # tuples -> lists
+
+
+# ------------------------------------------------------------------ the directory
+def current_boundary(data_dir: Path, report: ImportReport) -> Geometry | None:
+    """The sub-district boundary (EPSG:4548) the other layers must lie in."""
+    boundary = get_layer("boundary")
+    valid, problems = read_layer_file(boundary, data_dir / boundary.file_name, None)
+    if problems or not valid:
+        report.problems.append(ImportProblem(
+            report.source, None, None,
+            f"the current {boundary.file_name} is not valid, so the features cannot be "
+            "checked against it; import the boundary first"))
+        return None
+    return shapely.union_all([f.metric for f in valid])
+
+
+def check_other_layers(valid: list[Any], data_dir: Path, report: ImportReport) -> None:
+    """A new boundary must still hold every layer that must lie inside it."""
+    metric = shapely.union_all([f.metric for f in valid])
+    for layer in CATALOGUE:
+        if layer.name == "boundary" or not layer.inside_boundary:
+            continue
+        _, problems = read_layer_file(layer, data_dir / layer.file_name, metric)
+        for p in problems:
+            report.problems.append(ImportProblem(
+                report.source, None, None,
+                f"with this boundary, {p} (the service would not start)"))
+
+
+def warn_orphaned_records(report: ImportReport, venues_with_records: Iterable[str]) -> None:
+    ids = {f["id"] for f in report.features}
+    gone = sorted(set(venues_with_records) - ids)
+    if gone:
+        shown = ", ".join(gone[:20]) + (f" and {len(gone) - 20} more" if len(gone) > 20 else "")
+        report.warnings.append(
+            f"{len(gone)} venue(s) with inspection records are not in the file: {shown}; "
+            "their records stay in the inspection store but no map shows them")

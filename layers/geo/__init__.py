@@ -1,0 +1,1 @@
+"""Geography: coordinate systems and transformers, GCJ-02/BD-09, clusters."""

@@ -1,0 +1,1 @@
+"""The inspectors' feature: nearby, locate, overdue, recording, and their routes."""

@@ -1,0 +1,315 @@
+"""The OpenAPI section of the inspectors' API (inspect_routes.py and /api/me of auth.py):
+what is near a point, where it is, overdue venues, a venue's history, and the
+writes (inspections, re-checks, the hazard flow) that need a logged-in inspector."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from layers.catalogue.entries import ROLES, Layer
+from layers.geo.chinacoords import SYSTEMS
+from layers.inspect.nearby import (
+    DEFAULT_LIMIT,
+    DEFAULT_RADIUS_M,
+    DIRECTIONS,
+    KIND_GROUPS,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_RADIUS_M,
+    NEARBY_LAYERS,
+    STATUS_FILTERS,
+)
+from layers.records.inspections import (
+    HAZARD_CATEGORIES,
+    HAZARD_STATUSES,
+    MAX_DEADLINE_DAYS,
+    MAX_HAZARDS_PER_INSPECTION,
+    MAX_LENGTH,
+    RESULTS,
+    STATUS_PROPERTIES,
+)
+from layers.web.openapi_helpers import (
+    COUNT,
+    DATE,
+    Schema,
+    Section,
+    array,
+    choices,
+    enum,
+    integer,
+    json_content,
+    layer_of,
+    layer_properties_ref,
+    nullable,
+    number,
+    obj,
+    operation,
+    path_param,
+    query,
+    ref,
+    request_body,
+    string,
+)
+
+TAG = "inspections"
+COOKIE_AUTH = "cookieAuth"
+# The security of the writes (role inspector or admin).
+INSPECTOR: list[dict[str, list[str]]] = [{COOKIE_AUTH: []}]
+CSRF_TOKEN = "csrfToken"  # the header X-CSRFToken (its scheme: openapi_admin.py)
+WRITER: list[dict[str, list[str]]] = [{COOKIE_AUTH: [], CSRF_TOKEN: []}]
+
+# Records of the shipped history (geodata/*.csv), used as examples that work on a fresh store.
+EXAMPLE_VENUE = "V0010"  # has a hazard under rectification (整改中): HZ00185
+EXAMPLE_RECTIFYING_HAZARD = "HZ00185"
+EXAMPLE_FILED_HAZARD = "HZ00212"  # 立案
+EXAMPLE_POINT = (116.9602, 36.6632)  # in 裕园社区
+
+OK_TRUE: Schema = {"type": "boolean", "enum": [True]}
+ACCOUNTS_ONLY = "; only for a logged-in user (left out for visitors not logged in)"
+BEARING: dict[str, Schema] = {
+    "distance_m": number("geodesic distance from the point (m); 0 inside a polygon",
+                         minimum=0),
+    "bearing_deg": number("bearing from the point, clockwise from north", minimum=0,
+                          maximum=360, exclusiveMaximum=True),
+    "direction": enum(DIRECTIONS, "the bearing as one of eight compass directions"),
+}
+
+
+def _point_params(required: bool) -> list[Schema]:
+    lon, lat = EXAMPLE_POINT
+    return [
+        query("lon", number(), "longitude in degrees (about 117 in Jinan)", required=required,
+              example=lon),
+        query("lat", number(), "latitude in degrees (about 36.7 in Jinan)", required=required,
+              example=lat),
+        query("crs", {**enum(SYSTEMS), "default": SYSTEMS[0]},
+              "the coordinate system of lon/lat: wgs84 (GPS), gcj02 (高德, 腾讯), bd09 (百度)"),
+    ]
+
+
+def _kinds(catalogue: Sequence[Layer]) -> list[str]:
+    """Every `kind` filter of the nearby layers: their kinds and the venues' categories."""
+    kinds: list[str] = list(KIND_GROUPS)
+    for name in NEARBY_LAYERS:
+        fields = {f.name for f in layer_of(catalogue, name).fields}
+        if "kind" in fields:
+            kinds += [k for k in choices(catalogue, name, "kind") if k not in kinds]
+    return kinds
+
+
+def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
+    live_venue = {"allOf": [layer_properties_ref("venues"),
+                            {"type": "object", "required": list(STATUS_PROPERTIES)}]}
+
+    def feature(properties: Schema) -> Schema:
+        return obj({"type": enum(["Feature"]), "id": string(), "geometry": ref("Geometry"),
+                    "properties": properties})
+
+    hazard = obj({
+        "id": string(), "venue_id": string(), "inspection_id": string(),
+        "category": enum(HAZARD_CATEGORIES), "description": string(),
+        "found": DATE, "deadline": nullable(DATE),
+        "status": enum(HAZARD_STATUSES, "立案 → 整改中 → 已整改"),
+        "rectified": nullable(DATE),
+        "events": array(obj({"status": enum(HAZARD_STATUSES), "date": DATE,
+                             "inspection_id": nullable(string()),
+                             "actor": nullable(string(f"who took the step{ACCOUNTS_ONLY}"))},
+                            required=["status", "date", "inspection_id"]),
+                        "the hazard's steps, oldest first"),
+    })
+    inspection_properties: dict[str, Schema] = {
+        "id": string(), "venue_id": string(), "date": DATE, "inspector": string(),
+        "campaign": nullable(string("e.g. 复查 for a re-check")),
+        "result": enum(RESULTS), "note": nullable(string()),
+        "recorded_by": nullable(string("the login name of the user who recorded it"
+                                       + ACCOUNTS_ONLY)),
+        "hazards": array(ref("Hazard"), "the hazards it found"),
+        "closed_hazards": array(ref("Hazard"), "the hazards it closed (a re-check)"),
+    }
+    inspection = obj(inspection_properties,
+                     required=[k for k in inspection_properties if k != "recorded_by"])
+    point = obj({"lon": number(), "lat": number(), "crs": enum(SYSTEMS),
+                 "input": array(number(), "lon, lat as given", minItems=2, maxItems=2)},
+                description="the query point in WGS84, and as given")
+    return {
+        "QueryPoint": point,
+        "InspectedVenue": feature(live_venue),
+        "NearbyFeature": feature({"allOf": [
+            {"anyOf": [layer_properties_ref(name) for name in NEARBY_LAYERS]},
+            obj(BEARING)]}),
+        "OverdueVenue": feature({"allOf": [
+            live_venue, obj({"overdue": {"type": "boolean", "enum": [True]}}),
+            obj(BEARING, required=[])]}),
+        "Hazard": hazard,
+        "Inspection": inspection,
+        "Written": obj({"ok": OK_TRUE, "inspection": ref("Inspection"),
+                        "venue": ref("InspectedVenue")}),
+        "User": obj({"name": string(), "display_name": string(), "role": enum(ROLES),
+                     "role_label": string()}),
+    }
+
+
+def _bodies() -> dict[str, Schema]:
+    venue_id = string("the venue's id", minLength=1, example=EXAMPLE_VENUE)
+    date = {**DATE, "description": "the day of the inspection (default today; not in the "
+                                   "future, not before 2000-01-01)"}
+    plain = " (plain text: HTML markup such as <script> is refused with 400)"
+    inspector = string("the inspector's name as written on the record" + plain, minLength=1,
+                       maxLength=MAX_LENGTH["inspector"])
+    note = nullable(string("a note" + plain, maxLength=MAX_LENGTH["note"]))
+    new_hazard = obj({
+        "category": enum(HAZARD_CATEGORIES),
+        "description": string("what is wrong" + plain, minLength=1,
+                              maxLength=MAX_LENGTH["description"]),
+        "deadline": {**DATE, "description": "rectify by (on or after the inspection, at most "
+                                            f"{MAX_DEADLINE_DAYS} days later)"},
+    })
+    return {
+        "inspection": obj({
+            "venue_id": venue_id, "date": date, "inspector": inspector,
+            "result": enum(RESULTS, "发现隐患 needs hazards, 合格 none"),
+            "hazards": array(new_hazard, "filed as 立案", maxItems=MAX_HAZARDS_PER_INSPECTION),
+            "note": note}, required=["venue_id", "inspector", "result"]),
+        "recheck": obj({
+            "venue_id": venue_id, "date": date, "inspector": inspector,
+            "closed": array(string(minLength=1), "hazards of the venue in 整改中 found "
+                            "rectified (已整改)", uniqueItems=True),
+            "note": note}, required=["venue_id", "inspector"]),
+        "hazard_status": obj({"status": enum(["整改中"], "the venue has started to rectify "
+                                                     "(已整改 is set by a re-check)")}),
+    }
+
+
+def inspect_section(catalogue: Sequence[Layer]) -> Section:
+    bodies = _bodies()
+    written = json_content(ref("Written"))
+    geojson = "application/geo+json"
+    collection = {
+        "type": enum(["FeatureCollection"]), "total": COUNT,
+    }
+    paths = {
+        "/api/me": operation(
+            TAG, "getCurrentUser", "Who is logged in",
+            security=[{}, *INSPECTOR],
+            ok=json_content(obj({"user": nullable(ref("User"))})), error_codes=(),
+            description="`user` is null when nobody is logged in."),
+        "/api/nearby": operation(
+            TAG, "getNearby", "Features near a point, nearest first",
+            parameters=[
+                *_point_params(required=True),
+                query("layer", {**enum(NEARBY_LAYERS), "default": NEARBY_LAYERS[0]},
+                      "the layer to search"),
+                query("radius_m", number(minimum=0, exclusiveMinimum=True,
+                                         maximum=MAX_RADIUS_M, default=DEFAULT_RADIUS_M),
+                      "search radius in metres"),
+                query("limit", integer(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT),
+                      "features to return at most (total counts all within the radius)"),
+                query("offset", integer(minimum=0, maximum=MAX_OFFSET, default=0),
+                      "skip this many of the nearest: the next page starts at the number of "
+                      "features already fetched (pages of one order: by distance, then id)"),
+                query("kind", array(enum(_kinds(catalogue)), minItems=1),
+                      "kinds of the layer, comma-separated (any of them); venues also take "
+                      f"{' or '.join(KIND_GROUPS)} for all their kinds; garbage has none",
+                      explode=False),
+                query("status", array(enum(STATUS_FILTERS), minItems=1),
+                      "venues only, comma-separated (any of them): due (next inspection "
+                      "within 30 days), overdue (not inspected within its interval), hazard "
+                      "(a hazard open)", explode=False),
+            ],
+            ok=json_content(obj({
+                **collection,
+                "features": array(ref("NearbyFeature"), "each with the layer's properties "
+                                  "(venues with their live status) and distance_m, "
+                                  "bearing_deg, direction"),
+                "query": obj({"point": ref("QueryPoint"), "layer": enum(NEARBY_LAYERS),
+                              "radius_m": number(), "limit": integer(),
+                              "offset": integer(minimum=0),
+                              "kind": nullable(array(string())),
+                              "status": array(enum(STATUS_FILTERS))}),
+            }), geojson),
+            description="Points must lie in Jinan: missing or non-numeric lon/lat, swapped "
+                        "axes or metres are 400 with a message saying which."),
+        "/api/locate": operation(
+            TAG, "locatePoint", "The community and grid cell a point lies in",
+            parameters=_point_params(required=True),
+            ok=json_content(obj({
+                "point": ref("QueryPoint"),
+                "inside": {"type": "boolean", "description": "inside the sub-district"},
+                "community": obj({"id": string(), "name": string()}, nullable=True),
+                "grid": obj({"id": string(), "name": string(), "code": string(),
+                             "community": string()}, nullable=True),
+                "distance_to_boundary_m": nullable(number(
+                    "how far outside the sub-district (m); null inside", minimum=0)),
+            }))),
+        "/api/overdue": operation(
+            TAG, "getOverdueVenues", "Venues not inspected within their interval",
+            parameters=_point_params(required=False),
+            ok=json_content(obj({
+                **collection,
+                "features": array(ref("OverdueVenue"), "nearest first from the point (with "
+                                  "distance_m, bearing_deg, direction), else the longest "
+                                  "overdue first"),
+                "query": obj({"point": nullable(ref("QueryPoint"))}),
+            }), geojson),
+            description="Give lon and lat (and crs) to sort by distance; one without the "
+                        "other is 400."),
+        "/api/venues/{venue_id}/history": operation(
+            TAG, "getVenueHistory", "A venue with its status, inspections and open hazards",
+            parameters=[path_param("venue_id", string(), "the venue's id",
+                                   example=EXAMPLE_VENUE)],
+            ok=json_content(obj({
+                "venue": ref("InspectedVenue"),
+                "inspections": array(ref("Inspection"), "newest first (the latest 50)"),
+                "inspection_count": COUNT,
+                "open_hazards": array(ref("Hazard"), "立案 or 整改中"),
+            })), error_codes=(404,),
+            description="Account names (an inspection's recorded_by, a hazard step's actor) "
+                        "are only given to a logged-in user."),
+        "/api/inspections": operation(
+            TAG, "recordInspection", "Record an inspection (inspector)", method="post",
+            security=WRITER, ok_status=201, ok=written,
+            ok_description="stored: the record and the venue's new status",
+            body=request_body(bodies["inspection"], "an inspection; hazards found are filed "
+                              "(立案)", {
+                                  "passed": {"venue_id": "V0001", "inspector": "张伟",
+                                             "result": "合格"},
+                                  "hazard": {"venue_id": "V0002", "date": "2026-11-20",
+                                             "inspector": "张伟", "result": "发现隐患",
+                                             "hazards": [{"category": HAZARD_CATEGORIES[0],
+                                                          "description": "灭火器过期",
+                                                          "deadline": "2026-12-10"}]}}),
+            error_codes=(400, 401, 403, 413),
+            description="A record that fails validation is 400 and stores nothing."),
+        "/api/rechecks": operation(
+            TAG, "recordRecheck", "Record a re-check (复查) that closes hazards (inspector)",
+            method="post", security=WRITER, ok_status=201, ok=written,
+            ok_description="stored: the re-check inspection and the venue's new status",
+            body=request_body(bodies["recheck"], "a re-check of a venue's hazards under "
+                              "rectification", {
+                                  "closes": {"venue_id": EXAMPLE_VENUE, "inspector": "张伟",
+                                             "closed": [EXAMPLE_RECTIFYING_HAZARD]}}),
+            error_codes=(400, 401, 403, 409, 413),
+            description="409 when the venue has no hazard in 整改中, or a hazard listed is "
+                        "not in 整改中."),
+        "/api/hazards/{hazard_id}/status": operation(
+            TAG, "startRectification", "Move a hazard from 立案 to 整改中 (inspector)",
+            method="post", security=WRITER, ok_status=201,
+            parameters=[path_param("hazard_id", string(), "the hazard's id",
+                                   example=EXAMPLE_FILED_HAZARD)],
+            ok=json_content(obj({"ok": OK_TRUE, "hazard": ref("Hazard"),
+                                 "venue": ref("InspectedVenue")})),
+            ok_description="moved: the hazard with its events, and its venue",
+            body=request_body(bodies["hazard_status"], "the new status",
+                              {"rectifying": {"status": "整改中"}}),
+            error_codes=(400, 401, 403, 404, 409, 413),
+            description="409 when the hazard is not in 立案."),
+    }
+    return Section(
+        TAG, "The inspectors' API: nearby features, where a point is, overdue venues, a "
+             "venue's history, and recording inspections (log in as an inspector first)",
+        paths, _schemas(catalogue),
+        security_schemes={COOKIE_AUTH: {
+            "type": "apiKey", "in": "cookie", "name": "session",
+            "description": "the signed session cookie set by logging in (POST /login with "
+                           "the form fields name and password); writes need the role "
+                           "inspector or admin"}})

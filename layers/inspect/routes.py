@@ -1,0 +1,223 @@
+"""The inspectors' page (/inspect) and the API behind it.
+
+Routes only parse, call a query or the inspection store, and answer; the
+queries are in nearby.py, the records and their validation in inspections.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+
+from layers.accounts.access import may_use
+from layers.accounts.auth import current_user
+from layers.catalogue.entries import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
+from layers.errors import BadRequest, NotFound
+from layers.geo.chinacoords import SYSTEM_LABELS
+from layers.inspect.nearby import (
+    DEFAULT_RADIUS_M,
+    LOCATE_LAYERS,
+    NEARBY_LAYERS,
+    StatusLookup,
+    locate,
+    nearby_collection,
+    overdue_collection,
+    parse_nearby,
+    parse_point,
+)
+from layers.planners.maps import basemap_choices
+from layers.records.inspections import (
+    DEFAULT_INTERVAL_DAYS,
+    HAZARD_CATEGORIES,
+    INTERVAL_DAYS,
+    MAX_LENGTH,
+    VenueStatus,
+    no_such_venue,
+    parse_inspection,
+    parse_recheck,
+)
+from layers.web.context import get_inspections, get_spatial, get_store, json_body, today
+
+bp = Blueprint("inspect", __name__)
+
+
+def venue_statuses() -> dict[str, VenueStatus]:
+    """Every venue's status now (two grouped queries over the inspection store)."""
+    venues = get_store().get("venues")
+    pairs = ((f["id"], f["properties"]["kind"]) for f in venues.features)
+    return get_inspections().statuses(pairs, today())
+
+
+def require_visible(*layers: str) -> None:
+    """401/403 when the user's role may not see one of the layers: these routes answer
+    from the spatial store, which knows nothing of roles (visibility.py)."""
+    for name in layers:
+        get_store().get(name)
+
+
+def venue_feature(venue_id: str) -> dict[str, Any]:
+    """A venue's GeoJSON feature with its live status; NotFound for an unknown id."""
+    require_visible("venues")
+    feature = get_spatial().feature("venues", venue_id)
+    if feature is None:
+        raise NotFound(no_such_venue(venue_id))
+    status = get_inspections().statuses([(venue_id, feature["properties"]["kind"])], today())
+    return {**feature, "properties": {**feature["properties"],
+                                      **status[venue_id].as_properties()}}
+
+
+def venue_exists(venue_id: str) -> bool:
+    require_visible("venues")
+    return get_spatial().feature("venues", venue_id) is not None
+
+
+def json_object() -> dict[str, Any]:
+    data = json_body()
+    if not isinstance(data, dict):
+        raise BadRequest("请求体须为 JSON 对象 (send a JSON object with Content-Type: "
+                         "application/json)")
+    return data
+
+
+def geojson(collection: dict[str, Any]):
+    response = jsonify(collection)
+    response.mimetype = "application/geo+json"
+    return response
+
+
+def venue_status_lookup() -> StatusLookup:
+    """Looks up the statuses of given venues now (only theirs: a query's few)."""
+    venues = get_store().get("venues")
+    inspections = get_inspections()
+    day = today()
+
+    def lookup(ids: Sequence[str]) -> dict[str, VenueStatus]:
+        kinds = ((vid, venues.features[p]["properties"]["kind"]) for vid in ids
+                 if (p := venues.position(vid)) is not None)
+        return inspections.statuses(kinds, day)
+
+    return lookup
+
+
+@bp.get("/api/nearby")
+def api_nearby():
+    query = parse_nearby(request.args)
+    require_visible(query.layer)
+    statuses = venue_status_lookup() if query.layer == "venues" else None
+    return geojson(nearby_collection(get_spatial(), query, statuses))
+
+
+@bp.get("/api/locate")
+def api_locate():
+    require_visible(*LOCATE_LAYERS)
+    return jsonify(locate(get_spatial(), parse_point(request.args)))
+
+
+@bp.get("/api/overdue")
+def api_overdue():
+    given = any(request.args.get(k) for k in ("lon", "lat"))
+    point = parse_point(request.args) if given else None
+    return geojson(overdue_collection(get_store(), venue_statuses(), point))
+
+
+@bp.get("/api/venues/<venue_id>/history")
+def api_venue_history(venue_id: str):
+    venue = venue_feature(venue_id)
+    history = get_inspections().history(venue_id)
+    if current_user() is None:
+        history = without_accounts(history)
+    return jsonify({"venue": venue, **history})
+
+
+def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
+    """A venue's history for visitors not logged in: without the accounts that wrote it
+    (an inspection's `recorded_by`, the login name; a hazard step's `actor`, the name of
+    the user or inspector who took it). The inspector written on each record stays."""
+
+    def hazard(h: dict[str, Any]) -> dict[str, Any]:
+        return {**h, "events": [{k: v for k, v in e.items() if k != "actor"}
+                                for e in h["events"]]}
+
+    def inspection(i: dict[str, Any]) -> dict[str, Any]:
+        return {**{k: v for k, v in i.items() if k != "recorded_by"},
+                "hazards": [hazard(h) for h in i["hazards"]],
+                "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
+
+    return {**history, "inspections": [inspection(i) for i in history["inspections"]],
+            "open_hazards": [hazard(h) for h in history["open_hazards"]]}
+
+
+def _written(venue_id: str, key: str, value: dict[str, Any]):
+    venue = venue_feature(venue_id)
+    return jsonify({"ok": True, key: value, "venue": venue}), 201
+
+
+@bp.post("/api/inspections")
+def api_record_inspection():
+    new = parse_inspection(json_object(), today(), venue_exists)
+    user = current_user()
+    stored = get_inspections().record_inspection(new, user.name if user else None)
+    return _written(new.venue_id, "inspection", stored)
+
+
+@bp.post("/api/rechecks")
+def api_record_recheck():
+    new = parse_recheck(json_object(), today(), venue_exists)
+    user = current_user()
+    stored = get_inspections().record_recheck(new, user.name if user else None)
+    return _written(new.venue_id, "inspection", stored)
+
+
+@bp.post("/api/hazards/<hazard_id>/status")
+def api_hazard_status(hazard_id: str):
+    wanted = json_object().get("status")
+    if wanted == "已整改":
+        raise BadRequest("隐患由复查关闭为已整改,请提交复查 (a hazard is closed, 已整改, by a "
+                         "re-check: POST /api/rechecks)")
+    if wanted != "整改中":
+        raise BadRequest(f"状态只能改为整改中,而不是 {wanted!r} (status must be 整改中, "
+                         f"not {wanted!r})")
+    user = current_user()
+    hazard = get_inspections().start_rectification(
+        hazard_id, today(), user.display_name if user else None, by=user.name if user else None)
+    return _written(hazard["venue_id"], "hazard", hazard)
+
+
+@bp.get("/inspect")
+def inspect_page():
+    user = current_user()
+    boundary = get_store().get("boundary")
+    config = {
+        "today": today().isoformat(),
+        "user": user.as_json() if user else None,
+        "canRecord": may_use("inspect.api_record_inspection"),
+        "loginUrl": url_for("auth.login"),
+        "api": {
+            "nearby": url_for("inspect.api_nearby"),
+            "locate": url_for("inspect.api_locate"),
+            "overdue": url_for("inspect.api_overdue"),
+            "inspections": url_for("inspect.api_record_inspection"),
+            "rechecks": url_for("inspect.api_record_recheck"),
+            "layers": url_for("api.list_layers"),
+            # {id} is replaced by the page script
+            "history": url_for("inspect.api_venue_history", venue_id="{id}"),
+            "hazardStatus": url_for("inspect.api_hazard_status", hazard_id="{id}"),
+        },
+        "bbox": boundary.bbox,
+        "basemaps": basemap_choices(current_app.config.get("TIANDITU_KEY")),
+        "layers": [{"name": n, "title": get_layer(n).title} for n in NEARBY_LAYERS],
+        "kinds": {
+            "venues": [{"group": NINE_SMALL, "kinds": list(NINE_SMALL_KINDS)},
+                       {"group": FIRM, "kinds": list(FIRM_KINDS)}],
+            "parking": [{"group": "停车场", "kinds": list(get_layer("parking").field("kind")
+                                                             .choices)}],
+        },
+        "intervals": {**INTERVAL_DAYS, "default": DEFAULT_INTERVAL_DAYS},
+        "hazardCategories": list(HAZARD_CATEGORIES),
+        "systems": SYSTEM_LABELS,
+        "radius": {"default": DEFAULT_RADIUS_M},
+        "maxLength": MAX_LENGTH,
+    }
+    return render_template("inspect/inspect.html", title="巡查", config=config, user=user)

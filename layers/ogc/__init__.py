@@ -1,0 +1,1 @@
+"""OGC API - Features: the request logic and its routes."""

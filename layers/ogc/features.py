@@ -1,0 +1,339 @@
+"""OGC API - Features over the layer store: the request logic, free of Flask.
+
+Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) and Part 2 (coordinate reference
+systems by reference: `crs` and `bbox-crs`). Each catalogue layer is a
+collection; its features are the store's, in the same order, with the same
+ids. Spatial filtering goes through the store's STRtree (`LoadedLayer.in_bbox`);
+property filters compare the features of one layer in memory.
+
+`ogcapi.py` turns requests into calls of these functions and renders the
+results as JSON or HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry import mapping
+
+from layers.catalogue.entries import Field, Layer
+from layers.errors import BadRequest
+from layers.records.inspections import STATUSES
+from layers.stores.layers import LoadedLayer
+from layers.stores.spatial import BBox
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def epsg_uri(code: int) -> str:
+    return f"http://www.opengis.net/def/crs/EPSG/0/{code}"
+
+
+# The CRSs a client may ask for (Part 2), each with the decimals of its output:
+# 7 for degrees (about 1 cm), 3 for metres. EPSG:4326 and EPSG:4490 (CGCS2000)
+# are lat/lon and EPSG:4548 is northing/easting in their authority's axis order,
+# which Part 2 requires; CRS84 is lon/lat, like GeoJSON.
+SUPPORTED_CRS: dict[str, tuple[CRS, int]] = {
+    CRS84: (CRS.from_user_input("OGC:CRS84"), 7),
+    epsg_uri(4326): (CRS.from_epsg(4326), 7),
+    epsg_uri(4490): (CRS.from_epsg(4490), 7),
+    epsg_uri(4548): (CRS.from_epsg(4548), 3),
+}
+STORAGE_CRS = CRS84
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 10000
+
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+)
+
+# Query parameters of the items operation besides the property filters.
+ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset")
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+
+# Properties the store adds at run time that can be filtered on, by layer.
+LIVE_QUERYABLES: dict[str, tuple[Field, ...]] = {
+    "venues": (Field("status", "检查状态", choices=STATUSES),),
+}
+
+
+def queryables(layer: Layer) -> tuple[Field, ...]:
+    """The properties of a layer that the items operation filters on (`?name=value`)."""
+    return layer.fields + LIVE_QUERYABLES.get(layer.name, ())
+
+
+def temporal_field(layer: Layer) -> str | None:
+    """The property that places a layer's features in time (`datetime`): its first date."""
+    return next((f.name for f in layer.fields if f.type == "date"), None)
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    bbox: tuple[float, float, float, float] | None  # in bbox_crs, axis order of that CRS
+    bbox_crs: str
+    crs: str
+    limit: int
+    offset: int
+    filters: tuple[tuple[str, Any], ...]  # (property, typed value)
+    period: tuple[dt.date | None, dt.date | None] | None = None  # datetime: days, inclusive
+
+
+def parse_crs(value: str | None, parameter: str) -> str:
+    if value is None:
+        return CRS84
+    given = value
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):  # safe CURIE, e.g. [EPSG:4548]
+        value = value[1:-1]
+    if value.upper().startswith("EPSG:"):
+        value = epsg_uri(int(value[5:])) if value[5:].isdigit() else value
+    if value not in SUPPORTED_CRS:
+        raise BadRequest(f"{parameter} {given!r} is not supported; use one of "
+                         f"{', '.join(SUPPORTED_CRS)}")
+    return value
+
+
+def check_parameters(args: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    """400 for a query parameter the API does not define (Core requirement)."""
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        raise BadRequest(f"unknown query parameter(s) {', '.join(unknown)}; "
+                         f"this operation takes {', '.join(allowed)}")
+
+
+def parse_items_query(layer: Layer, args: Mapping[str, str]) -> ItemsQuery:
+    """The items parameters, checked; BadRequest with a clear message otherwise."""
+    fields = {f.name: f for f in queryables(layer)}
+    check_parameters(args, ITEMS_PARAMETERS + tuple(fields))
+    bbox_crs = parse_crs(args.get("bbox-crs"), "bbox-crs")
+    if "bbox-crs" in args and "bbox" not in args:
+        raise BadRequest("bbox-crs is given without bbox")
+    return ItemsQuery(
+        bbox=parse_bbox(args["bbox"]) if "bbox" in args else None,
+        bbox_crs=bbox_crs,
+        crs=parse_crs(args.get("crs"), "crs"),
+        limit=min(_integer(args, "limit", DEFAULT_LIMIT, minimum=1), MAX_LIMIT),
+        offset=_integer(args, "offset", 0, minimum=0),
+        filters=tuple((name, _filter_value(fields[name], args[name]))
+                      for name in fields if name in args),
+        period=parse_datetime(args["datetime"]) if "datetime" in args else None,
+    )
+
+
+def parse_datetime(text: str) -> tuple[dt.date | None, dt.date | None]:
+    """An RFC 3339 instant or interval (`a/b`, `..` or empty for an open end) as days.
+
+    The layers' times are dates, so an instant selects its (UTC) day.
+    """
+    parts = text.split("/")
+    if len(parts) > 2:
+        raise BadRequest("datetime must be an instant or an interval start/end")
+    days = [_day(p) for p in parts]
+    if len(days) == 1:
+        if days[0] is None:
+            raise BadRequest("datetime must name a time; '..' only stands for an open end")
+        return days[0], days[0]
+    start, end = days
+    if start is not None and end is not None and start > end:
+        raise BadRequest("datetime: the interval ends before it starts")
+    return start, end
+
+
+def _day(text: str) -> dt.date | None:
+    if text in ("", ".."):
+        return None
+    try:
+        if "T" in text.upper():
+            moment = dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                raise ValueError("no time zone")
+            return moment.astimezone(dt.UTC).date()
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"datetime {text!r} is not an RFC 3339 date or date-time "
+                         "(2022-03-11, 2022-03-11T08:00:00Z)") from None
+
+
+def _integer(args: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    text = args.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, not {text!r}") from None
+    if value < minimum:
+        raise BadRequest(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """4 numbers (or 6, with heights, which are ignored): lower corner, upper corner."""
+    parts = text.split(",")
+    if len(parts) not in (4, 6):
+        raise BadRequest("bbox must be 4 numbers (lower corner, upper corner in the axis order "
+                         "of bbox-crs; lon/lat by default) or 6 with heights")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise BadRequest(f"bbox {text!r} holds something that is not a number") from None
+    if not all(math.isfinite(v) for v in values):
+        raise BadRequest("bbox values must be finite numbers")
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    a, b, c, d = values
+    if b > d:
+        raise BadRequest("bbox: the second value (lower corner) must not exceed the fourth")
+    return a, b, c, d
+
+
+def _filter_value(f: Field, text: str) -> Any:
+    if f.type == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise BadRequest(f"{f.name} must be an integer, not {text!r}") from None
+    if f.type == "float":
+        try:
+            value = float(text)
+        except ValueError:
+            raise BadRequest(f"{f.name} must be a number, not {text!r}") from None
+        if not math.isfinite(value):
+            raise BadRequest(f"{f.name} must be a finite number")
+        return value
+    if f.type == "bool":
+        if text not in ("true", "false"):
+            raise BadRequest(f"{f.name} must be true or false, not {text!r}")
+        return text == "true"
+    return text
+
+
+def _matches(properties: Mapping[str, Any], name: str, wanted: Any) -> bool:
+    value = properties.get(name)
+    if isinstance(value, list):
+        return wanted in value  # a list property matches when it holds the value
+    if isinstance(wanted, bool) or isinstance(value, bool):
+        return value is wanted
+    return value == wanted
+
+
+def _lonlat_boxes(query: ItemsQuery) -> list[tuple[float, float, float, float]]:
+    """The query's bbox as lon/lat boxes (two where it crosses the antimeridian)."""
+    assert query.bbox is not None
+    if query.bbox_crs != CRS84:
+        crs, _ = SUPPORTED_CRS[query.bbox_crs]
+        to_lonlat = Transformer.from_crs(crs, SUPPORTED_CRS[CRS84][0])
+        a, b, c, d = query.bbox
+        try:
+            box = to_lonlat.transform_bounds(a, b, c, d)
+        except Exception:  # pyproj raises ProjError (and others) for unprojectable boxes
+            raise BadRequest(f"bbox cannot be transformed from {query.bbox_crs}") from None
+        if not all(math.isfinite(v) for v in box):
+            raise BadRequest(f"bbox lies outside the area of {query.bbox_crs}")
+        return [box]
+    minx, miny, maxx, maxy = query.bbox
+    if minx > maxx:  # crosses the antimeridian (Core: west-most value first)
+        return [(minx, miny, 180.0, maxy), (-180.0, miny, maxx, maxy)]
+    return [(minx, miny, maxx, maxy)]
+
+
+def select(
+    loaded: LoadedLayer,
+    query: ItemsQuery,
+    live: Mapping[str, Mapping[str, Any]] | None = None,
+    in_bbox: Callable[[BBox], list[int]] | None = None,
+) -> list[int]:
+    """Positions (in layer order) of the features that match the bbox and property filters.
+
+    `in_bbox` finds the positions in a lon/lat box (default: the layer's STRtree)."""
+    if query.bbox is None:
+        positions = list(range(len(loaded)))
+    else:
+        find = in_bbox or loaded.in_bbox
+        hits: set[int] = set()
+        for box in _lonlat_boxes(query):
+            hits.update(find(_clamp(box)))
+        positions = sorted(hits)
+    for name, wanted in query.filters:
+        positions = [i for i in positions
+                     if _matches(_properties(loaded, i, live), name, wanted)]
+    if query.period is not None:
+        # A feature without a date has no place in time, so no time selects it.
+        when = temporal_field(loaded.layer)
+        start, end = query.period
+        positions = [i for i in positions if when is not None
+                     and _in_period(loaded.features[i]["properties"].get(when), start, end)]
+    return positions
+
+
+def _in_period(value: Any, start: dt.date | None, end: dt.date | None) -> bool:
+    if not isinstance(value, str):
+        return False
+    day = dt.date.fromisoformat(value)
+    return (start is None or start <= day) and (end is None or day <= end)
+
+
+def temporal_extent(loaded: LoadedLayer) -> list[str] | None:
+    """[first, last] date of a layer's features, or None when it has no dates."""
+    when = temporal_field(loaded.layer)
+    days = sorted(v for f in loaded.features
+                  if isinstance(v := f["properties"].get(when), str)) if when else []
+    return [days[0], days[-1]] if days else None
+
+
+def _clamp(box: Sequence[float]) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = box
+    return (max(minx, -180.0), max(miny, -90.0), min(maxx, 180.0), min(maxy, 90.0))
+
+
+def _properties(loaded: LoadedLayer, position: int,
+                live: Mapping[str, Mapping[str, Any]] | None) -> Mapping[str, Any]:
+    feature = loaded.features[position]
+    if live and feature["id"] in live:
+        return {**feature["properties"], **live[feature["id"]]}
+    return feature["properties"]
+
+
+def features(
+    loaded: LoadedLayer,
+    positions: Sequence[int],
+    crs: str = CRS84,
+    live: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """GeoJSON features at the positions, in `crs` (its authority's axis order)."""
+    chosen = [{**loaded.features[i], "properties": dict(_properties(loaded, i, live))}
+              for i in positions]
+    if crs == CRS84 or not chosen:
+        return chosen
+    target, decimals = SUPPORTED_CRS[crs]
+    transformer = Transformer.from_crs(SUPPORTED_CRS[CRS84][0], target)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y]).round(decimals)
+
+    geometries = shapely.transform(loaded.geometries[list(positions)], project)
+    for feature, geometry in zip(chosen, geometries, strict=True):
+        feature["geometry"] = _lists(mapping(geometry))
+    return chosen
+
+
+def _lists(value: Any) -> Any:
+    """shapely's mapping() gives tuples; JSON wants lists (and tests compare them)."""
+    if isinstance(value, tuple | list):
+        return [_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    return value

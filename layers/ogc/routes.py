@@ -1,0 +1,255 @@
+"""OGC API - Features at /ogc: JSON/GeoJSON for clients (QGIS, ArcGIS, GDAL), HTML (zh-CN).
+
+Routes stay thin: the logic is in `ogc.py`, the API description in `openapi.py`.
+The format follows `?f=json|html`, else the Accept header (browsers get HTML).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from layers.catalogue.styles import field_label
+from layers.errors import BadRequest, NotFound
+from layers.ogc import features as ogc
+from layers.stores.layers import LoadedLayer
+from layers.web.context import get_spatial, get_store, live_properties
+from layers.web.openapi import OPENAPI_MEDIA_TYPE, openapi_document
+
+bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+HTML = "text/html"
+FORMATS = ("json", "html")
+
+
+def wants_html() -> bool:
+    f = request.args.get("f")
+    if f is not None:
+        if f not in FORMATS:
+            raise BadRequest(f"f must be one of {', '.join(FORMATS)}, not {f!r}")
+        return f == "html"
+    return request.accept_mimetypes.best_match([JSON, GEOJSON, HTML]) == HTML
+
+
+def link(rel: str, media_type: str, title: str, href: str) -> dict[str, str]:
+    return {"rel": rel, "type": media_type, "title": title, "href": href}
+
+
+def href(endpoint: str, args: dict[str, Any] | None = None, **values: Any) -> str:
+    """The absolute URL of an endpoint with query arguments (kept apart from path values,
+    since a property filter may be called like one)."""
+    url = url_for(endpoint, _external=True, **values)
+    return f"{url}?{urlencode(args)}" if args else url
+
+
+def self_links(endpoint: str, json_type: str = JSON, args: dict[str, Any] | None = None,
+               **values: Any) -> list[dict[str, str]]:
+    """`self` and `alternate` links of a resource in both formats, marking the one served."""
+    args = {k: v for k, v in (args or {}).items() if k != "f"}
+    as_json = href(endpoint, {**args, "f": "json"}, **values)
+    as_html = href(endpoint, {**args, "f": "html"}, **values)
+    html = wants_html()
+    return [
+        link("self" if not html else "alternate", json_type, "本文档(JSON)", as_json),
+        link("self" if html else "alternate", HTML, "本文档(HTML)", as_html),
+    ]
+
+
+def respond(body: dict[str, Any], template: str, media_type: str = JSON,
+            crs: str | None = None, **context: Any) -> Response:
+    if wants_html():
+        response = Response(render_template(template, body=body, **context), mimetype=HTML)
+    else:
+        response = jsonify(body)
+        response.mimetype = media_type
+    if crs is not None:
+        response.headers["Content-Crs"] = f"<{crs}>"
+    return response
+
+
+@bp.get("/")
+def landing():
+    ogc.check_parameters(request.args, ("f",))
+    body = {
+        "title": "中大槐树街道 · OGC API - Features",
+        "description": "中大槐树街道城市管理图层的开放标准接口:社区、网格、道路、停车场、"
+                       "垃圾投放点、项目、地块、安全监管场所。坐标默认为 WGS84 经纬度。",
+        "links": self_links("ogc.landing") + [
+            link("service-desc", OPENAPI_MEDIA_TYPE, "接口定义(OpenAPI 3.0)",
+                 href("ogc.api")),
+            link("service-doc", HTML, "接口文档(HTML)",
+                 href("ogc.api", {"f": "html"})),
+            link("conformance", JSON, "符合的标准",
+                 href("ogc.conformance")),
+            link("data", JSON, "图层集合", href("ogc.collections")),
+        ],
+    }
+    return respond(body, "ogc/landing.html", title="开放标准接口")
+
+
+@bp.get("/conformance")
+def conformance():
+    ogc.check_parameters(request.args, ("f",))
+    body = {"conformsTo": list(ogc.CONFORMANCE),
+            "links": self_links("ogc.conformance")}
+    return respond(body, "ogc/conformance.html", title="符合的标准")
+
+
+def collection_body(loaded: LoadedLayer) -> dict[str, Any]:
+    cid = loaded.name
+    body: dict[str, Any] = {
+        "id": cid,
+        "title": loaded.layer.title,
+        "description": loaded.layer.description or loaded.layer.title,
+        "itemType": "feature",
+        "crs": list(ogc.SUPPORTED_CRS),
+        "storageCrs": ogc.STORAGE_CRS,
+        "links": [
+            link("self", JSON, loaded.layer.title,
+                 href("ogc.collection", {"f": "json"}, collection_id=cid)),
+            link("alternate", HTML, loaded.layer.title,
+                 href("ogc.collection", {"f": "html"}, collection_id=cid)),
+            link("items", GEOJSON, "要素(GeoJSON)",
+                 href("ogc.items", {"f": "json"}, collection_id=cid)),
+            link("items", HTML, "要素(HTML)", href("ogc.items", {"f": "html"}, collection_id=cid)),
+        ],
+    }
+    if loaded.bbox is not None:
+        body["extent"] = {"spatial": {"bbox": [loaded.bbox], "crs": ogc.CRS84}}
+        period = ogc.temporal_extent(loaded)
+        if period is not None:
+            body["extent"]["temporal"] = {"interval": [period], "trs": ogc.GREGORIAN}
+    return body
+
+
+@bp.get("/collections")
+def collections():
+    ogc.check_parameters(request.args, ("f",))
+    store = get_store()
+    body = {"links": self_links("ogc.collections"),
+            "collections": [collection_body(loaded) for loaded in store]}
+    return respond(body, "ogc/collections.html", title="图层集合")
+
+
+@bp.get("/collections/<collection_id>")
+def collection(collection_id: str):
+    ogc.check_parameters(request.args, ("f",))
+    loaded = get_store().get(collection_id)
+    body = collection_body(loaded)
+    body["links"] = self_links("ogc.collection", collection_id=collection_id) + body["links"][2:]
+    return respond(body, "ogc/collection.html", title=loaded.layer.title, layer=loaded.layer,
+                   queryables=ogc.queryables(loaded.layer))
+
+
+@bp.get("/collections/<collection_id>/items")
+def items(collection_id: str):
+    loaded = get_store().get(collection_id)
+    query = ogc.parse_items_query(loaded.layer, request.args)
+    html = wants_html()
+    # The live statuses of every venue only when a filter reads them; else the page's.
+    live_names = {field.name for field in ogc.LIVE_QUERYABLES.get(loaded.name, ())}
+    filtering_live = any(name in live_names for name, _ in query.filters)
+    live = live_properties(loaded) if filtering_live else None
+    positions = ogc.select(loaded, query, live, _bbox_positions(loaded))
+    page = positions[query.offset:query.offset + query.limit]
+    if live is None:
+        live = live_properties(loaded, [loaded.features[i] for i in page])
+    args = request.args.to_dict()
+    body: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "features": ogc.features(loaded, page, query.crs, live),
+        "numberMatched": len(positions),
+        "numberReturned": len(page),
+        "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "links": self_links("ogc.items", GEOJSON, args, collection_id=collection_id) + [
+            link("collection", JSON, loaded.layer.title,
+                 href("ogc.collection", collection_id=collection_id)),
+        ],
+    }
+    media = HTML if html else GEOJSON
+    if query.offset + len(page) < len(positions):
+        body["links"].append(link("next", media, "下一页", href(
+            "ogc.items", {**args, "offset": query.offset + query.limit},
+            collection_id=collection_id)))
+    if query.offset > 0:
+        body["links"].append(link("prev", media, "上一页", href(
+            "ogc.items", {**args, "offset": max(query.offset - query.limit, 0)},
+            collection_id=collection_id)))
+    map_args = {k: v for k, v in args.items() if k not in ("crs", "f")} | {"f": "json"}
+    return respond(body, "ogc/items.html", GEOJSON, crs=query.crs,
+                   title=f"{loaded.layer.title} · 要素", layer=loaded.layer, query=query,
+                   columns=_columns(loaded, body["features"]),
+                   map_url=href("ogc.items", map_args, collection_id=collection_id))
+
+
+@bp.get("/collections/<collection_id>/items/<feature_id>")
+def item(collection_id: str, feature_id: str):
+    ogc.check_parameters(request.args, ("f", "crs"))
+    loaded = get_store().get(collection_id)
+    crs = ogc.parse_crs(request.args.get("crs"), "crs")
+    found = get_spatial().feature(collection_id, feature_id)
+    position = loaded.position(feature_id) if found is not None else None
+    if position is None:
+        raise NotFound(f"collection {collection_id} has no feature {feature_id!r}")
+    feature = ogc.features(loaded, [position], crs,
+                           live_properties(loaded, [loaded.features[position]]))[0]
+    feature["links"] = self_links("ogc.item", GEOJSON, request.args.to_dict(),
+                                  collection_id=collection_id, feature_id=feature_id) + [
+        link("collection", JSON, loaded.layer.title,
+             href("ogc.collection", collection_id=collection_id)),
+    ]
+    name = feature["properties"].get("name", feature_id)
+    return respond(feature, "ogc/item.html", GEOJSON, crs=crs,
+                   title=f"{loaded.layer.title} · {name}", layer=loaded.layer,
+                   columns=_columns(loaded, [feature]),
+                   map_url=href("ogc.item", {"f": "json"}, collection_id=collection_id,
+                                feature_id=feature_id))
+
+
+@bp.get("/api")
+def api():
+    """The OpenAPI 3.0 document of the whole HTTP API (service-desc), or its HTML view."""
+    ogc.check_parameters(request.args, ("f",))
+    if wants_html():
+        return render_template("ogc/api.html", title="接口文档",
+                               doc=openapi_document(request.url_root),
+                               body={"links": self_links("ogc.api")},
+                               spec_url=href("ogc.api", {"f": "json"}))
+    response = jsonify(openapi_document(request.url_root))
+    response.mimetype = OPENAPI_MEDIA_TYPE.split(";")[0]
+    response.headers["Content-Type"] = OPENAPI_MEDIA_TYPE
+    return response
+
+
+def _bbox_positions(loaded: LoadedLayer) -> Callable[[ogc.BBox], list[int]]:
+    """The layer's features in a lon/lat box, by the configured spatial store, as positions
+    in the layer (the OGC API pages, filters and reprojects the in-memory features)."""
+    def in_bbox(box: ogc.BBox) -> list[int]:
+        found = get_spatial().in_bbox(loaded.name, box)
+        return [p for f in found if (p := loaded.position(f["id"])) is not None]
+    return in_bbox
+
+
+def _columns(loaded: LoadedLayer, features: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(property, Chinese label) of the properties shown in HTML tables, in catalogue order."""
+    names = [f.name for f in loaded.layer.fields]
+    names += [k for f in features for k in f["properties"] if k not in names]
+    return [(n, field_label(loaded.layer, n)) for n in dict.fromkeys(names)]
+
+
+@bp.app_template_filter("ogc_value")
+def ogc_value(value: Any) -> str:
+    """A property value as table text (Jinja escapes it)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,1 @@
+"""The rules of inspection and hazard records, and the audit log."""

@@ -1,0 +1,163 @@
+"""The audit log: who did what, when, to which object. One table, `audit_log`, in the
+accounts store (the SQLite file INSPECTIONS_DB, or PostGIS with DATABASE_URL). A row
+is written with `record(db, ...)` on the connection of the change it records, inside
+the same transaction: the change and its audit row are committed together or not at
+all. (A layer import replaces a file, not rows: its row is written in a transaction
+that is committed right after the file is swapped in, see cli.py.) Reading is for
+admins: /admin/audit and GET /api/audit.
+
+No Flask here: the stores and the CLI call it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from layers.errors import BadRequest
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object_type TEXT,
+    object_id TEXT,
+    summary TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, at);
+CREATE INDEX IF NOT EXISTS audit_log_action ON audit_log (action, at);
+"""
+
+# Every action the app records, with its Chinese label (the admin page's filter).
+ACTIONS = {
+    "inspection.create": "记录检查",
+    "recheck.create": "记录复查",
+    "hazard.status": "隐患状态变更",
+    "layer.import": "导入图层",
+    "layers.reload": "重新加载图层",
+    "db.restore": "恢复备份",
+    "user.create": "创建用户",
+    "user.role": "修改角色",
+    "user.password": "重置密码",
+    "user.disable": "停用用户",
+    "user.enable": "启用用户",
+    "login.success": "登录成功",
+    "login.failure": "登录失败",
+    "login.limited": "登录受限",
+    "logout": "退出登录",
+}
+SYSTEM_ACTOR = "system"  # what the server does by itself (reloads)
+ANONYMOUS_ACTOR = "anonymous"
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def ensure_schema(db: sqlite3.Connection) -> None:
+    db.executescript(SCHEMA)
+
+
+def record(db: sqlite3.Connection, actor: str | None, action: str,
+           object_type: str | None = None, object_id: str | None = None,
+           summary: Mapping[str, Any] | None = None) -> None:
+    """Add a row on `db`, in the transaction of the change it records."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    db.execute(
+        "INSERT INTO audit_log (actor, action, object_type, object_id, summary)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (actor or ANONYMOUS_ACTOR, action, object_type, object_id,
+         json.dumps(dict(summary or {}), ensure_ascii=False, sort_keys=True)),
+    )
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor: str | None = None
+    action: str | None = None
+    since: str | None = None  # ISO timestamp (UTC), inclusive
+    until: str | None = None  # ISO timestamp (UTC), exclusive
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+    def as_args(self) -> dict[str, str]:
+        """The filters as query arguments (paging left out)."""
+        return {k: v for k, v in (("actor", self.actor), ("action", self.action),
+                                  ("since", self.since), ("until", self.until)) if v}
+
+
+def parse_query(args: Mapping[str, str]) -> AuditQuery:
+    """Filters and paging from query arguments; BadRequest naming a bad one."""
+    actor = (args.get("actor") or "").strip() or None
+    action = (args.get("action") or "").strip() or None
+    if action is not None and action not in ACTIONS:
+        raise BadRequest(f"未知操作 {action!r} (action must be one of: {', '.join(ACTIONS)})")
+    return AuditQuery(
+        actor=actor, action=action,
+        since=_instant(args.get("since"), "since", end=False),
+        until=_instant(args.get("until"), "until", end=True),
+        limit=_integer(args.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        offset=_integer(args.get("offset"), "offset", 0, 0, 10**9),
+    )
+
+
+def _integer(text: str | None, name: str, default: int, low: int, high: int) -> int:
+    if text is None or text == "":
+        return default
+    if not text.isascii() or not text.isdigit():
+        raise BadRequest(f"{name} 必须是整数 ({name} must be a whole number, {low} to {high})")
+    value = int(text)
+    if not low <= value <= high:
+        raise BadRequest(f"{name} 超出范围 ({name} must be {low} to {high})")
+    return value
+
+
+def _instant(text: str | None, name: str, end: bool) -> str | None:
+    """An ISO date or date-time as the log's UTC text; a date `until` covers that day."""
+    if text is None or not text.strip():
+        return None
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            when = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(),
+                                       dt.UTC)
+        else:
+            when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.UTC)
+    except (ValueError, OverflowError):
+        raise BadRequest(f"{name} 不是有效的日期或时间 ({name} must be an ISO date, "
+                         "2026-11-25, or date-time, 2026-11-25T08:00:00Z)") from None
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def search(db: sqlite3.Connection, query: AuditQuery) -> dict[str, Any]:
+    """The matching rows, newest first, one page of them, and their total."""
+    where, params = [], []
+    if query.actor:
+        where.append("actor = ?")
+        params.append(query.actor)
+    if query.action:
+        where.append("action = ?")
+        params.append(query.action)
+    if query.since:
+        where.append("at >= ?")
+        params.append(query.since)
+    if query.until:
+        where.append("at < ?")
+        params.append(query.until)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    total = db.execute(f"SELECT count(*) FROM audit_log{clause}", params).fetchone()[0]
+    rows = db.execute(
+        f"SELECT id, at, actor, action, object_type, object_id, summary FROM audit_log{clause}"
+        " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?", [*params, query.limit, query.offset])
+    entries = [{**dict(row), "action_label": ACTIONS.get(row["action"], row["action"]),
+                "summary": json.loads(row["summary"])} for row in rows]
+    return {"entries": entries, "total": total, "limit": query.limit, "offset": query.offset}

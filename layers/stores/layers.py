@@ -1,0 +1,214 @@
+"""The layer store: every layer loaded and validated once, indexed in metres.
+
+Each layer keeps its features as GeoJSON-ready dicts (WGS84) for output, the
+same geometries in EPSG:4548 for measures, and an STRtree over the metric
+geometries for spatial queries. Nothing re-reads a file per request.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely import Geometry, STRtree
+
+from layers.catalogue.entries import CATALOGUE, Layer
+from layers.catalogue.validate import LayerDataError, Problem, ValidFeature, validate_collection
+from layers.errors import BadRequest, UnknownLayer
+from layers.geo.clusters import ClusterIndex
+from layers.geo.crs import METRIC, WGS84, m2_to_mu
+
+_BBOX_TO_METRIC = Transformer.from_crs(WGS84, METRIC, always_xy=True)
+
+
+@dataclass
+class LoadedLayer:
+    layer: Layer
+    ids: list[str]
+    features: list[dict[str, Any]]  # GeoJSON Features, WGS84, measures added
+    geometries: np.ndarray  # WGS84 shapely geometries
+    metric: np.ndarray  # the same in EPSG:4548
+    tree: STRtree = field(init=False)  # over `metric`
+    clusters: ClusterIndex | None = field(init=False)  # point layers: grids by zoom
+    _position: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tree = STRtree(self.metric)
+        self._position = {fid: i for i, fid in enumerate(self.ids)}
+        self.clusters = None
+        if self.layer.geometry == "Point":
+            self.clusters = ClusterIndex.from_points(
+                shapely.get_coordinates(self.geometries), shapely.get_coordinates(self.metric))
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    @property
+    def bbox(self) -> list[float] | None:
+        """[minx, miny, maxx, maxy] in lon/lat, or None when empty."""
+        if not len(self):
+            return None
+        return [round(v, 7) for v in shapely.total_bounds(self.geometries).tolist()]
+
+    def position(self, feature_id: str) -> int | None:
+        return self._position.get(feature_id)
+
+    def in_bbox(self, bbox: Sequence[float]) -> list[int]:
+        """Positions of the features that intersect a lon/lat bbox, in layer order."""
+        extent = self.bbox
+        if extent is None:
+            return []
+        # Clip the query to the layer's extent first: EPSG:4548 is only valid
+        # near 117°E, and a world-wide bbox would not project sensibly.
+        minx, miny = max(bbox[0], extent[0]), max(bbox[1], extent[1])
+        maxx, maxy = min(bbox[2], extent[2]), min(bbox[3], extent[3])
+        if minx > maxx or miny > maxy:
+            return []
+        # The index is in metres: query it with the clipped bbox's metric
+        # envelope, then keep exact hits in lon/lat (the envelope is larger).
+        envelope = shapely.box(*_BBOX_TO_METRIC.transform_bounds(minx, miny, maxx, maxy))
+        candidates = self.tree.query(envelope.buffer(1))
+        box = shapely.box(*bbox)
+        hits = candidates[shapely.intersects(self.geometries[candidates], box)]
+        return sorted(hits.tolist())
+
+    def collection(
+        self,
+        positions: Iterable[int] | None = None,
+        live: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A GeoJSON FeatureCollection of the given features (all by default).
+
+        `live` adds properties that change at run time, by feature id.
+        """
+        chosen = self.features if positions is None else [self.features[i] for i in positions]
+        return feature_collection(chosen, live)
+
+    def frame(self) -> gpd.GeoDataFrame:
+        """The layer as a GeoDataFrame in EPSG:4548 (for analysis, not per request)."""
+        rows = [dict(f["properties"], id=f["id"]) for f in self.features]
+        return gpd.GeoDataFrame(rows, geometry=list(self.metric), crs=METRIC)
+
+
+class LayerStore:
+    """All catalogue layers, loaded from a directory of GeoJSON files."""
+
+    def __init__(self, layers: dict[str, LoadedLayer]):
+        self._layers = layers
+
+    @classmethod
+    def from_directory(cls, directory: Path, catalogue: Sequence[Layer] = CATALOGUE
+                       ) -> LayerStore:
+        """Load and validate every layer; raise LayerDataError listing all problems."""
+        by_name = {layer.name: layer for layer in catalogue}
+        problems: list[Problem] = []
+        boundary_metric = None
+        loaded: dict[str, LoadedLayer] = {}
+        # The boundary first: the other layers are checked against it.
+        order = sorted(catalogue, key=lambda layer: layer.name != "boundary")
+        for layer in order:
+            valid, found = read_layer_file(layer, directory / layer.file_name, boundary_metric)
+            problems += found
+            loaded[layer.name] = build_layer(layer, valid)
+            if layer.name == "boundary" and valid:
+                boundary_metric = shapely.union_all([f.metric for f in valid])
+        if problems:
+            raise LayerDataError(problems)
+        return cls({name: loaded[name] for name in by_name})
+
+    def get(self, name: str) -> LoadedLayer:
+        try:
+            return self._layers[name]
+        except KeyError:
+            raise UnknownLayer(name, tuple(self._layers)) from None
+
+    def __iter__(self):
+        return iter(self._layers.values())
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._layers)
+
+
+def feature_collection(
+    features: list[dict[str, Any]], live: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection; `live` adds run-time properties, by feature id."""
+    if live:
+        features = [{**f, "properties": {**f["properties"], **live.get(f["id"], {})}}
+                    for f in features]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def read_layer_file(
+    layer: Layer, path: Path, boundary_metric: Geometry | None
+) -> tuple[list[ValidFeature], list[Problem]]:
+    source = path.name
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [], [Problem(source, None, f"missing: layer {layer.name} needs {path}")]
+    except UnicodeDecodeError:
+        return [], [Problem(source, None, "is not UTF-8 text")]
+    except json.JSONDecodeError as e:
+        return [], [Problem(source, None, f"is not valid JSON: {e}")]
+    return validate_collection(layer, data, source, boundary_metric)
+
+
+def build_layer(layer: Layer, valid: list[ValidFeature]) -> LoadedLayer:
+    features = [
+        {
+            "type": "Feature",
+            "id": f.id,
+            "geometry": shapely.geometry.mapping(f.geometry),
+            "properties": {**f.properties, **measures(layer, f.metric)},
+        }
+        for f in valid
+    ]
+    return LoadedLayer(
+        layer=layer,
+        ids=[f.id for f in valid],
+        features=features,
+        geometries=np.array([f.geometry for f in valid], dtype=object),
+        metric=np.array([f.metric for f in valid], dtype=object),
+    )
+
+
+def measures(layer: Layer, metric: Geometry) -> dict[str, float]:
+    """Area (m², 亩) of polygons and length (m) of lines, measured in EPSG:4548."""
+    if layer.geometry == "Polygon":
+        return {"area_m2": round(metric.area, 1), "area_mu": round(m2_to_mu(metric.area), 2)}
+    if layer.geometry == "LineString":
+        return {"length_m": round(metric.length, 1)}
+    return {}
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """`minx,miny,maxx,maxy` in lon/lat; BadRequest with a clear message otherwise."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise BadRequest("bbox must be four numbers: minx,miny,maxx,maxy (lon/lat, WGS84)")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError:
+        raise BadRequest(f"bbox {text!r} holds something that is not a number") from None
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise BadRequest("bbox values must be finite numbers")
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90
+            and -90 <= maxy <= 90):
+        raise BadRequest("bbox is out of range: lon must lie in -180..180 and lat in -90..90 "
+                         "(order: minx,miny,maxx,maxy)")
+    if minx > maxx or miny > maxy:
+        raise BadRequest("bbox min must not exceed max (order: minx,miny,maxx,maxy)")
+    return minx, miny, maxx, maxy

@@ -1,0 +1,1 @@
+"""Flask wiring every feature shares: request context, errors, hardening, the OpenAPI document."""

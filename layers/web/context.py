@@ -1,0 +1,109 @@
+"""Flask wiring shared by the blueprints: the store accessor and JSON errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask, current_app, g, has_request_context, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from layers.errors import ApiError, BadRequest
+from layers.stores.layers import LayerStore, LoadedLayer
+from layers.stores.opening import RecordStore
+from layers.stores.spatial import SpatialStore
+from layers.stores.visibility import visible_store
+
+log = logging.getLogger(__name__)
+
+# Paths whose errors are always JSON (the API and the OGC API).
+JSON_PATHS = ("/api/", "/ogc/")
+
+
+def get_store() -> LayerStore:
+    """The layer store built once by create_app, with the layers this request's roles may
+    see (access.py notes the roles; see visibility.py)."""
+    store = current_app.extensions["layer_store"]
+    roles = g.get("roles") if has_request_context() else None
+    return store if roles is None else visible_store(store, roles)
+
+
+def get_inspections() -> RecordStore:
+    """The inspection records: SQLite, or PostGIS with DATABASE_URL (layers/stores/opening.py)."""
+    return current_app.extensions["inspections"]
+
+
+def get_spatial() -> SpatialStore:
+    """The per-request spatial queries: the in-process STRtrees, or PostGIS."""
+    return current_app.extensions["spatial"]
+
+
+# The sub-district's clock: China Standard Time (UTC+8, no daylight saving). "Today"
+# for records and statuses is Jinan's date, whatever time zone the server runs in
+# (often UTC): else an inspection at 01:00 in a 网吧 would be "in the future".
+LOCAL_TIME_ZONE = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+
+
+def local_date(moment: dt.datetime | None = None) -> dt.date:
+    """The date in Jinan at an aware moment (now by default)."""
+    return (moment or dt.datetime.now(dt.UTC)).astimezone(LOCAL_TIME_ZONE).date()
+
+
+def today() -> dt.date:
+    """Today in Jinan, or the configured TODAY (ISO date) so that tests are repeatable."""
+    configured = current_app.config.get("TODAY")
+    return dt.date.fromisoformat(configured) if configured else local_date()
+
+
+def live_properties(loaded: LoadedLayer, features: Iterable[dict[str, Any]] | None = None
+                    ) -> dict[str, dict[str, Any]] | None:
+    """Properties that follow from records at run time: a venue's inspection status.
+
+    For the given features of the layer (all by default): a query that serves a few
+    features of a large layer works out only theirs.
+    """
+    if loaded.name != "venues":
+        return None
+    chosen = loaded.features if features is None else features
+    venues = ((f["id"], f["properties"]["kind"]) for f in chosen)
+    statuses = get_inspections().statuses(venues, today())
+    return {vid: s.as_properties() for vid, s in statuses.items()}
+
+
+def json_body() -> Any:
+    """The request's JSON body (strict JSON: see hardening); BadRequest saying why not."""
+    if not request.is_json:
+        raise BadRequest("请求体必须是 JSON (send a JSON object with Content-Type: "
+                         "application/json)")
+    try:
+        return current_app.json.loads(request.get_data(as_text=True))
+    except ValueError as e:  # the parser's complaint, e.g. NaN is not a JSON number
+        raise BadRequest(f"请求体不是有效的 JSON (send a JSON object; {e})") from None
+
+
+def error_response(message: str, status: int):
+    return jsonify({"ok": False, "error": message, "status": status}), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(e: ApiError):
+        return error_response(e.message, e.status)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(e: HTTPException):
+        json_wanted = request.accept_mimetypes.best == "application/json"
+        if request.path.startswith(JSON_PATHS) or json_wanted:
+            response, status = error_response(e.description or e.name, e.code or 500)
+            for name, value in e.get_headers():  # e.g. Allow on 405
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response, status
+        return e
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception):
+        log.exception("unexpected error on %s", request.path)
+        return error_response("internal error; it has been logged", 500)

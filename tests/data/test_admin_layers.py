@@ -1,0 +1,196 @@
+"""/admin/layers: an admin downloads layers and imports a file through the web, as the
+CLI does (every problem first, atomic and audited replacement); nobody else may."""
+
+import io
+import json
+import zipfile
+
+import pyogrio
+import pytest
+
+from layers.geo import chinacoords
+from tests.conftest import client_as, csrf_token, log_in, make_app
+from tests.layerfiles import copy_geodata, digest, shipped, shipped_frame, stored
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    return copy_geodata(tmp_path / "geodata")
+
+
+@pytest.fixture
+def app(tmp_path, data_dir, store_backend):
+    return make_app(tmp_path / "inspections.sqlite", DATA_DIR=data_dir)
+
+
+@pytest.fixture
+def admin(app):
+    return log_in(app.test_client(), "chief", "admin")
+
+
+def geojson_file(features, name="parking.geojson"):
+    text = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    return (io.BytesIO(text.encode("utf-8")), name)
+
+
+def post_import(client, file, action="import", **fields):
+    data = {"layer": "parking", "crs": "", "action": action, "file": file,
+            "csrf_token": csrf_token(client), **fields}
+    return client.post("/admin/layers/import", data=data, content_type="multipart/form-data")
+
+
+def test_the_page_lists_every_layer_with_its_count_and_downloads(admin):
+    page = admin.get("/admin/layers")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and '<html lang="zh-CN">' in html
+    assert "图层数据" in html and "导入图层文件" in html
+    assert 'data-layer="venues"' in html and ">353<" in html
+    assert 'enctype="multipart/form-data"' in html
+    assert "/admin/layers/venues/download?format=gpkg" in html
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv", "shp"])
+def test_a_download_reads_back_with_gdal(admin, tmp_path, fmt):
+    response = admin.get(f"/admin/layers/parking/download?format={fmt}")
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    suffix = {"geojson": ".geojson", "gpkg": ".gpkg", "csv": ".csv", "shp": ".zip"}[fmt]
+    assert f"parking-2026-11-25{suffix}" in disposition
+    path = tmp_path / f"parking{suffix}"
+    path.write_bytes(response.get_data())
+    source = f"/vsizip/{path}" if fmt == "shp" else str(path)
+    frame = pyogrio.read_dataframe(source, read_geometry=fmt != "csv")
+    assert sorted(frame["id"]) == sorted(f["id"] for f in shipped("parking"))
+
+
+def test_bad_downloads_are_refused(admin):
+    assert admin.get("/admin/layers/nosuch/download").status_code == 404
+    response = admin.get("/admin/layers/parking/download?format=dwg")
+    assert response.status_code == 400 and "format" in response.get_json()["error"]
+
+
+def test_validate_checks_and_writes_nothing(admin, app, data_dir):
+    before = digest(data_dir / "parking.geojson")
+    features = shipped("parking")[:3]
+    response = post_import(admin, geojson_file(features), action="validate")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "校验通过" in html and "3 个要素" in html and "未写入任何数据" in html
+    assert digest(data_dir / "parking.geojson") == before
+
+
+def test_an_import_replaces_the_layer_is_audited_and_served(admin, app, data_dir):
+    features = shipped("parking")[:3]
+    response = post_import(admin, geojson_file(features, "停车场 2026.geojson"))
+    assert response.status_code == 303 and response.location.endswith("/admin/layers")
+    page = admin.get("/admin/layers").get_data(as_text=True)
+    assert "已将 停车场 2026.geojson 的 3 个要素导入图层「停车场」(原有 8 个)" in page
+    assert [f["id"] for f in stored(data_dir, "parking")] == [f["id"] for f in features]
+    app.extensions["layer_reloader"].checked = 0  # the next request looks at the files
+    assert len(admin.get("/api/layers/parking").get_json()["features"]) == 3
+    rows = admin.get("/api/audit?action=layer.import").get_json()["entries"]
+    assert rows[0]["actor"] == "chief" and rows[0]["object_id"] == "parking"
+    assert rows[0]["summary"] == {"file": "停车场 2026.geojson", "features": 3, "before": 8}
+
+
+def test_every_problem_is_listed_and_nothing_changes(admin, data_dir):
+    before = digest(data_dir / "parking.geojson")
+    features = shipped("parking")[:3]
+    features[0]["properties"]["spaces"] = -5
+    features[1]["id"] = features[2]["id"]
+    features[2]["geometry"] = {"type": "Point", "coordinates": [116.96, 36.66]}
+    response = post_import(admin, geojson_file(features))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "个问题,未导入,图层「停车场」未改变" in html
+    problems = html.split('id="problems"')[1]
+    assert "spaces" in problems and "geometry" in problems and "is also the id of" in problems
+    assert digest(data_dir / "parking.geojson") == before
+    assert 'value="parking" selected' in html  # the form keeps what was chosen
+
+
+def test_a_spreadsheet_in_gcj02_is_converted(admin, data_dir, tmp_path):
+    frame = shipped_frame("venues").drop(columns="geometry")
+    points = [f["geometry"]["coordinates"] for f in shipped("venues")]
+    lon, lat = zip(*(chinacoords.wgs84_to_gcj02(x, y) for x, y in points), strict=True)
+    frame.insert(1, "经度", lon)
+    frame.insert(2, "纬度", lat)
+    buffer = io.BytesIO()
+    frame.to_excel(buffer, index=False)
+    buffer.seek(0)
+    response = post_import(admin, (buffer, "场所.xlsx"), layer="venues", crs="gcj02")
+    assert response.status_code == 303, response.get_data(as_text=True)[-3000:]
+    after = {f["id"]: f["geometry"]["coordinates"] for f in stored(data_dir, "venues")}
+    for feature in shipped("venues"):
+        x, y = after[feature["id"]]
+        assert abs(x - feature["geometry"]["coordinates"][0]) < 1e-7
+        assert abs(y - feature["geometry"]["coordinates"][1]) < 1e-7
+
+
+@pytest.mark.parametrize(("fields", "file", "message"), [
+    ({"layer": "nosuch"}, ("x", "a.geojson"), "请选择要导入的图层"),
+    ({"crs": "mars"}, ("x", "a.geojson"), "未知的坐标系选项"),
+    ({"crs": "other", "crs_code": ""}, ("x", "a.geojson"), "请填写 EPSG 代码"),
+    ({"action": "delete"}, ("x", "a.geojson"), "action 必须是 validate 或 import"),
+    ({}, ("x", "a.dwg"), "格式的文件"),
+    ({}, ("x", ""), "请选择要导入的文件"),
+])
+def test_bad_forms_are_refused_in_chinese(admin, data_dir, fields, file, message):
+    before = digest(data_dir / "parking.geojson")
+    content, name = file
+    response = post_import(admin, (io.BytesIO(content.encode()), name), **fields)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert digest(data_dir / "parking.geojson") == before
+
+
+def test_an_unreadable_file_or_crs_is_a_problem_not_a_crash(admin, data_dir):
+    before = digest(data_dir / "parking.geojson")
+    response = post_import(admin, (io.BytesIO(b"\x00\x01 not json"), "p.geojson"))
+    assert response.status_code == 400 and "未导入" in response.get_data(as_text=True)
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as z:
+        z.writestr("readme.txt", "no shapefile here")
+    broken.seek(0)
+    assert post_import(admin, (broken, "p.zip")).status_code == 400
+    response = post_import(admin, geojson_file(shipped("parking")), crs="other",
+                           crs_code="EPSG:999999")
+    assert response.status_code == 400 and "EPSG" in response.get_data(as_text=True)
+    assert digest(data_dir / "parking.geojson") == before
+
+
+def test_uploads_may_be_larger_than_other_bodies_up_to_their_own_limit(app, data_dir):
+    app.config.update(MAX_CONTENT_LENGTH=1000, IMPORT_MAX_CONTENT_LENGTH=200_000)
+    admin = log_in(app.test_client(), "chief", "admin")
+    features = shipped("parking")
+    assert len(json.dumps(features).encode()) > 1000
+    response = post_import(admin, geojson_file(features), action="validate")
+    assert response.status_code == 200, response.get_data(as_text=True)[-2000:]
+    big = geojson_file(features * 100)  # over 200 kB
+    assert post_import(admin, big, action="validate").status_code == 413
+    # Other routes keep the small limit.
+    assert admin.post("/api/measure", data="x" * 2000,
+                      content_type="application/json").status_code == 413
+
+
+def test_only_admins_import_or_download(app, data_dir):
+    before = digest(data_dir / "parking.geojson")
+    for role, status in [(None, 401), ("viewer", 403), ("inspector", 403), ("leader", 403)]:
+        client = client_as(app, role)
+        assert client.get("/admin/layers").status_code == status
+        assert client.get("/admin/layers/parking/download").status_code == status
+        response = client.post("/admin/layers/import", content_type="multipart/form-data",
+                               data={"layer": "parking", "action": "import",
+                                     "file": geojson_file(shipped("parking")[:1])})
+        assert response.status_code in (400, status)  # a refused CSRF token is 400
+    assert digest(data_dir / "parking.geojson") == before
+
+
+def test_the_import_form_needs_the_csrf_token(admin, data_dir):
+    before = digest(data_dir / "parking.geojson")
+    del admin.environ_base["HTTP_X_CSRFTOKEN"]
+    response = admin.post("/admin/layers/import", content_type="multipart/form-data",
+                          data={"layer": "parking", "action": "import",
+                                "file": geojson_file(shipped("parking")[:1])})
+    assert response.status_code == 400
+    assert digest(data_dir / "parking.geojson") == before

@@ -1,0 +1,221 @@
+"""The shipped data holds the facts of the 2022 work summary (../shared/seed/FACTS.md)."""
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import shapely
+from pyproj import Geod
+from shapely.geometry import shape
+
+from layers.catalogue.entries import COMMUNITIES, GARBAGE_KINDS, NINE_SMALL, NINE_SMALL_KINDS
+from layers.geo.crs import M2_PER_MU, to_metric
+
+GEODATA = Path(__file__).resolve().parents[2] / "geodata"
+GEOD = Geod(ellps="WGS84")
+
+
+def features(layer):
+    return json.loads((GEODATA / f"{layer}.geojson").read_text(encoding="utf-8"))["features"]
+
+
+def by_name(layer):
+    return {f["properties"]["name"]: f for f in features(layer)}
+
+
+def metric(feature):
+    return to_metric(shape(feature["geometry"]))
+
+
+def rows(name):
+    with open(GEODATA / name, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def geodesic_area(feature):
+    """Area on the ellipsoid from the WGS84 rings: independent of EPSG:4548."""
+    return abs(GEOD.geometry_area_perimeter(shape(feature["geometry"]))[0])
+
+
+def test_boundary_is_about_1_64_km2_west_of_the_station():
+    (boundary,) = features("boundary")
+    area = metric(boundary).area
+    assert area == pytest.approx(1.64e6, rel=0.01)
+    assert geodesic_area(boundary) == pytest.approx(area, rel=0.005)
+    minx, miny, maxx, maxy = metric(boundary).bounds
+    assert 800 < maxx - minx < 1200 and 1600 < maxy - miny < 2200  # ~1 km x 2 km
+    lon, lat = shape(boundary["geometry"]).centroid.coords[0]
+    assert 116.95 < lon < 116.98 and 36.65 < lat < 36.69  # west of Jinan station (116.99)
+    assert "经四路681号" in boundary["properties"]["office"]
+
+
+def test_six_communities_tile_the_boundary():
+    boundary = metric(features("boundary")[0])
+    communities = features("communities")
+    assert sorted(f["properties"]["name"] for f in communities) == sorted(COMMUNITIES)
+    polygons = [metric(f) for f in communities]
+    union = shapely.union_all(polygons)
+    assert sum(p.area for p in polygons) == pytest.approx(union.area, abs=1)  # no overlap
+    assert union.symmetric_difference(boundary).area < 0.01  # no gap, nothing outside
+
+
+def test_grid_cells_tile_each_community():
+    grid = features("grid")
+    for community in features("communities"):
+        name = community["properties"]["name"]
+        cells = [metric(f) for f in grid if f["properties"]["community"] == name]
+        assert 3 <= len(cells) <= 6, name
+        union = shapely.union_all(cells)
+        assert sum(c.area for c in cells) == pytest.approx(union.area, abs=1)
+        assert union.symmetric_difference(metric(community)).area < 0.01, name
+    assert all(f["properties"]["staffing"] == "1+1+1+N" for f in grid)
+    assert len({f["properties"]["code"] for f in grid}) == len(grid)
+
+
+def test_roads_and_railway_the_document_names():
+    names = by_name("roads")
+    named = ("经一路", "纬十二路", "张庄路", "经二路", "经三路", "经四路", "纬十路", "纬十一路")
+    for road in named:
+        assert road in names
+    assert any(f["properties"]["kind"] == "铁路" for f in features("roads"))
+
+
+def test_the_shared_parking_lot_at_jing1_wei12_is_9000_m2():
+    lot = by_name("parking")["经一纬十二共享停车场"]
+    assert metric(lot).area == pytest.approx(9000, rel=0.02)
+    assert geodesic_area(lot) == pytest.approx(9000, rel=0.02)
+    assert lot["properties"]["spaces"] > 0 and lot["properties"]["operator"]
+    assert lot["properties"]["smart_platform"] is True
+    roads = by_name("roads")
+    crossing = shapely.intersection(metric(roads["经一路"]), metric(roads["纬十二路"]))
+    assert metric(lot).distance(crossing) < 50
+
+
+def test_garbage_points_bins_kinds_and_codes():
+    points = features("garbage")
+    assert len(points) >= 100
+    assert sum(f["properties"]["bins"] for f in points) >= 1300
+    kinds_seen = set()
+    for f in points:
+        p = f["properties"]
+        assert len(p["code"]) == 16 and p["code"].isdigit() and p["code"].startswith("370104")
+        assert p["kinds"] and set(p["kinds"]) <= set(GARBAGE_KINDS)
+        kinds_seen |= set(p["kinds"])
+    assert kinds_seen == set(GARBAGE_KINDS)
+    assert len({f["properties"]["code"] for f in points}) == len(points)
+
+
+def test_projects_hold_the_document_figures():
+    projects = by_name("projects")
+    plaza = projects["三箭和平广场"]["properties"]
+    assert plaza["investment_2022_wan"] == 17446.6
+    assert plaza["expected_completion"] == "2023" and plaza["status"] == "在建"
+    assert projects["槐荫人民医院北院区"]["properties"]["partner"] == "山东君心国际医院有限公司"
+    assert "3A" in projects["广友茶城"]["properties"]["description"]
+    for name in ("鲁华物流改造提升项目", "纬十二路商业街", "东方新天地", "泉城书房",
+                 "图书馆御景分馆", "图书馆裕园分馆", "便民微服务社", "红色阳光房", "警务服务室",
+                 "便民公益食堂", "社区文化广场", "人大代表工作站"):
+        assert name in projects
+    assert projects["图书馆御景分馆"]["properties"]["community"] == "御景社区"
+    assert projects["图书馆裕园分馆"]["properties"]["community"] == "裕园社区"
+
+
+def test_parcels_idle_land_and_balitiao_130_mu():
+    parcels = by_name("parcels")
+    for name in ("八里桥蔬菜市场", "济南富裕床单厂", "鲁华物流仓库", "三联印务地块"):
+        p = parcels[name]["properties"]
+        assert p["from_document"] and p["owner"] and p["planned_use"]
+        assert p["years_idle"] >= 0 and p["status"]
+    assert "6.16" in parcels["鲁华物流仓库"]["properties"]["note"]
+    balitiao = parcels["八里桥片区"]
+    assert metric(balitiao).area / M2_PER_MU == pytest.approx(130, rel=0.02)
+    assert geodesic_area(balitiao) / M2_PER_MU == pytest.approx(130, rel=0.02)
+    polygons = [metric(f) for f in parcels.values()]
+    assert sum(p.area for p in polygons) == pytest.approx(shapely.union_all(polygons).area)
+
+
+def test_venues_353_with_320_nine_small_of_every_kind():
+    venues = features("venues")
+    assert len(venues) >= 353
+    nine = [f for f in venues if f["properties"]["category"] == NINE_SMALL]
+    assert len(nine) == 320
+    assert set(Counter(f["properties"]["kind"] for f in nine)) == set(NINE_SMALL_KINDS)
+    assert all(f["properties"]["quancheng_app"] for f in venues)
+
+
+def test_no_venue_inside_a_parcel_or_project_site():
+    sites = shapely.union_all([metric(f) for f in features("parcels") + features("projects")])
+    assert not any(sites.contains(metric(f)) for f in features("venues"))
+
+
+def test_every_feature_has_a_unique_id_and_lies_inside():
+    boundary = metric(features("boundary")[0]).buffer(1)
+    for layer in ("communities", "grid", "parking", "garbage", "projects", "parcels", "venues"):
+        fs = features(layer)
+        assert len({f["id"] for f in fs}) == len(fs), layer
+        assert all(boundary.contains(metric(f)) for f in fs), layer
+
+
+@pytest.mark.parametrize("layer", ["boundary", "communities", "grid", "projects", "parcels"])
+def test_polygon_rings_wind_as_rfc_7946_says(layer):
+    """Exterior rings counterclockwise, holes clockwise (RFC 7946 section 3.1.6)."""
+    for f in features(layer):
+        for polygon in getattr(shape(f["geometry"]), "geoms", [shape(f["geometry"])]):
+            assert shapely.is_ccw(polygon.exterior), f["id"]
+            assert not any(shapely.is_ccw(ring) for ring in polygon.interiors), f["id"]
+
+
+def test_community_property_matches_the_geometry():
+    communities = {f["properties"]["name"]: metric(f) for f in features("communities")}
+    for layer in ("garbage", "venues", "parking", "projects", "parcels"):
+        for f in features(layer):
+            where = metric(f).representative_point()
+            assert communities[f["properties"]["community"]].covers(where), (layer, f["id"])
+
+
+def test_inspection_history_matches_2022_figures():
+    inspections = rows("inspections.csv")
+    hazards = rows("hazards.csv")
+    venues = {f["id"]: f["properties"] for f in features("venues")}
+    assert {r["venue_id"] for r in inspections} <= set(venues)
+    in_2022 = [r for r in inspections if r["date"].startswith("2022")]
+    assert len({r["venue_id"] for r in in_2022}) >= 310
+    nine_checked = {r["venue_id"] for r in in_2022 if r["campaign"] == "九小场所专项检查"}
+    assert nine_checked == {v for v, p in venues.items() if p["category"] == NINE_SMALL}
+    fixed_2022 = [h for h in hazards if h["found"].startswith("2022") and h["status"] == "已整改"]
+    assert len(fixed_2022) == 182
+    assert all(h["rectified"].startswith("2022") for h in fixed_2022)
+
+
+def test_history_is_coherent_and_never_in_the_future():
+    today = "2026-11-25"
+    inspections = {r["id"]: r for r in rows("inspections.csv")}
+    for r in inspections.values():
+        assert r["date"] <= today and r["result"] in ("合格", "发现隐患")
+    hazard_inspections = set()
+    for h in rows("hazards.csv"):
+        inspection = inspections[h["inspection_id"]]
+        assert inspection["venue_id"] == h["venue_id"] and inspection["date"] == h["found"]
+        assert inspection["result"] == "发现隐患"
+        assert (h["status"] == "已整改") == bool(h["rectified"])
+        assert not h["rectified"] or h["found"] <= h["rectified"] <= today
+        hazard_inspections.add(h["inspection_id"])
+    assert hazard_inspections == {i for i, r in inspections.items() if r["result"] == "发现隐患"}
+
+
+def test_statuses_today_mix_ok_overdue_and_open_hazards(client):
+    venues = client.get("/api/layers/venues").get_json()["features"]
+    statuses = Counter(f["properties"]["status"] for f in venues)
+    assert 15 <= statuses["隐患未改"] <= 25
+    assert 20 <= statuses["逾期未检"] <= 40
+    assert statuses["合格"] > 250
+
+
+def test_the_generator_is_deterministic(tmp_path):
+    from geodata.make_geodata import main
+
+    main(tmp_path)
+    for path in sorted(GEODATA.glob("*.geojson")) + sorted(GEODATA.glob("*.csv")):
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name

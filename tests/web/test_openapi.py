@@ -1,0 +1,89 @@
+"""The one OpenAPI 3.0 document: valid, complete, and true to the app (schemathesis)."""
+
+import atexit
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from layers.web.openapi import SECTIONS, Section, openapi_document, operation, query
+from tests.conftest import csrf_token, log_in, make_app
+
+
+def test_the_document_is_valid_openapi_3(client):
+    response = client.get("/ogc/api")
+    assert response.headers["Content-Type"] == "application/vnd.oai.openapi+json;version=3.0"
+    document = response.get_json()
+    validate(document)
+    assert document["openapi"].startswith("3.0")
+    assert document["servers"] == [{"url": "http://localhost"}]
+
+
+def test_every_api_route_is_documented(app):
+    """A blueprint's routes under /api or /ogc need their section in layers/web/openapi.py."""
+    paths = openapi_document("http://localhost")["paths"]
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(("/api/", "/ogc/")):
+            continue
+        # /api/layers/<name> is documented as /api/layers/{name}, and
+        # /ogc/collections/<collection_id> as one path per collection.
+        pattern = re.sub(r"<[^>]+>", "[^/]+", re.escape(rule.rule))
+        if not any(re.fullmatch(pattern, path) for path in paths):
+            missing.append(rule.rule)
+    assert missing == []
+
+
+def test_a_section_is_easy_to_add():
+    extra = Section("extra", "an example", {"/api/extra": operation(
+        "extra", "getExtra", "an example", parameters=[query("q", {"type": "string"}, "q")],
+        ok={"application/json": {"schema": {"type": "object"}}})})
+    document = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+                "paths": extra.paths, "components": {"schemas": {}}}
+    validate(document | {"components": {"schemas": {"Error": {"type": "object"}}}})
+    assert all(callable(build) for build in SECTIONS)
+
+
+# Loaded at import: schemathesis.pytest.from_fixture does not work with pytest 9.
+_DB_DIR = Path(tempfile.mkdtemp(prefix="huaishu-schemathesis-"))
+atexit.register(shutil.rmtree, _DB_DIR, ignore_errors=True)
+_APP = make_app(_DB_DIR / "inspections.sqlite")
+schema = schemathesis.openapi.from_wsgi("/ogc/api", _APP)
+
+
+def _admin_session(app):
+    """The session cookie and CSRF header of an admin logged in to the app."""
+    client = log_in(app.test_client(), "schemathesis", "admin")
+    token = csrf_token(client)
+    return {"session": client.get_cookie("session").value}, {"X-CSRFToken": token}
+
+
+ADMIN_COOKIE, ADMIN_CSRF = _admin_session(_APP)
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]
+
+
+@schema.parametrize()
+@settings(max_examples=15, derandomize=True, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_the_api_keeps_its_document(case):
+    """Generated requests get no 500, and every answer is one the document describes.
+
+    Operations with a security requirement are sent as generated (no valid
+    session: 401) and again as a logged-in admin with the session's CSRF token,
+    so that their bodies are validated and their successful answers checked too
+    (the explicit examples of the document are records of the shipped history).
+    """
+    case.call_and_validate(checks=CHECKS)
+    if case.operation.definition.raw.get("security"):
+        case.call_and_validate(checks=CHECKS, cookies=ADMIN_COOKIE, headers=ADMIN_CSRF)
