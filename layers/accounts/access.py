@@ -130,8 +130,8 @@ def csrf_failed(e: CSRFError) -> Any:
     if wants_json():
         return error_response(CSRF_MESSAGE.format(reason=reason.rstrip(".")), 400)
     if request.endpoint == "auth.login":
-        return render_template("accounts/login.html", title="登录", next_url="/", name="", notice=None,
-                               error="页面已过期,请重新输入用户名和密码后登录。"), 400
+        return render_template("accounts/login.html", title="登录", next_url="/", name="",
+                               notice=None, error="页面已过期,请重新输入用户名和密码后登录。"), 400
     return render_template("message.html", title="请求已失效", heading="请求已失效",
                            message="页面已过期或请求缺少安全校验(CSRF),请返回上一页刷新后重试。"
                            ), 400
