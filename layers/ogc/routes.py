@@ -18,7 +18,7 @@ from layers.errors import BadRequest, NotFound
 from layers.ogc import features as ogc
 from layers.stores.layers import LoadedLayer
 from layers.web.context import get_spatial, get_store, live_properties
-from layers.web.openapi import OPENAPI_MEDIA_TYPE, openapi_document
+from layers.web.openapi import OPENAPI_MEDIA_TYPE, app_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -218,10 +218,10 @@ def api():
     ogc.check_parameters(request.args, ("f",))
     if wants_html():
         return render_template("ogc/api.html", title="接口文档",
-                               doc=openapi_document(request.url_root),
+                               doc=app_document(request.url_root),
                                body={"links": self_links("ogc.api")},
                                spec_url=href("ogc.api", {"f": "json"}))
-    response = jsonify(openapi_document(request.url_root))
+    response = jsonify(app_document(request.url_root))
     response.mimetype = OPENAPI_MEDIA_TYPE.split(";")[0]
     response.headers["Content-Type"] = OPENAPI_MEDIA_TYPE
     return response
