@@ -1,4 +1,4 @@
-"""The OpenAPI section of the inspectors' API (inspect_routes.py and /api/me of auth.py):
+"""The OpenAPI section of the inspectors' API (routes.py and /api/me of accounts/auth.py):
 what is near a point, where it is, overdue venues, a venue's history, and the
 writes (inspections, re-checks, the hazard flow) that need a logged-in inspector."""
 
