@@ -66,6 +66,6 @@ def _document(catalogue: tuple[Layer, ...]) -> Schema:
     }
 
 
-def openapi_document(server_url: str, catalogue: Sequence[Layer] = CATALOGUE) -> Schema:
+def openapi_document(server_url: str) -> Schema:
     """The document, with `server_url` (e.g. the request's URL root) as its server."""
-    return {**_document(tuple(catalogue)), "servers": [{"url": server_url.rstrip("/")}]}
+    return {**_document(tuple(CATALOGUE)), "servers": [{"url": server_url.rstrip("/")}]}

@@ -93,14 +93,15 @@ def get_indicator(key: str) -> Indicator:
                          f"{', '.join(_INDICATORS)})") from None
 
 
-def equal_interval_classes(values: list[float], digits: int = 0,
-                           colors: tuple[str, ...] = CHOROPLETH_COLORS
+def equal_interval_classes(values: list[float], digits: int = 0
                            ) -> tuple[list[dict[str, Any]], list[int]]:
-    """Equal-interval classes over the values' range, and each value's class index.
+    """Equal-interval classes over the values' range, and each value's class index,
+    coloured from CHOROPLETH_COLORS.
 
     Counts (digits=0) get whole-number classes that do not overlap (1–2, 3–4, ...),
     at most one class per number; measures get breaks rounded to `digits`.
     """
+    colors = CHOROPLETH_COLORS
     lo, hi = min(values), max(values)
     if hi == lo:
         return [{"min": lo, "max": hi, "color": colors[-1]}], [0] * len(values)
