@@ -1,6 +1,7 @@
 # The README's commands. Each does its own set-up on a fresh Debian machine.
 #   make run       serve the shipped data on http://127.0.0.1:5000 (gunicorn, production)
-#   make test      lint, type-check and run the whole test suite (browser tests included)
+#   make test      lint, type-check, check the import contracts (pyproject.toml) and run the
+#                  whole test suite (browser tests included)
 #   make loadtest  50 clients for 60 s against the production server on loopback
 #   make bench     the service at 1k, 100k and 1M synthetic venues against the naive way
 #                  (make bench SIZES=1000,100000 for a shorter run; DATABASE_URL=postgresql://...
@@ -35,6 +36,7 @@ bench: setup-test browser-deps
 test: setup-test browser-deps postgis-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 setup: $(VENV)/.installed assets
@@ -80,4 +82,4 @@ geodata: setup
 	$(PY) geodata/make_geodata.py
 
 clean:
-	rm -rf $(VENV) static/node_modules .pytest_cache .ruff_cache .mypy_cache test-artifacts
+	rm -rf $(VENV) static/node_modules .pytest_cache .ruff_cache .mypy_cache .import_linter_cache test-artifacts

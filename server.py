@@ -18,13 +18,14 @@ from layers.data import api, reload
 from layers.data.cli import layers_cli
 from layers.inspectors import routes as inspect_routes
 from layers.ogc import routes as ogcapi
+from layers.openapi import openapi_document
 from layers.planners import analysis_routes as analysis_api
 from layers.planners import pages
 from layers.review import routes as review
 from layers.stores.cli import db_cli
 from layers.stores.layers import LayerStore
 from layers.stores.opening import init_app as init_stores
-from layers.web import hardening
+from layers.web import hardening, openapi
 from layers.web.context import register_error_handlers
 
 ROOT = Path(__file__).resolve().parent
@@ -82,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(analysis_api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(ogcapi.bp)
+    openapi.init_app(app, openapi_document)  # every section's document, served at /ogc/api
     app.cli.add_command(layers_cli)
     auth.init_app(app)
     app.register_blueprint(inspect_routes.bp)

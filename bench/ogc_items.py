@@ -52,7 +52,8 @@ def pygeoapi_client(provider: str):
     os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = str(config), str(openapi)
     from pygeoapi.openapi import generate_openapi_document
 
-    openapi.write_text(generate_openapi_document(config, "yaml"))  # type: ignore[arg-type]
+    # The ignore is used where pygeoapi is installed (its own venv), unused elsewhere.
+    openapi.write_text(generate_openapi_document(config, "yaml"))  # type: ignore[arg-type, unused-ignore]
     from pygeoapi.flask_app import APP
 
     return APP.test_client(), ""

@@ -1,7 +1,7 @@
 """Run the production server (gunicorn, gunicorn.conf.py) on a loopback port.
 
 Used by bench/loadtest.py and by the tests that need the real server
-(tests/test_durability.py, tests/test_loadtest.py).
+(tests/stores/test_durability.py, tests/bench/test_loadtest.py).
 """
 
 from __future__ import annotations

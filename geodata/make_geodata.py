@@ -107,7 +107,7 @@ def long_line(axis: str, at: float) -> LineString:
 
 def split_all(pieces: list[Polygon], cuts: Iterable[LineString]) -> list[Polygon]:
     for cut in cuts:
-        pieces = [p for piece in pieces for p in split(piece, cut).geoms]  # type: ignore[misc]
+        pieces = [p for piece in pieces for p in split(piece, cut).geoms]
     return pieces
 
 

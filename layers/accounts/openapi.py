@@ -1,17 +1,18 @@
 """The OpenAPI section of accounts and the audit log (auth.py, admin.py):
 GET /api/csrf (a CSRF token for scripts) and GET /api/audit (admins).
 
-It also defines the security scheme `csrfToken` (the header X-CSRFToken) that
-every state-changing operation requires besides the session cookie."""
+The security schemes of logins (`cookieAuth`, and `csrfToken`, the header X-CSRFToken
+that every state-changing operation sends besides the session cookie) are in
+layers/web/openapi_helpers.py."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from layers.catalogue.entries import Layer
-from layers.inspectors.openapi import COOKIE_AUTH, CSRF_TOKEN
 from layers.records.audit import ACTIONS, DEFAULT_LIMIT, MAX_LIMIT
 from layers.web.openapi_helpers import (
+    COOKIE_AUTH,
     COUNT,
     Schema,
     Section,
@@ -92,7 +93,4 @@ def admin_section(catalogue: Sequence[Layer]) -> Section:
     }
     return Section(
         TAG, "Accounts: CSRF tokens for scripts, and the audit log (role admin)",
-        paths | requires_login(audit, [{COOKIE_AUTH: []}]), _schemas(),
-        security_schemes={CSRF_TOKEN: {
-            "type": "apiKey", "in": "header", "name": "X-CSRFToken",
-            "description": "the session's CSRF token (GET /api/csrf); every write sends it"}})
+        paths | requires_login(audit, [{COOKIE_AUTH: []}]), _schemas())

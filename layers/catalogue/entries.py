@@ -119,8 +119,8 @@ def _name(label: str = "名称") -> Field:
     return Field("name", label, max_length=100)
 
 
-def _community(required: bool = True) -> Field:
-    return Field("community", "所属社区", choices=COMMUNITIES, required=required)
+def _community() -> Field:
+    return Field("community", "所属社区", choices=COMMUNITIES)
 
 
 def _note() -> Field:

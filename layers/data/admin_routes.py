@@ -20,6 +20,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
+    Response,
     current_app,
     flash,
     redirect,
@@ -28,6 +29,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from layers.accounts.auth import current_user
 from layers.catalogue.entries import CATALOGUE, Layer, layer_names
@@ -76,7 +78,8 @@ def _layer_rows() -> list[dict[str, Any]]:
 
 
 def _page(status: int = 200, form: dict[str, str] | None = None,
-          report: ImportReport | None = None, error: str | None = None, checked: bool = False):
+          report: ImportReport | None = None, error: str | None = None, checked: bool = False
+          ) -> tuple[str, int]:
     return render_template(
         "data/layers.html", title="图层数据", rows=_layer_rows(), crs_choices=CRS_CHOICES,
         formats=FORMAT_LABELS, accept=",".join(sorted(FORMATS)), form=form or {},
@@ -94,7 +97,7 @@ def _field_label(layer: Layer, name: str | None) -> str:
 
 
 @bp.get("/admin/layers")
-def layers_page():
+def layers_page() -> tuple[str, int]:
     return _page()
 
 
@@ -128,7 +131,7 @@ def _upload_name(filename: str | None) -> str:
 
 @bp.post("/admin/layers/import")
 @body_limit("IMPORT_MAX_CONTENT_LENGTH")
-def import_file():
+def import_file() -> ResponseReturnValue:
     action = request.form.get("action")
     form: dict[str, str] = {}
     try:
@@ -167,7 +170,7 @@ def import_file():
 
 
 @bp.get("/admin/layers/<name>/download")
-def download(name: str):
+def download(name: str) -> Response:
     loaded = current_app.extensions["layer_store"].get(name)  # unknown: 404
     fmt = request.args.get("format", "geojson")
     if fmt not in EXPORT_FORMATS:

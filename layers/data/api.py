@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
 
 from layers.errors import BadRequest
 from layers.geo.clusters import cluster_collection, live_positions, parse_zoom
@@ -13,7 +15,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 @bp.get("/layers")
-def list_layers():
+def list_layers() -> Response:
     return jsonify({
         "layers": [
             {
@@ -31,7 +33,7 @@ def list_layers():
 
 
 @bp.get("/layers/<name>")
-def layer_features(name: str):
+def layer_features(name: str) -> Response:
     loaded = get_store().get(name)
     bbox = request.args.get("bbox")
     if bbox is not None:  # a spatial query: the configured store (STRtree or PostGIS)
@@ -44,7 +46,7 @@ def layer_features(name: str):
 
 
 @bp.get("/layers/<name>/clusters")
-def layer_clusters(name: str):
+def layer_clusters(name: str) -> Response:
     """A point layer in a bbox at a zoom: clusters with counts, or the features when few."""
     loaded = get_store().get(name)
     if loaded.clusters is None:
@@ -59,7 +61,7 @@ def layer_clusters(name: str):
     return geojson(collection)
 
 
-def geojson(collection: dict):
+def geojson(collection: dict[str, Any]) -> Response:
     response = jsonify(collection)
     response.mimetype = "application/geo+json"
     return response

@@ -45,10 +45,10 @@ def snapshot(data_dir: Path) -> Snapshot:
 
 
 class LayerReloader:
-    def __init__(self, app: Flask, data_dir: Path, interval: float = CHECK_INTERVAL_S):
+    def __init__(self, app: Flask, data_dir: Path) -> None:
         self.app = app
         self.data_dir = data_dir
-        self.interval = interval
+        self.interval = CHECK_INTERVAL_S
         self.loaded = snapshot(data_dir)
         self.checked = time.monotonic()
         self.lock = threading.Lock()

@@ -353,7 +353,7 @@ def to_wgs84(source: Source, options: ReadOptions) -> None:
                               f"coordinates are projected ({_crs_name(declared)})")
 
         def convert(xy: np.ndarray) -> np.ndarray:
-            lon, lat = chinacoords.to_wgs84(xy[:, 0], xy[:, 1], crs)  # type: ignore[arg-type]
+            lon, lat = chinacoords.to_wgs84(xy[:, 0], xy[:, 1], crs)
             return np.column_stack([lon, lat])
         source.notes.append(f"coordinates converted from {crs.upper()} to WGS84")
     elif _same_crs(crs, CRS.from_epsg(4326)):

@@ -12,16 +12,28 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from layers.review.sites import Column
-
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_FORMATS = {"float": "#,##0.0#", "int": "0", "pct": "0.0", "date": "yyyy-mm-dd"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a table: the row key, its Chinese header, the type of its cells."""
+
+    field: str
+    label: str
+    type: str  # "str", "int", "float", "date", "pct"
+    unit: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "label": self.label, "type": self.type, "unit": self.unit}
 
 
 def cell_text(value: Any) -> str:

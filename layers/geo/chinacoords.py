@@ -13,7 +13,7 @@ Every function takes and returns lon/lat, as floats or numpy arrays.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -35,7 +35,7 @@ SYSTEM_LABELS = {
 
 def in_china(lon: Number, lat: Number) -> Number:
     """True where the offset applies: the formula leaves points outside China alone."""
-    return (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)  # type: ignore[return-value]
+    return (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)
 
 
 def _delta_lat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -54,7 +54,7 @@ def _delta_lon(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return d
 
 
-def _out(lon: np.ndarray, lat: np.ndarray, scalar: bool) -> tuple:  # type: ignore[type-arg]
+def _out(lon: np.ndarray, lat: np.ndarray, scalar: bool) -> tuple[Any, Any]:
     return (float(lon), float(lat)) if scalar else (lon, lat)
 
 

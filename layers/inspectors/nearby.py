@@ -236,17 +236,15 @@ def hit_feature(hit: Hit, live: Mapping[str, Mapping[str, Any]] | None = None
 
 
 def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
-                      statuses: StatusLookup | Mapping[str, VenueStatus] | None = None
-                      ) -> dict[str, Any]:
+                      lookup: StatusLookup | None) -> dict[str, Any]:
     """GeoJSON FeatureCollection of the query's features, nearest first (after the
     `offset` nearest: pages of one order, by distance then id).
 
-    `statuses` (venue ids -> their statuses, or a mapping of them all) is needed
-    for the venues layer: it filters by status and adds each venue's live status
-    to its properties. Only the venues the query needs are looked up.
+    `lookup` (venue ids -> their statuses) is needed for the venues layer: it
+    filters by status and adds each venue's live status to its properties. Only
+    the venues the query needs are looked up.
     """
     kinds = query.kinds
-    lookup = _lookup(statuses)
 
     def keep(feature_ids: Sequence[str]) -> set[str]:
         found = lookup(feature_ids) if lookup is not None else {}
@@ -277,13 +275,6 @@ def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
 
 # Venue ids -> their statuses (e.g. InspectionStore.statuses of those venues).
 StatusLookup = Callable[[Sequence[str]], Mapping[str, VenueStatus]]
-
-
-def _lookup(statuses: StatusLookup | Mapping[str, VenueStatus] | None) -> StatusLookup | None:
-    if statuses is None or callable(statuses):
-        return statuses
-    every = statuses
-    return lambda ids: {vid: every[vid] for vid in ids if vid in every}
 
 
 def overdue_collection(store: LayerStore, statuses: Mapping[str, VenueStatus],

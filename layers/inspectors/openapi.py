@@ -1,4 +1,4 @@
-"""The OpenAPI section of the inspectors' API (inspect_routes.py and /api/me of auth.py):
+"""The OpenAPI section of the inspectors' API (routes.py and /api/me of accounts/auth.py):
 what is near a point, where it is, overdue venues, a venue's history, and the
 writes (inspections, re-checks, the hazard flow) that need a logged-in inspector."""
 
@@ -29,7 +29,9 @@ from layers.records.inspections import (
     STATUS_PROPERTIES,
 )
 from layers.web.openapi_helpers import (
+    COOKIE_AUTH,
     COUNT,
+    CSRF_TOKEN,
     DATE,
     Schema,
     Section,
@@ -52,10 +54,8 @@ from layers.web.openapi_helpers import (
 )
 
 TAG = "inspections"
-COOKIE_AUTH = "cookieAuth"
 # The security of the writes (role inspector or admin).
 INSPECTOR: list[dict[str, list[str]]] = [{COOKIE_AUTH: []}]
-CSRF_TOKEN = "csrfToken"  # the header X-CSRFToken (its scheme: openapi_admin.py)
 WRITER: list[dict[str, list[str]]] = [{COOKIE_AUTH: [], CSRF_TOKEN: []}]
 
 # Records of the shipped history (geodata/*.csv), used as examples that work on a fresh store.
@@ -307,9 +307,4 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
     return Section(
         TAG, "The inspectors' API: nearby features, where a point is, overdue venues, a "
              "venue's history, and recording inspections (log in as an inspector first)",
-        paths, _schemas(catalogue),
-        security_schemes={COOKIE_AUTH: {
-            "type": "apiKey", "in": "cookie", "name": "session",
-            "description": "the signed session cookie set by logging in (POST /login with "
-                           "the form fields name and password); writes need the role "
-                           "inspector or admin"}})
+        paths, _schemas(catalogue))

@@ -3,10 +3,11 @@
 Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) and Part 2 (coordinate reference
 systems by reference: `crs` and `bbox-crs`). Each catalogue layer is a
 collection; its features are the store's, in the same order, with the same
-ids. Spatial filtering goes through the store's STRtree (`LoadedLayer.in_bbox`);
-property filters compare the features of one layer in memory.
+ids. Spatial filtering goes through the app's spatial store (STRtrees or
+PostGIS, passed in by the routes); property filters compare the features of one
+layer in memory.
 
-`ogcapi.py` turns requests into calls of these functions and renders the
+`routes.py` turns requests into calls of these functions and renders the
 results as JSON or HTML.
 """
 
@@ -252,19 +253,18 @@ def _lonlat_boxes(query: ItemsQuery) -> list[tuple[float, float, float, float]]:
 def select(
     loaded: LoadedLayer,
     query: ItemsQuery,
-    live: Mapping[str, Mapping[str, Any]] | None = None,
-    in_bbox: Callable[[BBox], list[int]] | None = None,
+    live: Mapping[str, Mapping[str, Any]] | None,
+    in_bbox: Callable[[BBox], list[int]],
 ) -> list[int]:
     """Positions (in layer order) of the features that match the bbox and property filters.
 
-    `in_bbox` finds the positions in a lon/lat box (default: the layer's STRtree)."""
+    `in_bbox` finds the positions in a lon/lat box (the app's spatial store)."""
     if query.bbox is None:
         positions = list(range(len(loaded)))
     else:
-        find = in_bbox or loaded.in_bbox
         hits: set[int] = set()
         for box in _lonlat_boxes(query):
-            hits.update(find(_clamp(box)))
+            hits.update(in_bbox(_clamp(box)))
         positions = sorted(hits)
     for name, wanted in query.filters:
         positions = [i for i in positions

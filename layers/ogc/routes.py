@@ -18,7 +18,7 @@ from layers.errors import BadRequest, NotFound
 from layers.ogc import features as ogc
 from layers.stores.layers import LoadedLayer
 from layers.web.context import get_spatial, get_store, live_properties
-from layers.web.openapi import OPENAPI_MEDIA_TYPE, openapi_document
+from layers.web.openapi import OPENAPI_MEDIA_TYPE, app_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -74,7 +74,7 @@ def respond(body: dict[str, Any], template: str, media_type: str = JSON,
 
 
 @bp.get("/")
-def landing():
+def landing() -> Response:
     ogc.check_parameters(request.args, ("f",))
     body = {
         "title": "中大槐树街道 · OGC API - Features",
@@ -94,7 +94,7 @@ def landing():
 
 
 @bp.get("/conformance")
-def conformance():
+def conformance() -> Response:
     ogc.check_parameters(request.args, ("f",))
     body = {"conformsTo": list(ogc.CONFORMANCE),
             "links": self_links("ogc.conformance")}
@@ -129,7 +129,7 @@ def collection_body(loaded: LoadedLayer) -> dict[str, Any]:
 
 
 @bp.get("/collections")
-def collections():
+def collections() -> Response:
     ogc.check_parameters(request.args, ("f",))
     store = get_store()
     body = {"links": self_links("ogc.collections"),
@@ -138,7 +138,7 @@ def collections():
 
 
 @bp.get("/collections/<collection_id>")
-def collection(collection_id: str):
+def collection(collection_id: str) -> Response:
     ogc.check_parameters(request.args, ("f",))
     loaded = get_store().get(collection_id)
     body = collection_body(loaded)
@@ -148,7 +148,7 @@ def collection(collection_id: str):
 
 
 @bp.get("/collections/<collection_id>/items")
-def items(collection_id: str):
+def items(collection_id: str) -> Response:
     loaded = get_store().get(collection_id)
     query = ogc.parse_items_query(loaded.layer, request.args)
     html = wants_html()
@@ -189,7 +189,7 @@ def items(collection_id: str):
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
-def item(collection_id: str, feature_id: str):
+def item(collection_id: str, feature_id: str) -> Response:
     ogc.check_parameters(request.args, ("f", "crs"))
     loaded = get_store().get(collection_id)
     crs = ogc.parse_crs(request.args.get("crs"), "crs")
@@ -213,15 +213,15 @@ def item(collection_id: str, feature_id: str):
 
 
 @bp.get("/api")
-def api():
+def api() -> str | Response:
     """The OpenAPI 3.0 document of the whole HTTP API (service-desc), or its HTML view."""
     ogc.check_parameters(request.args, ("f",))
     if wants_html():
         return render_template("ogc/api.html", title="接口文档",
-                               doc=openapi_document(request.url_root),
+                               doc=app_document(request.url_root),
                                body={"links": self_links("ogc.api")},
                                spec_url=href("ogc.api", {"f": "json"}))
-    response = jsonify(openapi_document(request.url_root))
+    response = jsonify(app_document(request.url_root))
     response.mimetype = OPENAPI_MEDIA_TYPE.split(";")[0]
     response.headers["Content-Type"] = OPENAPI_MEDIA_TYPE
     return response

@@ -1,4 +1,4 @@
-"""The OpenAPI section of the planners' analysis API (analysis_api.py): /api/summary,
+"""The OpenAPI section of the planners' analysis API (analysis_routes.py): /api/summary,
 /api/measure, /api/choropleth, /api/coverage and /api/export."""
 
 from __future__ import annotations

@@ -12,22 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from layers.catalogue.entries import Layer
+from layers.data.tables import Column
 from layers.errors import BadRequest
 from layers.geo.crs import m2_to_mu
 from layers.stores.layers import LoadedLayer
 
 IDLE = "闲置"
-
-
-@dataclass(frozen=True)
-class Column:
-    field: str
-    label: str
-    type: str  # "str", "int", "float", "date", "pct"
-    unit: str = ""
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "label": self.label, "type": self.type, "unit": self.unit}
 
 
 @dataclass(frozen=True)

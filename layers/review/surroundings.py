@@ -189,7 +189,7 @@ class Surroundings:
         if not len(self._main_roads):
             return None
         found = self._main_road_tree.query_nearest(site, return_distance=True)
-        nearest, distances = found  # type: ignore[misc]
+        nearest, distances = found
         # Ties (a site between two roads at the same distance) go to the lower id.
         roads = self.store.get("roads")
         candidates = sorted((roads.ids[self._main_roads[j]], int(self._main_roads[j]))

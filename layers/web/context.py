@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, jsonify, request
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from layers.errors import ApiError, BadRequest
@@ -83,17 +83,17 @@ def json_body() -> Any:
         raise BadRequest(f"请求体不是有效的 JSON (send a JSON object; {e})") from None
 
 
-def error_response(message: str, status: int):
+def error_response(message: str, status: int) -> tuple[Response, int]:
     return jsonify({"ok": False, "error": message, "status": status}), status
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
-    def _api_error(e: ApiError):
+    def _api_error(e: ApiError) -> tuple[Response, int]:
         return error_response(e.message, e.status)
 
     @app.errorhandler(HTTPException)
-    def _http_error(e: HTTPException):
+    def _http_error(e: HTTPException) -> tuple[Response, int] | HTTPException:
         json_wanted = request.accept_mimetypes.best == "application/json"
         if request.path.startswith(JSON_PATHS) or json_wanted:
             response, status = error_response(e.description or e.name, e.code or 500)
@@ -104,6 +104,6 @@ def register_error_handlers(app: Flask) -> None:
         return e
 
     @app.errorhandler(Exception)
-    def _unexpected(e: Exception):
+    def _unexpected(e: Exception) -> tuple[Response, int]:
         log.exception("unexpected error on %s", request.path)
         return error_response("internal error; it has been logged", 500)

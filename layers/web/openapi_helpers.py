@@ -1,10 +1,10 @@
-"""Building blocks of the OpenAPI document's sections (see openapi.py, which assembles it).
+"""Building blocks of the OpenAPI document's sections (layers/openapi.py assembles it).
 
 A section describes one blueprint's routes with `operation` (parameters from
 `query` and `path_param`, bodies from `request_body`, answers from
 `json_content`, error statuses from `errors`) and names shared schemas with
-`ref`. The area modules (openapi_analysis, openapi_inspect, openapi_review)
-import these, so that openapi.py can import the areas without a cycle.
+`ref`. Each feature's openapi.py (and layers/data/openapi.py) imports these;
+the schemas and security schemes every section may refer to are here too.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ class Section:
     description: str
     paths: dict[str, Schema]
     schemas: dict[str, Schema] = field(default_factory=dict)
-    security_schemes: dict[str, Schema] = field(default_factory=dict)
 
 
 def ref(name: str) -> Schema:
@@ -219,6 +218,20 @@ COMMON_SCHEMAS: dict[str, Schema] = {
         "properties": {"type": {"type": "string", "enum": list(GEOMETRY_TYPES)},
                        "coordinates": {"type": "array"}},
     },
+}
+
+
+# The security schemes of the operations that need a login (accounts: auth.py, access.py).
+COOKIE_AUTH = "cookieAuth"
+CSRF_TOKEN = "csrfToken"
+SECURITY_SCHEMES: dict[str, Schema] = {
+    COOKIE_AUTH: {
+        "type": "apiKey", "in": "cookie", "name": "session",
+        "description": "the signed session cookie set by logging in (POST /login with the form "
+                       "fields name and password); writes need the role inspector or admin"},
+    CSRF_TOKEN: {
+        "type": "apiKey", "in": "header", "name": "X-CSRFToken",
+        "description": "the session's CSRF token (GET /api/csrf); every write sends it"},
 }
 
 

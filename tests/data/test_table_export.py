@@ -8,8 +8,7 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 
-from layers.data.tables import to_csv, to_xlsx
-from layers.review.sites import Column
+from layers.data.tables import Column, to_csv, to_xlsx
 
 CLIENT_ROLE = "leader"  # the `client` fixture logs in with this role (tests/conftest.py)
 

@@ -1,4 +1,4 @@
-"""Spatial summaries, measures, choropleth and coverage (layers/planners/analysis.py)."""
+"""Spatial summaries, measures, choropleth and coverage (layers/planners/analysis/)."""
 
 import pytest
 import shapely

@@ -1,6 +1,6 @@
 """schemathesis over the whole API again, with the app on the PostGIS store.
 
-Like tests/test_openapi.py, the app is built at import (schemathesis needs it to
+Like tests/web/test_openapi.py, the app is built at import (schemathesis needs it to
 generate the tests), here over a cluster of this module's own.
 """
 
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 
 from tests import pgcluster
 from tests.conftest import make_app
-from tests.test_openapi import CHECKS, _admin_session
+from tests.web.test_openapi import CHECKS, _admin_session
 
 PROBLEM = pgcluster.missing()
 

@@ -1,4 +1,5 @@
-"""Spatial summaries: what lies inside an area, coverage shares, community choropleths.
+"""Areas drawn on the planners' map: reading one from a request, measuring it, and what
+lies inside it (counts and totals by layer).
 
 Plain functions over the layer store (no Flask). Every measure is taken in
 EPSG:4548 metres, and every "what lies inside" goes through the layers'
@@ -13,16 +14,15 @@ STRtrees. Rules:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import shapely
 from shapely import Geometry
-from shapely.geometry import mapping, shape
+from shapely.geometry import shape
 from shapely.validation import explain_validity
 
 from layers.catalogue.entries import (
@@ -34,26 +34,15 @@ from layers.catalogue.entries import (
     NINE_SMALL_KINDS,
     PARCEL_STATUSES,
 )
-from layers.errors import BadRequest, NotFound
-from layers.geo.crs import lonlat_to_metric, m2_to_mu, to_metric, to_wgs84
-from layers.records.inspections import STATUS_OVERDUE, STATUSES
+from layers.errors import BadRequest
+from layers.geo.crs import m2_to_mu, to_metric
+from layers.records.inspections import STATUSES
 from layers.stores.layers import LayerStore, LoadedLayer
 
 AREA_TYPES = ("Polygon", "MultiPolygon")
 LINE_TYPES = ("LineString", "MultiLineString")
 MAX_AREA_M2 = 25_000_000  # 25 km²; the whole sub-district is 1.64 km²
 MAX_VERTICES = 5_000
-
-GARBAGE_WALK_M = 100  # the walking radius a garbage point serves
-READING_CIRCLE_M = 1_000  # the "15-minute reading circle"
-READING_SITES = ("泉城书房", "图书馆御景分馆", "图书馆裕园分馆")
-COVERAGE_LABELS = {
-    "garbage": f"垃圾投放点{GARBAGE_WALK_M}米步行范围",
-    "reading": f"15分钟阅读圈({READING_CIRCLE_M // 1000}公里)",
-}
-
-# ColorBrewer YlOrRd, five classes: light = low, dark = high.
-CHOROPLETH_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 
 VenueStatuses = Mapping[str, Mapping[str, Any]]  # venue id -> live properties
 
@@ -243,175 +232,3 @@ def _projects(loaded: LoadedLayer, area: Geometry) -> dict[str, Any]:
                    "status": p["status"]}
                   for i, p in zip(positions, _props(loaded, positions), strict=True)],
     }
-
-
-# --- communities -----------------------------------------------------------------
-
-
-def community_position(store: LayerStore, name: str) -> int:
-    """The position of the community called `name`; NotFound otherwise."""
-    loaded = store.get("communities")
-    for i, feature in enumerate(loaded.features):
-        if feature["properties"]["name"] == name:
-            return i
-    names = "、".join(f["properties"]["name"] for f in loaded.features)
-    raise NotFound(f"没有名为 {name!r} 的社区 (no such community; communities: {names})")
-
-
-def community_at(store: LayerStore, lon: float, lat: float) -> int:
-    """The position of the community that contains a lon/lat point; NotFound otherwise."""
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise BadRequest("经纬度必须是有限数值 (lon and lat must be finite numbers)")
-    west, south, east, north = JINAN_BOUNDS
-    if not (west <= lon <= east and south <= lat <= north):
-        raise BadRequest("该点不在济南市范围内 (the point lies outside Jinan)")
-    loaded = store.get("communities")
-    hits = loaded.tree.query(shapely.Point(lonlat_to_metric(lon, lat)), predicate="intersects")
-    if not len(hits):
-        raise NotFound("该点不在任何社区内 (the point lies in no community)")
-    return int(hits.min())
-
-
-def community_summary(store: LayerStore, position: int, statuses: VenueStatuses
-                      ) -> dict[str, Any]:
-    """The summary of one community, with its id, name and outline (WGS84)."""
-    loaded = store.get("communities")
-    feature = loaded.features[position]
-    return {
-        "community": {"id": feature["id"], "name": feature["properties"]["name"]},
-        "geometry": feature["geometry"],
-        **summarize(store, loaded.metric[position], statuses),
-    }
-
-
-# --- choropleth ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Indicator:
-    key: str
-    label: str
-    unit: str
-    value: Callable[[dict[str, Any]], float]  # from a community's summary
-    digits: int = 0
-
-
-INDICATORS: tuple[Indicator, ...] = (
-    Indicator("bins_per_km2", "每平方公里垃圾桶数", "个/平方公里",
-              lambda s: s["garbage"]["bins"] / s["area_km2"], digits=1),
-    Indicator("venues", "安全监管场所数", "个", lambda s: s["venues"]["count"]),
-    Indicator("open_hazards", "未整改隐患数", "处", lambda s: s["venues"]["open_hazards"]),
-    Indicator("overdue", "逾期未检场所数", "个",
-              lambda s: next(r["count"] for r in s["venues"]["by_status"]
-                             if r["status"] == STATUS_OVERDUE)),
-    Indicator("parking_spaces", "停车泊位数", "个", lambda s: s["parking"]["spaces"]),
-)
-_INDICATORS = {i.key: i for i in INDICATORS}
-
-
-def get_indicator(key: str) -> Indicator:
-    try:
-        return _INDICATORS[key]
-    except KeyError:
-        raise BadRequest(f"未知指标 {key!r} (indicator must be one of: "
-                         f"{', '.join(_INDICATORS)})") from None
-
-
-def equal_interval_classes(values: list[float], digits: int = 0,
-                           colors: tuple[str, ...] = CHOROPLETH_COLORS
-                           ) -> tuple[list[dict[str, Any]], list[int]]:
-    """Equal-interval classes over the values' range, and each value's class index.
-
-    Counts (digits=0) get whole-number classes that do not overlap (1–2, 3–4, ...),
-    at most one class per number; measures get breaks rounded to `digits`.
-    """
-    lo, hi = min(values), max(values)
-    if hi == lo:
-        return [{"min": lo, "max": hi, "color": colors[-1]}], [0] * len(values)
-    if digits == 0:
-        first, span = math.floor(lo), math.floor(hi) - math.floor(lo) + 1
-        n = min(len(colors), span)
-        starts = [first + k * span // n for k in range(n)]
-        ends = [first + (k + 1) * span // n - 1 for k in range(n)]
-        palette = [colors[round(k * (len(colors) - 1) / (n - 1))] for k in range(n)]
-        classes = [{"min": a, "max": b, "color": c}
-                   for a, b, c in zip(starts, ends, palette, strict=True)]
-        index = [max(k for k in range(n) if starts[k] <= v) for v in values]
-        return classes, index
-    n = len(colors)
-    step = (hi - lo) / n
-    classes = [{"min": round(lo + k * step, digits),
-                "max": round(hi if k == n - 1 else lo + (k + 1) * step, digits),
-                "color": colors[k]} for k in range(n)]
-    return classes, [min(int((v - lo) / step), n - 1) for v in values]
-
-
-def choropleth(store: LayerStore, key: str, statuses: VenueStatuses) -> dict[str, Any]:
-    """Each community's value of an indicator, its class and colour, as GeoJSON."""
-    indicator = get_indicator(key)
-    loaded = store.get("communities")
-    raw = [float(indicator.value(summarize(store, m, statuses))) for m in loaded.metric]
-    values: list[float] = ([round(v, indicator.digits) for v in raw] if indicator.digits
-                           else [round(v) for v in raw])
-    classes, index = equal_interval_classes(values, indicator.digits)
-    return {
-        "type": "FeatureCollection",
-        "indicator": {"key": indicator.key, "label": indicator.label, "unit": indicator.unit},
-        "classes": classes,
-        "features": [
-            {"type": "Feature", "id": f["id"], "geometry": f["geometry"],
-             "properties": {"name": f["properties"]["name"], "value": v, "class": k,
-                            "color": classes[k]["color"]}}
-            for f, v, k in zip(loaded.features, values, index, strict=True)
-        ],
-    }
-
-
-# --- coverage --------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=8)
-def coverage(store: LayerStore) -> dict[str, Any]:
-    """Service areas and the share of each community they cover (the store never changes).
-
-    - garbage: the 100 m walking radius around every garbage point;
-    - reading: the 1 km (15-minute) circle around each reading site.
-    """
-    garbage = store.get("garbage")
-    projects = store.get("projects")
-    sites = [i for i, f in enumerate(projects.features) if f["properties"]["name"] in READING_SITES]
-    garbage_area = shapely.union_all(shapely.buffer(garbage.metric, GARBAGE_WALK_M, quad_segs=16))
-    reading_area = shapely.union_all(shapely.buffer(
-        shapely.centroid(projects.metric[sites]), READING_CIRCLE_M, quad_segs=32))
-    communities = store.get("communities")
-    rows = []
-    for feature, m in zip(communities.features, communities.metric, strict=True):
-        rows.append({"id": feature["id"], "name": feature["properties"]["name"],
-                     **_shares(m, garbage_area, reading_area)})
-    return {
-        "garbage": {"label": COVERAGE_LABELS["garbage"], "radius_m": GARBAGE_WALK_M,
-                    "sites": len(garbage), "geometry": _output(garbage_area)},
-        "reading": {"label": COVERAGE_LABELS["reading"],
-                    "radius_m": READING_CIRCLE_M,
-                    "sites": [projects.features[i]["properties"]["name"] for i in sites],
-                    "geometry": _output(reading_area)},
-        "communities": rows,
-        "total": {"name": "全街道", **_shares(shapely.union_all(store.get("boundary").metric),
-                                               garbage_area, reading_area)},
-    }
-
-
-def _shares(area: Geometry, garbage: Geometry, reading: Geometry) -> dict[str, float]:
-    return {
-        "area_m2": round(area.area, 1),
-        "garbage_share": round(area.intersection(garbage).area / area.area, 4),
-        "reading_share": round(area.intersection(reading).area / area.area, 4),
-    }
-
-
-def _output(metric: Geometry) -> dict[str, Any] | None:
-    """A metric area as a WGS84 GeoJSON geometry, simplified to 0.5 m, or None if empty."""
-    if metric.is_empty:
-        return None
-    wgs = shapely.set_precision(to_wgs84(metric.simplify(0.5)), 1e-7)
-    return mapping(wgs)
