@@ -26,7 +26,7 @@ from typing import Any
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from layers.accounts.auth import current_user
+from layers.accounts.sessions import current_user
 from layers.catalogue.entries import ANONYMOUS, READ_ONLY_POSTS, ROLES, ROUTE_GROUPS, RouteGroup
 from layers.errors import Forbidden, Unauthorized
 from layers.web.context import JSON_PATHS, error_response
@@ -130,8 +130,8 @@ def csrf_failed(e: CSRFError) -> Any:
     if wants_json():
         return error_response(CSRF_MESSAGE.format(reason=reason.rstrip(".")), 400)
     if request.endpoint == "auth.login":
-        return render_template("accounts/login.html", title="登录", next_url="/", name="", notice=None,
-                               error="页面已过期,请重新输入用户名和密码后登录。"), 400
+        return render_template("accounts/login.html", title="登录", next_url="/", name="",
+                               notice=None, error="页面已过期,请重新输入用户名和密码后登录。"), 400
     return render_template("message.html", title="请求已失效", heading="请求已失效",
                            message="页面已过期或请求缺少安全校验(CSRF),请返回上一页刷新后重试。"
                            ), 400

@@ -1,4 +1,4 @@
-"""The OpenAPI section of accounts and the audit log (auth.py, admin.py):
+"""The OpenAPI section of accounts and the audit log (routes.py, admin.py):
 GET /api/csrf (a CSRF token for scripts) and GET /api/audit (admins).
 
 It also defines the security scheme `csrfToken` (the header X-CSRFToken) that
