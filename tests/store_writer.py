@@ -4,7 +4,7 @@ record's id and note (tab-separated) as soon as its transaction is committed
 
     python tests/store_writer.py DB --threads 4 --venues V0001,V0002 --date 2026-11-25
 
-tests/test_durability.py starts a few of these side by side, as the server's
+tests/stores/test_durability.py starts a few of these side by side, as the server's
 workers would be, and SIGKILLs them mid-way. It stops by itself after
 --seconds or --max-records.
 """
@@ -18,6 +18,9 @@ import threading
 import time
 from pathlib import Path
 
+# The repository instead of the script's own directory, tests/, whose packages (tests/inspect)
+# would shadow the standard library's modules of the same names.
+sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from layers.records.inspections import RESULTS, NewInspection

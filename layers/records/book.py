@@ -74,19 +74,24 @@ class InspectionRecords:
 
     def last_inspections(self) -> dict[str, str]:
         """venue_id -> date of its latest inspection."""
-        return self.tables.last_inspections()
+        with self.tables.reading() as db:
+            return db.last_inspections()
 
     def open_hazard_counts(self) -> dict[str, int]:
-        return self.tables.hazard_counts(OPEN_HAZARD_STATUSES)
+        with self.tables.reading() as db:
+            return db.hazard_counts(OPEN_HAZARD_STATUSES)
 
     def statuses(self, venues: Iterable[tuple[str, str]], today: dt.date
                  ) -> dict[str, VenueStatus]:
         """venue_id -> status, for (venue_id, kind) pairs."""
         venues = list(venues)
-        if len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the whole table
+        if not venues:
+            last, open_counts = {}, {}
+        elif len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the whole table
             ids = [vid for vid, _ in venues]
-            last = self.tables.last_inspections(ids) if ids else {}
-            open_counts = self.tables.hazard_counts(OPEN_HAZARD_STATUSES, ids) if ids else {}
+            with self.tables.glancing() as db:
+                last = db.last_inspections(ids)
+                open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES, ids)
         else:
             last = self.last_inspections()
             open_counts = self.open_hazard_counts()

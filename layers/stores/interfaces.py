@@ -166,6 +166,15 @@ class RecordReads(Protocol):
         """The venue's hazards in these statuses, by date found and id."""
         ...
 
+    def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """venue_id -> date of its latest inspection (of these venues; None: all)."""
+        ...
+
+    def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
+                      ) -> dict[str, int]:
+        """venue_id -> how many of its hazards are in these statuses (None: every venue)."""
+        ...
+
 
 class RecordWrites(RecordReads, AuditSink, Protocol):
     """A write transaction that holds the records' write lock."""
@@ -198,19 +207,15 @@ class RecordTables(Protocol):
         """A read transaction (one consistent view)."""
         ...
 
+    def glancing(self) -> AbstractContextManager[RecordReads]:
+        """Reads for the few rows of a hot query, each seeing every commit before it (the
+        embedded store: this thread's kept connection, no transaction to open)."""
+        ...
+
     def writing(self) -> AbstractContextManager[RecordWrites]: ...
     def is_empty(self) -> bool: ...
     def seed(self, inspections: Sequence[Row], hazards: Sequence[Row]) -> None:
         """Insert these rows, in one transaction, unless there are inspections already."""
-        ...
-
-    def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
-        """venue_id -> date of its latest inspection (of these venues; None: all)."""
-        ...
-
-    def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
-                      ) -> dict[str, int]:
-        """venue_id -> how many of its hazards are in these statuses (None: every venue)."""
         ...
 
 

@@ -55,6 +55,7 @@ class SqliteFile:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            local.db.row_factory = sqlite3.Row
             local.pid = os.getpid()
         db: sqlite3.Connection = local.db
         return db

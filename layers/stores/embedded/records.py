@@ -65,6 +65,22 @@ class SqliteRecordReads:
         return self._rows(f"SELECT * FROM hazards WHERE venue_id = ? AND status IN"
                           f" ({_marks(statuses)}) ORDER BY found, id", (venue_id, *statuses))
 
+    def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
+        where, params = "", list(venue_ids or ())
+        if venue_ids is not None:
+            where = f" WHERE venue_id IN ({_marks(venue_ids)})"
+        return dict(self.db.execute(f"SELECT venue_id, max(date) FROM inspections{where}"
+                                    " GROUP BY venue_id", params).fetchall())
+
+    def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
+                      ) -> dict[str, int]:
+        where, params = "", list(venue_ids or ())
+        if venue_ids is not None:
+            where = f" venue_id IN ({_marks(venue_ids)}) AND"
+        return dict(self.db.execute(
+            f"SELECT venue_id, count(*) FROM hazards WHERE{where} status IN"
+            f" ({_marks(statuses)}) GROUP BY venue_id", [*params, *statuses]).fetchall())
+
 
 class SqliteRecordWrites(SqliteRecordReads, SqliteAudit):
     """`RecordWrites` in a write transaction (BEGIN IMMEDIATE)."""
@@ -115,6 +131,10 @@ class SqliteRecords:
             yield SqliteRecordReads(db)
 
     @contextmanager
+    def glancing(self) -> Iterator[SqliteRecordReads]:
+        yield SqliteRecordReads(self.file.reader())
+
+    @contextmanager
     def writing(self) -> Iterator[SqliteRecordWrites]:
         with self.file.write() as db:
             yield SqliteRecordWrites(db)
@@ -135,25 +155,3 @@ class SqliteRecords:
                 "INSERT INTO hazards (id, venue_id, inspection_id, category, description, found,"
                 " deadline, status, rectified) VALUES (:id, :venue_id, :inspection_id, :category,"
                 " :description, :found, :deadline, :status, :rectified)", hazards)
-
-    def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
-        if venue_ids is None:
-            with self.file.connect() as db:
-                rows = db.execute("SELECT venue_id, max(date) FROM inspections GROUP BY venue_id")
-                return {venue_id: last for venue_id, last in rows}
-        # A query's few venues: by index, on this thread's kept reader.
-        return dict(self.file.reader().execute(
-            f"SELECT venue_id, max(date) FROM inspections WHERE venue_id IN"
-            f" ({_marks(venue_ids)}) GROUP BY venue_id", list(venue_ids)).fetchall())
-
-    def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
-                      ) -> dict[str, int]:
-        if venue_ids is None:
-            with self.file.connect() as db:
-                rows = db.execute(f"SELECT venue_id, count(*) FROM hazards WHERE status IN"
-                                  f" ({_marks(statuses)}) GROUP BY venue_id", list(statuses))
-                return {venue_id: n for venue_id, n in rows}
-        return dict(self.file.reader().execute(
-            f"SELECT venue_id, count(*) FROM hazards WHERE venue_id IN ({_marks(venue_ids)})"
-            f" AND status IN ({_marks(statuses)}) GROUP BY venue_id",
-            [*venue_ids, *statuses]).fetchall())

@@ -72,7 +72,7 @@ class SqliteAccountWrites(SqliteAudit):
     def failure_times(self, column: Literal["name", "address"], value: str, after: float,
                       limit: int) -> list[float]:
         rows = self.db.execute(
-            f"SELECT at FROM login_failures WHERE {_FAILURE_COLUMNS[column]} = ?"  # noqa: S608
+            f"SELECT at FROM login_failures WHERE {_FAILURE_COLUMNS[column]} = ?"
             " AND at > ? ORDER BY at DESC LIMIT ?", (value, after, limit))
         return [float(row[0]) for row in rows]
 

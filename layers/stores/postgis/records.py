@@ -51,6 +51,26 @@ class PostgisRecordReads(Tables):
         return self.rows("SELECT * FROM hazards WHERE venue_id = %s AND status = ANY(%s)"
                          " ORDER BY found, id", (venue_id, list(statuses)))
 
+    def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
+        if venue_ids is None:
+            rows = self.rows("SELECT venue_id, max(date) AS last FROM inspections"
+                             " GROUP BY venue_id")
+        else:
+            rows = self.rows("SELECT venue_id, max(date) AS last FROM inspections"
+                             " WHERE venue_id = ANY(%s) GROUP BY venue_id", (list(venue_ids),))
+        return {row["venue_id"]: row["last"] for row in rows}
+
+    def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
+                      ) -> dict[str, int]:
+        if venue_ids is None:
+            rows = self.rows("SELECT venue_id, count(*) AS n FROM hazards"
+                             " WHERE status = ANY(%s) GROUP BY venue_id", (list(statuses),))
+        else:
+            rows = self.rows("SELECT venue_id, count(*) AS n FROM hazards"
+                             " WHERE venue_id = ANY(%s) AND status = ANY(%s) GROUP BY venue_id",
+                             (list(venue_ids), list(statuses)))
+        return {row["venue_id"]: row["n"] for row in rows}
+
 
 class PostgisRecordWrites(PostgisRecordReads, PostgisAudit):
     """`RecordWrites` in a transaction holding the records' advisory lock."""
@@ -100,6 +120,8 @@ class PostgisRecords:
         with self.database.transaction() as db:
             yield PostgisRecordReads(db)
 
+    glancing = reading  # a transaction from the pool costs no more than a query
+
     @contextmanager
     def writing(self) -> Iterator[PostgisRecordWrites]:
         """A write transaction that holds the records' write lock from its start."""
@@ -127,25 +149,3 @@ class PostgisRecords:
                         " description, found, deadline, status, rectified) VALUES (%(id)s,"
                         " %(venue_id)s, %(inspection_id)s, %(category)s, %(description)s,"
                         " %(found)s, %(deadline)s, %(status)s, %(rectified)s)", hazards)
-
-    def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
-        with self.reading() as db:
-            if venue_ids is None:
-                rows = db.rows("SELECT venue_id, max(date) AS last FROM inspections"
-                               " GROUP BY venue_id")
-            else:
-                rows = db.rows("SELECT venue_id, max(date) AS last FROM inspections"
-                               " WHERE venue_id = ANY(%s) GROUP BY venue_id", (list(venue_ids),))
-        return {row["venue_id"]: row["last"] for row in rows}
-
-    def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
-                      ) -> dict[str, int]:
-        with self.reading() as db:
-            if venue_ids is None:
-                rows = db.rows("SELECT venue_id, count(*) AS n FROM hazards"
-                               " WHERE status = ANY(%s) GROUP BY venue_id", (list(statuses),))
-            else:
-                rows = db.rows("SELECT venue_id, count(*) AS n FROM hazards"
-                               " WHERE venue_id = ANY(%s) AND status = ANY(%s)"
-                               " GROUP BY venue_id", (list(venue_ids), list(statuses)))
-        return {row["venue_id"]: row["n"] for row in rows}
