@@ -76,10 +76,9 @@ class PostgisRecordWrites(PostgisRecordReads, PostgisAudit):
     """`RecordWrites` in a transaction holding the records' advisory lock."""
 
     def highest_number(self, table: RecordTable, prefix: str) -> int:
-        # As SQLite's CAST of the text after the prefix: its leading digits.
-        n = self.value(sql.SQL("SELECT max(substring(id from %s)::bigint) FROM {}"
+        n = self.value(sql.SQL("SELECT max(CAST(substr(id, %s) AS bigint)) FROM {}"
                                " WHERE id ~ %s").format(sql.Identifier(table)),
-                       (f"^{re.escape(prefix)}([0-9]+)", f"^{re.escape(prefix)}[0-9]"))
+                       (len(prefix) + 1, f"^{re.escape(prefix)}[0-9]+$"))
         return int(n or 0)
 
     def insert_inspection(self, row: Row) -> None:
