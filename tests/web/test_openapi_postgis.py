@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 
 from tests import pgcluster
 from tests.conftest import make_app
-from tests.test_openapi import CHECKS, _admin_session
+from tests.web.test_openapi import CHECKS, _admin_session
 
 PROBLEM = pgcluster.missing()
 
