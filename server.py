@@ -11,7 +11,8 @@ from typing import Any
 
 from flask import Flask
 
-from layers.accounts import access, admin, auth
+from layers.accounts import access, admin
+from layers.accounts import routes as auth
 from layers.catalogue.validate import LayerDataError
 from layers.data import admin_routes as admin_layers
 from layers.data import api, reload
@@ -47,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_CONTENT_LENGTH": 100 * 1024 * 1024,  # bytes: a layer file uploaded on /admin/layers
     # Tile servers pages may load besides the basemaps' own (Content-Security-Policy img-src).
     "CSP_TILE_SOURCES": (),
-    # Accounts (see layers/accounts/auth.py, access.py): what visitors who are not logged in may do
+    # Accounts (see layers/accounts/users.py, access.py): what visitors who are not logged in may do
     # ("viewer": the maps; "none": only log in), the session cookie over HTTPS only
     # (false for plain HTTP on loopback), and the login rate limits.
     "ANONYMOUS_ROLE": "viewer",

@@ -435,7 +435,7 @@ def store_label() -> str:
     url = os.environ.get("HUAISHU_DATABASE_URL")
     if not url:
         return "embedded (SQLite records, in-process STRtrees)"
-    from layers.stores.postgis import redact
+    from layers.stores.postgis.database import redact
 
     return f"PostGIS ({redact(url)})"
 

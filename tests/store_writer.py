@@ -1,4 +1,4 @@
-"""Records inspections through InspectionStore from several threads, printing each
+"""Records inspections through the embedded records store from several threads, printing each
 record's id and note (tab-separated) as soon as its transaction is committed
 (acknowledged).
 
@@ -18,9 +18,13 @@ import threading
 import time
 from pathlib import Path
 
+# The repository instead of the script's own directory, tests/, whose packages (tests/inspect)
+# would shadow the standard library's modules of the same names.
+sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from layers.records.inspections import RESULTS, InspectionStore, NewInspection
+from layers.records.inspections import RESULTS, NewInspection
+from layers.stores.opening import embedded_records
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--max-records", type=int, default=100_000)
     args = parser.parse_args(argv)
-    store = InspectionStore(args.db)
+    store = embedded_records(args.db)
     venues = args.venues.split(",")
     deadline = time.monotonic() + args.seconds
     counter = itertools.count()

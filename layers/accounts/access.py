@@ -26,7 +26,7 @@ from typing import Any
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from layers.accounts.auth import current_user
+from layers.accounts.sessions import current_user
 from layers.catalogue.entries import ANONYMOUS, READ_ONLY_POSTS, ROLES, ROUTE_GROUPS, RouteGroup
 from layers.errors import Forbidden, Unauthorized
 from layers.web.context import JSON_PATHS, error_response

@@ -2,7 +2,7 @@
 
 Only the role admin may use these routes (catalogue.ROUTE_GROUPS, enforced by
 access.py). Every form carries the CSRF token; every change to a user is one
-transaction with its audit row (auth.UserStore). Routes stay thin.
+transaction with its audit row (users.Accounts). Routes stay thin.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
-from layers.accounts.auth import ROLE_LABELS, User, current_user, get_users
+from layers.accounts.sessions import current_user, get_users
+from layers.accounts.users import ROLE_LABELS, User
 from layers.catalogue.entries import ROLES
 from layers.errors import ApiError
 from layers.records import audit
@@ -34,25 +36,26 @@ def _actor() -> str:
     return user.name if user else audit.ANONYMOUS_ACTOR
 
 
-def _users_page(status: int = 200, error: str | None = None, form: dict[str, str] | None = None):
+def _users_page(status: int = 200, error: str | None = None,
+               form: dict[str, str] | None = None) -> ResponseReturnValue:
     users: list[User] = get_users().all()
     return render_template("accounts/users.html", title="用户管理", users=users, roles=ROLES,
                            role_labels=ROLE_LABELS, error=error, form=form or {},
                            me=current_user()), status
 
 
-def _done(message: str):
+def _done(message: str) -> ResponseReturnValue:
     flash(message)
     return redirect(url_for("admin.users_page"), 303)
 
 
 @bp.get("/admin/users")
-def users_page():
+def users_page() -> ResponseReturnValue:
     return _users_page()
 
 
 @bp.post("/admin/users")
-def create_user():
+def create_user() -> ResponseReturnValue:
     form = request.form
     try:
         user = get_users().create(form.get("name", "").strip(), form.get("password", ""),
@@ -64,7 +67,7 @@ def create_user():
 
 
 @bp.post("/admin/users/<name>/role")
-def set_role(name: str):
+def set_role(name: str) -> ResponseReturnValue:
     try:
         user = get_users().set_role(name, request.form.get("role", ""), by=_actor())
     except ApiError as e:
@@ -73,7 +76,7 @@ def set_role(name: str):
 
 
 @bp.post("/admin/users/<name>/password")
-def set_password(name: str):
+def set_password(name: str) -> ResponseReturnValue:
     try:
         get_users().set_password(name, request.form.get("password", ""), by=_actor())
     except ApiError as e:
@@ -82,7 +85,7 @@ def set_password(name: str):
 
 
 @bp.post("/admin/users/<name>/disabled")
-def set_disabled(name: str):
+def set_disabled(name: str) -> ResponseReturnValue:
     value = request.form.get("disabled")
     if value not in ("0", "1"):
         return _users_page(400, "disabled 必须是 0 或 1 (disabled must be 0 or 1)")
@@ -95,12 +98,11 @@ def set_disabled(name: str):
 
 def _search(args: Any) -> tuple[audit.AuditQuery, dict[str, Any]]:
     query = audit.parse_query(args)
-    with get_users().connect() as db:
-        return query, audit.search(db, query)
+    return query, get_users().audit_log(query)
 
 
 @bp.get("/api/audit")
-def api_audit():
+def api_audit() -> ResponseReturnValue:
     query, found = _search(request.args)
     links = {}
     if query.offset + query.limit < found["total"]:
@@ -113,14 +115,13 @@ def api_audit():
 
 
 @bp.get("/admin/audit")
-def audit_page():
+def audit_page() -> ResponseReturnValue:
     try:
         query, found = _search(request.args)
         error = None
     except ApiError as e:
         query, error = audit.AuditQuery(), e.message
-        with get_users().connect() as db:
-            found = audit.search(db, query)
+        found = get_users().audit_log(query)
     pages = {}
     if query.offset + query.limit < found["total"]:
         pages["next"] = url_for("admin.audit_page", **query.as_args(),

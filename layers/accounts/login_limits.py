@@ -1,6 +1,6 @@
 """Login attempts, rate-limited per user name and per client address.
 
-Failed attempts are rows of `login_failures` in the app's SQLite file, so the
+Failed attempts are rows of `login_failures` in the accounts store, so the
 limit holds across gunicorn's worker processes and restarts. Within a window
 (15 minutes by default) a user name may fail 5 times and a client address 20
 times; then a login for that name, or from that address, is refused (429,
@@ -8,27 +8,20 @@ with Retry-After) until the oldest of those failures leaves the window, even
 with the right password. A successful login clears its name's failures.
 An attempt that is refused is not counted (the wait does not grow).
 
-No Flask here: the login route calls these on its store's connection, in the
-transaction that also writes the audit row.
+The rules live here; each store keeps the rows with its own SQL (`LoginFailures`).
+No Flask here: the accounts call these in the transaction that also writes the
+audit row of the attempt.
 """
 
 from __future__ import annotations
 
 import math
-import sqlite3
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS login_failures (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    address TEXT NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS login_failures_name ON login_failures (name, at);
-CREATE INDEX IF NOT EXISTS login_failures_address ON login_failures (address, at);
-"""
+if TYPE_CHECKING:
+    from layers.stores.interfaces import LoginFailures
 
 clock = time.time  # seconds; tests replace it to move time on
 
@@ -40,34 +33,28 @@ class Limits:
     window_s: float = 900.0
 
 
-def ensure_schema(db: sqlite3.Connection) -> None:
-    db.executescript(SCHEMA)
-
-
 def key(name: str) -> str:
     return name.strip().lower()
 
 
-def retry_after(db: sqlite3.Connection, name: str, address: str, limits: Limits) -> int | None:
+def retry_after(db: LoginFailures, name: str, address: str, limits: Limits) -> int | None:
     """Seconds until a login for `name` from `address` may be tried again; None: now."""
     now = clock()
     waits = []
-    for column, value, limit in (("name", key(name), limits.per_name),
-                                 ("address", address, limits.per_address)):
-        rows = db.execute(
-            f"SELECT at FROM login_failures WHERE {column} = ? AND at > ?"  # noqa: S608
-            " ORDER BY at DESC LIMIT ?", (value, now - limits.window_s, limit)).fetchall()
-        if len(rows) >= limit:
-            waits.append(rows[-1][0] + limits.window_s - now)
+    checks: tuple[tuple[Literal["name", "address"], str, int], ...] = (
+        ("name", key(name), limits.per_name), ("address", address, limits.per_address))
+    for column, value, limit in checks:
+        times = db.failure_times(column, value, now - limits.window_s, limit)
+        if len(times) >= limit:
+            waits.append(times[-1] + limits.window_s - now)
     return max(1, math.ceil(max(waits))) if waits else None
 
 
-def note_failure(db: sqlite3.Connection, name: str, address: str, limits: Limits) -> None:
+def note_failure(db: LoginFailures, name: str, address: str, limits: Limits) -> None:
     now = clock()
-    db.execute("DELETE FROM login_failures WHERE at <= ?", (now - limits.window_s,))
-    db.execute("INSERT INTO login_failures (name, address, at) VALUES (?, ?, ?)",
-               (key(name), address, now))
+    db.forget_failures(now - limits.window_s)
+    db.add_failure(key(name), address, now)
 
 
-def clear_name(db: sqlite3.Connection, name: str) -> None:
-    db.execute("DELETE FROM login_failures WHERE name = ?", (key(name),))
+def clear_name(db: LoginFailures, name: str) -> None:
+    db.clear_failures(key(name))

@@ -1,4 +1,4 @@
-"""The OpenAPI section of accounts and the audit log (auth.py, admin.py):
+"""The OpenAPI section of accounts and the audit log (routes.py, admin.py):
 GET /api/csrf (a CSRF token for scripts) and GET /api/audit (admins).
 
 The security schemes of logins (`cookieAuth`, and `csrfToken`, the header X-CSRFToken

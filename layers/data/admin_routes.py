@@ -31,7 +31,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from layers.accounts.auth import current_user
+from layers.accounts.sessions import current_user
 from layers.catalogue.entries import CATALOGUE, Layer, layer_names
 from layers.data.importer import ImportReport, check_import, replace_layer
 from layers.data.layer_export import EXPORT_FORMATS, ExportError, export_layer

@@ -24,15 +24,14 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from layers.accounts.auth import cli_actor
+from layers.accounts.cli import cli_actor
 from layers.catalogue.entries import layer_names
 from layers.catalogue.validate import LayerDataError
 from layers.data.importer import ImportReport, check_import, replace_layer
 from layers.data.layer_export import EXPORT_FORMATS, ExportError, export_layer, format_for
 from layers.data.sources import ReadOptions
-from layers.records.inspections import InspectionStore
 from layers.stores.layers import LayerStore
-from layers.stores.opening import accounts_transaction
+from layers.stores.opening import accounts_transaction, embedded_records
 
 # Files with at least this many features get a progress bar.
 PROGRESS_MIN_FEATURES = 1000
@@ -97,7 +96,7 @@ def venues_with_records() -> list[str]:
         path = Path(current_app.config["INSPECTIONS_DB"])
         if not path.exists():
             return []
-        inspections = InspectionStore(path)
+        inspections = embedded_records(path)
     return list(inspections.last_inspections())
 
 

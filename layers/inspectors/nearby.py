@@ -32,8 +32,9 @@ from layers.errors import BadRequest
 from layers.geo.chinacoords import SYSTEMS, to_wgs84
 from layers.geo.crs import lonlat_to_metric
 from layers.records.inspections import VenueStatus
+from layers.stores.interfaces import SpatialStore
 from layers.stores.layers import LayerStore, LoadedLayer
-from layers.stores.spatial import Hit, SpatialStore, geodesic_hits, metric_target, ranked
+from layers.stores.spatial import Hit, geodesic_hits, metric_target, ranked
 
 NEARBY_LAYERS = ("venues", "garbage", "parking")
 DEFAULT_RADIUS_M = 500.0

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
 from layers.accounts.access import may_use
-from layers.accounts.auth import current_user
+from layers.accounts.sessions import current_user
 from layers.catalogue.entries import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
 from layers.errors import BadRequest, NotFound
 from layers.geo.chinacoords import SYSTEM_LABELS

@@ -1,39 +1,27 @@
 """The audit log: who did what, when, to which object. One table, `audit_log`, in the
 accounts store (the SQLite file INSPECTIONS_DB, or PostGIS with DATABASE_URL). A row
-is written with `record(db, ...)` on the connection of the change it records, inside
-the same transaction: the change and its audit row are committed together or not at
+is written with `record(db, ...)` on the transaction of the change it records (an
+`AuditSink` of the store): the change and its audit row are committed together or not at
 all. (A layer import replaces a file, not rows: its row is written in a transaction
 that is committed right after the file is swapped in, see cli.py.) Reading is for
 admins: /admin/audit and GET /api/audit.
 
-No Flask here: the stores and the CLI call it.
+The rules live here (the actions and their labels, the query's arguments, the page);
+each store keeps the rows with its own SQL. No Flask here: the stores and the CLI call it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layers.errors import BadRequest
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit_log (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    object_type TEXT,
-    object_id TEXT,
-    summary TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
-CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, at);
-CREATE INDEX IF NOT EXISTS audit_log_action ON audit_log (action, at);
-"""
+if TYPE_CHECKING:
+    from layers.stores.interfaces import AuditReader, AuditSink
 
 # Every action the app records, with its Chinese label (the admin page's filter).
 ACTIONS = {
@@ -59,22 +47,14 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
-def ensure_schema(db: sqlite3.Connection) -> None:
-    db.executescript(SCHEMA)
-
-
-def record(db: sqlite3.Connection, actor: str | None, action: str,
+def record(db: AuditSink, actor: str | None, action: str,
            object_type: str | None = None, object_id: str | None = None,
            summary: Mapping[str, Any] | None = None) -> None:
     """Add a row on `db`, in the transaction of the change it records."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    db.execute(
-        "INSERT INTO audit_log (actor, action, object_type, object_id, summary)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (actor or ANONYMOUS_ACTOR, action, object_type, object_id,
-         json.dumps(dict(summary or {}), ensure_ascii=False, sort_keys=True)),
-    )
+    db.add_audit_row(actor or ANONYMOUS_ACTOR, action, object_type, object_id,
+                     json.dumps(dict(summary or {}), ensure_ascii=False, sort_keys=True))
 
 
 @dataclass(frozen=True)
@@ -86,7 +66,7 @@ class AuditQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
 
-    def as_args(self) -> dict[str, str]:
+    def as_args(self) -> dict[str, Any]:
         """The filters as query arguments (paging left out)."""
         return {k: v for k, v in (("actor", self.actor), ("action", self.action),
                                   ("since", self.since), ("until", self.until)) if v}
@@ -138,26 +118,9 @@ def _instant(text: str | None, name: str, end: bool) -> str | None:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def search(db: sqlite3.Connection, query: AuditQuery) -> dict[str, Any]:
+def search(db: AuditReader, query: AuditQuery) -> dict[str, Any]:
     """The matching rows, newest first, one page of them, and their total."""
-    where, params = [], []
-    if query.actor:
-        where.append("actor = ?")
-        params.append(query.actor)
-    if query.action:
-        where.append("action = ?")
-        params.append(query.action)
-    if query.since:
-        where.append("at >= ?")
-        params.append(query.since)
-    if query.until:
-        where.append("at < ?")
-        params.append(query.until)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    total = db.execute(f"SELECT count(*) FROM audit_log{clause}", params).fetchone()[0]
-    rows = db.execute(
-        f"SELECT id, at, actor, action, object_type, object_id, summary FROM audit_log{clause}"
-        " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?", [*params, query.limit, query.offset])
-    entries = [{**dict(row), "action_label": ACTIONS.get(row["action"], row["action"]),
+    total, rows = db.audit_rows(query)
+    entries = [{**row, "action_label": ACTIONS.get(row["action"], row["action"]),
                 "summary": json.loads(row["summary"])} for row in rows]
     return {"entries": entries, "total": total, "limit": query.limit, "offset": query.offset}

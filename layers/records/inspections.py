@@ -1,8 +1,10 @@
-"""Inspection records of the venues, kept in SQLite (WAL, transactions).
+"""Inspection records of the venues: their statuses and what an inspector may send.
 
-The store is seeded once from the shipped history (geodata/inspections.csv,
-geodata/hazards.csv) and then grows with the records inspectors make. A
-venue's status on every map and list follows from its records:
+The records are kept by a store (layers/records/book.py over the tables of
+layers/stores/embedded or layers/stores/postgis), seeded once from the shipped
+history (geodata/inspections.csv, geodata/hazards.csv), then growing with the
+records inspectors make. A venue's status on every map and list follows from
+its records:
 
 - 隐患未改: a hazard found is not yet rectified (立案 or 整改中);
 - 逾期未检: no inspection within the interval of the venue's kind;
@@ -10,8 +12,8 @@ venue's status on every map and list follows from its records:
 
 Writes are validated before anything is stored (`parse_inspection`,
 `parse_recheck` raise BadRequest with a message) and each write is one
-transaction (BEGIN IMMEDIATE), so a rejected or failed write leaves nothing
-behind. Hazards follow the city-management case flow 立案 → 整改中 → 已整改:
+transaction, so a rejected or failed write leaves nothing behind. Hazards
+follow the city-management case flow 立案 → 整改中 → 已整改 (book.py):
 an inspection that finds a hazard files it (立案), the venue starting work
 moves it to 整改中, and only a re-check inspection (复查) closes it (已整改).
 Every transition is kept in `hazard_events`.
@@ -19,20 +21,13 @@ Every transition is kept in `hazard_events`.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import os
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from layers.catalogue.usertext import refuse_markup
-from layers.errors import BadRequest, Conflict, NotFound
-from layers.records import audit
+from layers.errors import BadRequest
 
 STATUS_OK = "合格"
 STATUS_HAZARD = "隐患未改"
@@ -42,9 +37,6 @@ STATUSES = (STATUS_OK, STATUS_HAZARD, STATUS_OVERDUE)
 RESULTS = ("合格", "发现隐患")
 HAZARD_STATUSES = ("立案", "整改中", "已整改")  # the city-management case flow
 OPEN_HAZARD_STATUSES = ("立案", "整改中")
-# Up to this many venues, statuses() reads their records by index (SQLite's
-# default limit of host parameters is far above); more read the grouped tables.
-FEW_VENUES = 500
 HAZARD_CATEGORIES = ("消防安全", "用电安全", "燃气安全", "疏散通道", "建筑安全", "其他")
 
 # Days between inspections, by venue kind: crowded and fire-prone kinds more often.
@@ -67,45 +59,6 @@ MAX_HAZARDS_PER_INSPECTION = 20
 MAX_DEADLINE_DAYS = 365  # a rectification deadline lies at most this long after finding
 EARLIEST_DATE = dt.date(2000, 1, 1)
 MAX_LENGTH = {"inspector": 50, "description": 200, "note": 500}
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS inspections (
-    id TEXT PRIMARY KEY,
-    venue_id TEXT NOT NULL,
-    date TEXT NOT NULL,
-    inspector TEXT NOT NULL,
-    campaign TEXT,
-    result TEXT NOT NULL CHECK (result IN ('合格', '发现隐患')),
-    note TEXT,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS inspections_venue ON inspections (venue_id, date);
-CREATE TABLE IF NOT EXISTS hazards (
-    id TEXT PRIMARY KEY,
-    venue_id TEXT NOT NULL,
-    inspection_id TEXT NOT NULL REFERENCES inspections (id),
-    category TEXT NOT NULL,
-    description TEXT NOT NULL,
-    found TEXT NOT NULL,
-    deadline TEXT,
-    status TEXT NOT NULL CHECK (status IN ('立案', '整改中', '已整改')),
-    rectified TEXT
-);
-CREATE INDEX IF NOT EXISTS hazards_venue ON hazards (venue_id, status);
-CREATE TABLE IF NOT EXISTS hazard_events (
-    id INTEGER PRIMARY KEY,
-    hazard_id TEXT NOT NULL REFERENCES hazards (id),
-    status TEXT NOT NULL CHECK (status IN ('立案', '整改中', '已整改')),
-    date TEXT NOT NULL,
-    inspection_id TEXT REFERENCES inspections (id),
-    actor TEXT,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS hazard_events_hazard ON hazard_events (hazard_id);
-"""
-# Columns added after the first release, for stores made before them.
-ADDED_COLUMNS = {"inspections": {"recorded_by": "TEXT"}}
-
 
 def interval_days(kind: str) -> int:
     return INTERVAL_DAYS.get(kind, DEFAULT_INTERVAL_DAYS)
@@ -360,300 +313,3 @@ def _date(value: Any, label: Label, today: dt.date) -> dt.date:
         raise BadRequest(f"{label.zh} {date} 早于 {EARLIEST_DATE} "
                          f"({label.en} {date} is before {EARLIEST_DATE})")
     return date
-
-
-class InspectionStore:
-    """SQLite store of inspections and hazards; one connection per operation."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()  # a thread's reader, see `reader`
-        with self.connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
-            audit.ensure_schema(db)
-            _add_missing_columns(db)
-
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in a transaction: committed on success, rolled back on error."""
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys=ON")
-        # FULL: a commit is on disk before it is acknowledged, even across a power
-        # cut (NORMAL, in WAL mode, survives only a crash of the process).
-        db.execute("PRAGMA synchronous=FULL")
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
-
-    def reader(self) -> sqlite3.Connection:
-        """This thread's read connection, kept open for the small reads of hot queries.
-
-        Autocommit: each SELECT is its own read transaction and sees every commit
-        before it (WAL). Made anew in a forked worker (never crosses a fork) and
-        per thread (sqlite3's own check); writes never use it.
-        """
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            local.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            local.pid = os.getpid()
-        return local.db
-
-    @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
-        """A connection for a few small reads: this thread's reader."""
-        yield self.reader()
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that holds the write lock from its start (BEGIN IMMEDIATE),
-        so that ids read inside it stay free until it commits."""
-        with self.connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-
-    def is_empty(self) -> bool:
-        with self.connect() as db:
-            return db.execute("SELECT count(*) FROM inspections").fetchone()[0] == 0
-
-    def seed_from_csv(self, inspections_csv: Path, hazards_csv: Path) -> None:
-        """Load the shipped history, in one transaction, if the store is empty."""
-        if not inspections_csv.exists():
-            return
-        with self.connect() as db:
-            if db.execute("SELECT count(*) FROM inspections").fetchone()[0]:
-                return
-            db.executemany(
-                "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note)"
-                " VALUES (:id, :venue_id, :date, :inspector, :campaign, :result, :note)",
-                _read_csv(inspections_csv),
-            )
-            db.executemany(
-                "INSERT INTO hazards (id, venue_id, inspection_id, category, description, found,"
-                " deadline, status, rectified) VALUES (:id, :venue_id, :inspection_id, :category,"
-                " :description, :found, :deadline, :status, :rectified)",
-                _read_csv(hazards_csv) if hazards_csv.exists() else [],
-            )
-
-    def last_inspections(self) -> dict[str, str]:
-        """venue_id -> date of its latest inspection."""
-        with self.connect() as db:
-            rows = db.execute("SELECT venue_id, max(date) FROM inspections GROUP BY venue_id")
-            return {venue_id: last for venue_id, last in rows}
-
-    def open_hazard_counts(self) -> dict[str, int]:
-        with self.connect() as db:
-            rows = db.execute(
-                "SELECT venue_id, count(*) FROM hazards WHERE status IN ('立案', '整改中')"
-                " GROUP BY venue_id"
-            )
-            return {venue_id: n for venue_id, n in rows}
-
-    def _records_of(self, venue_ids: list[str]) -> tuple[dict[str, str], dict[str, int]]:
-        """last_inspections() and open_hazard_counts() of these venues only."""
-        if not venue_ids:
-            return {}, {}
-        marks = ",".join("?" * len(venue_ids))
-        with self.reading() as db:
-            last = db.execute(f"SELECT venue_id, max(date) FROM inspections WHERE venue_id IN"
-                              f" ({marks}) GROUP BY venue_id", venue_ids).fetchall()
-            counts = db.execute(f"SELECT venue_id, count(*) FROM hazards WHERE venue_id IN"
-                                f" ({marks}) AND status IN ('立案', '整改中') GROUP BY"
-                                " venue_id", venue_ids).fetchall()
-        return dict(last), dict(counts)
-
-    def statuses(
-        self, venues: Iterable[tuple[str, str]], today: dt.date
-    ) -> dict[str, VenueStatus]:
-        """venue_id -> status, for (venue_id, kind) pairs."""
-        venues = list(venues)
-        if len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the whole table
-            last, open_counts = self._records_of([vid for vid, _ in venues])
-        else:
-            last = self.last_inspections()
-            open_counts = self.open_hazard_counts()
-        return {
-            vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today)
-            for vid, kind in venues
-        }
-
-
-    # --- writes ---------------------------------------------------------------
-
-    def record_inspection(self, new: NewInspection, recorded_by: str | None = None
-                          ) -> dict[str, Any]:
-        """Store an inspection and the hazards it found (each filed as 立案), atomically."""
-        with self.write() as db:
-            inspection_id = _next_id(db, "inspections", "INS", 6)
-            db.execute(
-                "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note,"
-                " recorded_by) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
-                (inspection_id, new.venue_id, new.date, new.inspector, new.result, new.note,
-                 recorded_by),
-            )
-            for hazard in new.hazards:
-                hazard_id = _next_id(db, "hazards", "HZ", 5)
-                db.execute(
-                    "INSERT INTO hazards (id, venue_id, inspection_id, category, description,"
-                    " found, deadline, status) VALUES (?, ?, ?, ?, ?, ?, ?, '立案')",
-                    (hazard_id, new.venue_id, inspection_id, hazard.category, hazard.description,
-                     new.date, hazard.deadline),
-                )
-                _event(db, hazard_id, "立案", new.date, inspection_id, new.inspector)
-            stored = _inspection(db, inspection_id)
-            audit.record(db, recorded_by, "inspection.create", "inspection", inspection_id, {
-                "venue_id": new.venue_id, "date": new.date, "inspector": new.inspector,
-                "result": new.result, "hazards": [h["id"] for h in stored["hazards"]]})
-            return stored
-
-    def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None,
-                            by: str | None = None) -> dict[str, Any]:
-        """立案 → 整改中: the venue has started to rectify the hazard. `actor` is the name
-        kept with the hazard's event, `by` the user who made the change (the audit log)."""
-        with self.write() as db:
-            hazard = _hazard_row(db, hazard_id)
-            if hazard["status"] != "立案":
-                raise Conflict(f"隐患 {hazard_id} 现为{hazard['status']},只有立案的隐患才能标记为"
-                               f"整改中 (hazard {hazard_id} is {hazard['status']}; only a hazard "
-                               "in 立案 can move to 整改中)")
-            db.execute("UPDATE hazards SET status = '整改中' WHERE id = ?", (hazard_id,))
-            _event(db, hazard_id, "整改中", date.isoformat(), None, actor)
-            audit.record(db, by or actor, "hazard.status", "hazard", hazard_id, {
-                "venue_id": hazard["venue_id"], "from": "立案", "to": "整改中",
-                "date": date.isoformat()})
-            return _hazard_dict(db, _hazard_row(db, hazard_id))
-
-    def record_recheck(self, new: NewRecheck, recorded_by: str | None = None) -> dict[str, Any]:
-        """A re-check inspection (复查): the hazards in `closed` become 已整改.
-
-        Only hazards under rectification (整改中) can be closed. The re-check is an
-        inspection of the venue: 合格 when no open hazard remains, else 发现隐患.
-        """
-        with self.write() as db:
-            rectifying = {
-                row["id"]: row for row in db.execute(
-                    "SELECT * FROM hazards WHERE venue_id = ? AND status = '整改中'",
-                    (new.venue_id,))
-            }
-            if not rectifying:
-                raise Conflict(f"场所 {new.venue_id} 没有整改中的隐患,无需复查 (venue "
-                               f"{new.venue_id} has no hazard in 整改中 to re-check)")
-            for hazard_id in new.closed:
-                if hazard_id not in rectifying:
-                    row = db.execute("SELECT venue_id, status FROM hazards WHERE id = ?",
-                                     (hazard_id,)).fetchone()
-                    if row is None or row["venue_id"] != new.venue_id:
-                        raise BadRequest(f"场所 {new.venue_id} 没有隐患 {hazard_id} "
-                                         f"(venue {new.venue_id} has no hazard {hazard_id})")
-                    raise Conflict(f"隐患 {hazard_id} 现为{row['status']},复查只能关闭整改中的"
-                                   f"隐患 (hazard {hazard_id} is {row['status']}; a re-check "
-                                   "closes only hazards in 整改中)")
-                if new.date < rectifying[hazard_id]["found"]:
-                    found = rectifying[hazard_id]["found"]
-                    raise BadRequest(f"复查日期 {new.date} 早于隐患 {hazard_id} 的发现日期 "
-                                     f"{found} (re-check date {new.date} is before hazard "
-                                     f"{hazard_id} was found on {found})")
-            still_open = db.execute(
-                "SELECT count(*) FROM hazards WHERE venue_id = ? AND status IN ('立案', '整改中')",
-                (new.venue_id,)).fetchone()[0] - len(new.closed)
-            inspection_id = _next_id(db, "inspections", "INS", 6)
-            db.execute(
-                "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note,"
-                " recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (inspection_id, new.venue_id, new.date, new.inspector, RECHECK_CAMPAIGN,
-                 "发现隐患" if still_open else "合格", new.note, recorded_by),
-            )
-            for hazard_id in new.closed:
-                db.execute("UPDATE hazards SET status = '已整改', rectified = ? WHERE id = ?",
-                           (new.date, hazard_id))
-                _event(db, hazard_id, "已整改", new.date, inspection_id, new.inspector)
-            audit.record(db, recorded_by, "recheck.create", "inspection", inspection_id, {
-                "venue_id": new.venue_id, "date": new.date, "inspector": new.inspector,
-                "closed": list(new.closed)})
-            return _inspection(db, inspection_id)
-
-    # --- reads ------------------------------------------------------------------
-
-    def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]:
-        """A venue's inspections (newest first, with the hazards each found or closed)
-        and its open hazards."""
-        with self.connect() as db:
-            ids = [row[0] for row in db.execute(
-                "SELECT id FROM inspections WHERE venue_id = ?"
-                " ORDER BY date DESC, created_at DESC, id DESC LIMIT ?", (venue_id, limit))]
-            open_rows = db.execute(
-                "SELECT * FROM hazards WHERE venue_id = ? AND status IN ('立案', '整改中')"
-                " ORDER BY found, id", (venue_id,)).fetchall()
-            total = db.execute("SELECT count(*) FROM inspections WHERE venue_id = ?",
-                               (venue_id,)).fetchone()[0]
-            return {
-                "inspections": [_inspection(db, i) for i in ids],
-                "inspection_count": total,
-                "open_hazards": [_hazard_dict(db, row) for row in open_rows],
-            }
-
-    def hazard(self, hazard_id: str) -> dict[str, Any]:
-        with self.connect() as db:
-            return _hazard_dict(db, _hazard_row(db, hazard_id))
-
-
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    for table, columns in ADDED_COLUMNS.items():
-        present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
-        for name, sql_type in columns.items():
-            if name not in present:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
-
-
-def _next_id(db: sqlite3.Connection, table: str, prefix: str, width: int) -> str:
-    """The next id in a table's `PREFIX000123` sequence (call inside a write transaction)."""
-    n = db.execute(
-        f"SELECT max(CAST(substr(id, {len(prefix) + 1}) AS INTEGER)) FROM {table}"
-        " WHERE id GLOB ?", (prefix + "[0-9]*",)).fetchone()[0]
-    return f"{prefix}{(n or 0) + 1:0{width}d}"
-
-
-def _event(db: sqlite3.Connection, hazard_id: str, status: str, date: str,
-           inspection_id: str | None, actor: str | None) -> None:
-    db.execute("INSERT INTO hazard_events (hazard_id, status, date, inspection_id, actor)"
-               " VALUES (?, ?, ?, ?, ?)", (hazard_id, status, date, inspection_id, actor))
-
-
-def _hazard_row(db: sqlite3.Connection, hazard_id: str) -> sqlite3.Row:
-    row = db.execute("SELECT * FROM hazards WHERE id = ?", (hazard_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"没有编号为 {hazard_id!r} 的隐患 (no hazard with id {hazard_id!r})")
-    return row
-
-
-def _hazard_dict(db: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
-    events = db.execute(
-        "SELECT status, date, inspection_id, actor FROM hazard_events WHERE hazard_id = ?"
-        " ORDER BY id", (row["id"],))
-    return {**dict(row), "events": [dict(e) for e in events]}
-
-
-def _inspection(db: sqlite3.Connection, inspection_id: str) -> dict[str, Any]:
-    row = db.execute(
-        "SELECT id, venue_id, date, inspector, campaign, result, note, recorded_by"
-        " FROM inspections WHERE id = ?", (inspection_id,)).fetchone()
-    found = db.execute("SELECT * FROM hazards WHERE inspection_id = ? ORDER BY id",
-                       (inspection_id,)).fetchall()
-    closed = db.execute(
-        "SELECT h.* FROM hazards h JOIN hazard_events e ON e.hazard_id = h.id"
-        " WHERE e.inspection_id = ? AND e.status = '已整改' ORDER BY h.id",
-        (inspection_id,)).fetchall()
-    return {
-        **dict(row),
-        "hazards": [_hazard_dict(db, h) for h in found],
-        "closed_hazards": [_hazard_dict(db, h) for h in closed],
-    }
-
-
-def _read_csv(path: Path) -> list[dict[str, str | None]]:
-    with open(path, encoding="utf-8", newline="") as f:
-        return [{k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(f)]

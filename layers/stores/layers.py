@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,7 +134,7 @@ class LayerStore:
         except KeyError:
             raise UnknownLayer(name, tuple(self._layers)) from None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[LoadedLayer]:
         return iter(self._layers.values())
 
     def names(self) -> tuple[str, ...]:

@@ -11,9 +11,8 @@ from flask import Flask, Response, current_app, g, has_request_context, jsonify,
 from werkzeug.exceptions import HTTPException
 
 from layers.errors import ApiError, BadRequest
+from layers.stores.interfaces import RecordStore, SpatialStore
 from layers.stores.layers import LayerStore, LoadedLayer
-from layers.stores.opening import RecordStore
-from layers.stores.spatial import SpatialStore
 from layers.stores.visibility import visible_store
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,11 @@ import sqlite3
 import pytest
 
 from layers.accounts import login_limits
+from layers.errors import Conflict
 from layers.records import audit
 from layers.records import inspections as ins
+from layers.stores.embedded.schema import RECORDS_SCHEMA
+from tests import storesql
 from tests.conftest import PASSWORD, client_as, csrf_token, log_in, make_app
 from tests.layerfiles import Cli, copy_geodata, shipped
 
@@ -26,9 +29,8 @@ def app(tmp_path, store_backend):
 
 
 def audit_rows(app, action=None):
-    with app.extensions["users"].connect() as db:  # SQLite or PostgreSQL, as the app
-        rows = db.execute("SELECT * FROM audit_log ORDER BY id").fetchall()
-    return [dict(r) | {"summary": json.loads(r["summary"])} for r in rows
+    found = storesql.rows(app, "SELECT * FROM audit_log ORDER BY id")  # SQLite or PostgreSQL
+    return [dict(r) | {"summary": json.loads(r["summary"])} for r in found
             if action is None or r["action"] == action]
 
 
@@ -289,9 +291,8 @@ def test_inspections_hazards_and_rechecks_are_audited(app):
 
 def test_the_audit_row_is_written_in_the_transaction_of_the_change(app, monkeypatch):
     store = app.extensions["inspections"]
-    with store.connect() as db:
-        before = db.execute("SELECT count(*) FROM inspections").fetchone()[0]
-        assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0
+    before = storesql.value(app, "SELECT count(*) FROM inspections")
+    assert storesql.value(app, "SELECT count(*) FROM audit_log") == 0
     new = ins.parse_inspection({"venue_id": "V0001", "inspector": "张伟", "result": "合格"},
                                ins.dt.date(2026, 11, 25), lambda v: True)
 
@@ -301,17 +302,15 @@ def test_the_audit_row_is_written_in_the_transaction_of_the_change(app, monkeypa
     monkeypatch.setattr(audit, "record", broken)
     with pytest.raises(sqlite3.OperationalError):
         store.record_inspection(new, "zhangwei")
-    with store.connect() as db:
-        assert db.execute("SELECT count(*) FROM inspections").fetchone()[0] == before
+    assert storesql.value(app, "SELECT count(*) FROM inspections") == before
     monkeypatch.undo()
-    with pytest.raises(ins.Conflict):  # a refused change writes no audit row either
+    with pytest.raises(Conflict):  # a refused change writes no audit row either
         store.record_recheck(ins.parse_recheck({"venue_id": "V0001", "inspector": "张伟",
                                                 "closed": ["HZ1"]}, ins.dt.date(2026, 11, 25),
                                                lambda v: True), "zhangwei")
     stored = store.record_inspection(new, "zhangwei")
-    with store.connect() as db:
-        rows = db.execute("SELECT actor, action, object_id FROM audit_log").fetchall()
-    assert [tuple(r) for r in rows] == [("zhangwei", "inspection.create", stored["id"])]
+    rows = storesql.rows(app, "SELECT actor, action, object_id FROM audit_log")
+    assert [tuple(r.values()) for r in rows] == [("zhangwei", "inspection.create", stored["id"])]
 
 
 def test_imports_and_reloads_are_audited(tmp_path, store_backend):
@@ -416,7 +415,7 @@ def test_a_restore_is_audited_and_brings_the_accounts_tables_back(app, tmp_path,
     With PostGIS `db restore` refuses (pg_restore is the tool) and changes nothing."""
     old = tmp_path / "old.sqlite"
     with sqlite3.connect(old) as db:
-        db.executescript(ins.SCHEMA)
+        db.executescript(RECORDS_SCHEMA)
     result = app.test_cli_runner().invoke(args=["db", "restore", str(old), "--by", "ops"])
     if store_backend == "postgis":
         assert result.exit_code != 0 and "pg_restore" in result.output

@@ -330,7 +330,8 @@ def test_nearest_matches_measuring_every_feature(store):
     import numpy as np
 
     from layers.inspectors.nearby import Point, measure
-    from layers.stores.spatial import MemorySpatial, ranked
+    from layers.stores.embedded.spatial import MemorySpatial
+    from layers.stores.spatial import ranked
 
     spatial = MemorySpatial(lambda: store)
     rng = np.random.default_rng(5)

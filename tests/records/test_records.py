@@ -9,8 +9,13 @@ import pytest
 
 from layers.errors import BadRequest
 from layers.records import inspections as ins
+from layers.stores.embedded.database import SqliteFile
+from layers.stores.embedded.records import SqliteRecordWrites
+from layers.stores.embedded.schema import RECORDS_SCHEMA
+from layers.stores.opening import embedded_records
 from layers.web import context as web
 from tests.conftest import TODAY, log_in, make_app
+from tests.storesql import value
 
 PASSWORD = "correct-horse-1"
 # The page shows the server's messages as they are: Chinese first, the English after it.
@@ -45,9 +50,8 @@ def inspector(app):
 
 
 def counts(app):
-    with app.extensions["inspections"].connect() as db:  # SQLite or PostgreSQL
-        return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                     for t in ("inspections", "hazards", "hazard_events"))
+    return tuple(value(app, f"SELECT count(*) FROM {t}")  # SQLite or PostgreSQL
+                 for t in ("inspections", "hazards", "hazard_events"))
 
 
 def venue(client, venue_id):
@@ -392,7 +396,7 @@ def test_records_survive_a_restart(tmp_path, store_backend):
 
 
 def test_a_write_that_fails_halfway_leaves_nothing(tmp_path, monkeypatch):
-    store = ins.InspectionStore(tmp_path / "s.sqlite")
+    store = embedded_records(tmp_path / "s.sqlite")
     new = ins.parse_inspection(
         {"venue_id": "V0001", "inspector": "张伟", "result": "发现隐患",
          "hazards": [hazard(), hazard()]}, ins.dt.date(2026, 11, 25), lambda v: True)
@@ -403,22 +407,22 @@ def test_a_write_that_fails_halfway_leaves_nothing(tmp_path, monkeypatch):
         if len(calls) == 2:
             raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(ins, "_event", failing_event)
+    monkeypatch.setattr(SqliteRecordWrites, "add_hazard_event", failing_event)
     with pytest.raises(sqlite3.OperationalError):
         store.record_inspection(new)
     assert store.history("V0001")["inspection_count"] == 0
-    with store.connect() as db:
+    with SqliteFile(tmp_path / "s.sqlite").connect() as db:
         assert db.execute("SELECT count(*) FROM hazards").fetchone()[0] == 0
 
 
 def test_concurrent_writers_get_distinct_ids(tmp_path):
     path = tmp_path / "s.sqlite"
-    ins.InspectionStore(path)
+    embedded_records(path)
     today = ins.dt.date(2026, 11, 25)
     errors, ids = [], []
 
     def write(n):
-        store = ins.InspectionStore(path)  # as another process would
+        store = embedded_records(path)  # as another process would
         try:
             for _ in range(5):
                 new = ins.parse_inspection(
@@ -441,9 +445,7 @@ def test_concurrent_writers_get_distinct_ids(tmp_path):
 def test_new_ids_continue_the_shipped_sequences(app, inspector):
     venue_id = a_venue_with_status(inspector, "合格")
     stored = record(inspector, venue_id).get_json()["inspection"]
-    with app.extensions["inspections"].connect() as db:
-        last_seeded = db.execute("SELECT max(id) FROM inspections WHERE id != ?",
-                                 (stored["id"],)).fetchone()[0]
+    last_seeded = value(app, "SELECT max(id) FROM inspections WHERE id != ?", stored["id"])
     assert stored["id"] == f"INS{int(last_seeded[3:]) + 1:06d}"
     assert stored["hazards"][0]["id"].startswith("HZ")
 
@@ -451,11 +453,11 @@ def test_new_ids_continue_the_shipped_sequences(app, inspector):
 def test_a_store_made_before_recorded_by_is_upgraded(tmp_path):
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as db:
-        db.executescript(ins.SCHEMA)  # the tables as first released: no recorded_by
+        db.executescript(RECORDS_SCHEMA)  # the tables as first released: no recorded_by
         db.execute("INSERT INTO inspections (id, venue_id, date, inspector, result)"
                    " VALUES ('INS000001', 'V0001', '2026-01-01', '张伟', '合格')")
-    store = ins.InspectionStore(path)
-    with store.connect() as db:
+    store = embedded_records(path)
+    with SqliteFile(path).connect() as db:
         columns = {row["name"] for row in db.execute("PRAGMA table_info(inspections)")}
     assert "recorded_by" in columns
     assert store.history("V0001")["inspections"][0]["recorded_by"] is None

@@ -11,7 +11,7 @@ same `check_sigkill_mid_write`:
   threads logged in as an inspector that POST /api/inspections back to back; a
   record is acknowledged by its 201 answer; the master and every worker are
   SIGKILLed while requests are in flight. This is what the users do.
-- `StoreWriters`: processes that write through InspectionStore directly (as the
+- `StoreWriters`: processes that write through the embedded records store directly (as the
   workers do), SIGKILLed between and inside transactions at a far higher rate.
 """
 
@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bench.production import ProductionServer
-from layers.accounts.auth import UserStore
-from layers.records.inspections import InspectionStore
+from layers.stores.opening import embedded_accounts, embedded_records
 from tests.conftest import PASSWORD, TODAY
 
 WRITER = Path(__file__).resolve().parents[1] / "store_writer.py"
@@ -113,7 +112,7 @@ class ServerWriters:
         self._counter = itertools.count()
 
     def start(self) -> None:
-        UserStore(self.db).create(self.USER, PASSWORD, "inspector", "压力测试", by="tests")
+        embedded_accounts(self.db).create(self.USER, PASSWORD, "inspector", "压力测试", by="tests")
         self.server.start()
         self.threads = [threading.Thread(target=self._client, daemon=True)
                         for _ in range(self.clients)]
@@ -238,7 +237,7 @@ def check_sigkill_mid_write(writers: Writers, db: Path, kill_after: int) -> dict
     acked = writers.acknowledged()
     assert len(acked) >= kill_after
 
-    InspectionStore(db)  # what a restarted server does first
+    embedded_records(db)  # what a restarted server does first
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
@@ -266,14 +265,14 @@ def check_restarted_server_shows(db: Path, acked: dict[str, str]) -> None:
 
 
 def venues_not_inspected_today(db: Path) -> list[str]:
-    last = InspectionStore(db).last_inspections()
+    last = embedded_records(db).last_inspections()
     venues = json.loads((GEODATA / "venues.geojson").read_text(encoding="utf-8"))["features"]
     return [v["id"] for v in venues if last.get(v["id"], "") < TODAY][:20]
 
 
 def seeded_store(tmp_path: Path) -> tuple[Path, list[str]]:
     db = tmp_path / "inspections.sqlite"
-    InspectionStore(db).seed_from_csv(GEODATA / "inspections.csv", GEODATA / "hazards.csv")
+    embedded_records(db).seed_from_csv(GEODATA / "inspections.csv", GEODATA / "hazards.csv")
     venues = venues_not_inspected_today(db)
     assert len(venues) == 20
     return db, venues

@@ -14,7 +14,12 @@ import pytest
 
 from bench.production import ProductionServer
 from bench.synthetic import write_data_dir
-from layers.stores import postgis
+from layers.accounts.users import Accounts
+from layers.stores.postgis.database import LAYER_NAMES, Database, PostgisError, redact
+from layers.stores.postgis.layers import load_layers
+from layers.stores.postgis.schema import METRIC_SRID
+from layers.stores.postgis.spatial import PostgisSpatial
+from layers.stores.postgis.users import PostgisAccounts
 from server import create_app
 from tests.conftest import TODAY, make_app
 from tests.layerfiles import copy_geodata
@@ -108,11 +113,11 @@ def test_bbox_locate_and_features_are_the_same(both):
         assert b == a
 
 
-class RecordingSpatial(postgis.PostgisSpatial):
+class RecordingSpatial(PostgisSpatial):
     """The app's PostGIS spatial store, keeping each query it runs with its parameters."""
 
     def __init__(self, database):
-        super().__init__(database, postgis.LAYER_NAMES)
+        super().__init__(database, LAYER_NAMES)
         self.ran = []
 
     def _rows(self, db, query, params):
@@ -225,7 +230,7 @@ def test_the_stores_own_queries_use_the_gist_indexes(city):
     assert locate[-1].knn, locate[-1].text
     # and every layer's table has both indexes.
     assert gist == {(f"layer_{name}", f"layer_{name}_{column}")
-                    for name in postgis.LAYER_NAMES for column in ("geom", "geom_wgs84")}
+                    for name in LAYER_NAMES for column in ("geom", "geom_wgs84")}
 
 
 def test_st_dwithin_measures_metres(city):
@@ -240,7 +245,7 @@ def test_st_dwithin_measures_metres(city):
         exact = conn.execute(
             "SELECT id, ST_Distance(geom_wgs84::geography, ST_SetSRID(ST_MakePoint(%s, %s),"
             " 4326)::geography) AS d FROM layer_venues ORDER BY d", (lon, lat)).fetchall()
-    assert srid == postgis.METRIC_SRID == 4548
+    assert srid == METRIC_SRID == 4548
     assert srtext.rsplit("UNIT[", 1)[1].startswith('"metre",1')
     for radius in (800, 2000):
         got = client.get(f"/api/nearby?layer=venues&lon={lon}&lat={lat}&radius_m={radius}"
@@ -260,7 +265,7 @@ def test_loading_is_idempotent_and_follows_the_data(postgis_cluster, tmp_path):
     database = app.extensions["database"]
     store = app.extensions["layer_store"]
     try:
-        assert postgis.load_layers(database, store) == {}  # start-up loaded it all
+        assert load_layers(database, store) == {}  # start-up loaded it all
         with database.transaction() as db:
             loaded = dict(db.execute("SELECT layer, features FROM layer_meta").fetchall())
         assert loaded == {layer.name: len(layer) for layer in store}
@@ -279,7 +284,7 @@ def test_loading_is_idempotent_and_follows_the_data(postgis_cluster, tmp_path):
             assert len(got["features"]) == 3  # every server reads the one database
         finally:
             second.extensions["database"].close()
-        assert postgis.load_layers(database, store, force=True) == {
+        assert load_layers(database, store, force=True) == {
             layer.name: len(layer) for layer in store}
     finally:
         database.close()
@@ -329,7 +334,7 @@ def test_db_commands_without_a_database(tmp_path):
 
 
 def test_an_unreachable_database_stops_the_start_with_a_message(tmp_path):
-    with pytest.raises(postgis.PostgisError, match="cannot connect to DATABASE_URL"):
+    with pytest.raises(PostgisError, match="cannot connect to DATABASE_URL"):
         create_app({"TESTING": True, "INSPECTIONS_DB": tmp_path / "i.sqlite",
                     "DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/none"})
     with pytest.raises(ValueError, match="must start with postgresql://"):
@@ -338,7 +343,7 @@ def test_an_unreachable_database_stops_the_start_with_a_message(tmp_path):
 
 
 def test_the_password_is_not_shown():
-    assert postgis.redact("postgresql://app:s3cret@db:5432/huaishu") == \
+    assert redact("postgresql://app:s3cret@db:5432/huaishu") == \
         "postgresql://app:***@db:5432/huaishu"
 
 
@@ -377,9 +382,9 @@ def test_two_production_servers_share_one_postgis(postgis_cluster, tmp_path):
               "DATABASE_POOL_SIZE": "3", "SESSION_COOKIE_SECURE": "false"}
     with ProductionServer(tmp_path / "a.sqlite", workers=2, threads=4, config=config) as a, \
             ProductionServer(tmp_path / "b.sqlite", workers=2, threads=4, config=config) as b:
-        database = postgis.Database(url).open()
+        database = Database(url).open()
         try:
-            postgis.PostgisUsers(database).create("zhangwei", "an inspector's pw", "inspector")
+            Accounts(PostgisAccounts(database)).create("zhangwei", "an inspector's pw", "inspector")
         finally:
             database.release()
         opener = _opener()

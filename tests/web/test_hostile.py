@@ -621,7 +621,7 @@ def test_the_walk_catches_a_careless_route(tmp_path):
     @app.post("/api/careless", endpoint="admin.careless_post")  # declared for admins only
     def careless_post():
         request.get_json(silent=True)
-        with app.extensions["inspections"].connect() as db:
+        with closing(sqlite3.connect(db_path(app))) as db, db:
             db.execute("INSERT INTO inspections (id, venue_id, date, inspector, result)"
                        " VALUES (?, 'V0001', '2026-11-25', 'x', '合格')", (str(uuid.uuid4()),))
         return {"ok": True}

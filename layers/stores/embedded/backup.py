@@ -1,7 +1,5 @@
-"""Backup and restore of the SQLite inspection store, online, as Flask CLI commands.
-
-    flask --app server db backup FILE     # a consistent copy, while the server runs
-    flask --app server db restore FILE    # check FILE, keep the current store, replace it
+"""Backup and restore of the embedded store's SQLite file, online (the commands
+`flask --app server db backup|restore FILE`: layers/stores/cli.py).
 
 Both go through SQLite's online backup API, never a file copy: a backup is a
 consistent snapshot even while workers write (WAL), and a restore replaces the
@@ -19,16 +17,7 @@ import uuid
 from contextlib import closing
 from pathlib import Path
 
-import click
-from flask import current_app
-from flask.cli import AppGroup
-
-from layers.accounts.auth import UserStore, cli_actor
-from layers.records import audit
-
 REQUIRED_TABLES = ("inspections", "hazards")
-
-db_cli = AppGroup("db", help="Backup and restore of the inspection store (SQLite).")
 
 
 class BackupError(Exception):
@@ -119,46 +108,3 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _describe(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {table}" for table, n in counts.items())
-
-
-def _store_path() -> Path:
-    if current_app.config.get("DATABASE_URL"):
-        raise click.ClickException("the records are in PostgreSQL (DATABASE_URL): back them up "
-                                   "with pg_dump and restore them with pg_restore")
-    return Path(current_app.config["INSPECTIONS_DB"])
-
-
-@db_cli.command("backup")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def backup_command(file: Path) -> None:
-    """Write a consistent copy of the inspection store to FILE (safe while serving)."""
-    try:
-        counts = backup(_store_path(), file)
-    except BackupError as e:
-        raise click.ClickException(str(e)) from None
-    click.echo(f"backed up {_store_path()} to {file}: {_describe(counts)}; integrity ok")
-
-
-@db_cli.command("restore")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--by", help="who restores, for the audit log (default: the OS user)")
-def restore_command(file: Path, by: str | None) -> None:
-    """Replace the inspection store with the backup FILE, once FILE is checked sound."""
-    try:
-        counts, safety = restore(file, _store_path())
-    except BackupError as e:
-        raise click.ClickException(str(e)) from None
-    # The accounts' tables as this version has them (a backup may predate them), and
-    # the restore itself in the restored audit log.
-    users = UserStore(_store_path())
-    with users.write() as db:
-        audit.record(db, cli_actor(by), "db.restore", "store", str(_store_path()),
-                     {"file": str(file), "safety_copy": str(safety) if safety else None,
-                      **counts})
-    click.echo(f"restored {_store_path()} from {file}: {_describe(counts)}; integrity ok")
-    if safety:
-        click.echo(f"what it held before is kept in {safety}")

@@ -1,0 +1,232 @@
+"""The record book: inspections and the hazard flow 立案 → 整改中 → 已整改, over any store.
+
+`InspectionRecords` is the `RecordStore` the app uses, whichever database
+holds the rows: the rules are here, once (ids `INS000123` / `HZ00123`, which
+hazard may move where, what a re-check records, the venues' statuses), and
+each database provides the primitive reads and writes (`RecordTables`:
+layers/stores/embedded/records.py, layers/stores/postgis/records.py). Every
+write is one transaction holding the store's write lock from its start, with
+its audit row, so a rejected or failed write leaves nothing behind and ids
+read inside it stay free until it commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from layers.errors import BadRequest, Conflict, NotFound
+from layers.records import audit
+from layers.records.inspections import (
+    OPEN_HAZARD_STATUSES,
+    RECHECK_CAMPAIGN,
+    NewInspection,
+    NewRecheck,
+    VenueStatus,
+    venue_status,
+)
+
+if TYPE_CHECKING:
+    from layers.stores.interfaces import RecordReads, RecordTable, RecordTables, RecordWrites, Row
+
+# Up to this many venues, statuses() reads their records by index (SQLite's
+# default limit of host parameters is far above); more read the grouped tables.
+FEW_VENUES = 500
+FILED, RECTIFYING, RECTIFIED = "立案", "整改中", "已整改"
+
+
+@dataclass(frozen=True)
+class IdFormat:
+    """A table's ids: a prefix and a zero-padded number, `INS000123`."""
+
+    table: RecordTable
+    prefix: str
+    width: int
+
+    def next(self, db: RecordWrites) -> str:
+        """The next id (call inside a write transaction)."""
+        return f"{self.prefix}{db.highest_number(self.table, self.prefix) + 1:0{self.width}d}"
+
+
+INSPECTION_IDS = IdFormat("inspections", "INS", 6)
+HAZARD_IDS = IdFormat("hazards", "HZ", 5)
+
+
+class InspectionRecords:
+    """Inspections and hazards, their rules, over one store's tables."""
+
+    def __init__(self, tables: RecordTables):
+        self.tables = tables
+
+    def is_empty(self) -> bool:
+        return self.tables.is_empty()
+
+    def seed_from_csv(self, inspections_csv: Path, hazards_csv: Path) -> None:
+        """Load the shipped history, in one transaction, if the store is empty."""
+        if not inspections_csv.exists():
+            return
+        self.tables.seed(_read_csv(inspections_csv),
+                         _read_csv(hazards_csv) if hazards_csv.exists() else [])
+
+    def last_inspections(self) -> dict[str, str]:
+        """venue_id -> date of its latest inspection."""
+        with self.tables.reading() as db:
+            return db.last_inspections()
+
+    def open_hazard_counts(self) -> dict[str, int]:
+        with self.tables.reading() as db:
+            return db.hazard_counts(OPEN_HAZARD_STATUSES)
+
+    def statuses(self, venues: Iterable[tuple[str, str]], today: dt.date
+                 ) -> dict[str, VenueStatus]:
+        """venue_id -> status, for (venue_id, kind) pairs."""
+        venues = list(venues)
+        if not venues:
+            last, open_counts = {}, {}
+        elif len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the whole table
+            ids = [vid for vid, _ in venues]
+            with self.tables.glancing() as db:
+                last = db.last_inspections(ids)
+                open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES, ids)
+        else:
+            last = self.last_inspections()
+            open_counts = self.open_hazard_counts()
+        return {
+            vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today)
+            for vid, kind in venues
+        }
+
+    # --- writes ---------------------------------------------------------------
+
+    def record_inspection(self, new: NewInspection, recorded_by: str | None = None
+                          ) -> dict[str, Any]:
+        """Store an inspection and the hazards it found (each filed as 立案), atomically."""
+        with self.tables.writing() as db:
+            inspection_id = INSPECTION_IDS.next(db)
+            db.insert_inspection({
+                "id": inspection_id, "venue_id": new.venue_id, "date": new.date,
+                "inspector": new.inspector, "campaign": None, "result": new.result,
+                "note": new.note, "recorded_by": recorded_by})
+            for hazard in new.hazards:
+                hazard_id = HAZARD_IDS.next(db)
+                db.insert_hazard({
+                    "id": hazard_id, "venue_id": new.venue_id, "inspection_id": inspection_id,
+                    "category": hazard.category, "description": hazard.description,
+                    "found": new.date, "deadline": hazard.deadline, "status": FILED})
+                db.add_hazard_event(hazard_id, FILED, new.date, inspection_id, new.inspector)
+            stored = _inspection(db, inspection_id)
+            audit.record(db, recorded_by, "inspection.create", "inspection", inspection_id, {
+                "venue_id": new.venue_id, "date": new.date, "inspector": new.inspector,
+                "result": new.result, "hazards": [h["id"] for h in stored["hazards"]]})
+            return stored
+
+    def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None,
+                            by: str | None = None) -> dict[str, Any]:
+        """立案 → 整改中: the venue has started to rectify the hazard. `actor` is the name
+        kept with the hazard's event, `by` the user who made the change (the audit log)."""
+        with self.tables.writing() as db:
+            hazard = _hazard_row(db, hazard_id)
+            if hazard["status"] != FILED:
+                raise Conflict(f"隐患 {hazard_id} 现为{hazard['status']},只有立案的隐患才能标记为"
+                               f"整改中 (hazard {hazard_id} is {hazard['status']}; only a hazard "
+                               "in 立案 can move to 整改中)")
+            db.set_hazard_status(hazard_id, RECTIFYING)
+            db.add_hazard_event(hazard_id, RECTIFYING, date.isoformat(), None, actor)
+            audit.record(db, by or actor, "hazard.status", "hazard", hazard_id, {
+                "venue_id": hazard["venue_id"], "from": FILED, "to": RECTIFYING,
+                "date": date.isoformat()})
+            return _hazard_dict(db, _hazard_row(db, hazard_id))
+
+    def record_recheck(self, new: NewRecheck, recorded_by: str | None = None) -> dict[str, Any]:
+        """A re-check inspection (复查): the hazards in `closed` become 已整改.
+
+        Only hazards under rectification (整改中) can be closed. The re-check is an
+        inspection of the venue: 合格 when no open hazard remains, else 发现隐患.
+        """
+        with self.tables.writing() as db:
+            rectifying = {row["id"]: row for row in db.venue_hazards(new.venue_id, (RECTIFYING,))}
+            if not rectifying:
+                raise Conflict(f"场所 {new.venue_id} 没有整改中的隐患,无需复查 (venue "
+                               f"{new.venue_id} has no hazard in 整改中 to re-check)")
+            for hazard_id in new.closed:
+                if hazard_id not in rectifying:
+                    row = db.hazard(hazard_id)
+                    if row is None or row["venue_id"] != new.venue_id:
+                        raise BadRequest(f"场所 {new.venue_id} 没有隐患 {hazard_id} "
+                                         f"(venue {new.venue_id} has no hazard {hazard_id})")
+                    raise Conflict(f"隐患 {hazard_id} 现为{row['status']},复查只能关闭整改中的"
+                                   f"隐患 (hazard {hazard_id} is {row['status']}; a re-check "
+                                   "closes only hazards in 整改中)")
+                if new.date < rectifying[hazard_id]["found"]:
+                    found = rectifying[hazard_id]["found"]
+                    raise BadRequest(f"复查日期 {new.date} 早于隐患 {hazard_id} 的发现日期 "
+                                     f"{found} (re-check date {new.date} is before hazard "
+                                     f"{hazard_id} was found on {found})")
+            still_open = (len(db.venue_hazards(new.venue_id, OPEN_HAZARD_STATUSES))
+                          - len(new.closed))
+            inspection_id = INSPECTION_IDS.next(db)
+            db.insert_inspection({
+                "id": inspection_id, "venue_id": new.venue_id, "date": new.date,
+                "inspector": new.inspector, "campaign": RECHECK_CAMPAIGN,
+                "result": "发现隐患" if still_open else "合格", "note": new.note,
+                "recorded_by": recorded_by})
+            for hazard_id in new.closed:
+                db.set_hazard_status(hazard_id, RECTIFIED, rectified=new.date)
+                db.add_hazard_event(hazard_id, RECTIFIED, new.date, inspection_id,
+                                    new.inspector)
+            audit.record(db, recorded_by, "recheck.create", "inspection", inspection_id, {
+                "venue_id": new.venue_id, "date": new.date, "inspector": new.inspector,
+                "closed": list(new.closed)})
+            return _inspection(db, inspection_id)
+
+    # --- reads ------------------------------------------------------------------
+
+    def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]:
+        """A venue's inspections (newest first, with the hazards each found or closed)
+        and its open hazards."""
+        with self.tables.reading() as db:
+            ids = db.venue_inspection_ids(venue_id, limit)
+            open_rows = db.venue_hazards(venue_id, OPEN_HAZARD_STATUSES)
+            total = db.venue_inspection_count(venue_id)
+            return {
+                "inspections": [_inspection(db, i) for i in ids],
+                "inspection_count": total,
+                "open_hazards": [_hazard_dict(db, row) for row in open_rows],
+            }
+
+    def hazard(self, hazard_id: str) -> dict[str, Any]:
+        with self.tables.reading() as db:
+            return _hazard_dict(db, _hazard_row(db, hazard_id))
+
+
+def _hazard_row(db: RecordReads, hazard_id: str) -> Row:
+    row = db.hazard(hazard_id)
+    if row is None:
+        raise NotFound(f"没有编号为 {hazard_id!r} 的隐患 (no hazard with id {hazard_id!r})")
+    return row
+
+
+def _hazard_dict(db: RecordReads, row: Row) -> dict[str, Any]:
+    return {**row, "events": db.hazard_events(row["id"])}
+
+
+def _inspection(db: RecordReads, inspection_id: str) -> dict[str, Any]:
+    row = db.inspection(inspection_id)
+    if row is None:
+        raise NotFound(f"没有编号为 {inspection_id!r} 的检查 (no inspection with id "
+                       f"{inspection_id!r})")
+    return {
+        **row,
+        "hazards": [_hazard_dict(db, h) for h in db.hazards_found(inspection_id)],
+        "closed_hazards": [_hazard_dict(db, h)
+                           for h in db.hazards_moved(inspection_id, RECTIFIED)],
+    }
+
+
+def _read_csv(path: Path) -> list[Row]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return [{k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(f)]

@@ -1,0 +1,157 @@
+"""The inspection records' tables in SQLite: the primitive reads and writes of
+`RecordTables` (the rules: layers/records/book.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from layers.stores.embedded.audit import SqliteAudit
+from layers.stores.embedded.database import SqliteFile
+from layers.stores.interfaces import RecordTable, Row
+
+_TABLES: dict[RecordTable, str] = {"inspections": "inspections", "hazards": "hazards"}
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+class SqliteRecordReads:
+    """`RecordReads` on a connection in a transaction."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def _rows(self, query: str, params: Sequence[Any]) -> list[Row]:
+        return [dict(row) for row in self.db.execute(query, params)]
+
+    def inspection(self, inspection_id: str) -> Row | None:
+        rows = self._rows("SELECT id, venue_id, date, inspector, campaign, result, note,"
+                          " recorded_by FROM inspections WHERE id = ?", (inspection_id,))
+        return rows[0] if rows else None
+
+    def hazard(self, hazard_id: str) -> Row | None:
+        rows = self._rows("SELECT * FROM hazards WHERE id = ?", (hazard_id,))
+        return rows[0] if rows else None
+
+    def hazards_found(self, inspection_id: str) -> list[Row]:
+        return self._rows("SELECT * FROM hazards WHERE inspection_id = ? ORDER BY id",
+                          (inspection_id,))
+
+    def hazards_moved(self, inspection_id: str, status: str) -> list[Row]:
+        return self._rows(
+            "SELECT h.* FROM hazards h JOIN hazard_events e ON e.hazard_id = h.id"
+            " WHERE e.inspection_id = ? AND e.status = ? ORDER BY h.id", (inspection_id, status))
+
+    def hazard_events(self, hazard_id: str) -> list[Row]:
+        return self._rows("SELECT status, date, inspection_id, actor FROM hazard_events"
+                          " WHERE hazard_id = ? ORDER BY id", (hazard_id,))
+
+    def venue_inspection_ids(self, venue_id: str, limit: int) -> list[str]:
+        return [row[0] for row in self.db.execute(
+            "SELECT id FROM inspections WHERE venue_id = ?"
+            " ORDER BY date DESC, created_at DESC, id DESC LIMIT ?", (venue_id, limit))]
+
+    def venue_inspection_count(self, venue_id: str) -> int:
+        count: int = self.db.execute("SELECT count(*) FROM inspections WHERE venue_id = ?",
+                                     (venue_id,)).fetchone()[0]
+        return count
+
+    def venue_hazards(self, venue_id: str, statuses: Sequence[str]) -> list[Row]:
+        return self._rows(f"SELECT * FROM hazards WHERE venue_id = ? AND status IN"
+                          f" ({_marks(statuses)}) ORDER BY found, id", (venue_id, *statuses))
+
+    def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
+        where, params = "", list(venue_ids or ())
+        if venue_ids is not None:
+            where = f" WHERE venue_id IN ({_marks(venue_ids)})"
+        return dict(self.db.execute(f"SELECT venue_id, max(date) FROM inspections{where}"
+                                    " GROUP BY venue_id", params).fetchall())
+
+    def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
+                      ) -> dict[str, int]:
+        where, params = "", list(venue_ids or ())
+        if venue_ids is not None:
+            where = f" venue_id IN ({_marks(venue_ids)}) AND"
+        return dict(self.db.execute(
+            f"SELECT venue_id, count(*) FROM hazards WHERE{where} status IN"
+            f" ({_marks(statuses)}) GROUP BY venue_id", [*params, *statuses]).fetchall())
+
+
+class SqliteRecordWrites(SqliteRecordReads, SqliteAudit):
+    """`RecordWrites` in a write transaction (BEGIN IMMEDIATE)."""
+
+    def highest_number(self, table: RecordTable, prefix: str) -> int:
+        n = self.db.execute(
+            f"SELECT max(CAST(substr(id, {len(prefix) + 1}) AS INTEGER)) FROM {_TABLES[table]}"
+            " WHERE id GLOB ?", (prefix + "[0-9]*",)).fetchone()[0]
+        return int(n or 0)
+
+    def insert_inspection(self, row: Row) -> None:
+        self.db.execute(
+            "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note,"
+            " recorded_by) VALUES (:id, :venue_id, :date, :inspector, :campaign, :result,"
+            " :note, :recorded_by)", row)
+
+    def insert_hazard(self, row: Row) -> None:
+        self.db.execute(
+            "INSERT INTO hazards (id, venue_id, inspection_id, category, description, found,"
+            " deadline, status) VALUES (:id, :venue_id, :inspection_id, :category,"
+            " :description, :found, :deadline, :status)", row)
+
+    def set_hazard_status(self, hazard_id: str, status: str,
+                          rectified: str | None = None) -> None:
+        if rectified is None:
+            self.db.execute("UPDATE hazards SET status = ? WHERE id = ?", (status, hazard_id))
+        else:
+            self.db.execute("UPDATE hazards SET status = ?, rectified = ? WHERE id = ?",
+                            (status, rectified, hazard_id))
+
+    def add_hazard_event(self, hazard_id: str, status: str, date: str,
+                         inspection_id: str | None, actor: str | None) -> None:
+        self.db.execute("INSERT INTO hazard_events (hazard_id, status, date, inspection_id,"
+                        " actor) VALUES (?, ?, ?, ?, ?)",
+                        (hazard_id, status, date, inspection_id, actor))
+
+
+class SqliteRecords:
+    """`RecordTables` in the SQLite file at `path`."""
+
+    def __init__(self, path: Path):
+        self.file = SqliteFile(path)
+        self.path = self.file.path
+
+    @contextmanager
+    def reading(self) -> Iterator[SqliteRecordReads]:
+        with self.file.connect() as db:
+            yield SqliteRecordReads(db)
+
+    @contextmanager
+    def glancing(self) -> Iterator[SqliteRecordReads]:
+        yield SqliteRecordReads(self.file.reader())
+
+    @contextmanager
+    def writing(self) -> Iterator[SqliteRecordWrites]:
+        with self.file.write() as db:
+            yield SqliteRecordWrites(db)
+
+    def is_empty(self) -> bool:
+        with self.file.connect() as db:
+            return bool(db.execute("SELECT count(*) FROM inspections").fetchone()[0] == 0)
+
+    def seed(self, inspections: Sequence[Row], hazards: Sequence[Row]) -> None:
+        with self.file.connect() as db:
+            if db.execute("SELECT count(*) FROM inspections").fetchone()[0]:
+                return
+            db.executemany(
+                "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note)"
+                " VALUES (:id, :venue_id, :date, :inspector, :campaign, :result, :note)",
+                inspections)
+            db.executemany(
+                "INSERT INTO hazards (id, venue_id, inspection_id, category, description, found,"
+                " deadline, status, rectified) VALUES (:id, :venue_id, :inspection_id, :category,"
+                " :description, :found, :deadline, :status, :rectified)", hazards)

@@ -1,0 +1,96 @@
+"""The SQLite schema of the embedded store: records, accounts, the audit log and the
+login failures, all in the file INSPECTIONS_DB."""
+
+from __future__ import annotations
+
+import sqlite3
+
+_NOW = "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+
+# The records as first released (later columns: ADDED_COLUMNS).
+RECORDS_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS inspections (
+    id TEXT PRIMARY KEY,
+    venue_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    inspector TEXT NOT NULL,
+    campaign TEXT,
+    result TEXT NOT NULL CHECK (result IN ('合格', '发现隐患')),
+    note TEXT,
+    created_at TEXT NOT NULL DEFAULT {_NOW}
+);
+CREATE INDEX IF NOT EXISTS inspections_venue ON inspections (venue_id, date);
+CREATE TABLE IF NOT EXISTS hazards (
+    id TEXT PRIMARY KEY,
+    venue_id TEXT NOT NULL,
+    inspection_id TEXT NOT NULL REFERENCES inspections (id),
+    category TEXT NOT NULL,
+    description TEXT NOT NULL,
+    found TEXT NOT NULL,
+    deadline TEXT,
+    status TEXT NOT NULL CHECK (status IN ('立案', '整改中', '已整改')),
+    rectified TEXT
+);
+CREATE INDEX IF NOT EXISTS hazards_venue ON hazards (venue_id, status);
+CREATE TABLE IF NOT EXISTS hazard_events (
+    id INTEGER PRIMARY KEY,
+    hazard_id TEXT NOT NULL REFERENCES hazards (id),
+    status TEXT NOT NULL CHECK (status IN ('立案', '整改中', '已整改')),
+    date TEXT NOT NULL,
+    inspection_id TEXT REFERENCES inspections (id),
+    actor TEXT,
+    created_at TEXT NOT NULL DEFAULT {_NOW}
+);
+CREATE INDEX IF NOT EXISTS hazard_events_hazard ON hazard_events (hazard_id);
+"""
+
+# The accounts as first released (later columns: ADDED_COLUMNS).
+ACCOUNTS_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT {_NOW}
+);
+CREATE TABLE IF NOT EXISTS login_failures (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_name ON login_failures (name, at);
+CREATE INDEX IF NOT EXISTS login_failures_address ON login_failures (address, at);
+"""
+
+AUDIT_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL DEFAULT {_NOW},
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object_type TEXT,
+    object_id TEXT,
+    summary TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, at);
+CREATE INDEX IF NOT EXISTS audit_log_action ON audit_log (action, at);
+"""
+
+# Columns added after the first release, for stores made before them.
+ADDED_COLUMNS = {
+    "inspections": {"recorded_by": "TEXT"},
+    "users": {"disabled": "INTEGER NOT NULL DEFAULT 0", "epoch": "INTEGER NOT NULL DEFAULT 0"},
+}
+
+
+def create(db: sqlite3.Connection) -> None:
+    """Every table of the store (idempotent), with the columns added since."""
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(RECORDS_SCHEMA + ACCOUNTS_SCHEMA + AUDIT_SCHEMA)
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, sql_type in columns.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")

@@ -1,0 +1,105 @@
+"""The accounts' tables in SQLite: users, login failures and the audit log, the
+primitive reads and writes of `AccountTables` (the rules: layers/accounts/users.py,
+login_limits.py, layers/records/audit.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from layers.accounts.users import User
+from layers.stores.embedded.audit import SqliteAudit
+from layers.stores.embedded.database import SqliteFile
+
+_USER = "SELECT name, display_name, role, disabled, epoch FROM users"
+_FAILURE_COLUMNS = {"name": "name", "address": "address"}
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(row["name"], row["display_name"], row["role"], bool(row["disabled"]),
+                row["epoch"])
+
+
+class SqliteAccountWrites(SqliteAudit):
+    """`AccountWrites` (and `AccountReads`) on a connection in a transaction."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def user(self, name: str) -> User | None:
+        row = self.db.execute(f"{_USER} WHERE name = ?", (name,)).fetchone()
+        return _user(row) if row else None
+
+    def users(self) -> list[User]:
+        return [_user(row) for row in self.db.execute(f"{_USER} ORDER BY name")]
+
+    def password_hash(self, name: str) -> str | None:
+        row = self.db.execute("SELECT password_hash FROM users WHERE name = ?",
+                              (name,)).fetchone()
+        return str(row[0]) if row else None
+
+    def active_admins(self) -> int:
+        count: int = self.db.execute(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0").fetchone()[0]
+        return count
+
+    def insert_user(self, name: str, display_name: str, role: str, password_hash: str
+                    ) -> bool:
+        try:
+            self.db.execute("INSERT INTO users (name, display_name, role, password_hash)"
+                            " VALUES (?, ?, ?, ?)", (name, display_name, role, password_hash))
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def set_role(self, name: str, role: str) -> None:
+        self.db.execute("UPDATE users SET role = ?, epoch = epoch + 1 WHERE name = ?",
+                        (role, name))
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        self.db.execute("UPDATE users SET password_hash = ?, epoch = epoch + 1 WHERE name = ?",
+                        (password_hash, name))
+
+    def set_disabled(self, name: str, disabled: bool) -> None:
+        self.db.execute("UPDATE users SET disabled = ?, epoch = epoch + 1 WHERE name = ?",
+                        (int(disabled), name))
+
+    # --- login failures ---------------------------------------------------------------
+
+    def failure_times(self, column: Literal["name", "address"], value: str, after: float,
+                      limit: int) -> list[float]:
+        rows = self.db.execute(
+            f"SELECT at FROM login_failures WHERE {_FAILURE_COLUMNS[column]} = ?"
+            " AND at > ? ORDER BY at DESC LIMIT ?", (value, after, limit))
+        return [float(row[0]) for row in rows]
+
+    def add_failure(self, name: str, address: str, at: float) -> None:
+        self.db.execute("INSERT INTO login_failures (name, address, at) VALUES (?, ?, ?)",
+                        (name, address, at))
+
+    def forget_failures(self, until: float) -> None:
+        self.db.execute("DELETE FROM login_failures WHERE at <= ?", (until,))
+
+    def clear_failures(self, name: str) -> None:
+        self.db.execute("DELETE FROM login_failures WHERE name = ?", (name,))
+
+
+class SqliteAccounts:
+    """`AccountTables` in the SQLite file at `path`."""
+
+    def __init__(self, path: Path):
+        self.file = SqliteFile(path)
+        self.path = self.file.path
+
+    @contextmanager
+    def reading(self) -> Iterator[SqliteAccountWrites]:
+        with self.file.connect() as db:
+            yield SqliteAccountWrites(db)
+
+    @contextmanager
+    def writing(self, lock: bool = True) -> Iterator[SqliteAccountWrites]:
+        with (self.file.write() if lock else self.file.connect()) as db:
+            yield SqliteAccountWrites(db)

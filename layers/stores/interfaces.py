@@ -1,0 +1,258 @@
+"""What the app asks of its stores, as typing Protocols.
+
+Two kinds of interface live here:
+
+- the ones routes and features type against: `SpatialStore` (per-request
+  spatial queries), `RecordStore` (inspections, hazards, venue statuses) and
+  `UserStore` (accounts, logins, the audit log). `layers.records.book.InspectionRecords`
+  and `layers.accounts.users.Accounts` implement the last two once, with their
+  rules, over
+- the primitive reads and writes a database provides: `RecordTables` (with
+  `RecordReads`/`RecordWrites` inside a transaction), `AccountTables` (with
+  `AccountReads`/`AccountWrites`), and the parts of them the audit log
+  (`AuditSink`, `AuditReader`) and the login rate limit (`LoginFailures`) use.
+  The embedded store (`layers.stores.embedded`, SQLite) and the PostGIS store
+  (`layers.stores.postgis`) each implement them with their own SQL.
+
+A write transaction holds the store's write lock from its start (SQLite's
+BEGIN IMMEDIATE, a PostgreSQL advisory lock), so ids read inside it stay free
+until it commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from layers.accounts.users import User
+    from layers.records.audit import AuditQuery
+    from layers.records.inspections import NewInspection, NewRecheck, VenueStatus
+    from layers.stores.spatial import BBox, Feature, Keep, Nearby
+
+Row = dict[str, Any]
+RecordTable = Literal["inspections", "hazards"]
+
+# --- what routes and features use ----------------------------------------------------
+
+
+class SpatialStore(Protocol):
+    """The per-request spatial queries over the layers (lon/lat in, GeoJSON out)."""
+
+    def nearby(self, layer: str, lon: float, lat: float, radius_m: float,
+               limit: int | None = None, kinds: frozenset[str] | None = None,
+               keep: Keep | None = None, offset: int = 0) -> Nearby:
+        """Features within radius_m (geodesic) of the point, nearest first, after the
+        `offset` nearest; `kinds` keeps those whose `kind` is one of them, `keep` those
+        whose ids it returns. `total` counts all within the radius kept."""
+        ...
+
+    def in_bbox(self, layer: str, bbox: BBox) -> list[Feature]:
+        """Features that intersect a lon/lat bbox, in layer order."""
+        ...
+
+    def feature(self, layer: str, feature_id: str) -> Feature | None:
+        ...
+
+    def containing(self, layer: str, lon: float, lat: float) -> list[Feature]:
+        """Features that contain (or touch) the point, in layer order."""
+        ...
+
+    def distance_m(self, layer: str, lon: float, lat: float) -> float | None:
+        """Geodesic distance to the layer's nearest feature (None when it is empty)."""
+        ...
+
+
+class RecordStore(Protocol):
+    """Inspections, hazards and the venues' statuses."""
+
+    def is_empty(self) -> bool: ...
+    def seed_from_csv(self, inspections_csv: Path, hazards_csv: Path) -> None: ...
+    def last_inspections(self) -> dict[str, str]: ...
+    def open_hazard_counts(self) -> dict[str, int]: ...
+    def statuses(self, venues: Iterable[tuple[str, str]], today: dt.date
+                 ) -> dict[str, VenueStatus]: ...
+    def record_inspection(self, new: NewInspection, recorded_by: str | None = None
+                          ) -> dict[str, Any]: ...
+    def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None,
+                            by: str | None = None) -> dict[str, Any]: ...
+    def record_recheck(self, new: NewRecheck, recorded_by: str | None = None
+                       ) -> dict[str, Any]: ...
+    def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]: ...
+    def hazard(self, hazard_id: str) -> dict[str, Any]: ...
+
+
+class UserStore(Protocol):
+    """The accounts: users, their changes (each audited), logins, the audit log."""
+
+    def get(self, name: str) -> User | None: ...
+    def all(self) -> list[User]: ...
+    def create(self, name: str, password: str, role: str, display_name: str | None = None,
+               by: str | None = None) -> User: ...
+    def set_role(self, name: str, role: str, by: str) -> User: ...
+    def set_password(self, name: str, password: str, by: str) -> None: ...
+    def set_disabled(self, name: str, disabled: bool, by: str) -> User: ...
+    def login(self, name: str, password: str, address: str) -> User | int | None: ...
+    def note_logout(self, name: str) -> None: ...
+    def audit_log(self, query: AuditQuery) -> dict[str, Any]: ...
+    def audit_transaction(self) -> AbstractContextManager[AuditSink]: ...
+
+
+# --- the audit log and the login rate limit: what their rules need stored ------------
+
+
+class AuditSink(Protocol):
+    """Where an audit row is added: the transaction of the change it records."""
+
+    def add_audit_row(self, actor: str, action: str, object_type: str | None,
+                      object_id: str | None, summary: str) -> None: ...
+
+
+class AuditReader(Protocol):
+    def audit_rows(self, query: AuditQuery) -> tuple[int, list[Row]]:
+        """The total of rows matching the query's filters, and its page of them, newest
+        first (columns id, at, actor, action, object_type, object_id, summary)."""
+        ...
+
+
+class LoginFailures(Protocol):
+    """The failed logins kept for the rate limit (`column`: who or where from)."""
+
+    def failure_times(self, column: Literal["name", "address"], value: str, after: float,
+                      limit: int) -> list[float]:
+        """The newest `limit` failure times after `after`, newest first."""
+        ...
+
+    def add_failure(self, name: str, address: str, at: float) -> None: ...
+    def forget_failures(self, until: float) -> None:
+        """Drop the failures at or before `until`."""
+        ...
+
+    def clear_failures(self, name: str) -> None: ...
+
+
+# --- the records' primitive reads and writes -------------------------------------------
+
+
+class RecordReads(Protocol):
+    """Reads inside one transaction; rows are dicts in the tables' column order."""
+
+    def inspection(self, inspection_id: str) -> Row | None:
+        """id, venue_id, date, inspector, campaign, result, note, recorded_by."""
+        ...
+
+    def hazard(self, hazard_id: str) -> Row | None: ...
+    def hazards_found(self, inspection_id: str) -> list[Row]:
+        """The hazards an inspection filed, by id."""
+        ...
+
+    def hazards_moved(self, inspection_id: str, status: str) -> list[Row]:
+        """The hazards an inspection moved to `status` (its events), by id."""
+        ...
+
+    def hazard_events(self, hazard_id: str) -> list[Row]:
+        """status, date, inspection_id, actor of each event, in order."""
+        ...
+
+    def venue_inspection_ids(self, venue_id: str, limit: int) -> list[str]:
+        """Newest first (date, then when recorded, then id)."""
+        ...
+
+    def venue_inspection_count(self, venue_id: str) -> int: ...
+    def venue_hazards(self, venue_id: str, statuses: Sequence[str]) -> list[Row]:
+        """The venue's hazards in these statuses, by date found and id."""
+        ...
+
+    def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """venue_id -> date of its latest inspection (of these venues; None: all)."""
+        ...
+
+    def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
+                      ) -> dict[str, int]:
+        """venue_id -> how many of its hazards are in these statuses (None: every venue)."""
+        ...
+
+
+class RecordWrites(RecordReads, AuditSink, Protocol):
+    """A write transaction that holds the records' write lock."""
+
+    def highest_number(self, table: RecordTable, prefix: str) -> int:
+        """The largest N of the ids `<prefix><N>` in the table (0 when none)."""
+        ...
+
+    def insert_inspection(self, row: Row) -> None:
+        """id, venue_id, date, inspector, campaign, result, note, recorded_by."""
+        ...
+
+    def insert_hazard(self, row: Row) -> None:
+        """id, venue_id, inspection_id, category, description, found, deadline, status."""
+        ...
+
+    def set_hazard_status(self, hazard_id: str, status: str,
+                          rectified: str | None = None) -> None:
+        """The hazard's status (and its date rectified, when given)."""
+        ...
+
+    def add_hazard_event(self, hazard_id: str, status: str, date: str,
+                         inspection_id: str | None, actor: str | None) -> None: ...
+
+
+class RecordTables(Protocol):
+    """The records' tables in one database."""
+
+    def reading(self) -> AbstractContextManager[RecordReads]:
+        """A read transaction (one consistent view)."""
+        ...
+
+    def glancing(self) -> AbstractContextManager[RecordReads]:
+        """Reads for the few rows of a hot query, each seeing every commit before it (the
+        embedded store: this thread's kept connection, no transaction to open)."""
+        ...
+
+    def writing(self) -> AbstractContextManager[RecordWrites]: ...
+    def is_empty(self) -> bool: ...
+    def seed(self, inspections: Sequence[Row], hazards: Sequence[Row]) -> None:
+        """Insert these rows, in one transaction, unless there are inspections already."""
+        ...
+
+
+# --- the accounts' primitive reads and writes ------------------------------------------
+
+
+class AccountReads(AuditReader, Protocol):
+    def user(self, name: str) -> User | None: ...
+    def users(self) -> list[User]:
+        """Every user, by name."""
+        ...
+
+
+class AccountWrites(AccountReads, AuditSink, LoginFailures, Protocol):
+    """A write transaction on the accounts; the locked ones hold their write lock."""
+
+    def password_hash(self, name: str) -> str | None: ...
+    def active_admins(self) -> int:
+        """How many users have the role admin and are not disabled."""
+        ...
+
+    def insert_user(self, name: str, display_name: str, role: str, password_hash: str
+                    ) -> bool:
+        """False (and nothing written) when the name is taken."""
+        ...
+
+    # Each of these also ends the user's sessions (bumps their epoch).
+    def set_role(self, name: str, role: str) -> None: ...
+    def set_password_hash(self, name: str, password_hash: str) -> None: ...
+    def set_disabled(self, name: str, disabled: bool) -> None: ...
+
+
+class AccountTables(Protocol):
+    """The accounts' tables (users, login failures, the audit log) in one database."""
+
+    def reading(self) -> AbstractContextManager[AccountReads]: ...
+    def writing(self, lock: bool = True) -> AbstractContextManager[AccountWrites]:
+        """A transaction for changes; `lock`: holding the accounts' write lock from its
+        start (without: the audit row of a change made elsewhere, e.g. a file swapped)."""
+        ...

@@ -1,0 +1,150 @@
+"""The inspection records' tables in PostgreSQL: the primitive reads and writes of
+`RecordTables` (the rules: layers/records/book.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from psycopg import sql
+
+from layers.stores.interfaces import RecordTable, Row
+from layers.stores.postgis.audit import PostgisAudit
+from layers.stores.postgis.database import WRITE_LOCK, Database, Tables
+
+
+class PostgisRecordReads(Tables):
+    """`RecordReads` on a connection in a transaction."""
+
+    def inspection(self, inspection_id: str) -> Row | None:
+        return self.row("SELECT id, venue_id, date, inspector, campaign, result, note,"
+                        " recorded_by FROM inspections WHERE id = %s", (inspection_id,))
+
+    def hazard(self, hazard_id: str) -> Row | None:
+        return self.row("SELECT * FROM hazards WHERE id = %s", (hazard_id,))
+
+    def hazards_found(self, inspection_id: str) -> list[Row]:
+        return self.rows("SELECT * FROM hazards WHERE inspection_id = %s ORDER BY id",
+                         (inspection_id,))
+
+    def hazards_moved(self, inspection_id: str, status: str) -> list[Row]:
+        return self.rows(
+            "SELECT h.* FROM hazards h JOIN hazard_events e ON e.hazard_id = h.id"
+            " WHERE e.inspection_id = %s AND e.status = %s ORDER BY h.id",
+            (inspection_id, status))
+
+    def hazard_events(self, hazard_id: str) -> list[Row]:
+        return self.rows("SELECT status, date, inspection_id, actor FROM hazard_events"
+                         " WHERE hazard_id = %s ORDER BY id", (hazard_id,))
+
+    def venue_inspection_ids(self, venue_id: str, limit: int) -> list[str]:
+        return [row["id"] for row in self.rows(
+            "SELECT id FROM inspections WHERE venue_id = %s"
+            " ORDER BY date DESC, created_at DESC, id DESC LIMIT %s", (venue_id, limit))]
+
+    def venue_inspection_count(self, venue_id: str) -> int:
+        return int(self.value("SELECT count(*) FROM inspections WHERE venue_id = %s",
+                              (venue_id,)))
+
+    def venue_hazards(self, venue_id: str, statuses: Sequence[str]) -> list[Row]:
+        return self.rows("SELECT * FROM hazards WHERE venue_id = %s AND status = ANY(%s)"
+                         " ORDER BY found, id", (venue_id, list(statuses)))
+
+    def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
+        if venue_ids is None:
+            rows = self.rows("SELECT venue_id, max(date) AS last FROM inspections"
+                             " GROUP BY venue_id")
+        else:
+            rows = self.rows("SELECT venue_id, max(date) AS last FROM inspections"
+                             " WHERE venue_id = ANY(%s) GROUP BY venue_id", (list(venue_ids),))
+        return {row["venue_id"]: row["last"] for row in rows}
+
+    def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
+                      ) -> dict[str, int]:
+        if venue_ids is None:
+            rows = self.rows("SELECT venue_id, count(*) AS n FROM hazards"
+                             " WHERE status = ANY(%s) GROUP BY venue_id", (list(statuses),))
+        else:
+            rows = self.rows("SELECT venue_id, count(*) AS n FROM hazards"
+                             " WHERE venue_id = ANY(%s) AND status = ANY(%s) GROUP BY venue_id",
+                             (list(venue_ids), list(statuses)))
+        return {row["venue_id"]: row["n"] for row in rows}
+
+
+class PostgisRecordWrites(PostgisRecordReads, PostgisAudit):
+    """`RecordWrites` in a transaction holding the records' advisory lock."""
+
+    def highest_number(self, table: RecordTable, prefix: str) -> int:
+        n = self.value(sql.SQL("SELECT max(CAST(substr(id, %s) AS bigint)) FROM {}"
+                               " WHERE id ~ %s").format(sql.Identifier(table)),
+                       (len(prefix) + 1, f"^{re.escape(prefix)}[0-9]+$"))
+        return int(n or 0)
+
+    def insert_inspection(self, row: Row) -> None:
+        self.execute(
+            "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note,"
+            " recorded_by) VALUES (%(id)s, %(venue_id)s, %(date)s, %(inspector)s,"
+            " %(campaign)s, %(result)s, %(note)s, %(recorded_by)s)", row)
+
+    def insert_hazard(self, row: Row) -> None:
+        self.execute(
+            "INSERT INTO hazards (id, venue_id, inspection_id, category, description, found,"
+            " deadline, status) VALUES (%(id)s, %(venue_id)s, %(inspection_id)s, %(category)s,"
+            " %(description)s, %(found)s, %(deadline)s, %(status)s)", row)
+
+    def set_hazard_status(self, hazard_id: str, status: str,
+                          rectified: str | None = None) -> None:
+        if rectified is None:
+            self.execute("UPDATE hazards SET status = %s WHERE id = %s", (status, hazard_id))
+        else:
+            self.execute("UPDATE hazards SET status = %s, rectified = %s WHERE id = %s",
+                         (status, rectified, hazard_id))
+
+    def add_hazard_event(self, hazard_id: str, status: str, date: str,
+                         inspection_id: str | None, actor: str | None) -> None:
+        self.execute("INSERT INTO hazard_events (hazard_id, status, date, inspection_id, actor)"
+                     " VALUES (%s, %s, %s, %s, %s)",
+                     (hazard_id, status, date, inspection_id, actor))
+
+
+class PostgisRecords:
+    """`RecordTables` in the PostGIS database."""
+
+    def __init__(self, database: Database):
+        self.database = database
+
+    @contextmanager
+    def reading(self) -> Iterator[PostgisRecordReads]:
+        with self.database.transaction() as db:
+            yield PostgisRecordReads(db)
+
+    glancing = reading  # a transaction from the pool costs no more than a query
+
+    @contextmanager
+    def writing(self) -> Iterator[PostgisRecordWrites]:
+        """A write transaction that holds the records' write lock from its start."""
+        with self.database.locked(WRITE_LOCK) as db:
+            yield PostgisRecordWrites(db)
+
+    def is_empty(self) -> bool:
+        with self.reading() as db:
+            return db.row("SELECT 1 FROM inspections LIMIT 1") is None
+
+    def seed(self, inspections: Sequence[Row], hazards: Sequence[Row]) -> None:
+        with self.database.transaction() as conn:
+            db = Tables(conn)
+            if db.row("SELECT 1 FROM inspections LIMIT 1") is not None:
+                return
+            with conn.cursor() as cursor:
+                if inspections:
+                    cursor.executemany(
+                        "INSERT INTO inspections (id, venue_id, date, inspector, campaign,"
+                        " result, note) VALUES (%(id)s, %(venue_id)s, %(date)s, %(inspector)s,"
+                        " %(campaign)s, %(result)s, %(note)s)", inspections)
+                if hazards:
+                    cursor.executemany(
+                        "INSERT INTO hazards (id, venue_id, inspection_id, category,"
+                        " description, found, deadline, status, rectified) VALUES (%(id)s,"
+                        " %(venue_id)s, %(inspection_id)s, %(category)s, %(description)s,"
+                        " %(found)s, %(deadline)s, %(status)s, %(rectified)s)", hazards)
