@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from layers.accounts.access import may_use
 from layers.accounts.auth import current_user
 from layers.catalogue.entries import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
+from layers.catalogue.styles import VENUE_STATUS_COLORS, VENUE_UNKNOWN_COLOR
 from layers.errors import BadRequest, NotFound
 from layers.geo.chinacoords import SYSTEM_LABELS
 from layers.inspect.nearby import (
@@ -216,6 +217,8 @@ def inspect_page():
         },
         "intervals": {**INTERVAL_DAYS, "default": DEFAULT_INTERVAL_DAYS},
         "hazardCategories": list(HAZARD_CATEGORIES),
+        "statusColors": VENUE_STATUS_COLORS,
+        "unknownColor": VENUE_UNKNOWN_COLOR,
         "systems": SYSTEM_LABELS,
         "radius": {"default": DEFAULT_RADIUS_M},
         "maxLength": MAX_LENGTH,

@@ -24,8 +24,8 @@ from pyproj import CRS, Transformer
 from shapely.geometry import mapping
 
 from layers.catalogue.entries import Field, Layer
+from layers.catalogue.live import live_queryables
 from layers.errors import BadRequest
-from layers.records.inspections import STATUSES
 from layers.stores.layers import LoadedLayer
 from layers.stores.spatial import BBox
 
@@ -63,15 +63,10 @@ CONFORMANCE = (
 ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset")
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
-# Properties the store adds at run time that can be filtered on, by layer.
-LIVE_QUERYABLES: dict[str, tuple[Field, ...]] = {
-    "venues": (Field("status", "检查状态", choices=STATUSES),),
-}
-
-
 def queryables(layer: Layer) -> tuple[Field, ...]:
-    """The properties of a layer that the items operation filters on (`?name=value`)."""
-    return layer.fields + LIVE_QUERYABLES.get(layer.name, ())
+    """The properties of a layer that the items operation filters on (`?name=value`): its
+    fields and the live properties catalogue.live marks queryable."""
+    return layer.fields + live_queryables(layer)
 
 
 def temporal_field(layer: Layer) -> str | None:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
+from layers.catalogue.live import live_queryables
 from layers.catalogue.styles import field_label
 from layers.errors import BadRequest, NotFound
 from layers.ogc import features as ogc
@@ -153,7 +154,7 @@ def items(collection_id: str):
     query = ogc.parse_items_query(loaded.layer, request.args)
     html = wants_html()
     # The live statuses of every venue only when a filter reads them; else the page's.
-    live_names = {field.name for field in ogc.LIVE_QUERYABLES.get(loaded.name, ())}
+    live_names = {field.name for field in live_queryables(loaded.layer)}
     filtering_live = any(name in live_names for name, _ in query.filters)
     live = live_properties(loaded) if filtering_live else None
     positions = ogc.select(loaded, query, live, _bbox_positions(loaded))

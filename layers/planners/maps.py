@@ -21,7 +21,8 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import escape
 
 from layers.catalogue.entries import Layer
-from layers.catalogue.styles import COVERAGE_COLORS, field_label, field_unit, live_fields, theme
+from layers.catalogue.live import shown_live_properties
+from layers.catalogue.styles import COVERAGE_COLORS, field_label, field_unit, theme
 from layers.planners.analysis import COVERAGE_LABELS, INDICATORS
 from layers.planners.view_export import community_field
 from layers.stores.layers import LayerStore
@@ -177,7 +178,7 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
     drawing order, `outline_pane` (the same) draws the outlines once more, there.
     """
     style = layer.style
-    popup_fields = (*layer.popup, *(f.name for f in live_fields(layer)))
+    popup_fields = (*layer.popup, *(f.name for f in shown_live_properties(layer)))
     return {
         "name": layer.name,
         "title": layer.title,

@@ -18,7 +18,8 @@ from typing import Any
 import shapely
 
 from layers.catalogue.entries import MEASURE_LABELS, Layer
-from layers.catalogue.styles import field_label, live_fields
+from layers.catalogue.live import shown_live_properties
+from layers.catalogue.styles import field_label
 from layers.data.tables import cell_text
 from layers.errors import BadRequest
 from layers.stores.layers import LayerStore, LoadedLayer, parse_bbox
@@ -112,7 +113,7 @@ def columns(layers: Sequence[LoadedLayer]) -> list[tuple[str, str]]:
     labels: dict[str, set[str]] = {}
     for loaded in layers:
         layer = loaded.layer
-        names = [f.name for f in layer.fields] + [f.name for f in live_fields(layer)]
+        names = [f.name for f in layer.fields] + [f.name for f in shown_live_properties(layer)]
         names += [m for m in MEASURE_LABELS if m not in names and _has_measure(loaded, m)]
         for name in names:
             labels.setdefault(name, set()).add(field_label(layer, name))

@@ -10,7 +10,7 @@
   const HISTORY_SHOWN = 5; // the newest records; the rest on request
   const PAGE_LIMIT = 50; // the nearest first; 「加载更多」 fetches the next 50
   const MAX_LIMIT = 500; // the most /api/nearby answers at once
-  const STATUS_COLORS = { 合格: "#1e8449", 隐患未改: "#c0392b", 逾期未检: "#d35400" };
+  const STATUS_COLORS = config.statusColors; // the map's status colours (catalogue/styles.py)
   const LAYER_STYLES = {
     garbage: { color: "#1e8449", fillColor: "#58d68d" },
     parking: { color: "#2471a3", fillColor: "#5dade2" },
@@ -181,7 +181,7 @@
   }
 
   function featureColor(feature, layer) {
-    if (layer === "venues") return STATUS_COLORS[feature.properties.status] || "#555";
+    if (layer === "venues") return STATUS_COLORS[feature.properties.status] || config.unknownColor;
     return LAYER_STYLES[layer].color;
   }
 
@@ -433,7 +433,7 @@
 
   function statusBadge(props) {
     const badge = el("span", props.status, "hs-badge");
-    badge.style.background = STATUS_COLORS[props.status] || "#555";
+    badge.style.background = STATUS_COLORS[props.status] || config.unknownColor;
     if (props.due_soon && props.status === "合格") badge.title = "30天内应检";
     return badge;
   }
@@ -525,7 +525,7 @@
       "每 " + interval + " 天检查一次"].join(" · ");
     const badge = $("detail-status");
     badge.textContent = p.status;
-    badge.style.background = STATUS_COLORS[p.status] || "#555";
+    badge.style.background = STATUS_COLORS[p.status] || config.unknownColor;
     $("detail-last").textContent = p.last_inspection || "无";
     $("detail-next").textContent = p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(30天内)" : "");
     renderOpenHazards(data.open_hazards);
