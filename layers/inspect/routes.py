@@ -39,7 +39,14 @@ from layers.records.inspections import (
     parse_inspection,
     parse_recheck,
 )
-from layers.web.context import get_inspections, get_spatial, get_store, json_body, today
+from layers.web.context import (
+    geojson_response,
+    get_inspections,
+    get_spatial,
+    get_store,
+    json_body,
+    today,
+)
 
 bp = Blueprint("inspect", __name__)
 
@@ -82,12 +89,6 @@ def json_object() -> dict[str, Any]:
     return data
 
 
-def geojson(collection: dict[str, Any]):
-    response = jsonify(collection)
-    response.mimetype = "application/geo+json"
-    return response
-
-
 def venue_status_lookup() -> StatusLookup:
     """Looks up the statuses of given venues now (only theirs: a query's few)."""
     venues = get_store().get("venues")
@@ -107,7 +108,7 @@ def api_nearby():
     query = parse_nearby(request.args)
     require_visible(query.layer)
     statuses = venue_status_lookup() if query.layer == "venues" else None
-    return geojson(nearby_collection(get_spatial(), query, statuses))
+    return geojson_response(nearby_collection(get_spatial(), query, statuses))
 
 
 @bp.get("/api/locate")
@@ -120,7 +121,7 @@ def api_locate():
 def api_overdue():
     given = any(request.args.get(k) for k in ("lon", "lat"))
     point = parse_point(request.args) if given else None
-    return geojson(overdue_collection(get_store(), venue_statuses(), point))
+    return geojson_response(overdue_collection(get_store(), venue_statuses(), point))
 
 
 @bp.get("/api/venues/<venue_id>/history")

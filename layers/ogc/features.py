@@ -28,6 +28,7 @@ from layers.catalogue.live import live_queryables
 from layers.errors import BadRequest
 from layers.stores.layers import LoadedLayer
 from layers.stores.spatial import BBox
+from layers.web import params
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -116,11 +117,12 @@ def parse_items_query(layer: Layer, args: Mapping[str, str]) -> ItemsQuery:
     if "bbox-crs" in args and "bbox" not in args:
         raise BadRequest("bbox-crs is given without bbox")
     return ItemsQuery(
-        bbox=parse_bbox(args["bbox"]) if "bbox" in args else None,
+        bbox=params.bbox(args["bbox"], lonlat=False) if "bbox" in args else None,
         bbox_crs=bbox_crs,
         crs=parse_crs(args.get("crs"), "crs"),
-        limit=min(_integer(args, "limit", DEFAULT_LIMIT, minimum=1), MAX_LIMIT),
-        offset=_integer(args, "offset", 0, minimum=0),
+        limit=min(params.integer(args.get("limit"), "limit", default=DEFAULT_LIMIT, minimum=1),
+                  MAX_LIMIT),
+        offset=params.integer(args.get("offset"), "offset", default=0),
         filters=tuple((name, _filter_value(fields[name], args[name]))
                       for name in fields if name in args),
         period=parse_datetime(args["datetime"]) if "datetime" in args else None,
@@ -161,57 +163,13 @@ def _day(text: str) -> dt.date | None:
                          "(2022-03-11, 2022-03-11T08:00:00Z)") from None
 
 
-def _integer(args: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    text = args.get(name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, not {text!r}") from None
-    if value < minimum:
-        raise BadRequest(f"{name} must be at least {minimum}, not {value}")
-    return value
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """4 numbers (or 6, with heights, which are ignored): lower corner, upper corner."""
-    parts = text.split(",")
-    if len(parts) not in (4, 6):
-        raise BadRequest("bbox must be 4 numbers (lower corner, upper corner in the axis order "
-                         "of bbox-crs; lon/lat by default) or 6 with heights")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise BadRequest(f"bbox {text!r} holds something that is not a number") from None
-    if not all(math.isfinite(v) for v in values):
-        raise BadRequest("bbox values must be finite numbers")
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    a, b, c, d = values
-    if b > d:
-        raise BadRequest("bbox: the second value (lower corner) must not exceed the fourth")
-    return a, b, c, d
-
-
 def _filter_value(f: Field, text: str) -> Any:
     if f.type == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise BadRequest(f"{f.name} must be an integer, not {text!r}") from None
+        return params.integer(text, f.name, minimum=None)
     if f.type == "float":
-        try:
-            value = float(text)
-        except ValueError:
-            raise BadRequest(f"{f.name} must be a number, not {text!r}") from None
-        if not math.isfinite(value):
-            raise BadRequest(f"{f.name} must be a finite number")
-        return value
+        return params.number(text, f.name)
     if f.type == "bool":
-        if text not in ("true", "false"):
-            raise BadRequest(f"{f.name} must be true or false, not {text!r}")
-        return text == "true"
+        return params.boolean(text, f.name)
     return text
 
 

@@ -18,13 +18,13 @@ from layers.catalogue.styles import field_label
 from layers.errors import BadRequest, NotFound
 from layers.ogc import features as ogc
 from layers.stores.layers import LoadedLayer
-from layers.web.context import get_spatial, get_store, live_properties
+from layers.web.context import GEOJSON_MEDIA_TYPE, get_spatial, get_store, live_properties
 from layers.web.openapi import OPENAPI_MEDIA_TYPE, openapi_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
 JSON = "application/json"
-GEOJSON = "application/geo+json"
+GEOJSON = GEOJSON_MEDIA_TYPE
 HTML = "text/html"
 FORMATS = ("json", "html")
 

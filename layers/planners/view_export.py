@@ -22,7 +22,8 @@ from layers.catalogue.live import shown_live_properties
 from layers.catalogue.styles import field_label
 from layers.data.tables import cell_text
 from layers.errors import BadRequest
-from layers.stores.layers import LayerStore, LoadedLayer, parse_bbox
+from layers.stores.layers import LayerStore, LoadedLayer
+from layers.web import params
 
 FORMATS = ("geojson", "csv")
 
@@ -50,7 +51,7 @@ def parse_selection(args: Mapping[str, str], store: LayerStore) -> Selection:
     known = community_names(store)
     if community is not None and community not in known:
         raise BadRequest(f"未知社区 {community!r} (communities: {'、'.join(known)})")
-    bbox = parse_bbox(args["bbox"]) if args.get("bbox") else None
+    bbox = params.bbox(args["bbox"]) if args.get("bbox") else None
     ordered = tuple(n for n in store.names() if n in names)  # the catalogue's order
     return Selection(ordered, community, bbox)
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, jsonify, request
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from layers.errors import ApiError, BadRequest
@@ -81,6 +81,16 @@ def json_body() -> Any:
         return current_app.json.loads(request.get_data(as_text=True))
     except ValueError as e:  # the parser's complaint, e.g. NaN is not a JSON number
         raise BadRequest(f"请求体不是有效的 JSON (send a JSON object; {e})") from None
+
+
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+
+
+def geojson_response(collection: dict[str, Any]) -> Response:
+    """A GeoJSON object (FeatureCollection, Feature) as a response of its media type."""
+    response = jsonify(collection)
+    response.mimetype = GEOJSON_MEDIA_TYPE
+    return response
 
 
 def error_response(message: str, status: int):
