@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from layers.catalogue.live import live_queryables
 from layers.catalogue.styles import field_label
+from layers.catalogue.values import format_value
 from layers.errors import BadRequest, NotFound
 from layers.ogc import features as ogc
 from layers.stores.layers import LoadedLayer
@@ -22,6 +23,8 @@ from layers.web.context import GEOJSON_MEDIA_TYPE, get_spatial, get_store, live_
 from layers.web.openapi import OPENAPI_MEDIA_TYPE, openapi_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+# Property values in the HTML tables: `value | zh(grouped=False)` (是/否, lists with 、).
+bp.add_app_template_filter(format_value, "zh")
 
 JSON = "application/json"
 GEOJSON = GEOJSON_MEDIA_TYPE
@@ -242,15 +245,3 @@ def _columns(loaded: LoadedLayer, features: list[dict[str, Any]]) -> list[tuple[
     names = [f.name for f in loaded.layer.fields]
     names += [k for f in features for k in f["properties"] if k not in names]
     return [(n, field_label(loaded.layer, n)) for n in dict.fromkeys(names)]
-
-
-@bp.app_template_filter("ogc_value")
-def ogc_value(value: Any) -> str:
-    """A property value as table text (Jinja escapes it)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return str(value)

@@ -24,10 +24,11 @@ from flask import (
     url_for,
 )
 
+from layers.catalogue.values import format_value
 from layers.data.tables import to_csv, to_xlsx
 from layers.planners.maps import MapOptions, render_parts
 from layers.review import sites
-from layers.review.brief import format_value, make_brief
+from layers.review.brief import make_brief
 from layers.review.brief_pdf import brief_pdf
 from layers.review.figures import load_figures
 from layers.review.maps import sites_map
