@@ -28,12 +28,7 @@
 
   // --- small helpers ----------------------------------------------------------
 
-  function el(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (className) node.className = className;
-    return node;
-  }
+  const el = HS.el;
 
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
@@ -56,33 +51,16 @@
     show(box, Boolean(text));
   }
 
-  async function getJson(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
-    const body = await response.json().catch(() => ({}));
-    if (response.status === 401) throw new Error("请先登录(或登录已失效,请重新登录)。");
-    if (response.status === 403) throw new Error("当前账号没有查看此内容的权限。");
-    if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
-    return body;
+  // What the page says of a query or a write that the session may not make.
+  const READ_REFUSED = { 401: "请先登录(或登录已失效,请重新登录)。", 403: "当前账号没有查看此内容的权限。" };
+  const WRITE_REFUSED = { 401: "登录已失效,请重新登录。", 403: "当前账号没有记录检查的权限。" };
+
+  function getJson(url) {
+    return HS.getJson(url, READ_REFUSED);
   }
 
-  // The session's CSRF token (base.html's meta tag): every write sends it.
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  }
-
-  async function postJson(url, data) {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(data),
-      credentials: "same-origin",
-    });
-    const body = await response.json().catch(() => ({}));
-    if (response.status === 401) throw new Error("登录已失效,请重新登录。");
-    if (response.status === 403) throw new Error("当前账号没有记录检查的权限。");
-    if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
-    return body;
+  function postJson(url, data) {
+    return HS.postJson(url, data, WRITE_REFUSED);
   }
 
   function apiUrl(name, id) {
@@ -130,14 +108,14 @@
     basemaps[choice.name].key = choice.key;
   }
   let saved = null;
-  try { saved = localStorage.getItem(BASEMAP_KEY); } catch (error) { /* storage off */ }
+  try { saved = localStorage.getItem(BASEMAP_KEY); } catch { /* storage off */ }
   const chosen = config.basemaps.find((c) => c.key === saved) || config.basemaps[0];
   basemaps[chosen.name].addTo(map);
   let basemap = chosen.key;
   L.control.layers(basemaps, null, { position: "topright" }).addTo(map);
   map.on("baselayerchange", (event) => {
     basemap = event.layer.key;
-    try { localStorage.setItem(BASEMAP_KEY, basemap); } catch (error) { /* storage off */ }
+    try { localStorage.setItem(BASEMAP_KEY, basemap); } catch { /* storage off */ }
   });
   Inspect.basemap = () => basemap;
   const baseLayers = L.layerGroup().addTo(map);
