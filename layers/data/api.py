@@ -49,10 +49,12 @@ def layer_clusters(name: str):
     """A point layer in a bbox at a zoom: clusters with counts, or the features when few."""
     loaded = get_store().get(name)
     if loaded.clusters is None:
-        raise BadRequest(f"layer {name} is not a point layer: only point layers cluster")
+        raise BadRequest(f"图层 {name} 不是点图层,不能聚合 (layer {name} is not a point layer: "
+                         "only point layers cluster)")
     bbox = request.args.get("bbox")
     if bbox is None:
-        raise BadRequest("bbox is missing: minx,miny,maxx,maxy (lon/lat, WGS84), the map's view")
+        raise BadRequest("缺少参数 bbox (bbox is missing: minx,miny,maxx,maxy (lon/lat, WGS84), "
+                         "the map's view)")
     zoom = params.number(request.args.get("zoom"), "zoom", minimum=0, maximum=MAX_REQUEST_ZOOM,
                          hint=f"the map's zoom level, from 0 to {MAX_REQUEST_ZOOM}")
     view = loaded.clusters.view(params.bbox(bbox), zoom)

@@ -131,7 +131,7 @@ def _kinds(text: str | None, layer: str) -> frozenset[str] | None:
         return None
     allowed = _layer_kinds(layer)
     if not allowed:
-        raise BadRequest(f"layer {layer} has no kinds to filter by")
+        raise BadRequest(f"图层 {layer} 没有可筛选的类型 (layer {layer} has no kinds to filter by)")
     kinds: set[str] = set()
     for kind in wanted:
         if layer == "venues" and kind in KIND_GROUPS:
@@ -139,8 +139,8 @@ def _kinds(text: str | None, layer: str) -> frozenset[str] | None:
         elif kind in allowed:
             kinds.add(kind)
         else:
-            raise BadRequest(f"unknown kind {kind!r} for layer {layer}; kinds are: "
-                             + ", ".join(allowed))
+            raise BadRequest(f"未知类型 {kind!r} (unknown kind {kind!r} for layer {layer}; "
+                             f"kinds are: {', '.join(allowed)})")
     return frozenset(kinds)
 
 
@@ -154,11 +154,8 @@ def _layer_kinds(layer: str) -> tuple[str, ...]:
 def _statuses(text: str | None, layer: str) -> tuple[str, ...]:
     wanted = _csv(text)
     if wanted and layer != "venues":
-        raise BadRequest("status filters only the venues layer")
-    for status in wanted:
-        if status not in STATUS_FILTERS:
-            raise BadRequest(f"status must be one of {', '.join(STATUS_FILTERS)}, not {status!r}")
-    return tuple(wanted)
+        raise BadRequest("status 只能筛选场所图层 (status filters only the venues layer)")
+    return tuple(params.choice(status, "status", STATUS_FILTERS) for status in wanted)
 
 
 # --- queries ------------------------------------------------------------------

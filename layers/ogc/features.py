@@ -96,8 +96,8 @@ def parse_crs(value: str | None, parameter: str) -> str:
     if value.upper().startswith("EPSG:"):
         value = epsg_uri(int(value[5:])) if value[5:].isdigit() else value
     if value not in SUPPORTED_CRS:
-        raise BadRequest(f"{parameter} {given!r} is not supported; use one of "
-                         f"{', '.join(SUPPORTED_CRS)}")
+        raise BadRequest(f"{parameter} 不支持坐标参考系 {given!r} ({parameter} {given!r} is not "
+                         f"supported; use one of {', '.join(SUPPORTED_CRS)})")
     return value
 
 
@@ -105,8 +105,8 @@ def check_parameters(args: Mapping[str, Any], allowed: Sequence[str]) -> None:
     """400 for a query parameter the API does not define (Core requirement)."""
     unknown = sorted(set(args) - set(allowed))
     if unknown:
-        raise BadRequest(f"unknown query parameter(s) {', '.join(unknown)}; "
-                         f"this operation takes {', '.join(allowed)}")
+        raise BadRequest(f"未知的查询参数 {'、'.join(unknown)} (unknown query parameter(s) "
+                         f"{', '.join(unknown)}; this operation takes {', '.join(allowed)})")
 
 
 def parse_items_query(layer: Layer, args: Mapping[str, str]) -> ItemsQuery:
@@ -115,7 +115,7 @@ def parse_items_query(layer: Layer, args: Mapping[str, str]) -> ItemsQuery:
     check_parameters(args, ITEMS_PARAMETERS + tuple(fields))
     bbox_crs = parse_crs(args.get("bbox-crs"), "bbox-crs")
     if "bbox-crs" in args and "bbox" not in args:
-        raise BadRequest("bbox-crs is given without bbox")
+        raise BadRequest("给了 bbox-crs 却没有 bbox (bbox-crs is given without bbox)")
     return ItemsQuery(
         bbox=params.bbox(args["bbox"], lonlat=False) if "bbox" in args else None,
         bbox_crs=bbox_crs,
@@ -136,15 +136,18 @@ def parse_datetime(text: str) -> tuple[dt.date | None, dt.date | None]:
     """
     parts = text.split("/")
     if len(parts) > 2:
-        raise BadRequest("datetime must be an instant or an interval start/end")
+        raise BadRequest("datetime 须为一个时刻或一个区间 (datetime must be an instant or an "
+                         "interval start/end)")
     days = [_day(p) for p in parts]
     if len(days) == 1:
         if days[0] is None:
-            raise BadRequest("datetime must name a time; '..' only stands for an open end")
+            raise BadRequest("datetime 须指明时间 (datetime must name a time; '..' only stands "
+                             "for an open end)")
         return days[0], days[0]
     start, end = days
     if start is not None and end is not None and start > end:
-        raise BadRequest("datetime: the interval ends before it starts")
+        raise BadRequest("datetime 区间的结束早于开始 (datetime: the interval ends before it "
+                         "starts)")
     return start, end
 
 
@@ -159,8 +162,9 @@ def _day(text: str) -> dt.date | None:
             return moment.astimezone(dt.UTC).date()
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise BadRequest(f"datetime {text!r} is not an RFC 3339 date or date-time "
-                         "(2022-03-11, 2022-03-11T08:00:00Z)") from None
+        raise BadRequest(f"datetime {text!r} 不是 RFC 3339 日期或时间 (datetime {text!r} is not "
+                         "an RFC 3339 date or date-time: 2022-03-11, 2022-03-11T08:00:00Z)"
+                         ) from None
 
 
 def _filter_value(f: Field, text: str) -> Any:
@@ -192,9 +196,11 @@ def _lonlat_boxes(query: ItemsQuery) -> list[tuple[float, float, float, float]]:
         try:
             box = to_lonlat.transform_bounds(a, b, c, d)
         except Exception:  # pyproj raises ProjError (and others) for unprojectable boxes
-            raise BadRequest(f"bbox cannot be transformed from {query.bbox_crs}") from None
+            raise BadRequest(f"bbox 无法从 {query.bbox_crs} 转换 (bbox cannot be transformed "
+                             f"from {query.bbox_crs})") from None
         if not all(math.isfinite(v) for v in box):
-            raise BadRequest(f"bbox lies outside the area of {query.bbox_crs}")
+            raise BadRequest(f"bbox 超出 {query.bbox_crs} 的适用范围 (bbox lies outside the area "
+                             f"of {query.bbox_crs})")
         return [box]
     minx, miny, maxx, maxy = query.bbox
     if minx > maxx:  # crosses the antimeridian (Core: west-most value first)

@@ -16,9 +16,10 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from layers.catalogue.live import live_queryables
 from layers.catalogue.styles import field_label
 from layers.catalogue.values import format_value
-from layers.errors import BadRequest, NotFound
+from layers.errors import NotFound
 from layers.ogc import features as ogc
 from layers.stores.layers import LoadedLayer
+from layers.web import params
 from layers.web.context import GEOJSON_MEDIA_TYPE, get_spatial, get_store, live_properties
 from layers.web.openapi import OPENAPI_MEDIA_TYPE, openapi_document
 
@@ -35,9 +36,7 @@ FORMATS = ("json", "html")
 def wants_html() -> bool:
     f = request.args.get("f")
     if f is not None:
-        if f not in FORMATS:
-            raise BadRequest(f"f must be one of {', '.join(FORMATS)}, not {f!r}")
-        return f == "html"
+        return params.choice(f, "f", FORMATS) == "html"
     return request.accept_mimetypes.best_match([JSON, GEOJSON, HTML]) == HTML
 
 
@@ -200,7 +199,8 @@ def item(collection_id: str, feature_id: str):
     found = get_spatial().feature(collection_id, feature_id)
     position = loaded.position(feature_id) if found is not None else None
     if position is None:
-        raise NotFound(f"collection {collection_id} has no feature {feature_id!r}")
+        raise NotFound(f"集合 {collection_id} 中没有要素 {feature_id!r} (collection "
+                       f"{collection_id} has no feature {feature_id!r})")
     feature = ogc.features(loaded, [position], crs,
                            live_properties(loaded, [loaded.features[position]]))[0]
     feature["links"] = self_links("ogc.item", GEOJSON, request.args.to_dict(),

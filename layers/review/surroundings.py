@@ -53,12 +53,13 @@ class Surroundings:
     def site(self, layer_name: str, feature_id: str) -> tuple[LoadedLayer, int]:
         """The site layer and the feature's position; NotFound otherwise."""
         if layer_name not in SITE_LAYERS:
-            raise NotFound(f"surroundings are given for {' and '.join(SITE_LAYERS)}, "
-                           f"not {layer_name!r}")
+            raise NotFound(f"只有{'和'.join(SITE_LAYERS)}可查周边 (surroundings are given for "
+                           f"{' and '.join(SITE_LAYERS)}, not {layer_name!r})")
         loaded = self.store.get(layer_name)
         position = loaded.position(feature_id)
         if position is None:
-            raise NotFound(f"no feature {feature_id!r} in layer {layer_name}")
+            raise NotFound(f"图层 {layer_name} 中没有 {feature_id!r} (no feature {feature_id!r} in "
+                           f"layer {layer_name})")
         return loaded, position
 
     def around(self, layer_name: str, feature_id: str,
