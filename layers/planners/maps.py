@@ -21,7 +21,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import escape
 
 from layers.catalogue.entries import Layer
-from layers.catalogue.live import shown_live_properties
+from layers.catalogue.live import live_properties, shown_live_properties
 from layers.catalogue.styles import COVERAGE_COLORS, field_label, field_unit, theme
 from layers.planners.analysis import COVERAGE_LABELS, INDICATORS
 from layers.planners.view_export import community_field
@@ -352,6 +352,8 @@ def page_config(store: LayerStore, api_url: str = "/api") -> dict[str, Any]:
         "coverage": [{"key": key, "label": label, "color": COVERAGE_COLORS[key]}
                      for key, label in COVERAGE_LABELS.items()],
         "search": [n for n in SEARCHABLE if n in store.names()],
+        # Labels and units of the venues' live properties (catalogue.live), for summaries.
+        "live": {p.name: {"label": p.label, "unit": p.unit} for p in live_properties("venues")},
     }
 
 

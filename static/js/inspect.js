@@ -395,8 +395,9 @@
       if (p.distance_m !== undefined) line.push(p.distance_m < 1 ? "就在此处" : p.direction + " " + distanceText(p.distance_m));
       button.appendChild(el("div", line.filter(Boolean).join(" · "), "hs-item-where"));
       if (layer === "venues") {
-        const facts = ["上次检查 " + (p.last_inspection || "无"), "下次应检 " + p.next_due];
-        if (p.open_hazards) facts.push("未改隐患 " + p.open_hazards);
+        const live = config.live; // labels of the venues' live properties
+        const facts = ["上次检查 " + (p.last_inspection || "无"), live.next_due.label + " " + p.next_due];
+        if (p.open_hazards) facts.push(live.open_hazards.label + " " + p.open_hazards);
         button.appendChild(el("div", facts.join(" · "), "hs-item-facts"));
       } else if (layer === "garbage") {
         button.appendChild(el("div", "垃圾桶 " + p.bins + " 个 · " + (p.kinds || []).join("、"), "hs-item-facts"));

@@ -173,8 +173,9 @@
 
     const v = data.venues;
     box.appendChild(el("h4", "安全监管场所 " + v.count + " 处(九小场所 " + v.nine_small + " 处)"));
-    box.appendChild(line("检查状态", v.by_status.map((s) => s.status + " " + s.count).join(" · ")));
-    box.appendChild(line("未改隐患", v.open_hazards + " 处"));
+    const live = config.live; // the venues' live properties: labels and units
+    box.appendChild(line(live.status.label, v.by_status.map((s) => s.status + " " + s.count).join(" · ")));
+    box.appendChild(line(live.open_hazards.label, v.open_hazards + " " + live.open_hazards.unit));
     if (v.by_kind.length) box.appendChild(table(["场所类型", "数量(处)"], v.by_kind.map((k) => [k.kind, String(k.count)])));
 
     const g = data.garbage;
