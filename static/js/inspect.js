@@ -413,7 +413,7 @@
   function statusBadge(props) {
     const badge = el("span", props.status, "hs-badge");
     badge.style.background = STATUS_COLORS[props.status] || config.unknownColor;
-    if (props.due_soon && props.status === "合格") badge.title = "30天内应检";
+    if (props.due_soon && props.status === "合格") badge.title = config.dueSoonDays + "天内应检";
     return badge;
   }
 
@@ -506,7 +506,7 @@
     badge.textContent = p.status;
     badge.style.background = STATUS_COLORS[p.status] || config.unknownColor;
     $("detail-last").textContent = p.last_inspection || "无";
-    $("detail-next").textContent = p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(30天内)" : "");
+    $("detail-next").textContent = p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(" + config.dueSoonDays + "天内)" : "");
     renderOpenHazards(data.open_hazards);
     renderHistory(data);
     const user = config.user;
