@@ -40,6 +40,20 @@ def field_unit(layer: Layer, name: str) -> str:
     return ""
 
 
+def leaflet_style(layer: Layer) -> dict[str, Any]:
+    """A layer's default style (its catalogue Style) as Leaflet path options, for the page
+    scripts: the overview map, the inspectors' page and the review pages draw with it."""
+    style = layer.style
+    return {
+        "color": style.color,
+        "fillColor": style.fill_color or style.color,
+        "weight": style.weight,
+        "fillOpacity": style.fill_opacity,
+        "radius": style.radius,
+        "dashArray": style.dash_array,
+    }
+
+
 # --- thematic styles -------------------------------------------------------
 
 # The national standard colours of the four sorted-garbage kinds (GB/T 19095).

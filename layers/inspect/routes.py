@@ -15,7 +15,7 @@ from layers.accounts.access import may_use
 from layers.accounts.auth import current_user
 from layers.catalogue.entries import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
 from layers.catalogue.live import DUE_SOON_DAYS, live_properties
-from layers.catalogue.styles import VENUE_STATUS_COLORS, VENUE_UNKNOWN_COLOR
+from layers.catalogue.styles import VENUE_STATUS_COLORS, VENUE_UNKNOWN_COLOR, leaflet_style
 from layers.errors import BadRequest, NotFound
 from layers.geo.chinacoords import SYSTEM_LABELS
 from layers.inspect.nearby import (
@@ -220,6 +220,9 @@ def inspect_page():
         "intervals": {**INTERVAL_DAYS, "default": DEFAULT_INTERVAL_DAYS},
         "hazardCategories": list(HAZARD_CATEGORIES),
         "statusColors": VENUE_STATUS_COLORS,
+        # The catalogue's styles of the layers the page draws.
+        "styles": {name: leaflet_style(get_layer(name))
+                   for name in (*NEARBY_LAYERS, "communities", "boundary")},
         "dueSoonDays": DUE_SOON_DAYS,
         # Labels and units of the venues' live properties (catalogue.live).
         "live": {p.name: {"label": p.label, "unit": p.unit} for p in live_properties("venues")},

@@ -11,10 +11,7 @@
   const PAGE_LIMIT = 50; // the nearest first; 「加载更多」 fetches the next 50
   const MAX_LIMIT = 500; // the most /api/nearby answers at once
   const STATUS_COLORS = config.statusColors; // the map's status colours (catalogue/styles.py)
-  const LAYER_STYLES = {
-    garbage: { color: "#1e8449", fillColor: "#58d68d" },
-    parking: { color: "#2471a3", fillColor: "#5dade2" },
-  };
+  const STYLES = config.styles; // the catalogue's layer styles (catalogue/entries.py)
 
   const state = {
     point: null, // {lon, lat, crs, input: [lon, lat]} as answered by the API (WGS84 lon/lat)
@@ -126,8 +123,8 @@
   const BASE_STYLES = {
     roads: { color: "#999", weight: 3 },
     grid: { color: "#aab", weight: 1, dashArray: "3 3", fill: false },
-    communities: { color: "#2c3e50", weight: 1.5, fill: false },
-    boundary: { color: "#c0392b", weight: 3, dashArray: "8 4", fill: false },
+    communities: { color: STYLES.communities.color, weight: 1.5, fill: false },
+    boundary: { color: STYLES.boundary.color, weight: STYLES.boundary.weight, dashArray: STYLES.boundary.dashArray, fill: false },
   };
   // Roads, cells and boundaries for orientation (no tiles: the page works offline).
   for (const name of Object.keys(BASE_STYLES)) {
@@ -160,7 +157,7 @@
 
   function featureColor(feature, layer) {
     if (layer === "venues") return STATUS_COLORS[feature.properties.status] || config.unknownColor;
-    return LAYER_STYLES[layer].color;
+    return STYLES[layer].color;
   }
 
   function drawResults(collection, layer) {

@@ -106,7 +106,7 @@
     const box = el("div");
     box.appendChild(items("hs-cols-3", theme.statuses.map((s) => item(symbol("point", { background: s.color }), s.value))));
     box.appendChild(
-      items("hs-cols-2", theme.shapes.map((s) => item(symbol(s.shape === "square" ? "square" : "point", { background: "#8a8f94" }), s.value)))
+      items("hs-cols-2", theme.shapes.map((s) => item(symbol(s.shape === "square" ? "square" : "point", { background: theme.unknownColor }), s.value)))
     );
     box.appendChild(
       items(

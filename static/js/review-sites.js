@@ -479,12 +479,14 @@
     return box;
   }
 
+  // The catalogue's colours (config.styles), drawn smaller or as outlines.
+  const colours = (name) => ({ color: config.styles[name].color, fillColor: config.styles[name].fillColor });
   const HIT_STYLES = {
-    venues: { color: "#922b21", fillColor: "#ec7063", radius: 4, weight: 1, fillOpacity: 0.9 },
-    garbage: { color: "#1e8449", fillColor: "#58d68d", radius: 4, weight: 1, fillOpacity: 0.9 },
-    parking: { color: "#2471a3", fillColor: "#5dade2", weight: 2, fillOpacity: 0.6 },
-    parcels: { color: "#ca6f1e", weight: 2, fillOpacity: 0 },
-    projects: { color: "#8e44ad", weight: 2, fillOpacity: 0 },
+    venues: Object.assign(colours("venues"), { radius: 4, weight: 1, fillOpacity: 0.9 }),
+    garbage: Object.assign(colours("garbage"), { radius: 4, weight: 1, fillOpacity: 0.9 }),
+    parking: Object.assign(colours("parking"), { weight: 2, fillOpacity: 0.6 }),
+    parcels: Object.assign(colours("parcels"), { weight: 2, fillOpacity: 0 }),
+    projects: Object.assign(colours("projects"), { weight: 2, fillOpacity: 0 }),
   };
 
   // What lies within reach is drawn above the map's layers (their panes are 410-450).
