@@ -152,19 +152,7 @@ def parse_datetime(text: str) -> tuple[dt.date | None, dt.date | None]:
 
 
 def _day(text: str) -> dt.date | None:
-    if text in ("", ".."):
-        return None
-    try:
-        if "T" in text.upper():
-            moment = dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                raise ValueError("no time zone")
-            return moment.astimezone(dt.UTC).date()
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(f"datetime {text!r} 不是 RFC 3339 日期或时间 (datetime {text!r} is not "
-                         "an RFC 3339 date or date-time: 2022-03-11, 2022-03-11T08:00:00Z)"
-                         ) from None
+    return None if text in ("", "..") else params.day(text, "datetime")
 
 
 def _filter_value(f: Field, text: str) -> Any:

@@ -9,6 +9,7 @@ parameter, so a client reads what the parameter means in every complaint.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 
@@ -130,6 +131,22 @@ def bbox(text: str, *, lonlat: bool = True) -> BBox:
         raise BadRequest("bbox 的最小值不能大于最大值 (bbox min must not exceed max (order: "
                          "minx,miny,maxx,maxy))")
     return minx, miny, maxx, maxy
+
+
+def day(text: str, name: str) -> dt.date:
+    """An RFC 3339 date (2022-03-11) or date-time with a time zone (2022-03-11T08:00:00Z), as
+    its day in UTC."""
+    try:
+        if "T" in text.upper():
+            moment = dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                raise ValueError("no time zone")
+            return moment.astimezone(dt.UTC).date()
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"{name} 须为 RFC 3339 日期或时间,而不是 {text!r} ({name} {text!r} is "
+                         "not an RFC 3339 date or date-time: 2022-03-11, 2022-03-11T08:00:00Z)"
+                         ) from None
 
 
 def lon_lat(args: Mapping[str, str]) -> tuple[float, float]:

@@ -1,5 +1,6 @@
 """The query-parameter parsers every blueprint uses: values, bounds, Chinese-first 400s."""
 
+import datetime as dt
 import math
 import re
 
@@ -63,6 +64,14 @@ def test_bbox_in_lon_lat_and_for_the_ogc_api():
     assert params.bbox("170,-10,-170,10", lonlat=False) == (170, -10, -170, 10)
     assert "bbox must be 4 numbers" in message(params.bbox, "1,2,3", lonlat=False)
     assert "must not exceed the fourth" in message(params.bbox, "1,5,3,2", lonlat=False)
+
+
+def test_day_is_an_rfc_3339_date_or_date_time_in_utc():
+    assert params.day("2022-03-11", "d") == dt.date(2022, 3, 11)
+    assert params.day("2022-03-11T23:30:00-02:00", "d") == dt.date(2022, 3, 12)
+    assert params.day("2022-03-11t08:00:00z", "d") == dt.date(2022, 3, 11)
+    assert "RFC 3339" in message(params.day, "2022-03-11T08:00:00", "d")  # no time zone
+    assert "'2022-13-01' is not an RFC 3339 date" in message(params.day, "2022-13-01", "d")
 
 
 def test_lon_lat_choice_and_boolean():
