@@ -1,7 +1,9 @@
 # The README's commands. Each does its own set-up on a fresh Debian machine.
 #   make run       serve the shipped data on http://127.0.0.1:5000 (gunicorn, production)
-#   make test      lint, type-check, check the import contracts (pyproject.toml) and run the
-#                  whole test suite (browser tests included)
+#   make test      lint (Python and the page scripts), type-check, check the import
+#                  contracts (pyproject.toml) and run the whole test suite (browser
+#                  tests included)
+#   make lint-js   ESLint over the page scripts (static/js, static/eslint.config.js)
 #   make loadtest  50 clients for 60 s against the production server on loopback
 #   make bench     the service at 1k, 100k and 1M synthetic venues against the naive way
 #                  (make bench SIZES=1000,100000 for a shorter run; DATABASE_URL=postgresql://...
@@ -19,7 +21,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SIZES  ?= 1000,100000,1000000
 QUERIES ?= 1000
 
-.PHONY: run test loadtest bench setup setup-test assets browser-deps postgis-deps geodata clean
+.PHONY: run test lint-js loadtest bench setup setup-test assets browser-deps postgis-deps geodata clean
 
 # gunicorn.conf.py holds the rest of the serving settings.
 run: setup
@@ -37,7 +39,12 @@ test: setup-test browser-deps postgis-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(MAKE) lint-js
 	$(PY) -m pytest
+
+# ESLint comes from static/package.json's devDependencies (npm ci, as for the assets).
+lint-js: assets
+	cd static && node_modules/.bin/eslint .
 
 setup: $(VENV)/.installed assets
 

@@ -5,8 +5,8 @@
   by status, projects by category, roads by kind). The page script draws with
   these and builds the legend from the same values, so the legend always
   matches what is drawn.
-- Live fields: properties that the API adds at run time (a venue's inspection
-  status), with their Chinese labels and units, for popups and exports.
+- Labels and units of the fields, measures and live properties (catalogue.live:
+  a venue's inspection status) for popups, tables and exports.
 
 Every allowed value of a styled field has an entry (a test checks it against
 the catalogue).
@@ -14,59 +14,44 @@ the catalogue).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from layers.catalogue.entries import FIRM, GARBAGE_BIN_FIELDS, GARBAGE_KINDS, NINE_SMALL, Layer
-from layers.records.inspections import STATUS_HAZARD, STATUS_OK, STATUS_OVERDUE
-
-
-@dataclass(frozen=True)
-class LiveField:
-    name: str
-    label: str
-    unit: str = ""
-
-
-# Properties the API adds to a layer's features at run time (see web.live_properties).
-LIVE_FIELDS: dict[str, tuple[LiveField, ...]] = {
-    "venues": (
-        LiveField("status", "检查状态"),
-        LiveField("last_inspection", "最近检查"),
-        LiveField("next_due", "下次应检"),
-        LiveField("open_hazards", "未改隐患", "处"),
-    ),
-}
-
-
-# Flags the API adds beside them; tables that show every property (the OGC API's HTML
-# pages) label them, popups and exports leave them out.
-LIVE_FLAG_LABELS: dict[str, dict[str, str]] = {
-    "venues": {"due_soon": "30天内到期应检", "overdue": "超期未检"},
-}
-
-
-def live_fields(layer: Layer) -> tuple[LiveField, ...]:
-    return LIVE_FIELDS.get(layer.name, ())
+from layers.catalogue.live import (
+    STATUS_HAZARD,
+    STATUS_OK,
+    STATUS_OVERDUE,
+    live_properties,
+)
 
 
 def field_label(layer: Layer, name: str) -> str:
-    """Chinese label of a catalogue field, a measure, or a live field or flag."""
-    for live in live_fields(layer):
+    """Chinese label of a catalogue field, a measure, or a live property or flag."""
+    for live in live_properties(layer):
         if live.name == name:
             return live.label
-    flag = LIVE_FLAG_LABELS.get(layer.name, {}).get(name)
-    return flag if flag is not None else layer.label(name)
+    return layer.label(name)
 
 
 def field_unit(layer: Layer, name: str) -> str:
-    for f in layer.fields:
+    for f in (*layer.fields, *live_properties(layer)):
         if f.name == name:
             return f.unit
-    for live in live_fields(layer):
-        if live.name == name:
-            return live.unit
     return ""
+
+
+def leaflet_style(layer: Layer) -> dict[str, Any]:
+    """A layer's default style (its catalogue Style) as Leaflet path options, for the page
+    scripts: the overview map, the inspectors' page and the review pages draw with it."""
+    style = layer.style
+    return {
+        "color": style.color,
+        "fillColor": style.fill_color or style.color,
+        "weight": style.weight,
+        "fillOpacity": style.fill_opacity,
+        "radius": style.radius,
+        "dashArray": style.dash_array,
+    }
 
 
 # --- thematic styles -------------------------------------------------------

@@ -19,6 +19,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from layers.catalogue.values import format_value
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_FORMATS = {"float": "#,##0.0#", "int": "0", "pct": "0.0", "date": "yyyy-mm-dd"}
 
@@ -37,16 +39,10 @@ class Column:
 
 
 def cell_text(value: Any) -> str:
-    """A value as CSV text: lists joined with 、, booleans 是/否, formula-like text quoted."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        value = "、".join(str(v) for v in value)
-    if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
-    return str(value)
+    """A value as CSV text (catalogue.values.format_value, numbers as they are), formula-like
+    text quoted."""
+    text = format_value(value, grouped=False)
+    return "'" + text if isinstance(value, str | list) and text.startswith(FORMULA_STARTS) else text
 
 
 def to_csv(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> bytes:

@@ -13,7 +13,6 @@ of a polygon (0 inside it, bearing then towards its centroid).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ from layers.records.inspections import VenueStatus
 from layers.stores.interfaces import SpatialStore
 from layers.stores.layers import LayerStore, LoadedLayer
 from layers.stores.spatial import Hit, geodesic_hits, metric_target, ranked
+from layers.web import params
 
 NEARBY_LAYERS = ("venues", "garbage", "parking")
 DEFAULT_RADIUS_M = 500.0
@@ -85,11 +85,8 @@ class NearbyQuery:
 
 def parse_point(args: Mapping[str, str]) -> Point:
     """`lon`, `lat` (degrees) and `crs` (wgs84, gcj02, bd09) as a WGS84 point in Jinan."""
-    crs = (args.get("crs") or "wgs84").strip().lower()
-    if crs not in SYSTEMS:
-        raise BadRequest(f"crs must be one of {', '.join(SYSTEMS)}, not {crs!r}")
-    lon = _number(args, "lon", "longitude, e.g. 116.96")
-    lat = _number(args, "lat", "latitude, e.g. 36.66")
+    crs = params.choice((args.get("crs") or "wgs84").strip().lower(), "crs", SYSTEMS)
+    lon, lat = params.lon_lat(args)
     min_lon, min_lat, max_lon, max_lat = JINAN_BOUNDS
     if min_lon <= lat <= max_lon and min_lat <= lon <= max_lat:
         raise BadRequest(f"经纬度顺序颠倒:lon={lon} and lat={lat} look swapped: give the "
@@ -107,51 +104,22 @@ def parse_point(args: Mapping[str, str]) -> Point:
 
 
 def parse_nearby(args: Mapping[str, str]) -> NearbyQuery:
-    layer = args.get("layer") or "venues"
-    if layer not in NEARBY_LAYERS:
-        raise BadRequest(f"layer must be one of {', '.join(NEARBY_LAYERS)}, not {layer!r}")
-    radius = _number(args, "radius_m", "metres", DEFAULT_RADIUS_M)
-    if radius <= 0:
-        raise BadRequest("radius_m must be more than 0")
-    if radius > MAX_RADIUS_M:
-        raise BadRequest(f"radius_m must not exceed {MAX_RADIUS_M:g} (metres); got {radius:g}")
-    limit_number = _number(args, "limit", "a whole number", DEFAULT_LIMIT)
-    if limit_number != int(limit_number) or limit_number < 1:
-        raise BadRequest("limit must be a whole number of at least 1")
-    if limit_number > MAX_LIMIT:
-        raise BadRequest(f"limit must not exceed {MAX_LIMIT}; got {limit_number:g}")
-    offset = _number(args, "offset", "a whole number", 0)
-    if offset != int(offset) or offset < 0:
-        raise BadRequest("offset 须为不小于 0 的整数 (offset must be a whole number of at "
-                         "least 0: how many of the nearest to skip)")
-    if offset > MAX_OFFSET:
-        raise BadRequest(f"offset 不能超过 {MAX_OFFSET} (offset must not exceed {MAX_OFFSET}; "
-                         f"got {offset:g})")
+    layer = params.choice(args.get("layer") or None, "layer", NEARBY_LAYERS, "venues")
+    radius = params.number(args.get("radius_m"), "radius_m", default=DEFAULT_RADIUS_M, above=0,
+                           maximum=MAX_RADIUS_M, unit="metres")
+    limit = params.integer(args.get("limit"), "limit", default=DEFAULT_LIMIT, minimum=1,
+                           maximum=MAX_LIMIT)
+    offset = params.integer(args.get("offset"), "offset", default=0, maximum=MAX_OFFSET,
+                            hint="how many of the nearest to skip")
     return NearbyQuery(
         point=parse_point(args),
         layer=layer,
         radius_m=radius,
-        limit=int(limit_number),
-        offset=int(offset),
+        limit=limit,
+        offset=offset,
         kinds=_kinds(args.get("kind"), layer),
         statuses=_statuses(args.get("status"), layer),
     )
-
-
-def _number(args: Mapping[str, str], name: str, hint: str, default: float | None = None
-            ) -> float:
-    text = args.get(name)
-    if text is None or not text.strip():
-        if default is not None:
-            return default
-        raise BadRequest(f"{name} is missing ({hint})")
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadRequest(f"{name}={text!r} is not a number ({hint})") from None
-    if not math.isfinite(value):
-        raise BadRequest(f"{name} must be a finite number")
-    return value
 
 
 def _csv(text: str | None) -> list[str]:
@@ -164,7 +132,7 @@ def _kinds(text: str | None, layer: str) -> frozenset[str] | None:
         return None
     allowed = _layer_kinds(layer)
     if not allowed:
-        raise BadRequest(f"layer {layer} has no kinds to filter by")
+        raise BadRequest(f"图层 {layer} 没有可筛选的类型 (layer {layer} has no kinds to filter by)")
     kinds: set[str] = set()
     for kind in wanted:
         if layer == "venues" and kind in KIND_GROUPS:
@@ -172,8 +140,8 @@ def _kinds(text: str | None, layer: str) -> frozenset[str] | None:
         elif kind in allowed:
             kinds.add(kind)
         else:
-            raise BadRequest(f"unknown kind {kind!r} for layer {layer}; kinds are: "
-                             + ", ".join(allowed))
+            raise BadRequest(f"未知类型 {kind!r} (unknown kind {kind!r} for layer {layer}; "
+                             f"kinds are: {', '.join(allowed)})")
     return frozenset(kinds)
 
 
@@ -187,11 +155,8 @@ def _layer_kinds(layer: str) -> tuple[str, ...]:
 def _statuses(text: str | None, layer: str) -> tuple[str, ...]:
     wanted = _csv(text)
     if wanted and layer != "venues":
-        raise BadRequest("status filters only the venues layer")
-    for status in wanted:
-        if status not in STATUS_FILTERS:
-            raise BadRequest(f"status must be one of {', '.join(STATUS_FILTERS)}, not {status!r}")
-    return tuple(wanted)
+        raise BadRequest("status 只能筛选场所图层 (status filters only the venues layer)")
+    return tuple(params.choice(status, "status", STATUS_FILTERS) for status in wanted)
 
 
 # --- queries ------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from layers.catalogue.entries import ROLES, Layer
+from layers.catalogue.live import DUE_SOON_DAYS
 from layers.geo.chinacoords import SYSTEMS
 from layers.inspectors.nearby import (
     DEFAULT_LIMIT,
@@ -213,8 +214,8 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                       explode=False),
                 query("status", array(enum(STATUS_FILTERS), minItems=1),
                       "venues only, comma-separated (any of them): due (next inspection "
-                      "within 30 days), overdue (not inspected within its interval), hazard "
-                      "(a hazard open)", explode=False),
+                      f"within {DUE_SOON_DAYS} days), overdue (not inspected within its "
+                      "interval), hazard (a hazard open)", explode=False),
             ],
             ok=json_content(obj({
                 **collection,

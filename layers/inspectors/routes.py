@@ -14,6 +14,8 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from layers.accounts.access import may_use
 from layers.accounts.sessions import current_user
 from layers.catalogue.entries import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
+from layers.catalogue.live import DUE_SOON_DAYS, live_properties
+from layers.catalogue.styles import VENUE_STATUS_COLORS, VENUE_UNKNOWN_COLOR, leaflet_style
 from layers.errors import BadRequest, NotFound
 from layers.geo.chinacoords import SYSTEM_LABELS
 from layers.inspectors.nearby import (
@@ -38,7 +40,14 @@ from layers.records.inspections import (
     parse_inspection,
     parse_recheck,
 )
-from layers.web.context import get_inspections, get_spatial, get_store, json_body, today
+from layers.web.context import (
+    geojson_response,
+    get_inspections,
+    get_spatial,
+    get_store,
+    json_body,
+    today,
+)
 
 bp = Blueprint("inspect", __name__)
 
@@ -81,12 +90,6 @@ def json_object() -> dict[str, Any]:
     return data
 
 
-def geojson(collection: dict[str, Any]):
-    response = jsonify(collection)
-    response.mimetype = "application/geo+json"
-    return response
-
-
 def venue_status_lookup() -> StatusLookup:
     """Looks up the statuses of given venues now (only theirs: a query's few)."""
     venues = get_store().get("venues")
@@ -106,7 +109,7 @@ def api_nearby():
     query = parse_nearby(request.args)
     require_visible(query.layer)
     statuses = venue_status_lookup() if query.layer == "venues" else None
-    return geojson(nearby_collection(get_spatial(), query, statuses))
+    return geojson_response(nearby_collection(get_spatial(), query, statuses))
 
 
 @bp.get("/api/locate")
@@ -119,7 +122,7 @@ def api_locate():
 def api_overdue():
     given = any(request.args.get(k) for k in ("lon", "lat"))
     point = parse_point(request.args) if given else None
-    return geojson(overdue_collection(get_store(), venue_statuses(), point))
+    return geojson_response(overdue_collection(get_store(), venue_statuses(), point))
 
 
 @bp.get("/api/venues/<venue_id>/history")
@@ -216,6 +219,14 @@ def inspect_page():
         },
         "intervals": {**INTERVAL_DAYS, "default": DEFAULT_INTERVAL_DAYS},
         "hazardCategories": list(HAZARD_CATEGORIES),
+        "statusColors": VENUE_STATUS_COLORS,
+        # The catalogue's styles of the layers the page draws.
+        "styles": {name: leaflet_style(get_layer(name))
+                   for name in (*NEARBY_LAYERS, "communities", "boundary")},
+        "dueSoonDays": DUE_SOON_DAYS,
+        # Labels and units of the venues' live properties (catalogue.live).
+        "live": {p.name: {"label": p.label, "unit": p.unit} for p in live_properties("venues")},
+        "unknownColor": VENUE_UNKNOWN_COLOR,
         "systems": SYSTEM_LABELS,
         "radius": {"default": DEFAULT_RADIUS_M},
         "maxLength": MAX_LENGTH,

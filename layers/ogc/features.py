@@ -25,10 +25,11 @@ from pyproj import CRS, Transformer
 from shapely.geometry import mapping
 
 from layers.catalogue.entries import Field, Layer
+from layers.catalogue.live import live_queryables
 from layers.errors import BadRequest
-from layers.records.inspections import STATUSES
 from layers.stores.layers import LoadedLayer
 from layers.stores.spatial import BBox
+from layers.web import params
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -64,15 +65,10 @@ CONFORMANCE = (
 ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset")
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
-# Properties the store adds at run time that can be filtered on, by layer.
-LIVE_QUERYABLES: dict[str, tuple[Field, ...]] = {
-    "venues": (Field("status", "检查状态", choices=STATUSES),),
-}
-
-
 def queryables(layer: Layer) -> tuple[Field, ...]:
-    """The properties of a layer that the items operation filters on (`?name=value`)."""
-    return layer.fields + LIVE_QUERYABLES.get(layer.name, ())
+    """The properties of a layer that the items operation filters on (`?name=value`): its
+    fields and the live properties catalogue.live marks queryable."""
+    return layer.fields + live_queryables(layer)
 
 
 def temporal_field(layer: Layer) -> str | None:
@@ -101,8 +97,8 @@ def parse_crs(value: str | None, parameter: str) -> str:
     if value.upper().startswith("EPSG:"):
         value = epsg_uri(int(value[5:])) if value[5:].isdigit() else value
     if value not in SUPPORTED_CRS:
-        raise BadRequest(f"{parameter} {given!r} is not supported; use one of "
-                         f"{', '.join(SUPPORTED_CRS)}")
+        raise BadRequest(f"{parameter} 不支持坐标参考系 {given!r} ({parameter} {given!r} is not "
+                         f"supported; use one of {', '.join(SUPPORTED_CRS)})")
     return value
 
 
@@ -110,8 +106,8 @@ def check_parameters(args: Mapping[str, Any], allowed: Sequence[str]) -> None:
     """400 for a query parameter the API does not define (Core requirement)."""
     unknown = sorted(set(args) - set(allowed))
     if unknown:
-        raise BadRequest(f"unknown query parameter(s) {', '.join(unknown)}; "
-                         f"this operation takes {', '.join(allowed)}")
+        raise BadRequest(f"未知的查询参数 {'、'.join(unknown)} (unknown query parameter(s) "
+                         f"{', '.join(unknown)}; this operation takes {', '.join(allowed)})")
 
 
 def parse_items_query(layer: Layer, args: Mapping[str, str]) -> ItemsQuery:
@@ -120,13 +116,14 @@ def parse_items_query(layer: Layer, args: Mapping[str, str]) -> ItemsQuery:
     check_parameters(args, ITEMS_PARAMETERS + tuple(fields))
     bbox_crs = parse_crs(args.get("bbox-crs"), "bbox-crs")
     if "bbox-crs" in args and "bbox" not in args:
-        raise BadRequest("bbox-crs is given without bbox")
+        raise BadRequest("给了 bbox-crs 却没有 bbox (bbox-crs is given without bbox)")
     return ItemsQuery(
-        bbox=parse_bbox(args["bbox"]) if "bbox" in args else None,
+        bbox=params.bbox(args["bbox"], lonlat=False) if "bbox" in args else None,
         bbox_crs=bbox_crs,
         crs=parse_crs(args.get("crs"), "crs"),
-        limit=min(_integer(args, "limit", DEFAULT_LIMIT, minimum=1), MAX_LIMIT),
-        offset=_integer(args, "offset", 0, minimum=0),
+        limit=min(params.integer(args.get("limit"), "limit", default=DEFAULT_LIMIT, minimum=1),
+                  MAX_LIMIT),
+        offset=params.integer(args.get("offset"), "offset", default=0),
         filters=tuple((name, _filter_value(fields[name], args[name]))
                       for name in fields if name in args),
         period=parse_datetime(args["datetime"]) if "datetime" in args else None,
@@ -140,84 +137,32 @@ def parse_datetime(text: str) -> tuple[dt.date | None, dt.date | None]:
     """
     parts = text.split("/")
     if len(parts) > 2:
-        raise BadRequest("datetime must be an instant or an interval start/end")
+        raise BadRequest("datetime 须为一个时刻或一个区间 (datetime must be an instant or an "
+                         "interval start/end)")
     days = [_day(p) for p in parts]
     if len(days) == 1:
         if days[0] is None:
-            raise BadRequest("datetime must name a time; '..' only stands for an open end")
+            raise BadRequest("datetime 须指明时间 (datetime must name a time; '..' only stands "
+                             "for an open end)")
         return days[0], days[0]
     start, end = days
     if start is not None and end is not None and start > end:
-        raise BadRequest("datetime: the interval ends before it starts")
+        raise BadRequest("datetime 区间的结束早于开始 (datetime: the interval ends before it "
+                         "starts)")
     return start, end
 
 
 def _day(text: str) -> dt.date | None:
-    if text in ("", ".."):
-        return None
-    try:
-        if "T" in text.upper():
-            moment = dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                raise ValueError("no time zone")
-            return moment.astimezone(dt.UTC).date()
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(f"datetime {text!r} is not an RFC 3339 date or date-time "
-                         "(2022-03-11, 2022-03-11T08:00:00Z)") from None
-
-
-def _integer(args: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    text = args.get(name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, not {text!r}") from None
-    if value < minimum:
-        raise BadRequest(f"{name} must be at least {minimum}, not {value}")
-    return value
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """4 numbers (or 6, with heights, which are ignored): lower corner, upper corner."""
-    parts = text.split(",")
-    if len(parts) not in (4, 6):
-        raise BadRequest("bbox must be 4 numbers (lower corner, upper corner in the axis order "
-                         "of bbox-crs; lon/lat by default) or 6 with heights")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise BadRequest(f"bbox {text!r} holds something that is not a number") from None
-    if not all(math.isfinite(v) for v in values):
-        raise BadRequest("bbox values must be finite numbers")
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    a, b, c, d = values
-    if b > d:
-        raise BadRequest("bbox: the second value (lower corner) must not exceed the fourth")
-    return a, b, c, d
+    return None if text in ("", "..") else params.day(text, "datetime")
 
 
 def _filter_value(f: Field, text: str) -> Any:
     if f.type == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise BadRequest(f"{f.name} must be an integer, not {text!r}") from None
+        return params.integer(text, f.name, minimum=None)
     if f.type == "float":
-        try:
-            value = float(text)
-        except ValueError:
-            raise BadRequest(f"{f.name} must be a number, not {text!r}") from None
-        if not math.isfinite(value):
-            raise BadRequest(f"{f.name} must be a finite number")
-        return value
+        return params.number(text, f.name)
     if f.type == "bool":
-        if text not in ("true", "false"):
-            raise BadRequest(f"{f.name} must be true or false, not {text!r}")
-        return text == "true"
+        return params.boolean(text, f.name)
     return text
 
 
@@ -240,9 +185,11 @@ def _lonlat_boxes(query: ItemsQuery) -> list[tuple[float, float, float, float]]:
         try:
             box = to_lonlat.transform_bounds(a, b, c, d)
         except Exception:  # pyproj raises ProjError (and others) for unprojectable boxes
-            raise BadRequest(f"bbox cannot be transformed from {query.bbox_crs}") from None
+            raise BadRequest(f"bbox 无法从 {query.bbox_crs} 转换 (bbox cannot be transformed "
+                             f"from {query.bbox_crs})") from None
         if not all(math.isfinite(v) for v in box):
-            raise BadRequest(f"bbox lies outside the area of {query.bbox_crs}")
+            raise BadRequest(f"bbox 超出 {query.bbox_crs} 的适用范围 (bbox lies outside the area "
+                             f"of {query.bbox_crs})")
         return [box]
     minx, miny, maxx, maxy = query.bbox
     if minx > maxx:  # crosses the antimeridian (Core: west-most value first)

@@ -13,17 +13,22 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
+from layers.catalogue.live import live_queryables
 from layers.catalogue.styles import field_label
-from layers.errors import BadRequest, NotFound
+from layers.catalogue.values import format_value
+from layers.errors import NotFound
 from layers.ogc import features as ogc
 from layers.stores.layers import LoadedLayer
-from layers.web.context import get_spatial, get_store, live_properties
+from layers.web import params
+from layers.web.context import GEOJSON_MEDIA_TYPE, get_spatial, get_store, live_properties
 from layers.web.openapi import OPENAPI_MEDIA_TYPE, app_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+# Property values in the HTML tables: `value | zh(grouped=False)` (是/否, lists with 、).
+bp.add_app_template_filter(format_value, "zh")
 
 JSON = "application/json"
-GEOJSON = "application/geo+json"
+GEOJSON = GEOJSON_MEDIA_TYPE
 HTML = "text/html"
 FORMATS = ("json", "html")
 
@@ -31,9 +36,7 @@ FORMATS = ("json", "html")
 def wants_html() -> bool:
     f = request.args.get("f")
     if f is not None:
-        if f not in FORMATS:
-            raise BadRequest(f"f must be one of {', '.join(FORMATS)}, not {f!r}")
-        return f == "html"
+        return params.choice(f, "f", FORMATS) == "html"
     return request.accept_mimetypes.best_match([JSON, GEOJSON, HTML]) == HTML
 
 
@@ -153,7 +156,7 @@ def items(collection_id: str) -> Response:
     query = ogc.parse_items_query(loaded.layer, request.args)
     html = wants_html()
     # The live statuses of every venue only when a filter reads them; else the page's.
-    live_names = {field.name for field in ogc.LIVE_QUERYABLES.get(loaded.name, ())}
+    live_names = {field.name for field in live_queryables(loaded.layer)}
     filtering_live = any(name in live_names for name, _ in query.filters)
     live = live_properties(loaded) if filtering_live else None
     positions = ogc.select(loaded, query, live, _bbox_positions(loaded))
@@ -196,7 +199,8 @@ def item(collection_id: str, feature_id: str) -> Response:
     found = get_spatial().feature(collection_id, feature_id)
     position = loaded.position(feature_id) if found is not None else None
     if position is None:
-        raise NotFound(f"collection {collection_id} has no feature {feature_id!r}")
+        raise NotFound(f"集合 {collection_id} 中没有要素 {feature_id!r} (collection "
+                       f"{collection_id} has no feature {feature_id!r})")
     feature = ogc.features(loaded, [position], crs,
                            live_properties(loaded, [loaded.features[position]]))[0]
     feature["links"] = self_links("ogc.item", GEOJSON, request.args.to_dict(),
@@ -241,15 +245,3 @@ def _columns(loaded: LoadedLayer, features: list[dict[str, Any]]) -> list[tuple[
     names = [f.name for f in loaded.layer.fields]
     names += [k for f in features for k in f["properties"] if k not in names]
     return [(n, field_label(loaded.layer, n)) for n in dict.fromkeys(names)]
-
-
-@bp.app_template_filter("ogc_value")
-def ogc_value(value: Any) -> str:
-    """A property value as table text (Jinja escapes it)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return str(value)

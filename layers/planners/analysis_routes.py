@@ -11,20 +11,14 @@ from shapely.geometry import mapping
 from layers.errors import BadRequest
 from layers.planners import analysis, view_export
 from layers.planners.analysis import LINE_TYPES
-from layers.web.context import get_store, json_body, live_properties, today
+from layers.web import params
+from layers.web.context import GEOJSON_MEDIA_TYPE, get_store, json_body, live_properties, today
 
 bp = Blueprint("analysis", __name__, url_prefix="/api")
 
 
 def _venue_statuses() -> dict[str, Any]:
     return live_properties(get_store().get("venues")) or {}
-
-
-def _float_arg(name: str) -> float:
-    try:
-        return float(request.args[name])
-    except ValueError:
-        raise BadRequest(f"{name} 必须是数值 ({name} must be a number)") from None
 
 
 @bp.post("/summary")
@@ -42,7 +36,7 @@ def summary_of_community():
     if "community" in request.args:
         position = analysis.community_position(store, request.args["community"])
     elif "lon" in request.args and "lat" in request.args:
-        position = analysis.community_at(store, _float_arg("lon"), _float_arg("lat"))
+        position = analysis.community_at(store, *params.lon_lat(request.args))
     else:
         raise BadRequest("请指定社区 (give ?community=name or ?lon=..&lat=.., or POST a "
                          "GeoJSON polygon)")
@@ -88,6 +82,6 @@ def export_features():
         mimetype = "text/csv"
     else:
         body = json.dumps(view_export.to_geojson(rows), ensure_ascii=False)
-        mimetype = "application/geo+json"
+        mimetype = GEOJSON_MEDIA_TYPE
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

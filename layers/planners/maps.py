@@ -21,7 +21,14 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import escape
 
 from layers.catalogue.entries import Layer
-from layers.catalogue.styles import COVERAGE_COLORS, field_label, field_unit, live_fields, theme
+from layers.catalogue.live import live_properties, shown_live_properties
+from layers.catalogue.styles import (
+    COVERAGE_COLORS,
+    field_label,
+    field_unit,
+    leaflet_style,
+    theme,
+)
 from layers.planners.analysis import COVERAGE_LABELS, INDICATORS
 from layers.planners.view_export import community_field
 from layers.stores.layers import LayerStore
@@ -176,8 +183,7 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
     clusters a point layer's markers, `pane` ({"name", "zIndex"}) fixes its
     drawing order, `outline_pane` (the same) draws the outlines once more, there.
     """
-    style = layer.style
-    popup_fields = (*layer.popup, *(f.name for f in live_fields(layer)))
+    popup_fields = (*layer.popup, *(f.name for f in shown_live_properties(layer)))
     return {
         "name": layer.name,
         "title": layer.title,
@@ -185,14 +191,7 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
         "geometry": layer.geometry,
         "count": count,
         "url": f"{options.api_url}/layers/{layer.name}",
-        "style": {
-            "color": style.color,
-            "fillColor": style.fill_color or style.color,
-            "weight": style.weight,
-            "fillOpacity": style.fill_opacity,
-            "radius": style.radius,
-            "dashArray": style.dash_array,
-        },
+        "style": leaflet_style(layer),
         "popup": [popup_row(layer, name) for name in popup_fields],
         "tooltip": layer.tooltip,
         "popupMaxWidth": POPUP_MAX_WIDTH_PX,
@@ -351,6 +350,8 @@ def page_config(store: LayerStore, api_url: str = "/api") -> dict[str, Any]:
         "coverage": [{"key": key, "label": label, "color": COVERAGE_COLORS[key]}
                      for key, label in COVERAGE_LABELS.items()],
         "search": [n for n in SEARCHABLE if n in store.names()],
+        # Labels and units of the venues' live properties (catalogue.live), for summaries.
+        "live": {p.name: {"label": p.label, "unit": p.unit} for p in live_properties("venues")},
     }
 
 

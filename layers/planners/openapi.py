@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from layers.catalogue.entries import GARBAGE_KINDS, Layer
+from layers.catalogue.live import STATUSES
 from layers.planners.analysis import (
     AREA_TYPES,
     CHOROPLETH_COLORS,
@@ -17,7 +18,6 @@ from layers.planners.analysis import (
     READING_CIRCLE_M,
 )
 from layers.planners.view_export import FORMATS
-from layers.records.inspections import STATUSES
 from layers.web.openapi_helpers import (
     COUNT,
     Schema,

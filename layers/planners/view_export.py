@@ -18,10 +18,12 @@ from typing import Any
 import shapely
 
 from layers.catalogue.entries import MEASURE_LABELS, Layer
-from layers.catalogue.styles import field_label, live_fields
+from layers.catalogue.live import shown_live_properties
+from layers.catalogue.styles import field_label
 from layers.data.tables import cell_text
 from layers.errors import BadRequest
-from layers.stores.layers import LayerStore, LoadedLayer, parse_bbox
+from layers.stores.layers import LayerStore, LoadedLayer
+from layers.web import params
 
 FORMATS = ("geojson", "csv")
 
@@ -49,7 +51,7 @@ def parse_selection(args: Mapping[str, str], store: LayerStore) -> Selection:
     known = community_names(store)
     if community is not None and community not in known:
         raise BadRequest(f"未知社区 {community!r} (communities: {'、'.join(known)})")
-    bbox = parse_bbox(args["bbox"]) if args.get("bbox") else None
+    bbox = params.bbox(args["bbox"]) if args.get("bbox") else None
     ordered = tuple(n for n in store.names() if n in names)  # the catalogue's order
     return Selection(ordered, community, bbox)
 
@@ -112,7 +114,7 @@ def columns(layers: Sequence[LoadedLayer]) -> list[tuple[str, str]]:
     labels: dict[str, set[str]] = {}
     for loaded in layers:
         layer = loaded.layer
-        names = [f.name for f in layer.fields] + [f.name for f in live_fields(layer)]
+        names = [f.name for f in layer.fields] + [f.name for f in shown_live_properties(layer)]
         names += [m for m in MEASURE_LABELS if m not in names and _has_measure(loaded, m)]
         for name in names:
             labels.setdefault(name, set()).add(field_label(layer, name))

@@ -26,13 +26,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+# The statuses and the live properties a status adds to a venue: see catalogue.live.
+from layers.catalogue.live import (
+    DUE_SOON_DAYS,
+    STATUS_HAZARD,
+    STATUS_OK,
+    STATUS_OVERDUE,
+    VENUE_LIVE_NAMES,
+)
+from layers.catalogue.live import STATUSES as STATUSES  # re-exported
 from layers.catalogue.usertext import refuse_markup
 from layers.errors import BadRequest
-
-STATUS_OK = "合格"
-STATUS_HAZARD = "隐患未改"
-STATUS_OVERDUE = "逾期未检"
-STATUSES = (STATUS_OK, STATUS_HAZARD, STATUS_OVERDUE)
 
 RESULTS = ("合格", "发现隐患")
 HAZARD_STATUSES = ("立案", "整改中", "已整改")  # the city-management case flow
@@ -52,7 +56,6 @@ INTERVAL_DAYS = {
     "小生产加工企业": 180,
     "小商店": 365,
 }
-DUE_SOON_DAYS = 30  # "due": the next inspection falls within this many days
 
 RECHECK_CAMPAIGN = "复查"  # the campaign of a re-check inspection
 MAX_HAZARDS_PER_INSPECTION = 20
@@ -74,18 +77,12 @@ class VenueStatus:
     overdue: bool = False  # not inspected within its interval (whatever its hazards)
 
     def as_properties(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "last_inspection": self.last_inspection,
-            "next_due": self.next_due,
-            "open_hazards": self.open_hazards,
-            "due_soon": self.due_soon,
-            "overdue": self.overdue,
-        }
+        """The venue's live properties, as catalogue.live declares them."""
+        return {name: getattr(self, name) for name in VENUE_LIVE_NAMES}
 
 
 # The properties a venue's status adds to the layer's own (exports carry them, imports drop them).
-STATUS_PROPERTIES = tuple(VenueStatus.__dataclass_fields__)
+STATUS_PROPERTIES = VENUE_LIVE_NAMES
 
 
 def venue_status(

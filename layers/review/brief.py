@@ -19,6 +19,7 @@ from shapely import Geometry
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
 
 from layers.catalogue.entries import Layer, get_layer
+from layers.catalogue.values import format_value
 from layers.review.sites import rows as table_rows
 from layers.review.surroundings import Surroundings
 
@@ -194,20 +195,6 @@ def _named(items: list[str]) -> str:
     """The nearest few, then how many more."""
     shown = "、".join(items[:LIST_LIMIT])
     return shown + (f" 等 {len(items)} 处" if len(items) > LIST_LIMIT else "")
-
-
-def format_value(value: Any, unit: str = "") -> str:
-    """A value as Chinese text: 是/否, thousands separators, the unit after numbers."""
-    if value is None or value == "" or value == []:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    if isinstance(value, int | float):
-        text = f"{value:,.2f}".rstrip("0").rstrip(".")  # 130, 12.5, 0.94; 5.001 -> 5
-        return f"{text}{unit}" if unit == "%" else f"{text} {unit}".rstrip()
-    return str(value)
 
 
 # --------------------------------------------------------------- map extract

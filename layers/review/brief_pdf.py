@@ -22,7 +22,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from layers.review.brief import Brief, MapExtract, format_value, summary_lines
+from layers.catalogue.values import format_value
+from layers.review.brief import Brief, MapExtract, summary_lines
 
 FONT = "STSong-Light"
 MARGIN = 12 * mm

@@ -24,10 +24,13 @@ from flask import (
     url_for,
 )
 
+from layers.catalogue.entries import get_layer
+from layers.catalogue.styles import leaflet_style
+from layers.catalogue.values import format_value
 from layers.data.tables import to_csv, to_xlsx
 from layers.planners.maps import MapOptions, render_parts
 from layers.review import sites
-from layers.review.brief import format_value, make_brief
+from layers.review.brief import make_brief
 from layers.review.brief_pdf import brief_pdf
 from layers.review.figures import load_figures
 from layers.review.maps import sites_map
@@ -90,6 +93,9 @@ def sites_page(kind: str):
         "statuses": list(layer.field("status").choices),
         "distance": {"default": DEFAULT_DISTANCE_M, "min": MIN_DISTANCE_M,
                      "max": MAX_DISTANCE_M},
+        # The catalogue's styles of what the surroundings draw.
+        "styles": {name: leaflet_style(get_layer(name))
+                   for name in ("venues", "garbage", "parking", "parcels", "projects")},
     }
     parts = render_parts(sites_map(store, MAP_LAYERS[kind], options))
     return render_template("review/sites.html", title=PAGE_TITLES[kind], kind=kind, config=config,

@@ -82,8 +82,8 @@ def parse_statuses(text: str | None, layer: Layer) -> tuple[str, ...] | None:
         return None
     unknown = [s for s in chosen if s not in allowed]
     if unknown:
-        raise BadRequest(f"unknown status {', '.join(unknown)}; statuses are: "
-                         f"{', '.join(allowed)}")
+        raise BadRequest(f"未知状态 {'、'.join(unknown)} (unknown status {', '.join(unknown)}; "
+                         f"statuses are: {', '.join(allowed)})")
     return chosen
 
 
@@ -92,9 +92,10 @@ def parse_sort(sort: str | None, order: str | None, layer: Layer) -> tuple[str, 
     fields = TABLES[layer.name].fields
     field = sort or TABLES[layer.name].default_sort
     if field not in fields:
-        raise BadRequest(f"cannot sort by {field!r}; columns are: {', '.join(fields)}")
+        raise BadRequest(f"不能按 {field!r} 排序 (cannot sort by {field!r}; columns are: "
+                         f"{', '.join(fields)})")
     if order not in (None, "", "asc", "desc"):
-        raise BadRequest("order must be asc or desc")
+        raise BadRequest("排序方向须为 asc 或 desc (order must be asc or desc)")
     descending = order == "desc" if order else sort is None  # default: largest first
     return field, descending
 

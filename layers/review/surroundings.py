@@ -9,7 +9,6 @@ from which the homes affected are estimated.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any
 
@@ -18,9 +17,10 @@ import shapely
 from shapely import Geometry, STRtree
 
 from layers.catalogue.entries import get_layer
-from layers.errors import BadRequest, NotFound
+from layers.errors import NotFound
 from layers.geo.crs import to_wgs84
 from layers.stores.layers import LayerStore, LoadedLayer
+from layers.web import params
 
 SITE_LAYERS = ("parcels", "projects")
 DEFAULT_DISTANCE_M = 300.0
@@ -35,16 +35,8 @@ HOUSEHOLDS_NOTE = ("受影响户数为估算:各社区户数按该社区在范�
 
 def parse_distance(text: str | None) -> float:
     """The distance in metres from a query parameter: 300 by default, 10 to 1000."""
-    if text is None or text.strip() == "":
-        return DEFAULT_DISTANCE_M
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadRequest(f"distance {text!r} is not a number of metres") from None
-    if not math.isfinite(value) or not MIN_DISTANCE_M <= value <= MAX_DISTANCE_M:
-        raise BadRequest(f"distance must lie between {MIN_DISTANCE_M:g} and "
-                         f"{MAX_DISTANCE_M:g} metres, not {text}")
-    return value
+    return params.number(text, "distance", default=DEFAULT_DISTANCE_M, minimum=MIN_DISTANCE_M,
+                         maximum=MAX_DISTANCE_M, unit="metres")
 
 
 class Surroundings:
@@ -61,12 +53,13 @@ class Surroundings:
     def site(self, layer_name: str, feature_id: str) -> tuple[LoadedLayer, int]:
         """The site layer and the feature's position; NotFound otherwise."""
         if layer_name not in SITE_LAYERS:
-            raise NotFound(f"surroundings are given for {' and '.join(SITE_LAYERS)}, "
-                           f"not {layer_name!r}")
+            raise NotFound(f"只有{'和'.join(SITE_LAYERS)}可查周边 (surroundings are given for "
+                           f"{' and '.join(SITE_LAYERS)}, not {layer_name!r})")
         loaded = self.store.get(layer_name)
         position = loaded.position(feature_id)
         if position is None:
-            raise NotFound(f"no feature {feature_id!r} in layer {layer_name}")
+            raise NotFound(f"图层 {layer_name} 中没有 {feature_id!r} (no feature {feature_id!r} in "
+                           f"layer {layer_name})")
         return loaded, position
 
     def around(self, layer_name: str, feature_id: str,

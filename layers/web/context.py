@@ -82,6 +82,16 @@ def json_body() -> Any:
         raise BadRequest(f"请求体不是有效的 JSON (send a JSON object; {e})") from None
 
 
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+
+
+def geojson_response(collection: dict[str, Any]) -> Response:
+    """A GeoJSON object (FeatureCollection, Feature) as a response of its media type."""
+    response = jsonify(collection)
+    response.mimetype = GEOJSON_MEDIA_TYPE
+    return response
+
+
 def error_response(message: str, status: int) -> tuple[Response, int]:
     return jsonify({"ok": False, "error": message, "status": status}), status
 

@@ -14,25 +14,20 @@ from collections.abc import Callable
 from flask import Flask, current_app
 
 from layers.catalogue.entries import MEASURE_LABELS, Layer
-from layers.records.inspections import STATUSES
+from layers.catalogue.live import LiveProperty, live_properties
 from layers.web.openapi_helpers import Schema, field_schema, ref
 
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 
 
-# Properties the store adds to what the files hold, by layer name.
-LIVE_PROPERTIES: dict[str, dict[str, Schema]] = {
-    "venues": {
-        "status": {"type": "string", "enum": list(STATUSES),
-                   "description": "检查状态(由检查记录实时得出)"},
-        "last_inspection": {"type": "string", "format": "date", "nullable": True,
-                            "description": "最近检查日期"},
-        "next_due": {"type": "string", "format": "date", "description": "下次应检日期"},
-        "open_hazards": {"type": "integer", "minimum": 0, "description": "未整改隐患数"},
-        "due_soon": {"type": "boolean", "description": "30 天内到期应检"},
-        "overdue": {"type": "boolean", "description": "超过检查周期未检"},
-    },
-}
+def live_property_schema(p: LiveProperty) -> Schema:
+    """The schema of a property the service adds (catalogue.live), with its note."""
+    schema = field_schema(p)
+    if p.type == "str" and p.choices:
+        del schema["maxLength"]
+    if p.note:
+        schema["description"] += f"({p.note})"
+    return schema
 
 
 def properties_schema(layer: Layer) -> Schema:
@@ -41,7 +36,7 @@ def properties_schema(layer: Layer) -> Schema:
     for name in measures.get(layer.geometry, ()):
         props[name] = {"type": "number", "minimum": 0,
                        "description": MEASURE_LABELS[name] + ",按 EPSG:4548 计算"}
-    props |= LIVE_PROPERTIES.get(layer.name, {})
+    props |= {p.name: live_property_schema(p) for p in live_properties(layer)}
     return {"type": "object", "properties": props,
             "required": [f.name for f in layer.fields if f.required]}
 

@@ -12,16 +12,8 @@
 
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
 
-  function el(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (className) node.className = className;
-    return node;
-  }
-
-  function number(value) {
-    return Number(value).toLocaleString("zh-CN", { maximumFractionDigits: 2 });
-  }
+  const el = HS.el;
+  const number = (value) => HS.formatNumber(value);
 
   function valueText(f) {
     // "900余平方米", "近20场", "4,574万元"
@@ -178,16 +170,7 @@
     box.appendChild(row);
   }
 
-  function getJson(url) {
-    return fetch(url, { headers: { Accept: "application/json" } }).then((r) =>
-      r.json().then((body) => {
-        if (!r.ok) throw new Error(body.error || "HTTP " + r.status);
-        return body;
-      })
-    );
-  }
-
-  Promise.all([getJson(config.figuresUrl), getJson(config.parcelsUrl), getJson(config.projectsUrl)])
+  Promise.all([HS.getJson(config.figuresUrl), HS.getJson(config.parcelsUrl), HS.getJson(config.projectsUrl)])
     .then(([data, parcels, projects]) => {
       const byId = {};
       for (const g of data.groups) for (const f of g.figures) byId[f.id] = f;

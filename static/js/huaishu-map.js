@@ -23,32 +23,12 @@
     HuaishuMap.basemaps[key] = layer;
   };
 
-  function el(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (className) node.className = className;
-    return node;
-  }
-  HuaishuMap.el = el;
+  const el = HS.el;
 
   function emit(name, detail) {
     document.dispatchEvent(new CustomEvent("huaishu:" + name, { detail: detail }));
   }
   HuaishuMap.emit = emit;
-
-  function formatNumber(value, digits) {
-    return Number(value).toLocaleString("zh-CN", { maximumFractionDigits: digits === undefined ? 2 : digits });
-  }
-  HuaishuMap.formatNumber = formatNumber;
-
-  function formatValue(value, unit) {
-    if (value === null || value === undefined || value === "") return null;
-    if (typeof value === "boolean") return value ? "是" : "否";
-    if (Array.isArray(value)) return value.join("、");
-    if (typeof value === "number") return formatNumber(value) + (unit ? " " + unit : "");
-    return String(value);
-  }
-  HuaishuMap.formatValue = formatValue;
 
   function popupContent(feature, config) {
     const props = feature.properties || {};
@@ -57,7 +37,7 @@
     box.appendChild(el("div", config.title, "hs-popup-layer"));
     const table = el("table");
     for (const row of config.popup) {
-      const text = formatValue(props[row.field], row.unit);
+      const text = HS.formatValue(props[row.field], row.unit);
       if (text === null) continue;
       const tr = el("tr");
       tr.appendChild(el("th", row.label));
@@ -373,11 +353,7 @@
       serverClusters(entry);
       return;
     }
-    fetch(config.url, { headers: { Accept: "application/geo+json" } })
-      .then((response) => {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
-      })
+    HS.getJson(config.url, null, "application/geo+json")
       .then((collection) => {
         entry.geojson = geoJsonLayer(collection, config);
         entry.items = entry.geojson.getLayers();
@@ -419,7 +395,7 @@
   const REFRESH_DELAY_MS = 150;
 
   function compactCount(count) {
-    return count >= 10000 ? formatNumber(count / 10000, 1) + "万" : String(count);
+    return count >= 10000 ? HS.formatNumber(count / 10000, 1) + "万" : String(count);
   }
 
   function serverClusterMarker(feature, latlng, config) {
@@ -431,7 +407,7 @@
     node.style.background = config.style.color;
     const marker = L.marker(latlng, {
       icon: L.divIcon({ html: node, className: "hs-icon hs-cluster-icon", iconSize: [size, size] }),
-      title: formatNumber(count, 0) + " 处 · 点击放大",
+      title: HS.formatNumber(count, 0) + " 处 · 点击放大",
     });
     marker.on("click", () => {
       const b = feature.properties.bbox;
@@ -480,7 +456,7 @@
         .map((v) => v.toFixed(6)).join(",");
       const url = config.clustersUrl + "?bbox=" + bbox + "&zoom=" + map.getZoom();
       const mine = controller;
-      HuaishuMap.fetchJson(url, { headers: { Accept: "application/geo+json" }, signal: mine.signal })
+      HS.fetchJson(url, { headers: { Accept: "application/geo+json" }, signal: mine.signal })
         .then((collection) => {
           if (mine !== controller) return;
           entry.loaded = true;
@@ -515,24 +491,5 @@
   HuaishuMap.whenLoaded = function (callback) {
     if (document.body.dataset.layersLoaded === "true") callback();
     else document.addEventListener("huaishu:layers-loaded", callback, { once: true });
-  };
-
-  // The session's CSRF token (base.html's meta tag), for requests that post.
-  HuaishuMap.csrfToken = function () {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  };
-
-  // JSON from the API; rejects with the API's own message on an error status.
-  HuaishuMap.fetchJson = function (url, options) {
-    return fetch(url, options).then((response) =>
-      response
-        .json()
-        .catch(() => ({}))
-        .then((body) => {
-          if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
-          return body;
-        })
-    );
   };
 })();

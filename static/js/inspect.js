@@ -10,11 +10,8 @@
   const HISTORY_SHOWN = 5; // the newest records; the rest on request
   const PAGE_LIMIT = 50; // the nearest first; 「加载更多」 fetches the next 50
   const MAX_LIMIT = 500; // the most /api/nearby answers at once
-  const STATUS_COLORS = { 合格: "#1e8449", 隐患未改: "#c0392b", 逾期未检: "#d35400" };
-  const LAYER_STYLES = {
-    garbage: { color: "#1e8449", fillColor: "#58d68d" },
-    parking: { color: "#2471a3", fillColor: "#5dade2" },
-  };
+  const STATUS_COLORS = config.statusColors; // the map's status colours (catalogue/styles.py)
+  const STYLES = config.styles; // the catalogue's layer styles (catalogue/entries.py)
 
   const state = {
     point: null, // {lon, lat, crs, input: [lon, lat]} as answered by the API (WGS84 lon/lat)
@@ -28,12 +25,7 @@
 
   // --- small helpers ----------------------------------------------------------
 
-  function el(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (className) node.className = className;
-    return node;
-  }
+  const el = HS.el;
 
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
@@ -56,33 +48,16 @@
     show(box, Boolean(text));
   }
 
-  async function getJson(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
-    const body = await response.json().catch(() => ({}));
-    if (response.status === 401) throw new Error("请先登录(或登录已失效,请重新登录)。");
-    if (response.status === 403) throw new Error("当前账号没有查看此内容的权限。");
-    if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
-    return body;
+  // What the page says of a query or a write that the session may not make.
+  const READ_REFUSED = { 401: "请先登录(或登录已失效,请重新登录)。", 403: "当前账号没有查看此内容的权限。" };
+  const WRITE_REFUSED = { 401: "登录已失效,请重新登录。", 403: "当前账号没有记录检查的权限。" };
+
+  function getJson(url) {
+    return HS.getJson(url, READ_REFUSED);
   }
 
-  // The session's CSRF token (base.html's meta tag): every write sends it.
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  }
-
-  async function postJson(url, data) {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(data),
-      credentials: "same-origin",
-    });
-    const body = await response.json().catch(() => ({}));
-    if (response.status === 401) throw new Error("登录已失效,请重新登录。");
-    if (response.status === 403) throw new Error("当前账号没有记录检查的权限。");
-    if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
-    return body;
+  function postJson(url, data) {
+    return HS.postJson(url, data, WRITE_REFUSED);
   }
 
   function apiUrl(name, id) {
@@ -130,14 +105,14 @@
     basemaps[choice.name].key = choice.key;
   }
   let saved = null;
-  try { saved = localStorage.getItem(BASEMAP_KEY); } catch (error) { /* storage off */ }
+  try { saved = localStorage.getItem(BASEMAP_KEY); } catch { /* storage off */ }
   const chosen = config.basemaps.find((c) => c.key === saved) || config.basemaps[0];
   basemaps[chosen.name].addTo(map);
   let basemap = chosen.key;
   L.control.layers(basemaps, null, { position: "topright" }).addTo(map);
   map.on("baselayerchange", (event) => {
     basemap = event.layer.key;
-    try { localStorage.setItem(BASEMAP_KEY, basemap); } catch (error) { /* storage off */ }
+    try { localStorage.setItem(BASEMAP_KEY, basemap); } catch { /* storage off */ }
   });
   Inspect.basemap = () => basemap;
   const baseLayers = L.layerGroup().addTo(map);
@@ -148,8 +123,8 @@
   const BASE_STYLES = {
     roads: { color: "#999", weight: 3 },
     grid: { color: "#aab", weight: 1, dashArray: "3 3", fill: false },
-    communities: { color: "#2c3e50", weight: 1.5, fill: false },
-    boundary: { color: "#c0392b", weight: 3, dashArray: "8 4", fill: false },
+    communities: { color: STYLES.communities.color, weight: 1.5, fill: false },
+    boundary: { color: STYLES.boundary.color, weight: STYLES.boundary.weight, dashArray: STYLES.boundary.dashArray, fill: false },
   };
   // Roads, cells and boundaries for orientation (no tiles: the page works offline).
   for (const name of Object.keys(BASE_STYLES)) {
@@ -181,8 +156,8 @@
   }
 
   function featureColor(feature, layer) {
-    if (layer === "venues") return STATUS_COLORS[feature.properties.status] || "#555";
-    return LAYER_STYLES[layer].color;
+    if (layer === "venues") return STATUS_COLORS[feature.properties.status] || config.unknownColor;
+    return STYLES[layer].color;
   }
 
   function drawResults(collection, layer) {
@@ -417,8 +392,9 @@
       if (p.distance_m !== undefined) line.push(p.distance_m < 1 ? "就在此处" : p.direction + " " + distanceText(p.distance_m));
       button.appendChild(el("div", line.filter(Boolean).join(" · "), "hs-item-where"));
       if (layer === "venues") {
-        const facts = ["上次检查 " + (p.last_inspection || "无"), "下次应检 " + p.next_due];
-        if (p.open_hazards) facts.push("未改隐患 " + p.open_hazards);
+        const live = config.live; // labels of the venues' live properties
+        const facts = ["上次检查 " + (p.last_inspection || "无"), live.next_due.label + " " + p.next_due];
+        if (p.open_hazards) facts.push(live.open_hazards.label + " " + p.open_hazards);
         button.appendChild(el("div", facts.join(" · "), "hs-item-facts"));
       } else if (layer === "garbage") {
         button.appendChild(el("div", "垃圾桶 " + p.bins + " 个 · " + (p.kinds || []).join("、"), "hs-item-facts"));
@@ -433,8 +409,8 @@
 
   function statusBadge(props) {
     const badge = el("span", props.status, "hs-badge");
-    badge.style.background = STATUS_COLORS[props.status] || "#555";
-    if (props.due_soon && props.status === "合格") badge.title = "30天内应检";
+    badge.style.background = STATUS_COLORS[props.status] || config.unknownColor;
+    if (props.due_soon && props.status === "合格") badge.title = config.dueSoonDays + "天内应检";
     return badge;
   }
 
@@ -525,9 +501,9 @@
       "每 " + interval + " 天检查一次"].join(" · ");
     const badge = $("detail-status");
     badge.textContent = p.status;
-    badge.style.background = STATUS_COLORS[p.status] || "#555";
+    badge.style.background = STATUS_COLORS[p.status] || config.unknownColor;
     $("detail-last").textContent = p.last_inspection || "无";
-    $("detail-next").textContent = p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(30天内)" : "");
+    $("detail-next").textContent = p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(" + config.dueSoonDays + "天内)" : "");
     renderOpenHazards(data.open_hazards);
     renderHistory(data);
     const user = config.user;

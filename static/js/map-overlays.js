@@ -6,7 +6,7 @@
   "use strict";
 
   const H = window.HuaishuMap;
-  const el = H.el;
+  const el = HS.el;
   H.overlays = { choropleth: null, coverage: {} };
   let coverageData = null;
 
@@ -106,7 +106,7 @@
     const box = el("div");
     box.appendChild(items("hs-cols-3", theme.statuses.map((s) => item(symbol("point", { background: s.color }), s.value))));
     box.appendChild(
-      items("hs-cols-2", theme.shapes.map((s) => item(symbol(s.shape === "square" ? "square" : "point", { background: "#8a8f94" }), s.value)))
+      items("hs-cols-2", theme.shapes.map((s) => item(symbol(s.shape === "square" ? "square" : "point", { background: theme.unknownColor }), s.value)))
     );
     box.appendChild(
       items(
@@ -175,7 +175,7 @@
     const box = el("div", null, "hs-legend-layer");
     box.dataset.layer = "choropleth";
     box.appendChild(el("div", "社区分级:" + data.indicator.label + "(" + data.indicator.unit + ")", "hs-legend-layer-title"));
-    const range = (c) => (c.min === c.max ? H.formatNumber(c.min) : H.formatNumber(c.min) + "–" + H.formatNumber(c.max));
+    const range = (c) => (c.min === c.max ? HS.formatNumber(c.min) : HS.formatNumber(c.min) + "–" + HS.formatNumber(c.max));
     box.appendChild(items("hs-cols-2", data.classes.map((c) => item(polygonSymbol("#444", c.color, 0.85), range(c)))));
     return box;
   }
@@ -244,7 +244,7 @@
   function choroplethLabel(feature, indicator) {
     const box = el("div");
     box.appendChild(el("div", feature.properties.name, "hs-label-name"));
-    box.appendChild(el("div", H.formatNumber(feature.properties.value) + " " + indicator.unit, "hs-label-value"));
+    box.appendChild(el("div", HS.formatNumber(feature.properties.value) + " " + indicator.unit, "hs-label-value"));
     return box;
   }
 
@@ -259,7 +259,7 @@
       return Promise.resolve(null);
     }
     const url = H.config.api.choropleth + "?indicator=" + encodeURIComponent(key);
-    return H.fetchJson(url).then((data) => {
+    return HS.getJson(url).then((data) => {
       const pane = overlayPane("hs-choropleth", 5);
       const layer = L.geoJSON(data, {
         pane: pane,
@@ -283,7 +283,7 @@
 
   H.loadCoverage = function () {
     if (coverageData) return Promise.resolve(coverageData);
-    return H.fetchJson(H.config.api.coverage).then((data) => (coverageData = data));
+    return HS.getJson(H.config.api.coverage).then((data) => (coverageData = data));
   };
 
   // Show or hide one service area ("garbage" or "reading"). Resolves to the API's data.

@@ -6,10 +6,10 @@
   "use strict";
 
   const H = window.HuaishuMap;
-  const el = H.el;
+  const el = HS.el;
   const config = JSON.parse(document.getElementById("page-config").textContent);
   const $ = (id) => document.getElementById(id);
-  const fmt = H.formatNumber;
+  const fmt = HS.formatNumber;
 
   H.setupPage(config);
   const map = H.map;
@@ -173,8 +173,9 @@
 
     const v = data.venues;
     box.appendChild(el("h4", "安全监管场所 " + v.count + " 处(九小场所 " + v.nine_small + " 处)"));
-    box.appendChild(line("检查状态", v.by_status.map((s) => s.status + " " + s.count).join(" · ")));
-    box.appendChild(line("未改隐患", v.open_hazards + " 处"));
+    const live = config.live; // the venues' live properties: labels and units
+    box.appendChild(line(live.status.label, v.by_status.map((s) => s.status + " " + s.count).join(" · ")));
+    box.appendChild(line(live.open_hazards.label, v.open_hazards + " " + live.open_hazards.unit));
     if (v.by_kind.length) box.appendChild(table(["场所类型", "数量(处)"], v.by_kind.map((k) => [k.kind, String(k.count)])));
 
     const g = data.garbage;
@@ -223,7 +224,7 @@
   function showCommunitySummary(name) {
     const summary = $("summary");
     summary.dataset.ready = "loading";
-    return H.fetchJson(config.api.summary + "?community=" + encodeURIComponent(name))
+    return HS.getJson(config.api.summary + "?community=" + encodeURIComponent(name))
       .then((data) => {
         highlightArea(data.geometry);
         renderSummary(data, "社区统计:" + data.community.name);
@@ -290,11 +291,11 @@
     setActiveTool(null);
     drawn.addLayer(layer);
     const geometry = layer.toGeoJSON().geometry;
-    const body = { method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": H.csrfToken() }, body: JSON.stringify({ geometry: geometry }) };
+    const body = { geometry: geometry };
     if (TOOLS[tool].purpose === "measure") {
       const out = $("measure-result");
       out.dataset.ready = "loading";
-      return H.fetchJson(config.api.measure, body)
+      return HS.postJson(config.api.measure, body)
         .then((m) => {
           const text = measureText(m);
           layer.bindTooltip(el("span", text), { permanent: true, direction: "center", className: "hs-measure-label" }).openTooltip();
@@ -308,7 +309,7 @@
     }
     const summary = $("summary");
     summary.dataset.ready = "loading";
-    return H.fetchJson(config.api.summary, body)
+    return HS.postJson(config.api.summary, body)
       .then((data) => {
         clearHighlight();
         renderSummary(data, "绘制范围统计");

@@ -10,17 +10,12 @@
   map.setView([36.668, 116.962], 14);
 
   function label(feature) {
-    var el = document.createElement("span");
     var p = feature.properties || {};
-    el.textContent = (p.name || feature.id || "") + "";
-    return el;
+    return HS.el("span", p.name || feature.id || "");
   }
 
   function getJSON(url) {
-    return fetch(url, { headers: { Accept: "application/geo+json" } }).then(function (r) {
-      if (!r.ok) { throw new Error(url + ": " + r.status); }
-      return r.json();
-    });
+    return HS.getJson(url, null, "application/geo+json");
   }
 
   getJSON(box.dataset.boundary).then(function (data) {

@@ -5,7 +5,7 @@
 
   const config = JSON.parse(document.getElementById("review-config").textContent);
   const collator = new Intl.Collator("zh-CN", { numeric: true });
-  const fmt = (value, unit) => HuaishuMap.formatValue(value, unit);
+  const fmt = HS.formatValue;
 
   const state = {
     columns: [],
@@ -22,12 +22,7 @@
   };
   const Review = (window.HuaishuReview = { state: state, ready: false });
 
-  function el(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (className) node.className = className;
-    return node;
-  }
+  const el = HS.el;
 
   function withId(template, id) {
     return template.replace("__ID__", encodeURIComponent(id));
@@ -56,11 +51,9 @@
       render();
       return Promise.resolve();
     }
-    return fetch(config.tableUrl + (q ? "?" + q : ""), { headers: { Accept: "application/json" } })
-      .then((r) => r.json().then((body) => ({ ok: r.ok, body: body })))
-      .then(({ ok, body }) => {
+    return HS.getJson(config.tableUrl + (q ? "?" + q : ""))
+      .then((body) => {
         if (ticket !== state.request) return;
-        if (!ok) throw new Error(body.error || "加载失败");
         state.columns = body.columns;
         state.rows = body.rows;
         state.totals = body.totals;
@@ -68,7 +61,9 @@
         if (!state.sort) state.sort = { field: body.query.sort, desc: body.query.order === "desc" };
         render();
       })
-      .catch((error) => showError(document.getElementById("table-error"), "表格加载失败:" + error.message));
+      .catch((error) => {
+        if (ticket === state.request) showError(document.getElementById("table-error"), "表格加载失败:" + error.message);
+      });
   }
 
   function updateExports(q) {
@@ -321,16 +316,14 @@
     const panel = document.getElementById("surroundings");
     panel.setAttribute("aria-busy", "true");
     const url = withId(config.surroundingsUrl, id) + "?distance=" + encodeURIComponent(state.distance);
-    return fetch(url, { headers: { Accept: "application/json" } })
-      .then((r) => r.json().then((body) => ({ ok: r.ok, body: body })))
-      .then(({ ok, body }) => {
+    return HS.getJson(url)
+      .then((body) => {
         if (state.selected !== id) return;
-        if (!ok) throw new Error(body.error || "查询失败");
         renderSurroundings(body);
         drawOverlay(body);
       })
       .catch((error) => {
-        panel.replaceChildren(el("p", "周边查询失败:" + error.message, "rv-error"));
+        if (state.selected === id) panel.replaceChildren(el("p", "周边查询失败:" + error.message, "rv-error"));
       })
       .finally(() => panel.removeAttribute("aria-busy"));
   }
@@ -486,12 +479,14 @@
     return box;
   }
 
+  // The catalogue's colours (config.styles), drawn smaller or as outlines.
+  const colours = (name) => ({ color: config.styles[name].color, fillColor: config.styles[name].fillColor });
   const HIT_STYLES = {
-    venues: { color: "#922b21", fillColor: "#ec7063", radius: 4, weight: 1, fillOpacity: 0.9 },
-    garbage: { color: "#1e8449", fillColor: "#58d68d", radius: 4, weight: 1, fillOpacity: 0.9 },
-    parking: { color: "#2471a3", fillColor: "#5dade2", weight: 2, fillOpacity: 0.6 },
-    parcels: { color: "#ca6f1e", weight: 2, fillOpacity: 0 },
-    projects: { color: "#8e44ad", weight: 2, fillOpacity: 0 },
+    venues: Object.assign(colours("venues"), { radius: 4, weight: 1, fillOpacity: 0.9 }),
+    garbage: Object.assign(colours("garbage"), { radius: 4, weight: 1, fillOpacity: 0.9 }),
+    parking: Object.assign(colours("parking"), { weight: 2, fillOpacity: 0.6 }),
+    parcels: Object.assign(colours("parcels"), { weight: 2, fillOpacity: 0 }),
+    projects: Object.assign(colours("projects"), { weight: 2, fillOpacity: 0 }),
   };
 
   // What lies within reach is drawn above the map's layers (their panes are 410-450).

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import pytest
 from pypdf import PdfReader
 
-from layers.review.brief import format_value
+from layers.catalogue.values import format_value
 from tests.conftest import client_as
 
 PAGE_ROLE = "leader"  # the `page` fixture logs in with this role (tests/browser/conftest.py)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from layers.review.brief import format_value, map_extract, nice_scale_length
+from layers.catalogue.values import format_value
+from layers.review.brief import map_extract, nice_scale_length
 from tests.conftest import client_as, make_app
 
 CLIENT_ROLE = "leader"  # the `client` fixture logs in with this role (tests/conftest.py)

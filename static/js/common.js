@@ -1,0 +1,70 @@
+// Helpers every page script shares: building elements, JSON requests with the
+// API's error messages, and the text of values (as catalogue/values.py writes
+// them on the server). templates/base.html and the print view load this file
+// before any page script; each page script keeps only its own code.
+// Text from data reaches the page through textContent only.
+(function () {
+  "use strict";
+
+  const HS = (window.HS = {});
+
+  // An element with text (never parsed as HTML) and a class.
+  HS.el = function (tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  };
+
+  // The session's CSRF token (base.html's meta tag): every write sends it.
+  HS.csrfToken = function () {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  };
+
+  // JSON from the API; rejects with the API's own message on an error status, or with
+  // the page's message for that status (`messages`, e.g. {401: "请先登录。"}).
+  HS.fetchJson = function (url, options, messages) {
+    return fetch(url, options).then((response) =>
+      response
+        .json()
+        .catch(() => ({}))
+        .then((body) => {
+          if (!response.ok) {
+            const own = messages && messages[response.status];
+            throw new Error(own || body.error || "HTTP " + response.status);
+          }
+          return body;
+        })
+    );
+  };
+
+  HS.getJson = function (url, messages, accept) {
+    return HS.fetchJson(url, { headers: { Accept: accept || "application/json" } }, messages);
+  };
+
+  // POSTs `data` as JSON with the CSRF token.
+  HS.postJson = function (url, data, messages) {
+    const options = {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": HS.csrfToken() },
+      body: JSON.stringify(data),
+      credentials: "same-origin",
+    };
+    return HS.fetchJson(url, options, messages);
+  };
+
+  // 12,345.67: Chinese grouping, at most `digits` (2) decimals.
+  HS.formatNumber = function (value, digits) {
+    return Number(value).toLocaleString("zh-CN", { maximumFractionDigits: digits === undefined ? 2 : digits });
+  };
+
+  // 是/否, lists joined with 、, numbers grouped with their unit; null for nothing.
+  HS.formatValue = function (value, unit) {
+    if (value === null || value === undefined || value === "") return null;
+    if (typeof value === "boolean") return value ? "是" : "否";
+    if (Array.isArray(value)) return value.join("、");
+    if (typeof value === "number") return HS.formatNumber(value) + (unit ? (unit === "%" ? "" : " ") + unit : "");
+    return String(value);
+  };
+})();
