@@ -24,8 +24,8 @@ from flask import (
     url_for,
 )
 
+from layers.basemaps.routes import page_basemaps
 from layers.data.tables import to_csv, to_xlsx
-from layers.planners.maps import MapOptions, render_parts
 from layers.review import sites
 from layers.review.brief import format_value, make_brief
 from layers.review.brief_pdf import brief_pdf
@@ -39,6 +39,7 @@ from layers.review.surroundings import (
     parse_distance,
 )
 from layers.web.context import get_store, today
+from layers.web.maps import MapOptions, render_parts
 
 bp = Blueprint("review", __name__)
 bp.add_app_template_filter(format_value, "zh")  # 12,345 / 是 / 否 in templates
@@ -75,7 +76,8 @@ def get_surroundings() -> Surroundings:
 def sites_page(kind: str):
     store = get_store()
     options = MapOptions(static_url=url_for("static", filename="").rstrip("/"),
-                         api_url=url_for("api.list_layers").rsplit("/", 1)[0])
+                         api_url=url_for("api.list_layers").rsplit("/", 1)[0],
+                         basemaps=page_basemaps())
     layer = store.get(kind).layer
     config = {
         "kind": kind,
