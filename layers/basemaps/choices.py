@@ -63,14 +63,15 @@ class Basemap(JSCSSMixin, MacroElement):
 {% macro script(this, kwargs) %}
 HuaishuMap.addBasemap({{ this.key_json }}, {{ this._parent.get_name() }});
 HuaishuBasemaps.register({{ this._parent._parent.get_name() }}, {{ this.key_json }},
-                         {{ this._parent.get_name() }});
+                         {{ this._parent.get_name() }}, {{ this.name_json }});
 {% endmacro %}
 """)
 
-    def __init__(self, key: str, static_url: str):
+    def __init__(self, key: str, name: str, static_url: str):
         super().__init__()
         self._name = "Basemap"
         self.key_json = htmlsafe_json_dumps(key)
+        self.name_json = htmlsafe_json_dumps(name)
         self.default_js = [("basemap_fallback", f"{static_url}/js/basemap-fallback.js")]
 
 
@@ -88,5 +89,5 @@ def add_basemaps(m: folium.Map, choices: Sequence[dict[str, Any]],
                              min_zoom=tile.get("minZoom"),
                              subdomains=tile.get("subdomains", "abc"),
                              control=False, **extra).add_to(group)
-        Basemap(choice["key"], static_url).add_to(group)
+        Basemap(choice["key"], choice["name"], static_url).add_to(group)
         group.add_to(m)
