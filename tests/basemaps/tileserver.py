@@ -31,6 +31,7 @@ class FakeTileServer:
         self.requests: Counter[str] = Counter()
         self.queries: list[str] = []
         self.mode = "ok"
+        self.fail_after: int | None = None  # serve this many tiles, then answer 500
         self._lock = threading.Lock()
         server = self
 
@@ -40,7 +41,10 @@ class FakeTileServer:
                 with server._lock:
                     server.requests[parts.path] += 1
                     server.queries.append(parts.query)
-                if server.mode == "error":
+                    failing = server.fail_after is not None and server.fail_after <= 0
+                    if server.fail_after is not None:
+                        server.fail_after -= 1
+                if server.mode == "error" or failing:
                     self.send_error(500)
                     return
                 if server.mode == "html":
