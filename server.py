@@ -56,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "TILE_AREA_MARGIN_M": 2000,
     "TILE_ZOOMS": (10, 18),
     "TILE_FETCH_TIMEOUT_S": 10,  # seconds for a source to answer
+    "TILE_SOURCE_RETRY_S": 60,  # after a source was unreachable: the cache alone, this long
     # Per client address: tiles a second and the burst a page may ask for at once.
     "TILE_RATE_PER_S": 30,
     "TILE_RATE_BURST": 400,

@@ -272,6 +272,10 @@ class TileCache:
 class FetchError(Exception):
     """A tile the source did not give: unreachable, an error status, or not an image."""
 
+    def __init__(self, message: str, unreachable: bool = False):
+        super().__init__(message)
+        self.unreachable = unreachable
+
 
 def fetch(url: str, timeout_s: float) -> bytes:
     """One tile from its source. Errors never carry the URL (it holds the key)."""
@@ -286,7 +290,7 @@ def fetch(url: str, timeout_s: float) -> bytes:
         raise FetchError(f"HTTP {e.code}") from None
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", None) or type(e).__name__
-        raise FetchError(f"unreachable ({reason})") from None
+        raise FetchError(f"unreachable ({reason})", unreachable=True) from None
     if status != 200:
         raise FetchError(f"HTTP {status}")
     if len(body) > MAX_TILE_BYTES:
@@ -304,10 +308,17 @@ class Tile:
 
 
 class TileProxy:
-    def __init__(self, basemaps: Basemaps, cache: TileCache, timeout_s: float):
+    """`retry_s`: after a source could not be reached, the proxy answers from the cache
+    alone for that long before it tries the source again (offline, a page does not
+    wait a time-out per tile)."""
+
+    def __init__(self, basemaps: Basemaps, cache: TileCache, timeout_s: float,
+                 retry_s: float = 60.0):
         self.basemaps = basemaps
         self.cache = cache
         self.timeout_s = timeout_s
+        self.retry_s = retry_s
+        self._down_until: dict[str, float] = {}  # source key -> time.monotonic()
 
     def source(self, layer_id: str) -> BasemapSource | None:
         return self.basemaps.by_layer_id(layer_id)
@@ -320,13 +331,25 @@ class TileProxy:
             media_type = image_type(cached.body)
             if media_type:
                 return Tile(cached.body, media_type, "hit")
+        source = self.source(layer_id)
+        key = source.key if source else layer_id
+        down = self._down_until.get(key)
         try:
+            if down is not None and time.monotonic() < down:
+                raise FetchError("unreachable a moment ago")  # not tried: no new mark
             body = self.fetch(layer_id, z, x, y)
         except FetchError as e:
-            log.warning("tile %s/%d/%d/%d not fetched: %s", layer_id, z, x, y, e)
+            if e.unreachable:
+                if down is None:
+                    log.warning("tile source %s unreachable (%s): the cache alone answers "
+                                "for %g s at a time", key, e, self.retry_s)
+                self._down_until[key] = time.monotonic() + self.retry_s
+            elif down is None:
+                log.warning("tile %s/%d/%d/%d not fetched: %s", layer_id, z, x, y, e)
             if cached is not None and (media_type := image_type(cached.body)):
                 return Tile(cached.body, media_type, "stale")
             return None
+        self._down_until.pop(key, None)
         return Tile(body, image_type(body) or "application/octet-stream", "miss")
 
     def fetch(self, layer_id: str, z: int, x: int, y: int) -> bytes:

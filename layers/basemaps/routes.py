@@ -5,7 +5,7 @@ BasemapConfigError, which stops the start), and adds the proxy, its per-client
 limit, the route and the `tiles` CLI. Settings (server.py DEFAULTS): BASEMAPS,
 BASEMAPS_FILE, TIANDITU_KEY, TILE_CACHE_DIR, TILE_CACHE_MAX_BYTES,
 TILE_CACHE_MAX_AGE_S, TILE_AREA, TILE_AREA_MARGIN_M, TILE_ZOOMS,
-TILE_FETCH_TIMEOUT_S, TILE_RATE_PER_S, TILE_RATE_BURST.
+TILE_FETCH_TIMEOUT_S, TILE_SOURCE_RETRY_S, TILE_RATE_PER_S, TILE_RATE_BURST.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ bp = Blueprint("basemaps", __name__)
 
 COORDINATE = re.compile(r"[0-9]{1,8}")
 BROWSER_CACHE_S = 24 * 3600  # how long a browser may keep a tile
+STALE_BROWSER_CACHE_S = 300  # a stale tile (the source was down): ask again soon
 FALLBACK_BBOX = (116.95, 36.65, 116.98, 36.69)  # the sub-district, if no boundary is loaded
 
 
@@ -43,7 +44,8 @@ def init_app(app: Flask) -> None:
     cache = TileCache(Path(app.config["TILE_CACHE_DIR"]), int(app.config["TILE_CACHE_MAX_BYTES"]),
                       float(app.config["TILE_CACHE_MAX_AGE_S"]))
     app.extensions["tile_proxy"] = TileProxy(basemaps, cache,
-                                             float(app.config["TILE_FETCH_TIMEOUT_S"]))
+                                             float(app.config["TILE_FETCH_TIMEOUT_S"]),
+                                             float(app.config["TILE_SOURCE_RETRY_S"]))
     app.extensions["tile_buckets"] = TokenBuckets(float(app.config["TILE_RATE_PER_S"]),
                                                   float(app.config["TILE_RATE_BURST"]))
     zooms = app.config["TILE_ZOOMS"]
@@ -131,6 +133,7 @@ def tile(source: str, z: str, x: str, y: str) -> Any:
         raise SourceUnavailable("底图服务暂时无法访问,且该瓦片没有缓存 (the tile source "
                                 "cannot be reached and the tile is not cached)")
     response = Response(found_tile.body, mimetype=found_tile.media_type)
-    response.headers["Cache-Control"] = f"private, max-age={BROWSER_CACHE_S}"
+    max_age = STALE_BROWSER_CACHE_S if found_tile.cache == "stale" else BROWSER_CACHE_S
+    response.headers["Cache-Control"] = f"private, max-age={max_age}"
     response.headers["X-Tile-Cache"] = found_tile.cache
     return response

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from layers.basemaps import proxy as proxy_module
 from layers.basemaps.proxy import TileArea, TileCache, TokenBuckets, image_type, lonlat_to_tile
 from layers.basemaps.routes import tile_area
 from tests.basemaps.tileserver import KEY, png_tile
@@ -206,3 +207,33 @@ def test_cache_stats_and_clear(tmp_path):
     assert stats["a"]["tiles"] == 1 and stats["a-labels"]["bytes"] == 20
     assert cache.clear(["a-labels"]) == (1, 20) and set(cache.stats()) == {"a"}
     assert cache.clear() == (1, 10) and cache.stats() == {}
+
+
+def test_an_unreachable_source_is_not_tried_again_for_a_while(tiles_app, tile_server,
+                                                              monkeypatch):
+    client = tiles_app.test_client()
+    z, x, y = centre_tile()
+    assert get(client, "plain", z, x, y).status_code == 200
+    path = tiles_app.config["TILE_CACHE_DIR"] / "plain" / str(z) / str(x) / f"{y}.tile"
+    old = time.time() - tiles_app.config["TILE_CACHE_MAX_AGE_S"] - 60
+    os.utime(path, (old, old))
+    tile_server.mode = "error"  # an error status: the source is up, the tile is not
+    assert get(client, "plain", z, x, y).headers["X-Tile-Cache"] == "stale"
+    assert get(client, "plain", z, x, y).headers["X-Tile-Cache"] == "stale"
+    assert tile_server.total == 3  # tried each time
+    tile_server.stop()  # unreachable: tried once, then the cache alone
+    assert get(client, "plain", z, x, y).headers["X-Tile-Cache"] == "stale"
+    proxy = tiles_app.extensions["tile_proxy"]
+    assert proxy._down_until["plain"] > time.monotonic()
+    attempts = []
+    real_fetch = proxy_module.fetch
+    monkeypatch.setattr(proxy_module, "fetch",
+                        lambda url, timeout: attempts.append(url) or real_fetch(url, timeout))
+    stale = get(client, "plain", z, x, y)
+    assert stale.headers["X-Tile-Cache"] == "stale"
+    assert stale.headers["Cache-Control"] == "private, max-age=300"
+    assert get(client, "plain", z, x + 1, y).status_code == 502
+    assert attempts == []  # neither tried the source
+    proxy._down_until["plain"] = 0.0  # the wait is over
+    assert get(client, "plain", z, x, y).headers["X-Tile-Cache"] == "stale"
+    assert len(attempts) == 1
