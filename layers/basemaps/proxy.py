@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 MAX_TILE_BYTES = 4 * 1024 * 1024  # a larger body is not a tile
 RECOUNT_EVERY = 500  # writes between recounts of the cache's bytes on disk
 EVICT_TO = 0.9  # eviction frees space down to this share of max_bytes
-USER_AGENT = "huaishu-map-tile-proxy/1.0 (Zhongda Huaishu sub-district map service)"  # ASCII: a header
+# ASCII only: http.client sends headers as latin-1
+USER_AGENT = "huaishu-map-tile-proxy/1.0 (Zhongda Huaishu sub-district map service)"
 MAX_LATITUDE = 85.0511287798
 
 
