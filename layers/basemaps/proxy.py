@@ -309,9 +309,12 @@ class Tile:
 
 
 class TileProxy:
-    """`retry_s`: after a source could not be reached, the proxy answers from the cache
-    alone for that long before it tries the source again (offline, a page does not
-    wait a time-out per tile)."""
+    """`retry_s`: after a source could not be reached `DOWN_AFTER` times in a row, the
+    proxy answers from the cache alone for that long before it tries the source again
+    (offline, a page does not wait a time-out per tile; one dropped connection is not
+    an outage)."""
+
+    DOWN_AFTER = 3
 
     def __init__(self, basemaps: Basemaps, cache: TileCache, timeout_s: float,
                  retry_s: float = 60.0):
@@ -320,6 +323,8 @@ class TileProxy:
         self.timeout_s = timeout_s
         self.retry_s = retry_s
         self._down_until: dict[str, float] = {}  # source key -> time.monotonic()
+        self._failures: dict[str, int] = {}  # source key -> unreachable in a row
+        self._lock = threading.Lock()
 
     def source(self, layer_id: str) -> BasemapSource | None:
         return self.basemaps.by_layer_id(layer_id)
@@ -341,17 +346,27 @@ class TileProxy:
             body = self.fetch(layer_id, z, x, y)
         except FetchError as e:
             if e.unreachable:
-                if down is None:
-                    log.warning("tile source %s unreachable (%s): the cache alone answers "
-                                "for %g s at a time", key, e, self.retry_s)
-                self._down_until[key] = time.monotonic() + self.retry_s
+                self._unreachable(key, e)
             elif down is None:
                 log.warning("tile %s/%d/%d/%d not fetched: %s", layer_id, z, x, y, e)
             if cached is not None and (media_type := image_type(cached.body)):
                 return Tile(cached.body, media_type, "stale")
             return None
-        self._down_until.pop(key, None)
+        with self._lock:
+            self._down_until.pop(key, None)
+            self._failures.pop(key, None)
         return Tile(body, image_type(body) or "application/octet-stream", "miss")
+
+    def _unreachable(self, key: str, error: FetchError) -> None:
+        with self._lock:
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            if failures < self.DOWN_AFTER:
+                return
+            first = key not in self._down_until
+            self._down_until[key] = time.monotonic() + self.retry_s
+        if first:
+            log.warning("tile source %s unreachable (%s): the cache alone answers for %g s "
+                        "at a time", key, error, self.retry_s)
 
     def fetch(self, layer_id: str, z: int, x: int, y: int) -> bytes:
         """Fetch a tile from its source into the cache (no lock is held meanwhile)."""

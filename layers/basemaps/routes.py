@@ -18,7 +18,8 @@ from flask import Blueprint, Flask, Response, current_app, request, url_for
 
 from layers.basemaps.choices import basemap_choices, basemap_origins
 from layers.basemaps.proxy import TileArea, TileCache, TileProxy, TokenBuckets
-from layers.basemaps.sources import Basemaps, load
+from layers.basemaps.sources import NONE_KEY, Basemaps, BasemapSource, load
+from layers.basemaps.underlay import Underlay, place
 from layers.errors import ApiError, BadRequest, NotFound
 from layers.web.context import error_response
 
@@ -98,6 +99,27 @@ def page_origins() -> tuple[str, ...]:
     """Where this app's pages load tiles from besides itself (the CSP's img-src)."""
     basemaps = current_app.extensions.get("basemaps")
     return basemap_origins(basemaps) if basemaps is not None else ()
+
+
+def chosen_basemap(value: str | None) -> BasemapSource | None:
+    """The basemap a page's `basemap` parameter names: None for none (or no parameter);
+    BadRequest for a key that is not configured."""
+    basemaps = get_basemaps()
+    if not value or value == NONE_KEY:
+        return None
+    source = basemaps.get(value)
+    if source is None or not source.proxy:
+        keys = [NONE_KEY, *(s.key for s in basemaps.sources if s.proxy)]
+        raise BadRequest(f"未知底图 {value!r} (basemap: {', '.join(keys)})")
+    return source
+
+
+def extract_underlay(source: BasemapSource | None, bounds_m: Any, width_mm: float,
+                     height_mm: float) -> Underlay | None:
+    """The tiles of `source` under a brief's map extract (None: no basemap)."""
+    if source is None or bounds_m is None:
+        return None
+    return place(source, tile_area(), bounds_m, width_mm, height_mm)
 
 
 def _coordinate(text: str, name: str) -> int:

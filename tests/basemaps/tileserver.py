@@ -14,9 +14,11 @@ from PIL import Image
 KEY = "fake-tile-key-5d1e"
 
 
-def png_tile(z: int, x: int, y: int) -> bytes:
-    """A 256 x 256 PNG whose colour depends on the tile (so tiles differ in bytes)."""
-    image = Image.new("RGB", (256, 256), ((x * 37) % 256, (y * 53) % 256, (z * 29) % 256))
+def png_tile(z: int, x: int, y: int, tile_set: str = "img") -> bytes:
+    """A 256 x 256 PNG whose colour depends on the tile and its set (so tiles differ)."""
+    shade = ord(tile_set[0])
+    image = Image.new("RGB", (256, 256), ((x * 37 + shade) % 256, (y * 53) % 256,
+                                          (z * 29) % 256))
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
@@ -51,8 +53,10 @@ class FakeTileServer:
                     body, media_type = b"<html>quota exceeded</html>", "text/html"
                 else:
                     try:
-                        _set, z, x, y = parts.path.strip("/").removesuffix(".png").split("/")
-                        body, media_type = png_tile(int(z), int(x), int(y)), "image/png"
+                        tile_set, z, x, y = (parts.path.strip("/").removesuffix(".png")
+                                             .split("/"))
+                        body = png_tile(int(z), int(x), int(y), tile_set)
+                        media_type = "image/png"
                     except ValueError:
                         self.send_error(404)
                         return
@@ -65,6 +69,7 @@ class FakeTileServer:
             def log_message(self, *args: object) -> None:
                 pass
 
+        ThreadingHTTPServer.request_queue_size = 128  # a page asks for many tiles at once
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"

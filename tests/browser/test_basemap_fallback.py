@@ -6,8 +6,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.basemaps.tileserver import KEY, FakeTileServer
+from tests.browser.conftest import log_in_page
 from tests.browser.helpers import open_map
-from tests.conftest import make_app
+from tests.conftest import ensure_user, make_app
 from tests.liveserver import LiveServer
 
 MESSAGE = "底图加载失败,已切换为无底图"
@@ -28,6 +29,7 @@ def server(tmp_path, tile_server):
     app = make_app(tmp_path / "db.sqlite", BASEMAPS=tile_server.sources(), OFFICE_KEY=KEY,
                    TILE_CACHE_DIR=tmp_path / "tiles")
     with LiveServer(app) as live:
+        live.app = app
         yield live
 
 
@@ -104,3 +106,19 @@ def test_the_inspectors_page_falls_back_too(server, tile_server, browser):
         expect(page.locator("#results .hs-item").first).to_be_visible()  # the results stay
     finally:
         context.close()
+
+
+def test_the_brief_says_when_its_basemap_cannot_be_had(server, tile_server, page):
+    ensure_user(server.app, "fallback-leader", "leader")
+    log_in_page(page, server.url, "fallback-leader")
+    parcel = page.evaluate("fetch('/api/parcels').then(r => r.json()).then(d => d.rows[0].id)")
+    page.goto(f"{server.url}/parcels/{parcel}/brief?basemap=office")
+    page.wait_for_load_state("networkidle")  # every tile answered
+    assert page.locator("#brief-map image").count() > 0
+    assert tile_server.total == page.locator("#brief-map image").count()
+    assert "底图:办公室影像" in page.locator("#brief-basemap-note").inner_text()
+    tile_server.stop()
+    page.goto(f"{server.url}/parcels/{parcel}/brief?basemap=office&distance=1000")
+    expect(page.locator("#brief-basemap-note")).to_have_text(MESSAGE)
+    assert page.locator("#brief-map image").count() == 0
+    assert page.locator("#brief-map path").count() > 10  # the map itself stays
