@@ -18,7 +18,14 @@ from flask import Blueprint, Flask, Response, current_app, request, url_for
 
 from layers.basemaps.choices import basemap_choices, basemap_origins
 from layers.basemaps.proxy import TileArea, TileCache, TileProxy, TokenBuckets
-from layers.basemaps.sources import NONE_KEY, Basemaps, BasemapSource, load
+from layers.basemaps.sources import (
+    MAX_ZOOM_LIMIT,
+    NONE_KEY,
+    BasemapConfigError,
+    Basemaps,
+    BasemapSource,
+    load,
+)
 from layers.basemaps.underlay import Underlay, place
 from layers.errors import ApiError, BadRequest, NotFound
 from layers.web.context import error_response
@@ -49,12 +56,34 @@ def init_app(app: Flask) -> None:
                                              float(app.config["TILE_SOURCE_RETRY_S"]))
     app.extensions["tile_buckets"] = TokenBuckets(float(app.config["TILE_RATE_PER_S"]),
                                                   float(app.config["TILE_RATE_BURST"]))
-    zooms = app.config["TILE_ZOOMS"]
-    if len(zooms) != 2 or not 0 <= int(zooms[0]) <= int(zooms[1]) <= 22:
-        raise ValueError("TILE_ZOOMS must be (lowest, highest) within 0..22")
+    check_area_settings(app)
     app.register_blueprint(bp)
     from layers.basemaps.cli import tiles_cli  # the CLI imports this module
     app.cli.add_command(tiles_cli)
+
+
+def check_area_settings(app: Flask) -> None:
+    """TILE_ZOOMS and TILE_AREA as the proxy needs them; BasemapConfigError otherwise."""
+    zooms = app.config["TILE_ZOOMS"]
+    try:
+        low, high = (int(z) for z in zooms)
+        ok = 0 <= low <= high <= MAX_ZOOM_LIMIT
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise BasemapConfigError(
+            f"TILE_ZOOMS 应为 [最小, 最大] 缩放级别,在 0-{MAX_ZOOM_LIMIT} 之间",
+            f"TILE_ZOOMS must be [lowest, highest] within 0..{MAX_ZOOM_LIMIT}")
+    area = app.config.get("TILE_AREA")
+    if area:
+        try:
+            west, south, east, north = (float(v) for v in area)
+            ok = -180 <= west < east <= 180 and -85 <= south < north <= 85
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise BasemapConfigError("TILE_AREA 应为 [西, 南, 东, 北] 经纬度范围",
+                                     "TILE_AREA must be [west, south, east, north] in degrees")
 
 
 def get_basemaps() -> Basemaps:

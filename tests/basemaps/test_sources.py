@@ -113,3 +113,15 @@ def test_the_production_start_ends_with_the_message(tmp_path):
     assert done.returncode == 2
     assert "服务未启动" in done.stderr and "底图配置有误:第 1 项 (office)" in done.stderr
     assert "basemap configuration error" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("setting", "value", "text"), [
+    ("TILE_ZOOMS", (18, 10), "TILE_ZOOMS 应为"),
+    ("TILE_ZOOMS", (10, 30), "TILE_ZOOMS 应为"),
+    ("TILE_ZOOMS", "12-18", "TILE_ZOOMS 应为"),
+    ("TILE_AREA", (117.0, 36.0, 116.0, 37.0), "TILE_AREA 应为"),
+    ("TILE_AREA", (117.0, 36.0), "TILE_AREA 应为"),
+])
+def test_bad_area_settings_stop_the_start(tmp_path, setting, value, text):
+    with pytest.raises(BasemapConfigError, match=text):
+        create_app({**TEST_CONFIG, "INSPECTIONS_DB": tmp_path / "db.sqlite", setting: value})
