@@ -329,6 +329,15 @@ class TileProxy:
     def source(self, layer_id: str) -> BasemapSource | None:
         return self.basemaps.by_layer_id(layer_id)
 
+    def fresh(self, layer_id: str, z: int, x: int, y: int) -> Tile | None:
+        """The tile if the cache holds it fresh (no fetch)."""
+        cached = self.cache.read(layer_id, z, x, y)
+        if cached is not None and self.cache.is_fresh(cached):
+            media_type = image_type(cached.body)
+            if media_type:
+                return Tile(cached.body, media_type, "hit")
+        return None
+
     def tile(self, layer_id: str, z: int, x: int, y: int) -> Tile | None:
         """The tile, from the cache or the source; None: neither has it. The caller has
         checked that the source is configured and the tile allowed."""

@@ -161,7 +161,8 @@ def _coordinate(text: str, name: str) -> int:
 def tile(source: str, z: str, x: str, y: str) -> Any:
     """A tile of a configured source, from the cache or fetched; 4xx without fetching
     for an unknown source, a non-integer coordinate, or a tile outside the allowed
-    zooms and area; 429 past the client's limit; 502 when neither has it."""
+    zooms and area; 429 past the client's limit (tiles that are not fresh in the cache,
+    which may need a fetch, count); 502 when neither the cache nor the source has it."""
     tz, tx, ty = _coordinate(z, "z"), _coordinate(x, "x"), _coordinate(y, "y")
     proxy = get_proxy()
     found = proxy.source(source)
@@ -173,13 +174,15 @@ def tile(source: str, z: str, x: str, y: str) -> Any:
                          f"{min(area.max_zoom, found.max_zoom)} 之内 (zoom not allowed)")
     if not area.allows(tz, tx, ty):
         raise BadRequest("该瓦片不在允许的范围(街道及周边)之内 (tile outside the allowed area)")
-    wait = current_app.extensions["tile_buckets"].take(request.remote_addr or "unknown")
-    if wait is not None:
-        response, status = error_response("底图瓦片请求过于频繁,请稍后再试 (too many tile "
-                                          "requests; retry later)", TooManyTiles.status)
-        response.headers["Retry-After"] = str(wait)
-        return response, status
-    found_tile = proxy.tile(source, tz, tx, ty)
+    found_tile = proxy.fresh(source, tz, tx, ty)
+    if found_tile is None:  # a fetch: what the per-client limit is for
+        wait = current_app.extensions["tile_buckets"].take(request.remote_addr or "unknown")
+        if wait is not None:
+            response, status = error_response("底图瓦片请求过于频繁,请稍后再试 (too many tile "
+                                              "requests; retry later)", TooManyTiles.status)
+            response.headers["Retry-After"] = str(wait)
+            return response, status
+        found_tile = proxy.tile(source, tz, tx, ty)
     if found_tile is None:
         raise SourceUnavailable("底图服务暂时无法访问,且该瓦片没有缓存 (the tile source "
                                 "cannot be reached and the tile is not cached)")

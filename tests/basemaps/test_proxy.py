@@ -168,14 +168,15 @@ def test_a_client_past_its_limit_gets_429_with_retry_after(tmp_path, tile_server
                    TILE_CACHE_DIR=tmp_path / "tiles", TILE_RATE_PER_S=0.5, TILE_RATE_BURST=3)
     client = app.test_client()
     z, x, y = centre_tile()
-    assert [get(client, "plain", z, x, y).status_code for _ in range(3)] == [200] * 3
-    refused = get(client, "plain", z, x, y)
+    assert [get(client, "plain", z, x + n, y).status_code for n in (-1, 0, 1)] == [200] * 3
+    refused = get(client, "plain", z, x, y - 1)
     assert refused.status_code == 429 and "请求过于频繁" in refused.get_json()["error"]
     assert refused.headers["Retry-After"] == "2"
+    assert tile_server.total == 3  # refused before the fetch
+    assert get(client, "plain", z, x, y).status_code == 200  # cached: costs nothing
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "10.0.0.2"
-    assert get(other, "plain", z, x, y).status_code == 200  # per address
-    assert tile_server.total == 1
+    assert get(other, "plain", z, x, y - 1).status_code == 200  # per address
 
 
 def test_token_buckets_refill_at_their_rate():
