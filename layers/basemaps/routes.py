@@ -98,19 +98,27 @@ def get_proxy() -> TileProxy:
 
 def tile_area(app: Flask | None = None) -> TileArea:
     """What the proxy may fetch: TILE_AREA (a lon/lat bbox) or the sub-district's
-    extent (its boundary layer, as now served) grown by TILE_AREA_MARGIN_M, at TILE_ZOOMS."""
+    extent (its boundary layer, as now served) grown by TILE_AREA_MARGIN_M, at TILE_ZOOMS.
+    Kept per layer store: pyproj makes its transformers again in every new thread
+    (0.1 s each), and a threaded server may run each request in a new one."""
     app = app or current_app
     config = app.config
+    store = app.extensions["layer_store"]
+    cached = app.extensions.get("tile_area")
+    if cached is not None and cached[0] is store:  # computed for the layers now served
+        area: TileArea = cached[1]
+        return area
     if config.get("TILE_AREA"):
         west, south, east, north = (float(v) for v in config["TILE_AREA"])
         bbox: Any = (west, south, east, north)
         margin = 0.0
     else:
-        store = app.extensions["layer_store"]
         bbox = (store.get("boundary").bbox if "boundary" in store.names() else None) \
             or FALLBACK_BBOX
         margin = float(config["TILE_AREA_MARGIN_M"])
-    return TileArea.around(bbox, margin, config["TILE_ZOOMS"])
+    area = TileArea.around(bbox, margin, config["TILE_ZOOMS"])
+    app.extensions["tile_area"] = (store, area)  # a reload swaps the store: made anew
+    return area
 
 
 def tile_url(layer_id: str) -> str:

@@ -112,8 +112,10 @@ def test_the_brief_says_when_its_basemap_cannot_be_had(server, tile_server, page
     ensure_user(server.app, "fallback-leader", "leader")
     log_in_page(page, server.url, "fallback-leader")
     parcel = page.evaluate("fetch('/api/parcels').then(r => r.json()).then(d => d.rows[0].id)")
-    page.goto(f"{server.url}/parcels/{parcel}/brief?basemap=office")
-    page.wait_for_load_state("networkidle")  # every tile answered
+    # Some 90 tiles (the imagery and its labels), each fetched through the proxy.
+    page.goto(f"{server.url}/parcels/{parcel}/brief?basemap=office",
+              wait_until="domcontentloaded")
+    page.wait_for_load_state("networkidle", timeout=120_000)  # every tile answered
     assert page.locator("#brief-map image").count() > 0
     assert tile_server.total == page.locator("#brief-map image").count()
     assert "底图:办公室影像" in page.locator("#brief-basemap-note").inner_text()
