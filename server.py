@@ -13,6 +13,8 @@ from flask import Flask
 
 from layers.accounts import access, admin
 from layers.accounts import routes as auth
+from layers.basemaps import routes as basemaps
+from layers.basemaps.sources import BasemapConfigError
 from layers.catalogue.validate import LayerDataError
 from layers.data import admin_routes as admin_layers
 from layers.data import api, reload
@@ -41,12 +43,30 @@ DEFAULTS: dict[str, Any] = {
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
     "RELOAD_LAYERS": True,  # reload the layers when their files change (after an import)
     "SECRET_KEY": None,  # signs session cookies; None: generated once, kept in instance/
-    "TIANDITU_KEY": None,  # 天地图 key (tk): adds the 天地图 vector basemap
+    # Basemaps (layers/basemaps/): BASEMAPS, a list of sources, or BASEMAPS_FILE, a JSON or
+    # TOML file of them; neither: none / OpenStreetMap / 天地图矢量 and 天地图影像 (with a key).
+    "BASEMAPS": None,
+    "BASEMAPS_FILE": None,
+    "TIANDITU_KEY": None,  # 天地图 key (tk): adds the 天地图 basemaps; only the tile proxy sees it
+    # The tile proxy (/tiles/<source>/<z>/<x>/<y>) and its disk cache.
+    "TILE_CACHE_DIR": ROOT / "instance" / "tiles",
+    "TILE_CACHE_MAX_BYTES": 2 * 1024**3,  # past this the oldest tiles are removed
+    "TILE_CACHE_MAX_AGE_S": 30 * 24 * 3600,  # older tiles are fetched again (kept if that fails)
+    # What the proxy may fetch: TILE_AREA (west, south, east, north; WGS84), or None: the
+    # sub-district's extent grown by TILE_AREA_MARGIN_M metres; at zooms TILE_ZOOMS.
+    "TILE_AREA": None,
+    "TILE_AREA_MARGIN_M": 2000,
+    "TILE_ZOOMS": (10, 18),
+    "TILE_FETCH_TIMEOUT_S": 10,  # seconds for a source to answer
+    "TILE_SOURCE_RETRY_S": 60,  # after a source was unreachable: the cache alone, this long
+    # Per client address: tiles a second and the burst a page may ask for at once.
+    "TILE_RATE_PER_S": 30,
+    "TILE_RATE_BURST": 400,
     "FIGURES_FILE": ROOT / "geodata" / "figures_2022.json",  # the dashboard's figures
     "JSON_AS_ASCII": False,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes; a larger request body gets 413
     "IMPORT_MAX_CONTENT_LENGTH": 100 * 1024 * 1024,  # bytes: a layer file uploaded on /admin/layers
-    # Tile servers pages may load besides the basemaps' own (Content-Security-Policy img-src).
+    # Image servers pages may load from besides the app and the basemaps' own (CSP img-src).
     "CSP_TILE_SOURCES": (),
     # Accounts (see layers/accounts/users.py, access.py): what visitors who are not logged in may do
     # ("viewer": the maps; "none": only log in), the session cookie over HTTPS only
@@ -80,6 +100,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["layer_store"] = LayerStore.from_directory(data_dir)
     init_stores(app, data_dir)  # records, accounts, spatial: embedded or PostGIS
     register_error_handlers(app)
+    basemaps.init_app(app)  # BasemapConfigError on a bad source; /tiles and `flask tiles`
     app.register_blueprint(api.bp)
     app.register_blueprint(analysis_api.bp)
     app.register_blueprint(pages.bp)
@@ -102,11 +123,18 @@ def production_app() -> Flask:
         return create_app()
     except LayerDataError as e:
         sys.exit(report_invalid_data(e))
+    except BasemapConfigError as e:
+        sys.exit(report_invalid_basemaps(e))
 
 
 def report_invalid_data(e: LayerDataError) -> int:
     print(f"error: the layer data is not valid, the service did not start.\n{e}",
           file=sys.stderr)
+    return 2
+
+
+def report_invalid_basemaps(e: BasemapConfigError) -> int:
+    print(f"服务未启动 (the service did not start).\n{e}", file=sys.stderr)
     return 2
 
 
@@ -121,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app({"DATA_DIR": args.data_dir} if args.data_dir else None)
     except LayerDataError as e:
         return report_invalid_data(e)
+    except BasemapConfigError as e:
+        return report_invalid_basemaps(e)
     app.run(host=args.host, port=args.port)
     return 0
 

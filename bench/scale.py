@@ -384,7 +384,7 @@ def naive_folium_page(data_dir: Path, server_url: str, path: Path) -> Path:
     import folium
     from folium.plugins import MarkerCluster
 
-    from layers.planners.maps import MapOptions, local_assets
+    from layers.web.maps import MapOptions, local_assets
 
     collection = json.loads((data_dir / "venues.geojson").read_text(encoding="utf-8"))
     lon0, lat0, lon1, lat1 = JINAN_CENTRE

@@ -356,7 +356,7 @@ class RouteGroup:
 ROUTE_GROUPS: tuple[RouteGroup, ...] = (
     RouteGroup("login", "登录", EVERYONE, ("static", "auth.*")),
     RouteGroup("maps", "地图与数据服务", ALL_ROLES,
-               ("pages.*", "api.*", "analysis.*", "ogc.*")),
+               ("pages.*", "api.*", "analysis.*", "ogc.*", "basemaps.*")),
     RouteGroup("inspect", "巡查查询", ALL_ROLES,
                ("inspect.inspect_page", "inspect.api_nearby", "inspect.api_locate",
                 "inspect.api_overdue", "inspect.api_venue_history")),

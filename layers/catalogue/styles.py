@@ -165,3 +165,10 @@ THEMED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
     ("projects", "category"): tuple(PROJECT_CATEGORY_COLORS),
     ("roads", "kind"): tuple(ROAD_KIND_STYLES),
 }
+
+
+def community_field(layer: Layer) -> str | None:
+    """The property that names a feature's community (the communities' own name)."""
+    if layer.name == "communities":
+        return "name"
+    return "community" if any(f.name == "community" for f in layer.fields) else None

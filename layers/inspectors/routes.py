@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template, request, url_for
 
 from layers.accounts.access import may_use
 from layers.accounts.sessions import current_user
+from layers.basemaps.routes import page_basemaps
 from layers.catalogue.entries import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
 from layers.catalogue.live import DUE_SOON_DAYS, live_properties
 from layers.catalogue.styles import VENUE_STATUS_COLORS, VENUE_UNKNOWN_COLOR, leaflet_style
@@ -29,7 +30,6 @@ from layers.inspectors.nearby import (
     parse_nearby,
     parse_point,
 )
-from layers.planners.maps import basemap_choices
 from layers.records.inspections import (
     DEFAULT_INTERVAL_DAYS,
     HAZARD_CATEGORIES,
@@ -209,7 +209,7 @@ def inspect_page():
             "hazardStatus": url_for("inspect.api_hazard_status", hazard_id="{id}"),
         },
         "bbox": boundary.bbox,
-        "basemaps": basemap_choices(current_app.config.get("TIANDITU_KEY")),
+        "basemaps": page_basemaps(),
         "layers": [{"name": n, "title": get_layer(n).title} for n in NEARBY_LAYERS],
         "kinds": {
             "venues": [{"group": NINE_SMALL, "kinds": list(NINE_SMALL_KINDS)},

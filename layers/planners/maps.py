@@ -1,40 +1,33 @@
-"""Folium map builders: pure functions from the layer store and options to a map.
+"""The overview map (一张图) and its print view: every layer themed, clustered and in
+its own pane, and what their page scripts need besides the layers.
 
-The page never inlines layer data: each layer is an empty FeatureGroup that
-static/js/huaishu-map.js fills from the GeoJSON API, building popups and
-tooltips with textContent so that no text from data is ever parsed as HTML.
-Every asset is served by the app itself (see `local_assets`).
+The frame every map page shares (options, the app's own Leaflet, layers filled
+from the API, render_parts) is layers/web/maps.py; the basemaps are
+layers/basemaps/.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import folium
-from branca.element import Figure, MacroElement
+from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
-from jinja2.utils import htmlsafe_json_dumps
-from markupsafe import escape
 
-from layers.catalogue.entries import Layer
-from layers.catalogue.live import live_properties, shown_live_properties
-from layers.catalogue.styles import (
-    COVERAGE_COLORS,
-    field_label,
-    field_unit,
-    leaflet_style,
-    theme,
-)
+from layers.basemaps.choices import add_basemaps
+from layers.catalogue.live import live_properties
+from layers.catalogue.styles import COVERAGE_COLORS
 from layers.planners.analysis import COVERAGE_LABELS, INDICATORS
-from layers.planners.view_export import community_field
 from layers.stores.layers import LayerStore
-
-POPUP_MAX_WIDTH_PX = 360  # pixels: a relative width wraps Chinese text per character
-POPUP_MIN_WIDTH_PX = 220
+from layers.web.maps import (
+    PANE_Z_BASE,
+    ApiLayer,
+    MapOptions,
+    layer_config,
+    layer_control_name,
+    local_assets,
+)
 
 # Layer-control groups of the overview page, in the order shown.
 GROUP_ORDER = ("管理单元", "设施", "项目与土地", "安全", "底图")
@@ -42,72 +35,11 @@ GROUP_ORDER = ("管理单元", "设施", "项目与土地", "安全", "底图")
 # filled, so a click inside a community reaches the community.
 DRAW_ORDER = ("communities", "grid", "roads", "parcels", "projects", "parking", "boundary",
               "garbage", "venues")
-PANE_Z_BASE = 410  # Leaflet's overlay pane is 400, markers 600
 # Borders drawn a second time, just above the layer that would hide them: community
 # borders run along roads, whose wide lines cover them.
 OUTLINE_ABOVE = {"communities": "roads"}
 CLUSTERED = ("garbage", "venues")  # point layers that cluster when zoomed out
 SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid")
-
-OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
-TIANDITU_URL = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-                "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-                "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
-TIANDITU_ATTRIBUTION = "&copy; 天地图 (国家地理信息公共服务平台)"
-
-
-BASEMAP_NAMES = {"none": "无底图(离线)", "osm": "OpenStreetMap", "tianditu": "天地图矢量"}
-
-
-def basemap_choices(tianditu_key: str | None) -> list[dict[str, Any]]:
-    """The basemaps as data for a page's own Leaflet script (the inspectors' page): key,
-    name and tile layers ({url, attribution, maxZoom, subdomains?}); none comes first."""
-    choices: list[dict[str, Any]] = [
-        {"key": "none", "name": BASEMAP_NAMES["none"], "tiles": []},
-        {"key": "osm", "name": BASEMAP_NAMES["osm"],
-         "tiles": [{"url": OSM_URL, "attribution": OSM_ATTRIBUTION, "maxZoom": 19}]},
-    ]
-    if tianditu_key:
-        key = quote(str(tianditu_key), safe="")
-        choices.append({"key": "tianditu", "name": BASEMAP_NAMES["tianditu"], "tiles": [
-            {"url": TIANDITU_URL.format(layer=layer, key=key), "attribution": TIANDITU_ATTRIBUTION,
-             "maxZoom": 18, "subdomains": "01234567"} for layer in ("vec", "cva")]})
-    return choices
-
-
-def basemap_origins(tianditu_key: str | None) -> tuple[str, ...]:
-    """The tile servers the basemaps load images from (for the Content-Security-Policy)."""
-    return ("https://tile.openstreetmap.org",) + (
-        ("https://*.tianditu.gov.cn",) if tianditu_key else ())
-
-
-@dataclass(frozen=True)
-class MapOptions:
-    static_url: str = "/static"  # where the app serves static/
-    api_url: str = "/api"
-    tianditu_key: str | None = None  # 天地图 key (tk); without it there is no 天地图 basemap
-    # Clustered point layers with more features than this are clustered by the server
-    # (/api/layers/<name>/clusters, refetched as the map moves), not in the browser.
-    server_cluster_threshold: int = 5000
-
-
-def vendor_js(options: MapOptions) -> list[tuple[str, str]]:
-    return [("leaflet", f"{options.static_url}/node_modules/leaflet/dist/leaflet.js")]
-
-
-def vendor_css(options: MapOptions) -> list[tuple[str, str]]:
-    return [("leaflet_css", f"{options.static_url}/node_modules/leaflet/dist/leaflet.css")]
-
-
-def local_assets(m: folium.Map, options: MapOptions) -> None:
-    """Point folium at the app's own Leaflet instead of its public CDNs.
-
-    folium's defaults also pull jQuery, Bootstrap and Awesome Markers, which
-    nothing on our pages uses.
-    """
-    m.default_js = vendor_js(options)
-    m.default_css = vendor_css(options)
 
 
 class _AppAssets(JSCSSMixin, MacroElement):
@@ -141,114 +73,6 @@ class _PluginAssets(JSCSSMixin, MacroElement):
         self.default_css = [
             ("markercluster_css", f"{modules}/leaflet.markercluster/dist/MarkerCluster.css"),
             ("geoman_css", f"{modules}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"),
-        ]
-
-
-class ApiLayer(MacroElement):
-    """Fills its parent FeatureGroup from the layer API when the page loads."""
-
-    _template = Template("""
-{% macro script(this, kwargs) %}
-HuaishuMap.addLayer({{ this._parent.get_name() }}, {{ this.config_json }});
-{% endmacro %}
-""")
-
-    def __init__(self, config: dict[str, Any]):
-        super().__init__()
-        self._name = "ApiLayer"
-        self.config_json = htmlsafe_json_dumps(config)
-
-
-class Basemap(MacroElement):
-    """Registers its parent base layer under a fixed key, for the page script."""
-
-    _template = Template("""
-{% macro script(this, kwargs) %}
-HuaishuMap.addBasemap({{ this.key_json }}, {{ this._parent.get_name() }});
-{% endmacro %}
-""")
-
-    def __init__(self, key: str):
-        super().__init__()
-        self._name = "Basemap"
-        self.key_json = htmlsafe_json_dumps(key)
-
-
-def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool = False,
-                 cluster: bool = False, pane: dict[str, Any] | None = None,
-                 outline_pane: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What the page script needs to draw a layer: where, how, and which fields.
-
-    `themed` styles features by category (see presentation.theme), `cluster`
-    clusters a point layer's markers, `pane` ({"name", "zIndex"}) fixes its
-    drawing order, `outline_pane` (the same) draws the outlines once more, there.
-    """
-    popup_fields = (*layer.popup, *(f.name for f in shown_live_properties(layer)))
-    return {
-        "name": layer.name,
-        "title": layer.title,
-        "group": layer.group,
-        "geometry": layer.geometry,
-        "count": count,
-        "url": f"{options.api_url}/layers/{layer.name}",
-        "style": leaflet_style(layer),
-        "popup": [popup_row(layer, name) for name in popup_fields],
-        "tooltip": layer.tooltip,
-        "popupMaxWidth": POPUP_MAX_WIDTH_PX,
-        "popupMinWidth": POPUP_MIN_WIDTH_PX,
-        "theme": theme(layer) if themed else None,
-        "cluster": cluster and layer.geometry == "Point",
-        "serverCluster": (cluster and layer.geometry == "Point"
-                          and count > options.server_cluster_threshold),
-        "clustersUrl": f"{options.api_url}/layers/{layer.name}/clusters",
-        "pane": pane,
-        "outlinePane": outline_pane,
-        "communityField": community_field(layer),
-    }
-
-
-def popup_row(layer: Layer, name: str) -> dict[str, str]:
-    """A popup row: the field's label, and the unit its value carries unless the label
-    names it already ("泊位(个)": 36, not 36 个)."""
-    label, unit = field_label(layer, name), field_unit(layer, name)
-    return {"field": name, "label": label, "unit": "" if label.endswith(f"({unit})") else unit}
-
-
-def layer_control_name(layer: Layer, count: int) -> str:
-    """LayerControl inserts names as HTML: escape them."""
-    return str(escape(f"{layer.title} ({count})"))
-
-
-class Legend(MacroElement):
-    """A static legend: one swatch per layer (the overview page builds a thematic one in JS)."""
-
-    _template = Template("""
-{% macro html(this, kwargs) %}
-<div id="legend" class="hs-legend" aria-label="图例">
-  <div class="hs-legend-title">图例</div>
-  {% for row in this.rows %}
-  <div class="hs-legend-row" data-layer="{{ row.name }}">
-    <span class="hs-swatch hs-swatch-{{ row.geometry|lower }}"
-          style="border-color: {{ row.color }}; background: {{ row.fill }}"></span>
-    {{ row.title }}
-  </div>
-  {% endfor %}
-</div>
-{% endmacro %}
-""")
-
-    def __init__(self, layers: Sequence[Layer]):
-        super().__init__()
-        self._name = "Legend"
-        self.rows = [
-            {
-                "name": escape(layer.name),
-                "title": escape(layer.title),
-                "geometry": escape(layer.geometry),
-                "color": escape(layer.style.color),
-                "fill": escape(layer.style.fill_color or "transparent"),
-            }
-            for layer in layers
         ]
 
 
@@ -298,7 +122,7 @@ def overview_map(store: LayerStore, options: MapOptions | None = None,
     local_assets(m, options)
     _AppAssets(options).add_to(m)
     _PluginAssets(options).add_to(m)
-    add_basemaps(m, options.tianditu_key)
+    add_basemaps(m, options.basemaps, options.static_url)
     order = draw_order(store)
     z_index = {name: PANE_Z_BASE + 10 * z for z, name in enumerate(order)}
     for name in order:
@@ -319,24 +143,6 @@ def overview_map(store: LayerStore, options: MapOptions | None = None,
     return m
 
 
-def add_basemaps(m: folium.Map, tianditu_key: str | None = None) -> None:
-    """Base layers: none (offline, the default), OpenStreetMap, and 天地图 with a key,
-    from `basemap_choices`, each a base layer group registered under its key.
-
-    天地图's vector map (vec_w) and its labels (cva_w) form one base layer; the
-    key goes only into the tile URLs, never into a layer name.
-    """
-    for n, choice in enumerate(basemap_choices(tianditu_key)):
-        group = folium.FeatureGroup(name=choice["name"], overlay=False, show=n == 0)
-        for tile in choice["tiles"]:
-            folium.TileLayer(tile["url"], name=f"{choice['key']}-tiles",
-                             attr=tile["attribution"], max_zoom=tile["maxZoom"],
-                             subdomains=tile.get("subdomains", "abc"),
-                             control=False).add_to(group)
-        Basemap(choice["key"]).add_to(group)
-        group.add_to(m)
-
-
 def page_config(store: LayerStore, api_url: str = "/api") -> dict[str, Any]:
     """What the overview and print pages' scripts need besides the layers themselves."""
     boundary = store.get("boundary").bbox or [116.95, 36.65, 116.98, 36.69]
@@ -352,16 +158,4 @@ def page_config(store: LayerStore, api_url: str = "/api") -> dict[str, Any]:
         "search": [n for n in SEARCHABLE if n in store.names()],
         # Labels and units of the venues' live properties (catalogue.live), for summaries.
         "live": {p.name: {"label": p.label, "unit": p.unit} for p in live_properties("venues")},
-    }
-
-
-def render_parts(m: folium.Map) -> dict[str, str]:
-    """The map's <head> assets, body HTML and script, for a Jinja page to place."""
-    root = m.get_root()
-    assert isinstance(root, Figure)
-    root.render()
-    return {
-        "map_header": root.header.render(),
-        "map_html": root.html.render(),
-        "map_script": root.script.render(),
     }

@@ -6,24 +6,24 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from layers.basemaps.routes import get_basemaps, page_basemaps
 from layers.errors import BadRequest
 from layers.planners.analysis import COVERAGE_LABELS, get_indicator
-from layers.planners.maps import MapOptions, overview_map, page_config, render_parts
+from layers.planners.maps import overview_map, page_config
 from layers.planners.view_export import parse_selection
 from layers.web.context import get_store, today
+from layers.web.maps import MapOptions, render_parts
 
 bp = Blueprint("pages", __name__)
 
 TITLE = "中大槐树街道一张图"
 MAX_TITLE_LENGTH = 60
-BASEMAPS = ("none", "osm", "tianditu")
 
 
 def map_options() -> MapOptions:
-    key = current_app.config.get("TIANDITU_KEY")
     return MapOptions(static_url=url_for("static", filename="").rstrip("/"),
                       api_url=url_for("api.list_layers").rsplit("/", 1)[0],
-                      tianditu_key=str(key) if key else None,
+                      basemaps=page_basemaps(),
                       server_cluster_threshold=int(current_app.config["SERVER_CLUSTER_THRESHOLD"]))
 
 
@@ -37,7 +37,7 @@ def index():
     options = map_options()
     m = overview_map(get_store(), options)
     return render_template("planners/map.html", title=TITLE, page_config=_config(),
-                           tianditu=bool(options.tianditu_key), **render_parts(m))
+                           basemap_names=get_basemaps().names(), **render_parts(m))
 
 
 def print_state(args: Any) -> dict[str, Any]:
@@ -55,8 +55,9 @@ def print_state(args: Any) -> dict[str, Any]:
         raise BadRequest(f"未知覆盖分析 {', '.join(unknown)} (coverage: "
                          f"{', '.join(COVERAGE_LABELS)})")
     basemap = args.get("basemap") or "none"
-    if basemap not in BASEMAPS or (basemap == "tianditu" and not map_options().tianditu_key):
-        raise BadRequest(f"未知底图 {basemap!r} (basemap: none, osm, or tianditu with a key)")
+    known = get_basemaps().keys()
+    if basemap not in known:
+        raise BadRequest(f"未知底图 {basemap!r} (basemap: {', '.join(known)})")
     title = (args.get("title") or TITLE).strip() or TITLE
     if len(title) > MAX_TITLE_LENGTH:
         raise BadRequest(f"标题过长,最多 {MAX_TITLE_LENGTH} 个字 (title is too long)")

@@ -17,9 +17,9 @@ from typing import Any
 
 import shapely
 
-from layers.catalogue.entries import MEASURE_LABELS, Layer
+from layers.catalogue.entries import MEASURE_LABELS
 from layers.catalogue.live import shown_live_properties
-from layers.catalogue.styles import field_label
+from layers.catalogue.styles import community_field, field_label
 from layers.data.tables import cell_text
 from layers.errors import BadRequest
 from layers.stores.layers import LayerStore, LoadedLayer
@@ -58,13 +58,6 @@ def parse_selection(args: Mapping[str, str], store: LayerStore) -> Selection:
 
 def community_names(store: LayerStore) -> list[str]:
     return [f["properties"]["name"] for f in store.get("communities").features]
-
-
-def community_field(layer: Layer) -> str | None:
-    """The property that names a feature's community (the communities' own name)."""
-    if layer.name == "communities":
-        return "name"
-    return "community" if any(f.name == "community" for f in layer.fields) else None
 
 
 def selected_positions(loaded: LoadedLayer, selection: Selection) -> list[int]:

@@ -101,6 +101,7 @@ class MapExtract:
     labels: list[Label] = field(default_factory=list)
     legend: list[LegendEntry] = field(default_factory=list)
     scale_bar: ScaleBar | None = None
+    bounds_m: tuple[float, float, float, float] | None = None  # the frame, EPSG:4548
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ def map_extract(surroundings: Surroundings, layer_name: str, feature_id: str,
     site = loaded.metric[position]
     reach = site.buffer(distance_m, quad_segs=32)
     frame = _Frame(reach.bounds, width_mm, height_mm)
-    extract = MapExtract(width_mm, height_mm, frame.scale)
+    extract = MapExtract(width_mm, height_mm, frame.scale, bounds_m=frame.box.bounds)
 
     def add_layer(name: str, **overrides: Any) -> None:
         layer_data = store.get(name)

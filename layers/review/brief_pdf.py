@@ -17,11 +17,13 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from layers.basemaps.underlay import FAILED_MESSAGE, PlacedTile, Underlay, plain_text
 from layers.catalogue.values import format_value
 from layers.review.brief import Brief, MapExtract, summary_lines
 
@@ -43,25 +45,37 @@ HEADING = ParagraphStyle("heading", parent=_BASE, fontSize=10.5, leading=14, spa
 SMALL = ParagraphStyle("small", parent=_BASE, fontSize=7.5, leading=10, textColor=GREY)
 
 
-def brief_pdf(brief: Brief) -> bytes:
-    """The brief as PDF bytes."""
+def brief_pdf(brief: Brief, underlay: Underlay | None = None,
+              images: dict[PlacedTile, bytes] | None = None,
+              basemap_failed: bool = False) -> bytes:
+    """The brief as PDF bytes; with `underlay` and its tiles' `images`, on that basemap
+    (`basemap_failed`: one was asked for but its tiles could not be had)."""
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
                             topMargin=MARGIN, bottomMargin=MARGIN, title=brief.title,
                             author="中大槐树街道", subject="地块与项目简报")
-    doc.build(story(brief))
+    doc.build(story(brief, underlay, images or {}, basemap_failed))
     return out.getvalue()
 
 
-def story(brief: Brief) -> list[Flowable]:
+def story(brief: Brief, underlay: Underlay | None = None,
+          images: dict[PlacedTile, bytes] | None = None,
+          basemap_failed: bool = False) -> list[Flowable]:
     around = brief.around
+    basemap_note = []
+    if basemap_failed:
+        basemap_note = [Paragraph(_t(FAILED_MESSAGE), SMALL)]
+    elif underlay is not None:
+        basemap_note = [Paragraph(_t(f"底图:{underlay.name} {plain_text(underlay.attribution)}"),
+                                  SMALL)]
     return [
         Paragraph(_t(brief.title), TITLE),
         Paragraph(_t(subtitle(brief)), SUBTITLE),
         Spacer(0, 3 * mm),
         _facts_table(brief.facts),
         Spacer(0, 3 * mm),
-        MapFlowable(brief.extract),
+        MapFlowable(brief.extract, underlay, images or {}),
+        *basemap_note,
         LegendFlowable(brief.extract),
         Paragraph(_t(f"周边 {brief.distance_m:g} 米范围内"), HEADING),
         *_surroundings(around),
@@ -165,9 +179,12 @@ class LegendFlowable(Flowable):
 class MapFlowable(Flowable):
     """The map extract at its size in millimetres, with scale bar and north arrow."""
 
-    def __init__(self, extract: MapExtract):
+    def __init__(self, extract: MapExtract, underlay: Underlay | None = None,
+                 images: dict[PlacedTile, bytes] | None = None):
         super().__init__()
         self.extract = extract
+        self.underlay = underlay
+        self.images = images or {}
         self.width = extract.width_mm * mm
         self.height = extract.height_mm * mm
 
@@ -182,6 +199,8 @@ class MapFlowable(Flowable):
         c.clipPath(frame, stroke=0, fill=0)
         c.setFillColor(colors.white)
         c.rect(0, 0, self.width, self.height, stroke=0, fill=1)
+        if self.underlay is not None:
+            self._basemap(self.underlay)
         for mark in self.extract.marks:
             self._mark(mark)
         for label in self.extract.labels:
@@ -192,6 +211,16 @@ class MapFlowable(Flowable):
         c.rect(0, 0, self.width, self.height, stroke=1, fill=0)
         self._scale_bar()
         self._north_arrow()
+
+    def _basemap(self, underlay: Underlay) -> None:
+        c: Canvas = self.canv
+        for tile in underlay.tiles:
+            body = self.images.get(tile)
+            if body is None:
+                continue
+            x, y = self._xy(tile.x_mm, tile.y_mm + tile.height_mm)
+            c.drawImage(ImageReader(io.BytesIO(body)), x, y, tile.width_mm * mm,
+                        tile.height_mm * mm, mask="auto")
 
     def _mark(self, mark: Any) -> None:
         c: Canvas = self.canv

@@ -9,17 +9,17 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from layers.planners.maps import (
+from layers.basemaps.choices import add_basemaps
+from layers.stores.layers import LayerStore
+from layers.web.maps import (
     PANE_Z_BASE,
     ApiLayer,
     Legend,
     MapOptions,
-    add_basemaps,
     layer_config,
     layer_control_name,
     local_assets,
 )
-from layers.stores.layers import LayerStore
 
 
 class _ReviewAssets(JSCSSMixin, MacroElement):
@@ -49,7 +49,7 @@ def sites_map(store: LayerStore, layer_names: Sequence[str],
                    tiles=None, control_scale=False, zoom_snap=0.25)
     local_assets(m, options)
     _ReviewAssets(options).add_to(m)
-    add_basemaps(m)
+    add_basemaps(m, options.basemaps, options.static_url)
     shown = []
     for z, name in enumerate(layer_names):
         loaded = store.get(name)

@@ -24,11 +24,19 @@ from flask import (
     url_for,
 )
 
+from layers.basemaps.routes import (
+    chosen_basemap,
+    extract_underlay,
+    get_basemaps,
+    get_proxy,
+    page_basemaps,
+    tile_url,
+)
+from layers.basemaps.underlay import Underlay, fetch_images
 from layers.catalogue.entries import get_layer
 from layers.catalogue.styles import leaflet_style
 from layers.catalogue.values import format_value
 from layers.data.tables import to_csv, to_xlsx
-from layers.planners.maps import MapOptions, render_parts
 from layers.review import sites
 from layers.review.brief import make_brief
 from layers.review.brief_pdf import brief_pdf
@@ -42,6 +50,7 @@ from layers.review.surroundings import (
     parse_distance,
 )
 from layers.web.context import get_store, today
+from layers.web.maps import MapOptions, render_parts
 
 bp = Blueprint("review", __name__)
 bp.add_app_template_filter(format_value, "zh")  # 12,345 / 是 / 否 in templates
@@ -78,7 +87,8 @@ def get_surroundings() -> Surroundings:
 def sites_page(kind: str):
     store = get_store()
     options = MapOptions(static_url=url_for("static", filename="").rstrip("/"),
-                         api_url=url_for("api.list_layers").rsplit("/", 1)[0])
+                         api_url=url_for("api.list_layers").rsplit("/", 1)[0],
+                         basemaps=page_basemaps())
     layer = store.get(kind).layer
     config = {
         "kind": kind,
@@ -105,17 +115,32 @@ def sites_page(kind: str):
 @bp.get(f"/{KIND}/<feature_id>/brief")
 def brief_page(kind: str, feature_id: str):
     distance = parse_distance(request.args.get("distance"))
+    source = chosen_basemap(request.args.get("basemap"))
     brief = make_brief(get_surroundings(), kind, feature_id, distance, today())
+    underlay = _underlay(brief, source)
     return render_template("review/brief.html", title=brief.title, brief=brief,
-                           distances=_distance_choices(distance))
+                           distances=_distance_choices(distance), underlay=underlay,
+                           basemap=source.key if source else "none",
+                           basemaps=[(s.key, s.name) for s in get_basemaps().sources if s.proxy],
+                           tile_url=tile_url)
 
 
 @bp.get(f"/{KIND}/<feature_id>/brief.pdf")
 def brief_pdf_file(kind: str, feature_id: str):
     distance = parse_distance(request.args.get("distance"))
+    source = chosen_basemap(request.args.get("basemap"))
     brief = make_brief(get_surroundings(), kind, feature_id, distance, today())
-    return send_file(io.BytesIO(brief_pdf(brief)), mimetype="application/pdf",
+    underlay = _underlay(brief, source)
+    images = fetch_images(get_proxy(), underlay) if underlay is not None else None
+    pdf = brief_pdf(brief, underlay if images is not None else None, images or {},
+                    basemap_failed=underlay is not None and images is None)
+    return send_file(io.BytesIO(pdf), mimetype="application/pdf",
                      download_name=_file_name(f"{brief.name}简报.pdf"), as_attachment=False)
+
+
+def _underlay(brief: Any, source: Any) -> Underlay | None:
+    x = brief.extract
+    return extract_underlay(source, x.bounds_m, x.width_mm, x.height_mm)
 
 
 @bp.get("/dashboard")

@@ -14,7 +14,8 @@
 - security headers on every response, with a Content-Security-Policy that
   allows scripts only from the app itself or carrying the response's nonce.
 
-Settings (server.py DEFAULTS): MAX_CONTENT_LENGTH, CSP_TILE_SOURCES. Error
+Settings (server.py DEFAULTS): MAX_CONTENT_LENGTH, CSP_TILE_SOURCES (besides the
+configured basemaps that pages load directly, layers/basemaps/). Error
 bodies are the app's usual JSON under /api (see `web.register_error_handlers`).
 
 Scripts and the CSP nonce: template source is trusted (data only arrives
@@ -42,7 +43,7 @@ from jinja2.ext import Extension
 from markupsafe import Markup
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from layers.planners.maps import basemap_origins
+from layers.basemaps.routes import page_origins
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -166,8 +167,7 @@ def content_security_policy(nonce: str | None, tile_sources: tuple[str, ...]) ->
 
 def add_security_headers(response: Response) -> Response:
     nonce = g.get("csp_nonce")
-    tiles = (basemap_origins(current_app.config.get("TIANDITU_KEY"))
-             + tuple(current_app.config["CSP_TILE_SOURCES"]))
+    tiles = page_origins() + tuple(current_app.config["CSP_TILE_SOURCES"])
     response.headers["Content-Security-Policy"] = content_security_policy(nonce, tiles)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)

@@ -7,7 +7,7 @@
 
   const HuaishuMap = (window.HuaishuMap = window.HuaishuMap || {});
   HuaishuMap.layers = {}; // name -> entry (see addLayer)
-  HuaishuMap.basemaps = {}; // "none" | "osm" | "tianditu" -> Leaflet layer
+  HuaishuMap.basemaps = {}; // "none" or a configured basemap key (layers/basemaps/) -> Leaflet layer
   HuaishuMap.pending = 0;
   HuaishuMap.filter = { community: null };
 

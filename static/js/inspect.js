@@ -94,15 +94,20 @@
   L.control.scale({ imperial: false }).addTo(map);
   L.control.attribution({ prefix: false }).addTo(map); // the tiles' attributions, if any
 
-  // Basemaps: none (offline, the default), OpenStreetMap, 天地图 with a key; the
-  // choice is kept on the phone. Their names are the server's, not data.
+  // Basemaps: none (offline, the default) and the configured ones, their tiles through
+  // the app's tile proxy; the choice is kept on the phone. Their names are the
+  // server's, not data. When tiles fail, basemap-fallback.js switches to none.
   const BASEMAP_KEY = "huaishu.inspect.basemap";
   const basemaps = {};
   for (const choice of config.basemaps) {
-    const tiles = choice.tiles.map((t) =>
-      L.tileLayer(t.url, { attribution: t.attribution, maxZoom: t.maxZoom, subdomains: t.subdomains || "abc" }));
+    const tiles = choice.tiles.map((t) => {
+      const options = { attribution: t.attribution, maxZoom: t.maxZoom, subdomains: t.subdomains || "abc" };
+      for (const name of ["maxNativeZoom", "minZoom", "bounds"]) if (t[name] !== undefined) options[name] = t[name];
+      return L.tileLayer(t.url, options);
+    });
     basemaps[choice.name] = L.layerGroup(tiles);
     basemaps[choice.name].key = choice.key;
+    HuaishuBasemaps.register(map, choice.key, basemaps[choice.name], choice.name);
   }
   let saved = null;
   try { saved = localStorage.getItem(BASEMAP_KEY); } catch { /* storage off */ }
@@ -114,6 +119,7 @@
     basemap = event.layer.key;
     try { localStorage.setItem(BASEMAP_KEY, basemap); } catch { /* storage off */ }
   });
+  document.addEventListener("huaishu:basemapfallback", () => { basemap = "none"; });
   Inspect.basemap = () => basemap;
   const baseLayers = L.layerGroup().addTo(map);
   const resultLayer = L.layerGroup().addTo(map);

@@ -249,7 +249,7 @@ def test_a_viewer_is_told_why_there_is_no_record_form(server, phone, screenshot_
 def test_the_basemap_can_be_switched_and_is_kept(server, phone):
     page = phone
     tiles = []
-    stub_tiles(page, "https://tile.openstreetmap.org/**", tiles)
+    stub_tiles(page, "**/tiles/osm/**", tiles)  # the app's tile proxy
     page.goto(server.url + "/inspect?lon=116.964&lat=36.662")
     expect(page.locator("#results .hs-item").first).to_be_visible()
     assert page.evaluate("Inspect.basemap()") == "none" and tiles == []  # offline by default
@@ -257,7 +257,7 @@ def test_the_basemap_can_be_switched_and_is_kept(server, phone):
     page.get_by_label("OpenStreetMap").check()
     expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
     page.wait_for_function("() => document.querySelectorAll('.leaflet-tile-loaded').length > 0")
-    assert tiles and all(t.startswith("https://tile.openstreetmap.org/") for t in tiles)
+    assert tiles and all(t.startswith(server.url + "/tiles/osm/") for t in tiles)
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     assert page.evaluate("Inspect.basemap()") == "osm"  # the phone keeps the choice

@@ -1,7 +1,7 @@
 """The overview map: layers, groups, symbols, basemaps, clusters (headless Chromium)."""
 
 import re
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 from layers.catalogue.entries import CATALOGUE
 from tests.browser.helpers import layer_counts, open_map, stub_tiles
@@ -190,37 +190,38 @@ def test_points_cluster_when_zoomed_out(live_server, page):
 
 def test_basemap_switch_to_openstreetmap_and_back(live_server, page):
     tiles = []
-    stub_tiles(page, "https://tile.openstreetmap.org/**", tiles)
+    stub_tiles(page, "**/tiles/osm/**", tiles)  # the app's tile proxy
     open_map(page, live_server.url)
     control = page.locator(".leaflet-control-layers")
     assert control.locator("input[type=radio]").count() == 2
     assert "天地图" not in control.inner_text()
     control.get_by_text("OpenStreetMap").click()
     page.wait_for_function("() => document.querySelectorAll('img.leaflet-tile-loaded').length > 0")
-    assert tiles and all(urlparse(u).hostname == "tile.openstreetmap.org" for u in tiles)
+    assert tiles and all(u.startswith(live_server.url + "/tiles/osm/") for u in tiles)
     control.get_by_text("无底图(离线)").click()
     page.wait_for_function("() => document.querySelectorAll('img.leaflet-tile').length === 0")
 
 
-def test_tianditu_basemap_with_a_key(tmp_path, page):
+def test_tianditu_basemaps_with_a_key_load_through_the_proxy(tmp_path, page):
     key = "abc123secretkey"
     app = make_app(tmp_path / "db.sqlite", TIANDITU_KEY=key)
     with LiveServer(app) as server:
-        tiles = []
-        stub_tiles(page, "https://*.tianditu.gov.cn/**", tiles)
+        tiles, requests = [], []
+        page.on("request", lambda r: requests.append(r.url))
+        stub_tiles(page, "**/tiles/**", tiles)
         open_map(page, server.url)
         control = page.locator(".leaflet-control-layers")
-        assert "天地图矢量" in control.inner_text()
-        assert key not in control.inner_text()
-        assert key not in page.locator("#panel").inner_text()
-        control.get_by_text("天地图矢量").click()
-        page.wait_for_function(
-            "() => document.querySelectorAll('img.leaflet-tile-loaded').length > 1")
-        layers = {parse_qs(urlparse(u).query)["LAYER"][0] for u in tiles}
-        assert layers == {"vec", "cva"}  # the vector map and its labels
-        assert all(parse_qs(urlparse(u).query)["tk"] == [key] for u in tiles)
-        assert all(re.match(r"https://t[0-7]\.tianditu\.gov\.cn/(vec|cva)_w/wmts", u)
-                   for u in tiles)
+        assert "天地图矢量" in control.inner_text() and "天地图影像" in control.inner_text()
+        assert key not in page.content()
+        for name, source in (("天地图矢量", "tianditu"), ("天地图影像", "tianditu_img")):
+            tiles.clear()
+            control.get_by_text(name).click()
+            page.wait_for_function(
+                "() => document.querySelectorAll('img.leaflet-tile-loaded').length > 1")
+            sets = {re.match(r"/tiles/([^/]+)/\d+/\d+/\d+$", urlparse(u).path).group(1)
+                    for u in tiles}
+            assert sets == {source, f"{source}-labels"}  # the map and its labels
+        assert not any(key in u or "tianditu.gov.cn" in u for u in requests)
 
 
 def test_popup_shows_chinese_labels_with_units(live_server, page):

@@ -230,7 +230,7 @@ def test_print_view_prints_on_one_page(live_server, watched, screenshot_dir):
 
     page.select_option("#brief-distance", "1000")
     page.locator(".br-distance button").click()
-    page.wait_for_url("**/parcels/P01/brief?distance=1000")
+    page.wait_for_url("**/parcels/P01/brief?distance=1000&basemap=none")  # the 底图 choice too
     assert "周边 1000 米范围内" in page.locator("#brief-surroundings h2").inner_text()
 
     page.emulate_media(media="print")

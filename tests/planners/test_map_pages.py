@@ -7,8 +7,8 @@ import pytest
 
 from layers.catalogue.entries import CATALOGUE, GARBAGE_KINDS
 from layers.catalogue.styles import THEMED_VALUES, VENUE_STATUS_COLORS, theme
-from layers.planners.maps import MapOptions, layer_config
 from layers.records.inspections import STATUSES
+from layers.web.maps import MapOptions, layer_config
 from tests.conftest import make_app
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -55,14 +55,15 @@ def test_overview_page_has_the_panel_and_loads_plugins_locally(client):
     assert len(html) < 60_000
 
 
-def test_overview_page_offers_tianditu_with_a_key_that_no_name_shows(tmp_path):
+def test_overview_page_offers_tianditu_through_the_proxy_and_never_the_key(tmp_path):
     app = make_app(tmp_path / "db.sqlite", TIANDITU_KEY=KEY)
     html = app.test_client().get("/").get_data(as_text=True)
-    assert base_layer_names(html) == ["无底图(离线)", "OpenStreetMap", "天地图矢量"]
-    assert "vec_w/wmts" in html and "cva_w/wmts" in html
-    positions = [m.start() for m in re.finditer(KEY, html)]
-    assert len(positions) == 2  # the two tile URLs, nowhere else
-    assert all(html[p - 3:p] == "tk=" for p in positions)
+    assert base_layer_names(html) == ["无底图(离线)", "OpenStreetMap", "天地图矢量", "天地图影像"]
+    for layer_id in ("osm", "tianditu", "tianditu-labels", "tianditu_img", "tianditu_img-labels"):
+        assert f'"/tiles/{layer_id}/{{z}}/{{x}}/{{y}}"' in html
+    assert KEY not in html and "tianditu.gov.cn" not in html
+    assert "tile.openstreetmap.org" not in html
+    assert "无底图(离线) / OpenStreetMap / 天地图矢量 / 天地图影像" in html  # the panel's hint
 
 
 def test_the_inspectors_page_offers_the_same_basemaps(client, tmp_path):
@@ -76,18 +77,21 @@ def test_the_inspectors_page_offers_the_same_basemaps(client, tmp_path):
     html = make_app(tmp_path / "db.sqlite", TIANDITU_KEY=KEY).test_client().get(
         "/inspect").get_data(as_text=True)
     keyed = basemaps(html)
-    assert [b["name"] for b in keyed] == ["无底图(离线)", "OpenStreetMap", "天地图矢量"]
-    assert [t["url"].split("?")[0] for t in keyed[2]["tiles"]] == [
-        "https://t{s}.tianditu.gov.cn/vec_w/wmts", "https://t{s}.tianditu.gov.cn/cva_w/wmts"]
-    positions = [m.start() for m in re.finditer(KEY, html)]
-    assert len(positions) == 2 and all(html[p - 3:p] == "tk=" for p in positions)
+    assert [b["name"] for b in keyed] == [
+        "无底图(离线)", "OpenStreetMap", "天地图矢量", "天地图影像"]
+    assert [b["kind"] for b in keyed] == [None, "vector", "vector", "imagery"]
+    assert [t["url"] for t in keyed[3]["tiles"]] == [
+        "/tiles/tianditu_img/{z}/{x}/{y}", "/tiles/tianditu_img-labels/{z}/{x}/{y}"]
+    assert all(t["minZoom"] == 10 and t["maxNativeZoom"] == 18 for t in keyed[2]["tiles"])
+    assert KEY not in html
 
 
 def test_tianditu_key_from_the_environment_stays_text(tmp_path, monkeypatch):
     monkeypatch.setenv("HUAISHU_TIANDITU_KEY", "0123456789")
     app = make_app(tmp_path / "db.sqlite")
     assert app.config["TIANDITU_KEY"] == "0123456789"
-    assert "tk=0123456789" in app.test_client().get("/").get_data(as_text=True)
+    assert app.extensions["basemaps"].get("tianditu").api_key == "0123456789"
+    assert "0123456789" not in app.test_client().get("/").get_data(as_text=True)
 
 
 def test_print_view_shows_title_notes_and_date(client):
