@@ -22,8 +22,9 @@ bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """A local path to go back to after login (never another site)."""
-    if not target:
+    """A local path to go back to after login (never another site, never a header: no
+    backslash, which browsers read as a slash, and no control character such as CR/LF)."""
+    if not target or "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -62,15 +63,27 @@ def login() -> ResponseReturnValue:
     # the last request, so a phone left logged in does not stay logged in for ever.
     session.permanent = True
     session["user"] = outcome.name
+    session["sid"] = get_users().open_session(outcome.name)
     session["epoch"] = outcome.epoch
     return redirect(next_url)
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """This session ends, on the server too: a copy of its cookie no longer works."""
     user = current_user()
     if user is not None:
-        get_users().note_logout(user.name)
+        get_users().end_session(session["sid"], user.name)
+    session.clear()
+    return redirect(safe_next(request.form.get("next"), "/"))
+
+
+@bp.post("/logout/everywhere")
+def logout_everywhere() -> ResponseReturnValue:
+    """Every session of this user ends: the phone left in the office too."""
+    user = current_user()
+    if user is not None:
+        get_users().end_sessions(user.name, by=user.name)
     session.clear()
     return redirect(safe_next(request.form.get("next"), "/"))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 USER_NAME = re.compile(r"[A-Za-z0-9_.-]{2,32}")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 200
+# A login lasts PERMANENT_SESSION_LIFETIME after its last request (the cookie); its row on
+# the server is forgotten this long after the login, whatever the use (log in again).
+SESSION_MAX_AGE_S = 30 * 24 * 3600
+session_clock = time.time  # tests replace it to move time on
 ROLE_LABELS = {"viewer": "查看", "inspector": "巡查员", "leader": "领导", "admin": "管理员"}
 
 
@@ -192,9 +197,36 @@ class Accounts:
             audit.record(db, name, "login.success", "user", name, {"address": address})
             return user
 
-    def note_logout(self, name: str) -> None:
-        with self.tables.writing() as db:
+    # --- sessions -------------------------------------------------------------------
+
+    def open_session(self, name: str) -> str:
+        """A new server-side session of `name` (after a login): its id, for the cookie.
+        Sessions older than SESSION_MAX_AGE_S are forgotten on the way."""
+        sid = secrets.token_urlsafe(32)
+        now = session_clock()
+        with self.tables.writing(lock=False) as db:
+            db.end_sessions(name, started_before=now - SESSION_MAX_AGE_S)
+            db.add_session(sid, name, now)
+        return sid
+
+    def session_user(self, sid: str, name: str) -> User | None:
+        """The user of a live session `sid` of `name`; None once it has been ended."""
+        with self.tables.reading() as db:
+            return db.user(name) if db.session_name(sid) == name else None
+
+    def end_session(self, sid: str, name: str) -> None:
+        """Log out: this session ends on the server (its cookie no longer works)."""
+        with self.tables.writing(lock=False) as db:
+            db.end_session(sid)
             audit.record(db, name, "logout", "user", name, {})
+
+    def end_sessions(self, name: str, by: str) -> int:
+        """Log `name` out everywhere (every device); how many sessions ended."""
+        with self.tables.writing(lock=False) as db:
+            _existing(db, name)
+            ended = db.end_sessions(name)
+            audit.record(db, by, "user.logout_all", "user", name, {"sessions": ended})
+        return ended
 
 
 def _existing(db: AccountWrites, name: str) -> User:

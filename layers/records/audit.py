@@ -40,6 +40,7 @@ ACTIONS = {
     "login.failure": "登录失败",
     "login.limited": "登录受限",
     "logout": "退出登录",
+    "user.logout_all": "全部设备退出登录",
 }
 SYSTEM_ACTOR = "system"  # what the server does by itself (reloads)
 ANONYMOUS_ACTOR = "anonymous"

@@ -67,6 +67,27 @@ class SqliteAccountWrites(SqliteAudit):
         self.db.execute("UPDATE users SET disabled = ?, epoch = epoch + 1 WHERE name = ?",
                         (int(disabled), name))
 
+    # --- sessions ---------------------------------------------------------------------
+
+    def session_name(self, sid: str) -> str | None:
+        row = self.db.execute("SELECT name FROM sessions WHERE sid = ?", (sid,)).fetchone()
+        return str(row[0]) if row else None
+
+    def add_session(self, sid: str, name: str, started: float) -> None:
+        self.db.execute("INSERT INTO sessions (sid, name, started) VALUES (?, ?, ?)",
+                        (sid, name, started))
+
+    def end_session(self, sid: str) -> None:
+        self.db.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
+
+    def end_sessions(self, name: str, started_before: float | None = None) -> int:
+        if started_before is None:
+            cursor = self.db.execute("DELETE FROM sessions WHERE name = ?", (name,))
+        else:
+            cursor = self.db.execute("DELETE FROM sessions WHERE started < ?",
+                                     (started_before,))
+        return cursor.rowcount
+
     # --- login failures ---------------------------------------------------------------
 
     def failure_times(self, column: Literal["name", "address"], value: str, after: float,

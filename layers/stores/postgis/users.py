@@ -61,6 +61,26 @@ class PostgisAccountWrites(PostgisAudit):
         self.execute("UPDATE users SET disabled = %s, epoch = epoch + 1 WHERE name = %s",
                      (int(disabled), name))
 
+    # --- sessions ---------------------------------------------------------------------
+
+    def session_name(self, sid: str) -> str | None:
+        row = self.row("SELECT name FROM sessions WHERE sid = %s", (sid,))
+        return str(row["name"]) if row else None
+
+    def add_session(self, sid: str, name: str, started: float) -> None:
+        self.execute("INSERT INTO sessions (sid, name, started) VALUES (%s, %s, %s)",
+                     (sid, name, started))
+
+    def end_session(self, sid: str) -> None:
+        self.execute("DELETE FROM sessions WHERE sid = %s", (sid,))
+
+    def end_sessions(self, name: str, started_before: float | None = None) -> int:
+        if started_before is None:
+            cursor = self.execute("DELETE FROM sessions WHERE name = %s", (name,))
+        else:
+            cursor = self.execute("DELETE FROM sessions WHERE started < %s", (started_before,))
+        return cursor.rowcount
+
     # --- login failures ---------------------------------------------------------------
 
     def failure_times(self, column: Literal["name", "address"], value: str, after: float,
