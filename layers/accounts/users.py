@@ -12,6 +12,7 @@ the transaction that counts the failure.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 import secrets
@@ -171,15 +172,21 @@ class Accounts:
 
     # --- logging in ---------------------------------------------------------------
 
-    def login(self, name: str, password: str, address: str) -> User | int | None:
+    def login(self, name: str, password: str, address: str, device: str | None = None
+              ) -> User | int | None:
         """The user, or the seconds to wait when rate-limited, or None: refused.
+        `device`: the id of this user's device cookie, when the browser has one.
 
-        The attempt is audited, and a failure counted, in one transaction."""
+        The attempt is audited, and a failure counted, in one transaction; refused
+        attempts are summarised, one audit row per name and address (or device) within
+        the window, with their count."""
+        where = {"address": login_limits.source(address, device)}
+        window = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.limits.window_s)
         with self.tables.writing() as db:
-            wait = login_limits.retry_after(db, name, address, self.limits)
+            wait = login_limits.retry_after(db, name, address, self.limits, device)
             if wait is not None:
-                audit.record(db, name, "login.limited", "user", name,
-                             {"address": address, "retry_after_s": wait})
+                audit.summarise(db, name, "login.limited", login_limits.key(name),
+                                {**where, "retry_after_s": wait}, "address", window)
                 return wait
             user = db.user(name)
             stored_hash = db.password_hash(name) if user is not None else None
@@ -187,14 +194,14 @@ class Accounts:
             # names exist.
             matches = check_password_hash(stored_hash or _decoy_hash(), password)
             if user is None or not matches or user.disabled:
-                login_limits.note_failure(db, name, address, self.limits)
+                login_limits.note_failure(db, name, address, self.limits, device)
                 reason = ("unknown user" if user is None else
                           "disabled" if user.disabled else "wrong password")
-                audit.record(db, name, "login.failure", "user", name,
-                             {"address": address, "reason": reason})
+                audit.summarise(db, name, "login.failure", login_limits.key(name),
+                                {**where, "reason": reason}, "address", window)
                 return None
-            login_limits.clear_name(db, name)
-            audit.record(db, name, "login.success", "user", name, {"address": address})
+            login_limits.clear(db, name, address, device)
+            audit.record(db, name, "login.success", "user", name, where)
             return user
 
     # --- sessions -------------------------------------------------------------------

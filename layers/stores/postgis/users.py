@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -83,11 +83,15 @@ class PostgisAccountWrites(PostgisAudit):
 
     # --- login failures ---------------------------------------------------------------
 
-    def failure_times(self, column: Literal["name", "address"], value: str, after: float,
-                      limit: int) -> list[float]:
-        rows = self.rows(sql.SQL("SELECT at FROM login_failures WHERE {} = %s AND at > %s"
-                                 " ORDER BY at DESC LIMIT %s").format(sql.Identifier(column)),
-                         (value, after, limit))
+    def failure_times(self, after: float, limit: int, name: str | None = None,
+                      address: str | None = None) -> list[float]:
+        chosen = [(column, value) for column, value in (("name", name), ("address", address))
+                  if value is not None]
+        where = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(column))
+                                      for column, _ in chosen)
+        rows = self.rows(sql.SQL("SELECT at FROM login_failures WHERE {} AND at > %s"
+                                 " ORDER BY at DESC LIMIT %s").format(where),
+                         (*[value for _, value in chosen], after, limit))
         return [float(row["at"]) for row in rows]
 
     def add_failure(self, name: str, address: str, at: float) -> None:
@@ -97,8 +101,9 @@ class PostgisAccountWrites(PostgisAudit):
     def forget_failures(self, until: float) -> None:
         self.execute("DELETE FROM login_failures WHERE at <= %s", (until,))
 
-    def clear_failures(self, name: str) -> None:
-        self.execute("DELETE FROM login_failures WHERE name = %s", (name,))
+    def clear_failures(self, name: str, address: str) -> None:
+        self.execute("DELETE FROM login_failures WHERE name = %s AND address = %s",
+                     (name, address))
 
 
 class PostgisAccounts:
