@@ -75,7 +75,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": True,
     # Seconds a login lasts without a request (a working day); each request renews it.
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
-    "LOGIN_MAX_FAILURES_PER_NAME": 5,
+    "LOGIN_MAX_FAILURES_PER_PAIR": 5,  # one name from one address (or device)
+    "LOGIN_MAX_FAILURES_PER_NAME": 100,  # one name from anywhere: a ceiling, not a lock
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
     "LOGIN_WINDOW_S": 900,
     # A point layer with more features is clustered by the server (by zoom), not the browser.

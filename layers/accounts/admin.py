@@ -96,6 +96,16 @@ def set_disabled(name: str) -> ResponseReturnValue:
     return _done(f"已{'停用' if user.disabled else '启用'}用户 {user.name}")
 
 
+@bp.post("/admin/users/<name>/logout")
+def end_sessions(name: str) -> ResponseReturnValue:
+    """Log a user out on every device (a lost phone, a shared computer)."""
+    try:
+        ended = get_users().end_sessions(name, by=_actor())
+    except ApiError as e:
+        return _users_page(e.status, e.message)
+    return _done(f"已让 {name} 在所有设备上退出登录(结束 {ended} 个会话)")
+
+
 def _search(args: Any) -> tuple[audit.AuditQuery, dict[str, Any]]:
     query = audit.parse_query(args)
     return query, get_users().audit_log(query)

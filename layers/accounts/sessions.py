@@ -1,10 +1,13 @@
 """The session: who is logged in, the signed cookie that says so, and its key.
 
-Logging in (routes.py) puts the user's name and their session epoch in Flask's
-signed session cookie (HttpOnly, SameSite=Lax, Secure unless
-SESSION_COOKIE_SECURE is false, expiring PERMANENT_SESSION_LIFETIME after the
-last request); changing a user's password or role, or disabling them, bumps the
-epoch and so ends their sessions. `current_user()` is the one way to ask who is
+Logging in (routes.py) opens a session on the server (a row of `sessions`, its id
+random) and puts its id, the user's name and their session epoch in Flask's signed
+session cookie (HttpOnly, SameSite=Lax, Secure unless SESSION_COOKIE_SECURE is
+false, expiring PERMANENT_SESSION_LIFETIME after the last request). Logging out
+deletes the row, so a cookie kept from before is refused everywhere; "log out
+everywhere" (the user, or an admin for them) deletes all their rows. Changing a
+user's password or role, or disabling them, bumps the epoch and so ends their
+sessions too. `current_user()` is the one way to ask who is
 logged in, `get_users()` the app's accounts store (opened by
 layers/stores/opening.py).
 """
@@ -26,11 +29,12 @@ def get_users() -> UserStore:
 
 
 def current_user() -> User | None:
-    """The logged-in user of this request, or None (also for a disabled user, or a
-    session from before their password or role changed)."""
+    """The logged-in user of this request, or None (also for a session that was logged
+    out, a disabled user, or a session from before their password or role changed)."""
     if "user" not in g:
-        name, epoch = session.get("user"), session.get("epoch")
-        user = get_users().get(name) if isinstance(name, str) else None
+        name, sid, epoch = session.get("user"), session.get("sid"), session.get("epoch")
+        user = (get_users().session_user(sid, name)
+                if isinstance(name, str) and isinstance(sid, str) else None)
         g.user = user if user and not user.disabled and user.epoch == epoch else None
     return cast(User | None, g.user)
 

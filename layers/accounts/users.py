@@ -12,9 +12,11 @@ the transaction that counts the failure.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +37,10 @@ if TYPE_CHECKING:
 USER_NAME = re.compile(r"[A-Za-z0-9_.-]{2,32}")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 200
+# A login lasts PERMANENT_SESSION_LIFETIME after its last request (the cookie); its row on
+# the server is forgotten this long after the login, whatever the use (log in again).
+SESSION_MAX_AGE_S = 30 * 24 * 3600
+session_clock = time.time  # tests replace it to move time on
 ROLE_LABELS = {"viewer": "查看", "inspector": "巡查员", "leader": "领导", "admin": "管理员"}
 
 
@@ -166,15 +172,21 @@ class Accounts:
 
     # --- logging in ---------------------------------------------------------------
 
-    def login(self, name: str, password: str, address: str) -> User | int | None:
+    def login(self, name: str, password: str, address: str, device: str | None = None
+              ) -> User | int | None:
         """The user, or the seconds to wait when rate-limited, or None: refused.
+        `device`: the id of this user's device cookie, when the browser has one.
 
-        The attempt is audited, and a failure counted, in one transaction."""
+        The attempt is audited, and a failure counted, in one transaction; refused
+        attempts are summarised, one audit row per name and address (or device) within
+        the window, with their count."""
+        where = {"address": login_limits.source(address, device)}
+        window = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.limits.window_s)
         with self.tables.writing() as db:
-            wait = login_limits.retry_after(db, name, address, self.limits)
+            wait = login_limits.retry_after(db, name, address, self.limits, device)
             if wait is not None:
-                audit.record(db, name, "login.limited", "user", name,
-                             {"address": address, "retry_after_s": wait})
+                audit.summarise(db, name, "login.limited", login_limits.key(name),
+                                {**where, "retry_after_s": wait}, "address", window)
                 return wait
             user = db.user(name)
             stored_hash = db.password_hash(name) if user is not None else None
@@ -182,19 +194,46 @@ class Accounts:
             # names exist.
             matches = check_password_hash(stored_hash or _decoy_hash(), password)
             if user is None or not matches or user.disabled:
-                login_limits.note_failure(db, name, address, self.limits)
+                login_limits.note_failure(db, name, address, self.limits, device)
                 reason = ("unknown user" if user is None else
                           "disabled" if user.disabled else "wrong password")
-                audit.record(db, name, "login.failure", "user", name,
-                             {"address": address, "reason": reason})
+                audit.summarise(db, name, "login.failure", login_limits.key(name),
+                                {**where, "reason": reason}, "address", window)
                 return None
-            login_limits.clear_name(db, name)
-            audit.record(db, name, "login.success", "user", name, {"address": address})
+            login_limits.clear(db, name, address, device)
+            audit.record(db, name, "login.success", "user", name, where)
             return user
 
-    def note_logout(self, name: str) -> None:
-        with self.tables.writing() as db:
+    # --- sessions -------------------------------------------------------------------
+
+    def open_session(self, name: str) -> str:
+        """A new server-side session of `name` (after a login): its id, for the cookie.
+        Sessions older than SESSION_MAX_AGE_S are forgotten on the way."""
+        sid = secrets.token_urlsafe(32)
+        now = session_clock()
+        with self.tables.writing(lock=False) as db:
+            db.end_sessions(name, started_before=now - SESSION_MAX_AGE_S)
+            db.add_session(sid, name, now)
+        return sid
+
+    def session_user(self, sid: str, name: str) -> User | None:
+        """The user of a live session `sid` of `name`; None once it has been ended."""
+        with self.tables.reading() as db:
+            return db.user(name) if db.session_name(sid) == name else None
+
+    def end_session(self, sid: str, name: str) -> None:
+        """Log out: this session ends on the server (its cookie no longer works)."""
+        with self.tables.writing(lock=False) as db:
+            db.end_session(sid)
             audit.record(db, name, "logout", "user", name, {})
+
+    def end_sessions(self, name: str, by: str) -> int:
+        """Log `name` out everywhere (every device); how many sessions ended."""
+        with self.tables.writing(lock=False) as db:
+            _existing(db, name)
+            ended = db.end_sessions(name)
+            audit.record(db, by, "user.logout_all", "user", name, {"sessions": ended})
+        return ended
 
 
 def _existing(db: AccountWrites, name: str) -> User:

@@ -40,6 +40,7 @@ ACTIONS = {
     "login.failure": "登录失败",
     "login.limited": "登录受限",
     "logout": "退出登录",
+    "user.logout_all": "全部设备退出登录",
 }
 SYSTEM_ACTOR = "system"  # what the server does by itself (reloads)
 ANONYMOUS_ACTOR = "anonymous"
@@ -55,6 +56,25 @@ def record(db: AuditSink, actor: str | None, action: str,
         raise ValueError(f"unknown audit action {action!r}")
     db.add_audit_row(actor or ANONYMOUS_ACTOR, action, object_type, object_id,
                      json.dumps(dict(summary or {}), ensure_ascii=False, sort_keys=True))
+
+
+def summarise(db: AuditSink, actor: str | None, action: str, object_id: str,
+              summary: Mapping[str, Any], group: str, since: dt.datetime) -> None:
+    """Count an event in the row of `action` on `object_id` whose summary has the same
+    `group` value (e.g. the address) since `since`; a new row when there is none. The
+    row keeps its first summary, with `count` and the time of the `last` one."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    now = dt.datetime.now(dt.UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    start = since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    for row_id, text in db.recent_audit_rows(action, object_id, start):
+        kept = json.loads(text)
+        if kept.get(group) == summary.get(group):
+            kept.update({"count": int(kept.get("count", 1)) + 1, "last": stamp})
+            db.set_audit_summary(row_id, json.dumps(kept, ensure_ascii=False, sort_keys=True))
+            return
+    record(db, actor, action, "user", object_id, {**summary, "count": 1, "last": stamp})
 
 
 @dataclass(frozen=True)

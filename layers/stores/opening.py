@@ -40,7 +40,8 @@ DEFAULT_POOL_SIZE = 10
 
 
 def login_limits(app: Flask) -> Limits:
-    return Limits(per_name=int(app.config["LOGIN_MAX_FAILURES_PER_NAME"]),
+    return Limits(per_pair=int(app.config["LOGIN_MAX_FAILURES_PER_PAIR"]),
+                  per_name=int(app.config["LOGIN_MAX_FAILURES_PER_NAME"]),
                   per_address=int(app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"]),
                   window_s=float(app.config["LOGIN_WINDOW_S"]))
 

@@ -19,6 +19,16 @@ class SqliteAudit:
             "INSERT INTO audit_log (actor, action, object_type, object_id, summary)"
             " VALUES (?, ?, ?, ?, ?)", (actor, action, object_type, object_id, summary))
 
+    def recent_audit_rows(self, action: str, object_id: str, since: str
+                          ) -> list[tuple[int, str]]:
+        rows = self.db.execute(
+            "SELECT id, summary FROM audit_log WHERE action = ? AND object_id = ? AND at >= ?"
+            " ORDER BY id DESC LIMIT 50", (action, object_id, since))
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    def set_audit_summary(self, row_id: int, summary: str) -> None:
+        self.db.execute("UPDATE audit_log SET summary = ? WHERE id = ?", (summary, row_id))
+
     def audit_rows(self, query: AuditQuery) -> tuple[int, list[dict[str, Any]]]:
         where, params = [], []
         for clause, value in (("actor = ?", query.actor), ("action = ?", query.action),

@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS login_failures (
 );
 CREATE INDEX IF NOT EXISTS login_failures_name ON login_failures (name, at);
 CREATE INDEX IF NOT EXISTS login_failures_address ON login_failures (address, at);
+CREATE TABLE IF NOT EXISTS sessions (
+    sid TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    started REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_name ON sessions (name);
 """
 
 AUDIT_SCHEMA = f"""

@@ -8,14 +8,12 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
 
 from layers.accounts.users import User
 from layers.stores.embedded.audit import SqliteAudit
 from layers.stores.embedded.database import SqliteFile
 
 _USER = "SELECT name, display_name, role, disabled, epoch FROM users"
-_FAILURE_COLUMNS = {"name": "name", "address": "address"}
 
 
 def _user(row: sqlite3.Row) -> User:
@@ -67,13 +65,37 @@ class SqliteAccountWrites(SqliteAudit):
         self.db.execute("UPDATE users SET disabled = ?, epoch = epoch + 1 WHERE name = ?",
                         (int(disabled), name))
 
+    # --- sessions ---------------------------------------------------------------------
+
+    def session_name(self, sid: str) -> str | None:
+        row = self.db.execute("SELECT name FROM sessions WHERE sid = ?", (sid,)).fetchone()
+        return str(row[0]) if row else None
+
+    def add_session(self, sid: str, name: str, started: float) -> None:
+        self.db.execute("INSERT INTO sessions (sid, name, started) VALUES (?, ?, ?)",
+                        (sid, name, started))
+
+    def end_session(self, sid: str) -> None:
+        self.db.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
+
+    def end_sessions(self, name: str, started_before: float | None = None) -> int:
+        if started_before is None:
+            cursor = self.db.execute("DELETE FROM sessions WHERE name = ?", (name,))
+        else:
+            cursor = self.db.execute("DELETE FROM sessions WHERE started < ?",
+                                     (started_before,))
+        return cursor.rowcount
+
     # --- login failures ---------------------------------------------------------------
 
-    def failure_times(self, column: Literal["name", "address"], value: str, after: float,
-                      limit: int) -> list[float]:
+    def failure_times(self, after: float, limit: int, name: str | None = None,
+                      address: str | None = None) -> list[float]:
+        where = " AND ".join(clause for clause, value in
+                             (("name = ?", name), ("address = ?", address)) if value is not None)
+        params = [value for value in (name, address) if value is not None]
         rows = self.db.execute(
-            f"SELECT at FROM login_failures WHERE {_FAILURE_COLUMNS[column]} = ?"
-            " AND at > ? ORDER BY at DESC LIMIT ?", (value, after, limit))
+            f"SELECT at FROM login_failures WHERE {where} AND at > ?"
+            " ORDER BY at DESC LIMIT ?", (*params, after, limit))
         return [float(row[0]) for row in rows]
 
     def add_failure(self, name: str, address: str, at: float) -> None:
@@ -83,8 +105,9 @@ class SqliteAccountWrites(SqliteAudit):
     def forget_failures(self, until: float) -> None:
         self.db.execute("DELETE FROM login_failures WHERE at <= ?", (until,))
 
-    def clear_failures(self, name: str) -> None:
-        self.db.execute("DELETE FROM login_failures WHERE name = ?", (name,))
+    def clear_failures(self, name: str, address: str) -> None:
+        self.db.execute("DELETE FROM login_failures WHERE name = ? AND address = ?",
+                        (name, address))
 
 
 class SqliteAccounts:

@@ -19,6 +19,15 @@ class PostgisAudit(Tables):
                      " VALUES (%s, %s, %s, %s, %s)",
                      (actor, action, object_type, object_id, summary))
 
+    def recent_audit_rows(self, action: str, object_id: str, since: str
+                          ) -> list[tuple[int, str]]:
+        rows = self.rows("SELECT id, summary FROM audit_log WHERE action = %s AND object_id = %s"
+                         " AND at >= %s ORDER BY id DESC LIMIT 50", (action, object_id, since))
+        return [(int(row["id"]), str(row["summary"])) for row in rows]
+
+    def set_audit_summary(self, row_id: int, summary: str) -> None:
+        self.execute("UPDATE audit_log SET summary = %s WHERE id = %s", (summary, row_id))
+
     def audit_rows(self, query: AuditQuery) -> tuple[int, list[dict[str, Any]]]:
         where: list[sql.Composable] = []
         params: list[Any] = []

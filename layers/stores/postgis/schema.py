@@ -78,6 +78,12 @@ CREATE TABLE IF NOT EXISTS login_failures (
 );
 CREATE INDEX IF NOT EXISTS login_failures_name ON login_failures (name, at);
 CREATE INDEX IF NOT EXISTS login_failures_address ON login_failures (address, at);
+CREATE TABLE IF NOT EXISTS sessions (
+    sid text PRIMARY KEY,
+    name text NOT NULL,
+    started double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_name ON sessions (name);
 CREATE TABLE IF NOT EXISTS layer_meta (
     layer text PRIMARY KEY,
     fingerprint text NOT NULL,

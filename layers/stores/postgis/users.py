@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -61,13 +61,37 @@ class PostgisAccountWrites(PostgisAudit):
         self.execute("UPDATE users SET disabled = %s, epoch = epoch + 1 WHERE name = %s",
                      (int(disabled), name))
 
+    # --- sessions ---------------------------------------------------------------------
+
+    def session_name(self, sid: str) -> str | None:
+        row = self.row("SELECT name FROM sessions WHERE sid = %s", (sid,))
+        return str(row["name"]) if row else None
+
+    def add_session(self, sid: str, name: str, started: float) -> None:
+        self.execute("INSERT INTO sessions (sid, name, started) VALUES (%s, %s, %s)",
+                     (sid, name, started))
+
+    def end_session(self, sid: str) -> None:
+        self.execute("DELETE FROM sessions WHERE sid = %s", (sid,))
+
+    def end_sessions(self, name: str, started_before: float | None = None) -> int:
+        if started_before is None:
+            cursor = self.execute("DELETE FROM sessions WHERE name = %s", (name,))
+        else:
+            cursor = self.execute("DELETE FROM sessions WHERE started < %s", (started_before,))
+        return cursor.rowcount
+
     # --- login failures ---------------------------------------------------------------
 
-    def failure_times(self, column: Literal["name", "address"], value: str, after: float,
-                      limit: int) -> list[float]:
-        rows = self.rows(sql.SQL("SELECT at FROM login_failures WHERE {} = %s AND at > %s"
-                                 " ORDER BY at DESC LIMIT %s").format(sql.Identifier(column)),
-                         (value, after, limit))
+    def failure_times(self, after: float, limit: int, name: str | None = None,
+                      address: str | None = None) -> list[float]:
+        chosen = [(column, value) for column, value in (("name", name), ("address", address))
+                  if value is not None]
+        where = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(column))
+                                      for column, _ in chosen)
+        rows = self.rows(sql.SQL("SELECT at FROM login_failures WHERE {} AND at > %s"
+                                 " ORDER BY at DESC LIMIT %s").format(where),
+                         (*[value for _, value in chosen], after, limit))
         return [float(row["at"]) for row in rows]
 
     def add_failure(self, name: str, address: str, at: float) -> None:
@@ -77,8 +101,9 @@ class PostgisAccountWrites(PostgisAudit):
     def forget_failures(self, until: float) -> None:
         self.execute("DELETE FROM login_failures WHERE at <= %s", (until,))
 
-    def clear_failures(self, name: str) -> None:
-        self.execute("DELETE FROM login_failures WHERE name = %s", (name,))
+    def clear_failures(self, name: str, address: str) -> None:
+        self.execute("DELETE FROM login_failures WHERE name = %s AND address = %s",
+                     (name, address))
 
 
 class PostgisAccounts:
