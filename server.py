@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from gunicorn.app.base import Application
 
 from layers.accounts import access, admin, auth
 from layers.catalogue.validate import LayerDataError
@@ -108,18 +109,40 @@ def report_invalid_data(e: LayerDataError) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python server.py`: the production server (gunicorn.conf.py: gunicorn's workers
+    reading requests through waitress) over an app built and checked here, once."""
     parser = argparse.ArgumentParser(description="Serve the 中大槐树街道 map service.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--data-dir", type=Path, help="directory of the GeoJSON layers")
+    parser.add_argument("--workers", type=int, help="worker processes (default: per core, >= 2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     try:
         app = create_app({"DATA_DIR": args.data_dir} if args.data_dir else None)
     except LayerDataError as e:
         return report_invalid_data(e)
-    app.run(host=args.host, port=args.port)
+    options: dict[str, Any] = {"bind": [f"{args.host}:{args.port}"]}
+    if args.workers:
+        options["workers"] = args.workers
+    ProductionServer(app, options).run()
     return 0
+
+
+class ProductionServer(Application):
+    """gunicorn with gunicorn.conf.py's settings, serving an app already built."""
+
+    def __init__(self, app: Flask, options: dict[str, Any]):
+        self.application, self.options = app, options
+        super().__init__()
+
+    def load_config(self) -> None:
+        self.load_config_from_file(str(ROOT / "gunicorn.conf.py"))
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
 
 
 if __name__ == "__main__":
