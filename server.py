@@ -17,7 +17,7 @@ from layers.catalogue.validate import LayerDataError
 from layers.data import admin_routes as admin_layers
 from layers.data import api, reload
 from layers.data.cli import layers_cli
-from layers.inspect import routes as inspect_routes
+from layers.inspectors import routes as inspect_routes
 from layers.ogc import routes as ogcapi
 from layers.planners import analysis_routes as analysis_api
 from layers.planners import pages

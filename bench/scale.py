@@ -204,8 +204,8 @@ def result_rows(results: Sequence[Result]) -> list[list[str]]:
 def measure_in_process(data_dir: Path, queries: int) -> dict[str, Any]:
     """Runs in the child: load the app, then time the queries without HTTP."""
     from layers.geo import clusters as clusters_module
-    from layers.inspect.nearby import nearby_collection, parse_nearby
-    from layers.inspect.routes import venue_status_lookup
+    from layers.inspectors.nearby import nearby_collection, parse_nearby
+    from layers.inspectors.routes import venue_status_lookup
     from layers.stores.layers import feature_collection
     from layers.web.context import live_properties
     from server import create_app

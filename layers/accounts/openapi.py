@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from layers.catalogue.entries import Layer
-from layers.inspect.openapi import COOKIE_AUTH, CSRF_TOKEN
+from layers.inspectors.openapi import COOKIE_AUTH, CSRF_TOKEN
 from layers.records.audit import ACTIONS, DEFAULT_LIMIT, MAX_LIMIT
 from layers.web.openapi_helpers import (
     COUNT,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from layers.accounts.openapi import admin_section
 from layers.catalogue.entries import CATALOGUE, MEASURE_LABELS, Field, Layer
-from layers.inspect.openapi import inspect_section
+from layers.inspectors.openapi import inspect_section
 from layers.ogc.features import CONFORMANCE, DEFAULT_LIMIT, MAX_LIMIT, SUPPORTED_CRS, queryables
 from layers.planners.openapi import analysis_section
 from layers.records.inspections import STATUSES

@@ -16,7 +16,7 @@ from layers.accounts.auth import current_user
 from layers.catalogue.entries import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
 from layers.errors import BadRequest, NotFound
 from layers.geo.chinacoords import SYSTEM_LABELS
-from layers.inspect.nearby import (
+from layers.inspectors.nearby import (
     DEFAULT_RADIUS_M,
     LOCATE_LAYERS,
     NEARBY_LAYERS,
@@ -220,4 +220,4 @@ def inspect_page():
         "radius": {"default": DEFAULT_RADIUS_M},
         "maxLength": MAX_LENGTH,
     }
-    return render_template("inspect/inspect.html", title="巡查", config=config, user=user)
+    return render_template("inspectors/inspect.html", title="巡查", config=config, user=user)

@@ -7,7 +7,7 @@ from pyproj import Geod
 
 from layers.geo import chinacoords
 from layers.geo.crs import to_metric
-from layers.inspect.nearby import direction
+from layers.inspectors.nearby import direction
 
 GEOD = Geod(ellps="WGS84")
 OFFICE = (116.9640, 36.6620)  # in the sub-district
@@ -329,7 +329,7 @@ def test_nearest_matches_measuring_every_feature(store):
     measuring every feature gives."""
     import numpy as np
 
-    from layers.inspect.nearby import Point, measure
+    from layers.inspectors.nearby import Point, measure
     from layers.stores.spatial import MemorySpatial, ranked
 
     spatial = MemorySpatial(lambda: store)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from layers.catalogue.entries import ROLES, Layer
 from layers.geo.chinacoords import SYSTEMS
-from layers.inspect.nearby import (
+from layers.inspectors.nearby import (
     DEFAULT_LIMIT,
     DEFAULT_RADIUS_M,
     DIRECTIONS,

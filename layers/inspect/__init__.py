@@ -1,1 +1,0 @@
-"""The inspectors' feature: nearby, locate, overdue, recording, and their routes."""
