@@ -47,6 +47,11 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_CONTENT_LENGTH": 100 * 1024 * 1024,  # bytes: a layer file uploaded on /admin/layers
     # Tile servers pages may load besides the basemaps' own (Content-Security-Policy img-src).
     "CSP_TILE_SOURCES": (),
+    # The service's address as its users reach it (https://map.example.gov.cn): links and
+    # redirects start with it. Requests may name it, loopback, or a host of ALLOWED_HOSTS
+    # (a list; JSON in HUAISHU_ALLOWED_HOSTS); any other Host header is refused with 400.
+    "EXTERNAL_URL": None,
+    "ALLOWED_HOSTS": (),
     # Accounts (see layers/accounts/auth.py, access.py): what visitors who are not logged in may do
     # ("viewer": the maps; "none": only log in), the session cookie over HTTPS only
     # (false for plain HTTP on loopback), and the login rate limits.

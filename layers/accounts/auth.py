@@ -295,8 +295,9 @@ bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """A local path to go back to after login (never another site)."""
-    if not target:
+    """A local path to go back to after login (never another site, never a header: no
+    backslash, which browsers read as a slash, and no control character such as CR/LF)."""
+    if not target or "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
