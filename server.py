@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import Application
 
-from layers.accounts import access, admin, auth
+from layers.accounts import access, admin, auth, budget
 from layers.catalogue.validate import LayerDataError
 from layers.data import admin_routes as admin_layers
 from layers.data import api, reload
@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     # (a list; JSON in HUAISHU_ALLOWED_HOSTS); any other Host header is refused with 400.
     "EXTERNAL_URL": None,
     "ALLOWED_HOSTS": (),
+    # Proxies (addresses or networks, e.g. ["127.0.0.1", "10.0.0.0/8"]) whose
+    # X-Forwarded-For names the client; from any other peer the header is ignored.
+    "TRUSTED_PROXIES": (),
     # Accounts (see layers/accounts/auth.py, access.py): what visitors who are not logged in may do
     # ("viewer": the maps; "none": only log in), the session cookie over HTTPS only
     # (false for plain HTTP on loopback), and the login rate limits.
@@ -62,6 +65,11 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_PER_NAME": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
     "LOGIN_WINDOW_S": 900,
+    # The budget of each client address for visitors and viewers (layers/accounts/budget.py):
+    # requests a second, a burst, and requests at once, per server process; 0 rate: off.
+    "CLIENT_RATE": 20,
+    "CLIENT_BURST": 200,
+    "CLIENT_CONCURRENCY": 6,
     # A point layer with more features is clustered by the server (by zoom), not the browser.
     "SERVER_CLUSTER_THRESHOLD": 5000,
 }
@@ -95,6 +103,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     admin.init_app(app)  # /admin/users, /admin/audit, /api/audit
     admin_layers.init_app(app)  # /admin/layers: download and import layer files
     access.init_app(app)  # roles per route and layer (catalogue), CSRF tokens
+    budget.init_app(app)  # after access: visitors' and viewers' requests per client address
     app.cli.add_command(db_cli)  # flask --app server db backup|restore FILE, db init|load
     return app
 

@@ -90,7 +90,9 @@ def error_response(message: str, status: int):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(e: ApiError):
-        return error_response(e.message, e.status)
+        response, status = error_response(e.message, e.status)
+        response.headers.update(e.headers())
+        return response, status
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):

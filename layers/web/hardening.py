@@ -15,14 +15,18 @@
   allows scripts only from the app itself or carrying the response's nonce;
   `Cache-Control: no-store` on what is private (the admins' pages, /api/me,
   /api/csrf, /api/audit, login and logout, and every answer to a logged-in user);
+- the client's address: behind a proxy of TRUSTED_PROXIES (addresses or networks),
+  the address the proxy says it served (X-Forwarded-For), else the connection's
+  (`ClientAddress`, a WSGI middleware); the login limits, the per-client budget
+  and the audit log all see that address;
 - the server's own name: a request whose Host is not trusted (loopback, the host
   of EXTERNAL_URL, ALLOWED_HOSTS) is refused with 400; with EXTERNAL_URL set,
   every link and redirect the app makes starts with it, whatever Host a request
   carried (`ExternalURL`, a WSGI middleware).
 
 Settings (server.py DEFAULTS): MAX_CONTENT_LENGTH, CSP_TILE_SOURCES, EXTERNAL_URL,
-ALLOWED_HOSTS. Error
-bodies are the app's usual JSON under /api (see `web.register_error_handlers`).
+ALLOWED_HOSTS, TRUSTED_PROXIES. Error bodies are the app's usual JSON under /api (see
+`web.register_error_handlers`).
 
 Scripts and the CSP nonce: template source is trusted (data only arrives
 through variables), so a Jinja preprocessor gives every literal `<script` tag in
@@ -36,6 +40,8 @@ style attributes, which nonces cannot cover; styles cannot run script.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import math
 import re
 import secrets
@@ -68,6 +74,9 @@ PRIVATE_PATHS = ("/admin", "/api/me", "/api/csrf", "/api/audit", "/login", "/log
 
 
 def init_app(app: Flask) -> None:
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ClientAddress(app.wsgi_app, proxies)  # type: ignore[method-assign]
     external = app.config.get("EXTERNAL_URL")
     if external:
         app.wsgi_app = ExternalURL(app.wsgi_app, external)  # type: ignore[method-assign]
@@ -83,7 +92,40 @@ def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
 
 
-# -- the server's own name -------------------------------------------------------
+# -- the client's address and the server's own name ------------------------------
+
+class ClientAddress:
+    """WSGI middleware: REMOTE_ADDR is the client's address when the request came through
+    a trusted proxy: the right-most address of X-Forwarded-For that is not a trusted
+    proxy itself (a client can write anything to the left of what its proxy appends)."""
+
+    def __init__(self, app: Callable[..., Any], trusted: Iterable[str]):
+        self.app = app
+        try:
+            self.trusted = tuple(ipaddress.ip_network(t.strip(), strict=False)
+                                 for t in trusted)
+        except ValueError as e:
+            raise ValueError(f"TRUSTED_PROXIES: {e}") from None
+
+    def is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip())
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        peer = environ.get("REMOTE_ADDR", "")
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded and self.is_trusted(peer):
+            environ["huaishu.proxy_addr"] = peer
+            for address in reversed([a.strip() for a in forwarded.split(",")]):
+                if not self.is_trusted(address):
+                    with contextlib.suppress(ValueError):  # not an address: keep the proxy's
+                        environ["REMOTE_ADDR"] = str(ipaddress.ip_address(address))
+                    break
+        return self.app(environ, start_response)
+
 
 def trusted_hosts(external_url: str | None, configured: Iterable[str]) -> tuple[str, ...]:
     """The host names requests may carry: loopback, EXTERNAL_URL's, ALLOWED_HOSTS."""
