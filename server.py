@@ -45,6 +45,13 @@ DEFAULTS: dict[str, Any] = {
     "JSON_AS_ASCII": False,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes; a larger request body gets 413
     "IMPORT_MAX_CONTENT_LENGTH": 100 * 1024 * 1024,  # bytes: a layer file uploaded on /admin/layers
+    # What an imported file may hold (layers/data/limits.py), checked before the work.
+    "IMPORT_MAX_EXPANDED_BYTES": 300 * 1024 * 1024,  # an archive (zip, kmz, xlsx) unpacked
+    "IMPORT_MAX_ARCHIVE_FILES": 100,
+    "IMPORT_MAX_FEATURES": 200_000,
+    "IMPORT_MAX_VERTICES_PER_FEATURE": 50_000,
+    "IMPORT_MAX_VERTICES": 2_000_000,
+    "IMPORT_TIME_BUDGET_S": 120,
     # Tile servers pages may load besides the basemaps' own (Content-Security-Policy img-src).
     "CSP_TILE_SOURCES": (),
     # The service's address as its users reach it (https://map.example.gov.cn): links and
