@@ -5,6 +5,7 @@
 #                  tests included)
 #   make lint-js   ESLint over the page scripts (static/js, static/eslint.config.js)
 #   make loadtest  50 clients for 60 s against the production server on loopback
+#                  (make loadtest SLOW=1: beside 200 + 200 slow clients)
 #   make bench     the service at 1k, 100k and 1M synthetic venues against the naive way
 #                  (make bench SIZES=1000,100000 for a shorter run; DATABASE_URL=postgresql://...
 #                  runs it on a scratch PostGIS database, whose layers and records it overwrites)
@@ -29,7 +30,8 @@ run: setup
 		--workers $(WORKERS) --threads $(THREADS)
 
 loadtest: setup
-	$(PY) bench/loadtest.py --clients 50 --duration 60 --workers $(WORKERS) --threads $(THREADS)
+	$(PY) bench/loadtest.py --clients 50 --duration 60 --workers $(WORKERS) --threads $(THREADS) \
+		$(if $(SLOW),--slow)
 
 bench: setup-test browser-deps
 	$(PY) bench/scale.py --sizes $(SIZES) --queries $(QUERIES) \

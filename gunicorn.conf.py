@@ -16,12 +16,14 @@ import os
 wsgi_app = "server:production_app()"
 bind = ["127.0.0.1:5000"]
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, os.cpu_count() or 2)))  # per core, >= 2
-worker_class = "gthread"  # threads overlap a worker's waits on SQLite and the network
-threads = 4
+# gunicorn's processes, waitress reading each request whole before a thread takes it, so
+# that slow clients cannot hold the threads (layers/web/serving.py: timeouts).
+worker_class = "layers.web.serving.WaitressWorker"
+threads = 4  # per worker: they overlap a worker's waits on SQLite and the network
+worker_connections = 1000  # open connections per worker (slow ones cost no thread)
 preload_app = True
-timeout = 30  # seconds a worker may take over one request before it is replaced
+timeout = 30  # seconds a worker may stop answering its master before it is replaced
 graceful_timeout = 10
-keepalive = 5
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'

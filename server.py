@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from gunicorn.app.base import Application
 
-from layers.accounts import access, admin
+from layers.accounts import access, admin, budget
 from layers.accounts import routes as auth
 from layers.basemaps import routes as basemaps
 from layers.basemaps.sources import BasemapConfigError
@@ -66,8 +67,23 @@ DEFAULTS: dict[str, Any] = {
     "JSON_AS_ASCII": False,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes; a larger request body gets 413
     "IMPORT_MAX_CONTENT_LENGTH": 100 * 1024 * 1024,  # bytes: a layer file uploaded on /admin/layers
+    # What an imported file may hold (layers/data/limits.py), checked before the work.
+    "IMPORT_MAX_EXPANDED_BYTES": 300 * 1024 * 1024,  # an archive (zip, kmz, xlsx) unpacked
+    "IMPORT_MAX_ARCHIVE_FILES": 100,
+    "IMPORT_MAX_FEATURES": 200_000,
+    "IMPORT_MAX_VERTICES_PER_FEATURE": 50_000,
+    "IMPORT_MAX_VERTICES": 2_000_000,
+    "IMPORT_TIME_BUDGET_S": 120,
     # Image servers pages may load from besides the app and the basemaps' own (CSP img-src).
     "CSP_TILE_SOURCES": (),
+    # The service's address as its users reach it (https://map.example.gov.cn): links and
+    # redirects start with it. Requests may name it, loopback, or a host of ALLOWED_HOSTS
+    # (a list; JSON in HUAISHU_ALLOWED_HOSTS); any other Host header is refused with 400.
+    "EXTERNAL_URL": None,
+    "ALLOWED_HOSTS": (),
+    # Proxies (addresses or networks, e.g. ["127.0.0.1", "10.0.0.0/8"]) whose
+    # X-Forwarded-For names the client; from any other peer the header is ignored.
+    "TRUSTED_PROXIES": (),
     # Accounts (see layers/accounts/users.py, access.py): what visitors who are not logged in may do
     # ("viewer": the maps; "none": only log in), the session cookie over HTTPS only
     # (false for plain HTTP on loopback), and the login rate limits.
@@ -79,6 +95,11 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_PER_NAME": 100,  # one name from anywhere: a ceiling, not a lock
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
     "LOGIN_WINDOW_S": 900,
+    # The budget of each client address for visitors and viewers (layers/accounts/budget.py):
+    # requests a second, a burst, and requests at once, per server process; 0 rate: off.
+    "CLIENT_RATE": 20,
+    "CLIENT_BURST": 200,
+    "CLIENT_CONCURRENCY": 6,
     # A point layer with more features is clustered by the server (by zoom), not the browser.
     "SERVER_CLUSTER_THRESHOLD": 5000,
 }
@@ -114,6 +135,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     admin.init_app(app)  # /admin/users, /admin/audit, /api/audit
     admin_layers.init_app(app)  # /admin/layers: download and import layer files
     access.init_app(app)  # roles per route and layer (catalogue), CSRF tokens
+    budget.init_app(app)  # after access: visitors' and viewers' requests per client address
     app.cli.add_command(db_cli)  # flask --app server db backup|restore FILE, db init|load
     return app
 
@@ -140,10 +162,13 @@ def report_invalid_basemaps(e: BasemapConfigError) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python server.py`: the production server (gunicorn.conf.py: gunicorn's workers
+    reading requests through waitress) over an app built and checked here, once."""
     parser = argparse.ArgumentParser(description="Serve the 中大槐树街道 map service.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--data-dir", type=Path, help="directory of the GeoJSON layers")
+    parser.add_argument("--workers", type=int, help="worker processes (default: per core, >= 2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     try:
@@ -152,8 +177,27 @@ def main(argv: list[str] | None = None) -> int:
         return report_invalid_data(e)
     except BasemapConfigError as e:
         return report_invalid_basemaps(e)
-    app.run(host=args.host, port=args.port)
+    options: dict[str, Any] = {"bind": [f"{args.host}:{args.port}"]}
+    if args.workers:
+        options["workers"] = args.workers
+    ProductionServer(app, options).run()
     return 0
+
+
+class ProductionServer(Application):
+    """gunicorn with gunicorn.conf.py's settings, serving an app already built."""
+
+    def __init__(self, app: Flask, options: dict[str, Any]):
+        self.application, self.options = app, options
+        super().__init__()
+
+    def load_config(self) -> None:
+        self.load_config_from_file(str(ROOT / "gunicorn.conf.py"))
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
 
 
 if __name__ == "__main__":

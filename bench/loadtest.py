@@ -2,6 +2,7 @@
 
     python bench/loadtest.py                       # start the production server, 50 clients, 60 s
     python bench/loadtest.py --url http://127.0.0.1:5000 --clients 20 --duration 10
+    python bench/loadtest.py --slow                # the same, with 200 + 200 slow clients
 
 Each client is a thread with its own keep-alive HTTP/1.1 connection that sends
 requests back to back, drawn at random (seeded) from a mix of what the pages
@@ -32,6 +33,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.production import ProductionServer  # noqa: E402
+from bench.slowclients import SlowAttack  # noqa: E402
 
 # The sub-district's extent (lon/lat), for bbox and nearby requests.
 EXTENT = (116.9573, 36.6595, 116.9683, 36.6763)
@@ -189,6 +191,26 @@ def print_report(summary: dict) -> None:
         print(f"error: {what} x{n}")
     if summary["not_served"]:
         print("not served here (skipped): " + ", ".join(summary["not_served"]))
+    if "slow" in summary:
+        slow = summary["slow"]
+        print(f"beside {slow['held_headers']} connections holding partial headers and "
+              f"{slow['held_bodies']} trickling a body; the server dropped the first of each "
+              f"after {slow['first_dropped_after_s']} s")
+
+
+def run_with(url: str, args: argparse.Namespace) -> dict:
+    """`run`, alone or beside the slow clients of `--slow` (their figures under "slow")."""
+    if not args.slow:
+        return run(url, args.clients, args.duration)
+    parts = urlsplit(url)
+    attack = SlowAttack(parts.hostname or "", parts.port or 80, 200, 200).start()
+    try:
+        summary = run(url, args.clients, args.duration)
+    finally:
+        attack.close()
+    summary["slow"] = {"held_headers": 200, "held_bodies": 200,
+                       "first_dropped_after_s": attack.dropped}
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,14 +222,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="gunicorn workers of the started server")
     parser.add_argument("--threads", type=int, help="threads per worker of the started server")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--slow", action="store_true",
+                        help="while the clients run, hold 200 connections with partial headers"
+                        " and 200 trickling a body (bench/slowclients.py)")
     args = parser.parse_args(argv)
     if args.url:
-        summary = run(args.url, args.clients, args.duration)
+        summary = run_with(args.url, args)
     else:
         with tempfile.TemporaryDirectory() as tmp, ProductionServer(
                 Path(tmp) / "inspections.sqlite", workers=args.workers,
                 threads=args.threads) as server:
-            summary = run(server.url, args.clients, args.duration)
+            summary = run_with(server.url, args)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:

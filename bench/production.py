@@ -56,6 +56,9 @@ class ProductionServer:
 
     def start(self, timeout: float = 60) -> ProductionServer:
         env = dict(os.environ, HUAISHU_INSPECTIONS_DB=str(self.db_path))
+        # Every client of a benchmark or test comes from 127.0.0.1: the per-client budget
+        # (layers/accounts/budget.py) would measure itself, not the server. Off unless asked.
+        env["HUAISHU_CLIENT_RATE"] = "0"
         env.update({f"HUAISHU_{k}": v for k, v in self.config.items()})
         env.pop("WEB_CONCURRENCY", None)
         with open(self.log_path, "ab") as log:

@@ -13,6 +13,10 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides the error body (e.g. Retry-After)."""
+        return {}
+
 
 class BadRequest(ApiError):
     status = 400
@@ -39,3 +43,16 @@ class Conflict(ApiError):
     """The request is well formed but does not fit the current state (e.g. a hazard's flow)."""
 
     status = 409
+
+
+class TooManyRequests(ApiError):
+    """A client over its budget: `Retry-After` says when it may ask again."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}

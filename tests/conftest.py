@@ -8,7 +8,10 @@ from tests.liveserver import LiveServer, LiveServerProcess
 
 TODAY = "2026-11-25"  # the shipped history is illustrative up to this date
 # Tests serve plain HTTP on loopback: the session cookie may not be Secure-only there.
-TEST_CONFIG = {"TESTING": True, "TODAY": TODAY, "SESSION_COOKIE_SECURE": False}
+# The per-client budget is off: every test client is 127.0.0.1 (tests/web/test_budget.py
+# turns it on).
+TEST_CONFIG = {"TESTING": True, "TODAY": TODAY, "SESSION_COOKIE_SECURE": False,
+               "CLIENT_RATE": 0}
 PASSWORD = "test-password-1"
 
 # Every test that uses the `app` fixture, or asks for `store_backend`, runs once per store:

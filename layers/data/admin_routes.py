@@ -35,6 +35,7 @@ from layers.accounts.sessions import current_user
 from layers.catalogue.entries import CATALOGUE, Layer, layer_names
 from layers.data.importer import ImportReport, check_import, replace_layer
 from layers.data.layer_export import EXPORT_FORMATS, ExportError, export_layer
+from layers.data.limits import ImportLimits
 from layers.data.sources import FORMATS, ReadOptions
 from layers.errors import BadRequest
 from layers.stores.opening import accounts_transaction
@@ -150,7 +151,8 @@ def import_file() -> ResponseReturnValue:
         upload.save(path)
         records = get_inspections().last_inspections() if layer_name == "venues" else {}
         report = check_import(path, layer_name, _data_dir(), options,
-                              venues_with_records=list(records))
+                              venues_with_records=list(records),
+                              limits=ImportLimits.from_config(current_app.config))
     if not report.ok:
         return _page(400, form, report)
     if action == "validate":

@@ -29,6 +29,7 @@ from layers.catalogue.entries import layer_names
 from layers.catalogue.validate import LayerDataError
 from layers.data.importer import ImportReport, check_import, replace_layer
 from layers.data.layer_export import EXPORT_FORMATS, ExportError, export_layer, format_for
+from layers.data.limits import ImportLimits
 from layers.data.sources import ReadOptions
 from layers.stores.layers import LayerStore
 from layers.stores.opening import accounts_transaction, embedded_records
@@ -110,7 +111,8 @@ def run_check(file: Path, layer_name: str, options: ReadOptions) -> ImportReport
     with progress_bars() as start:
         report = check_import(file, layer_name, data_dir(), options,
                               progress=lambda total: start(total, f"checking {file.name}"),
-                              venues_with_records=records)
+                              venues_with_records=records,
+                              limits=ImportLimits.from_config(current_app.config))
     for note in report.notes:
         click.echo(f"note: {note}")
     for warning in report.warnings:

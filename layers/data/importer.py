@@ -31,6 +31,7 @@ from layers.catalogue.entries import CATALOGUE, MEASURE_LABELS, Field, Layer, ge
 from layers.catalogue.validate import validate_collection
 from layers.data.files import write_layer_file
 from layers.data.layer_export import shapefile_names
+from layers.data.limits import ImportLimits
 from layers.data.sources import ReadOptions, Source, SourceError, read_source
 from layers.records import audit
 from layers.records.inspections import STATUS_PROPERTIES
@@ -84,12 +85,13 @@ def check_import(
     options: ReadOptions | None = None,
     progress: Progress | None = None,
     venues_with_records: Iterable[str] = (),
+    limits: ImportLimits | None = None,
 ) -> ImportReport:
     """Read, convert and validate a file for a layer; the report lists every problem."""
     layer = get_layer(layer_name)
     report = ImportReport(layer, path.name)
     try:
-        source = read_source(path, options or ReadOptions())
+        source = read_source(path, options or ReadOptions(), limits)
     except SourceError as e:
         report.problems.append(ImportProblem(path.name, None, None, str(e).removeprefix(
             f"{path.name}: ")))

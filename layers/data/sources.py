@@ -26,6 +26,7 @@ from pyproj.exceptions import CRSError
 from shapely import Geometry
 from shapely.geometry import shape
 
+from layers.data.limits import ImportLimits, LimitError
 from layers.geo import chinacoords
 
 WGS84_DECIMALS = 7  # as the shipped files: about 1 cm
@@ -104,17 +105,29 @@ def parse_crs_option(text: str) -> CRS | str:
         raise SourceError(f"--crs {text!r}: EPSG knows no such code") from None
 
 
-def read_source(path: Path, options: ReadOptions | None = None) -> Source:
-    """Read a file into records with WGS84 geometries; SourceError if it cannot be read."""
+def read_source(path: Path, options: ReadOptions | None = None,
+                limits: ImportLimits | None = None) -> Source:
+    """Read a file into records with WGS84 geometries; SourceError if it cannot be read
+    or holds more than `limits` allow (checked before the work: see limits.py)."""
     options = options or ReadOptions()
+    limits = (limits or ImportLimits()).restarted()
     fmt = source_format(path)
     try:
+        limits.check_archive(path)
         if fmt == "GeoJSON":
+            limits.check_geojson_bytes(path)
             source = _read_geojson(path, options)
         elif fmt in ("CSV", "XLSX"):
+            if fmt == "CSV":
+                limits.check_csv_bytes(path)
             source = _read_table(path, fmt, options)
         else:
-            source = _read_vector(path, fmt, options)
+            source = _read_vector(path, fmt, options, limits)
+        limits.check_feature_count(path, len(source.records))
+        limits.check_geometries(path, [r.label for r in source.records],
+                                [r.geometry for r in source.records])
+    except LimitError as e:
+        raise SourceError(str(e)) from None
     except OSError as e:
         raise SourceError(f"{path.name}: cannot be read: {e.strerror or e}") from None
     to_wgs84(source, options)
@@ -190,7 +203,7 @@ def _gdal_path(path: Path, fmt: str) -> str:
     return str(path)
 
 
-def _read_vector(path: Path, fmt: str, options: ReadOptions) -> Source:
+def _read_vector(path: Path, fmt: str, options: ReadOptions, limits: ImportLimits) -> Source:
     gdal_path = _gdal_path(path, fmt)
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(gdal_path)]
@@ -204,6 +217,11 @@ def _read_vector(path: Path, fmt: str, options: ReadOptions) -> Source:
         layer = layers[0]
     elif layer not in layers:
         raise SourceError(f"{path.name}: has no layer {layer!r}; it has {', '.join(layers)}")
+    try:
+        count = pyogrio.read_info(gdal_path, layer=layer, force_feature_count=True)["features"]
+    except Exception:  # the read below says what is wrong with the file
+        count = 0
+    limits.check_feature_count(path, count)
     try:
         frame = pyogrio.read_dataframe(gdal_path, layer=layer, fid_as_index=True)
     except Exception as e:

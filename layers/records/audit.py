@@ -132,10 +132,11 @@ def _instant(text: str | None, name: str, end: bool) -> str | None:
             when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
             if when.tzinfo is None:
                 when = when.replace(tzinfo=dt.UTC)
+        utc = when.astimezone(dt.UTC)  # 0001-01-01T00:00:00+14:00 lies before year 1
     except (ValueError, OverflowError):
-        raise BadRequest(f"{name} 不是有效的日期或时间 ({name} must be an ISO date, "
+        raise BadRequest(f"参数 {name} 不是有效的日期或时间 ({name} must be an ISO date, "
                          "2026-11-25, or date-time, 2026-11-25T08:00:00Z)") from None
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def search(db: AuditReader, query: AuditQuery) -> dict[str, Any]:

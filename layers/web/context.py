@@ -99,7 +99,9 @@ def error_response(message: str, status: int) -> tuple[Response, int]:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(e: ApiError) -> tuple[Response, int]:
-        return error_response(e.message, e.status)
+        response, status = error_response(e.message, e.status)
+        response.headers.update(e.headers())
+        return response, status
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> tuple[Response, int] | HTTPException:

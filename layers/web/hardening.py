@@ -12,11 +12,22 @@
   route can receive a non-finite number from JSON (nor a RecursionError from
   `[[[[...`);
 - security headers on every response, with a Content-Security-Policy that
-  allows scripts only from the app itself or carrying the response's nonce.
+  allows scripts only from the app itself or carrying the response's nonce;
+  `Cache-Control: no-store` on what is private (the admins' pages, /api/me,
+  /api/csrf, /api/audit, login and logout, and every answer to a logged-in user);
+- the client's address: behind a proxy of TRUSTED_PROXIES (addresses or networks),
+  the address the proxy says it served (X-Forwarded-For), else the connection's
+  (`ClientAddress`, a WSGI middleware); the login limits, the per-client budget
+  and the audit log all see that address;
+- the server's own name: a request whose Host is not trusted (loopback, the host
+  of EXTERNAL_URL, ALLOWED_HOSTS) is refused with 400; with EXTERNAL_URL set,
+  every link and redirect the app makes starts with it, whatever Host a request
+  carried (`ExternalURL`, a WSGI middleware).
 
 Settings (server.py DEFAULTS): MAX_CONTENT_LENGTH, CSP_TILE_SOURCES (besides the
-configured basemaps that pages load directly, layers/basemaps/). Error
-bodies are the app's usual JSON under /api (see `web.register_error_handlers`).
+configured basemaps that pages load directly, layers/basemaps/), EXTERNAL_URL,
+ALLOWED_HOSTS, TRUSTED_PROXIES. Error bodies are the app's usual JSON under /api (see
+`web.register_error_handlers`).
 
 Scripts and the CSP nonce: template source is trusted (data only arrives
 through variables), so a Jinja preprocessor gives every literal `<script` tag in
@@ -30,14 +41,16 @@ style attributes, which nonces cannot cover; styles cannot run script.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import math
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, request, session
 from flask.json.provider import DefaultJSONProvider
 from jinja2.ext import Extension
 from markupsafe import Markup
@@ -56,15 +69,109 @@ F = TypeVar("F", bound=Callable[..., Any])
 TEXT_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+# Paths whose answers are private whoever asks (see `add_security_headers`).
+PRIVATE_PATHS = ("/admin", "/api/me", "/api/csrf", "/api/audit", "/login", "/logout")
+
+
 def init_app(app: Flask) -> None:
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ClientAddress(app.wsgi_app, proxies)  # type: ignore[method-assign]
+    external = app.config.get("EXTERNAL_URL")
+    if external:
+        app.wsgi_app = ExternalURL(app.wsgi_app, external)  # type: ignore[method-assign]
+    app.extensions["trusted_hosts"] = trusted_hosts(external, app.config["ALLOWED_HOSTS"])
     strict = StrictJSONProvider(app)
     strict.ensure_ascii = app.json.ensure_ascii  # type: ignore[attr-defined]
     app.json = strict
     app.jinja_env.add_extension(ScriptNonceExtension)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["nonced"] = nonced
+    app.before_request(refuse_untrusted_host)
     app.before_request(refuse_malformed_request)
     app.after_request(add_security_headers)
+
+
+# -- the client's address and the server's own name ------------------------------
+
+class ClientAddress:
+    """WSGI middleware: REMOTE_ADDR is the client's address when the request came through
+    a trusted proxy: the right-most address of X-Forwarded-For that is not a trusted
+    proxy itself (a client can write anything to the left of what its proxy appends)."""
+
+    def __init__(self, app: Callable[..., Any], trusted: Iterable[str]):
+        self.app = app
+        try:
+            self.trusted = tuple(ipaddress.ip_network(t.strip(), strict=False)
+                                 for t in trusted)
+        except ValueError as e:
+            raise ValueError(f"TRUSTED_PROXIES: {e}") from None
+
+    def is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip())
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        peer = environ.get("REMOTE_ADDR", "")
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded and self.is_trusted(peer):
+            environ["huaishu.proxy_addr"] = peer
+            for address in reversed([a.strip() for a in forwarded.split(",")]):
+                if not self.is_trusted(address):
+                    with contextlib.suppress(ValueError):  # not an address: keep the proxy's
+                        environ["REMOTE_ADDR"] = str(ipaddress.ip_address(address))
+                    break
+        return self.app(environ, start_response)
+
+
+def trusted_hosts(external_url: str | None, configured: Iterable[str]) -> tuple[str, ...]:
+    """The host names requests may carry: loopback, EXTERNAL_URL's, ALLOWED_HOSTS."""
+    hosts = [*LOOPBACK_HOSTS, *configured]
+    if external_url:
+        hosts.append(urlsplit(external_url).hostname or "")
+    return tuple(host.lower() for host in hosts if host)
+
+
+class ExternalURL:
+    """WSGI middleware: the request as EXTERNAL_URL names the service (scheme, host and
+    port), so that every link and redirect starts with it, not with the Host header."""
+
+    def __init__(self, app: Callable[..., Any], external_url: str):
+        parts = urlsplit(external_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or \
+                parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(f"EXTERNAL_URL must be scheme://host[:port], not {external_url!r}")
+        self.app, self.scheme, self.host = app, parts.scheme, parts.netloc
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ["huaishu.request_host"] = environ.get("HTTP_HOST", "")
+        environ["wsgi.url_scheme"] = self.scheme
+        environ["HTTP_HOST"] = self.host
+        return self.app(environ, start_response)
+
+
+def host_name(host: str) -> str:
+    """The name of a Host header without its port: `[::1]:8080` is `::1`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else ""
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def refuse_untrusted_host() -> None:
+    """400 for a Host the service does not answer to (links must never carry it). A name
+    of ALLOWED_HOSTS that starts with a dot allows its subdomains."""
+    host = request.environ.get("huaishu.request_host", request.host)
+    name = host_name(host)
+    trusted = current_app.extensions["trusted_hosts"]
+    if not name or not any(name == t or (t.startswith(".") and name.endswith(t))
+                           for t in trusted):
+        raise BadRequest(f"主机名 {name[:100]} 不是本服务的地址 (untrusted Host; the operator "
+                         "sets HUAISHU_EXTERNAL_URL or HUAISHU_ALLOWED_HOSTS)")
 
 
 # -- requests -----------------------------------------------------------------
@@ -171,6 +278,9 @@ def add_security_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = content_security_policy(nonce, tiles)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if "Cache-Control" not in response.headers and (
+            request.path.startswith(PRIVATE_PATHS) or session.get("user")):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -100,7 +100,11 @@ def read_geometry(data: Any, allowed: tuple[str, ...] = AREA_TYPES) -> Area:
 def _check_coordinates(value: Any, depth: int = 0) -> None:
     """Nested lists of finite numbers, as deep as GeoJSON goes; BadRequest otherwise."""
     if isinstance(value, float | int) and not isinstance(value, bool):
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer of hundreds of digits is no float
+            finite = False
+        if not finite:
             raise BadRequest("坐标必须是有限数值 (coordinates must be finite numbers)")
     elif isinstance(value, list | tuple) and depth < 4:
         for item in value:
