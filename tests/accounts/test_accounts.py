@@ -218,7 +218,7 @@ def attempt(client, name, password, address="10.0.0.1"):
 def test_a_name_from_one_address_is_slowed_then_locked_after_five_failures(app, clock):
     app.extensions["users"].create("zhangwei", PASSWORD, "inspector")
     client = app.test_client()
-    for n in range(5):
+    for _ in range(5):
         assert attempt(client, "zhangwei", "wrong-password").status_code == 401
         clock[0] += 10
     locked = attempt(client, "zhangwei", PASSWORD)  # even the right password
