@@ -84,7 +84,7 @@ DEFAULTS: dict[str, Any] = {
     # Proxies (addresses or networks, e.g. ["127.0.0.1", "10.0.0.0/8"]) whose
     # X-Forwarded-For names the client; from any other peer the header is ignored.
     "TRUSTED_PROXIES": (),
-    # Accounts (see layers/accounts/users.py, access.py): what visitors who are not logged in may do
+    # Accounts (see layers/records/users.py, access.py): what visitors who are not logged in may do
     # ("viewer": the maps; "none": only log in), the session cookie over HTTPS only
     # (false for plain HTTP on loopback), and the login rate limits.
     "ANONYMOUS_ROLE": "viewer",

@@ -23,10 +23,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from layers.accounts.sessions import current_user, get_users
-from layers.accounts.users import ROLE_LABELS, User
 from layers.catalogue.entries import ROLES
 from layers.errors import ApiError
 from layers.records import audit
+from layers.records.users import ROLE_LABELS, User
 
 bp = Blueprint("admin", __name__)
 

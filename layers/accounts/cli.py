@@ -17,9 +17,9 @@ import click
 from flask.cli import AppGroup
 
 from layers.accounts.sessions import get_users
-from layers.accounts.users import check_name
 from layers.catalogue.entries import ROLES
 from layers.errors import ApiError
+from layers.records.users import check_name
 
 users_cli = AppGroup("users", help="Accounts: the first admin, users, their roles.")
 

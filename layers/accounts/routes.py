@@ -26,9 +26,10 @@ from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
-from layers.accounts import cli, login_limits, sessions
+from layers.accounts import cli, sessions
 from layers.accounts.sessions import current_user, get_users
-from layers.accounts.users import MAX_PASSWORD_LENGTH
+from layers.records import login_limits
+from layers.records.users import MAX_PASSWORD_LENGTH
 
 bp = Blueprint("auth", __name__)
 

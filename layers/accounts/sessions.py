@@ -20,7 +20,7 @@ from typing import cast
 
 from flask import Flask, current_app, g, session
 
-from layers.accounts.users import User
+from layers.records.users import User
 from layers.stores.interfaces import UserStore
 
 

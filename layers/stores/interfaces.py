@@ -5,7 +5,7 @@ Two kinds of interface live here:
 - the ones routes and features type against: `SpatialStore` (per-request
   spatial queries), `RecordStore` (inspections, hazards, venue statuses) and
   `UserStore` (accounts, logins, the audit log). `layers.records.book.InspectionRecords`
-  and `layers.accounts.users.Accounts` implement the last two once, with their
+  and `layers.records.users.Accounts` implement the last two once, with their
   rules, over
 - the primitive reads and writes a database provides: `RecordTables` (with
   `RecordReads`/`RecordWrites` inside a transaction), `AccountTables` (with
@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
-    from layers.accounts.users import User
     from layers.records.audit import AuditQuery
     from layers.records.inspections import NewInspection, NewRecheck, VenueStatus
+    from layers.records.users import User
     from layers.stores.spatial import BBox, Feature, Keep, Nearby
 
 Row = dict[str, Any]

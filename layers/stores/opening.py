@@ -24,9 +24,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from layers.accounts.login_limits import Limits
-from layers.accounts.users import Accounts
 from layers.records.book import InspectionRecords
+from layers.records.login_limits import Limits
+from layers.records.users import Accounts
 from layers.stores.embedded.records import SqliteRecords
 from layers.stores.embedded.spatial import MemorySpatial
 from layers.stores.embedded.users import SqliteAccounts

@@ -11,9 +11,8 @@ import sqlite3
 
 import pytest
 
-from layers.accounts import login_limits
 from layers.errors import Conflict
-from layers.records import audit
+from layers.records import audit, login_limits
 from layers.records import inspections as ins
 from layers.stores.embedded.schema import RECORDS_SCHEMA
 from tests import storesql

@@ -104,7 +104,7 @@ def test_wrong_credentials_are_refused(app, name, password, status, message):
 def test_an_unknown_name_costs_a_password_check_too(app, monkeypatch, name):
     """Refusing a name that does not exist takes as long as a wrong password (one scrypt
     check), so the time of an answer does not tell which names exist."""
-    from layers.accounts import users as auth
+    from layers.records import users as auth
 
     create(app, "zhangwei")
     checked = []

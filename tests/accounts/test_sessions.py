@@ -3,7 +3,7 @@ from before is refused everywhere; a user, or an admin for them, logs out everyw
 
 import pytest
 
-from layers.accounts import users
+from layers.records import users
 from tests.conftest import csrf_token, ensure_user, log_in
 from tests.storesql import rows
 

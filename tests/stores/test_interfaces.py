@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from layers.accounts.users import Accounts
 from layers.records.book import InspectionRecords
+from layers.records.users import Accounts
 from layers.stores import interfaces
 from layers.stores.embedded.records import SqliteRecords, SqliteRecordWrites
 from layers.stores.embedded.spatial import MemorySpatial

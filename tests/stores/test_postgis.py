@@ -14,7 +14,7 @@ import pytest
 
 from bench.production import ProductionServer
 from bench.synthetic import write_data_dir
-from layers.accounts.users import Accounts
+from layers.records.users import Accounts
 from layers.stores.postgis.database import LAYER_NAMES, Database, PostgisError, redact
 from layers.stores.postgis.layers import load_layers
 from layers.stores.postgis.schema import METRIC_SRID

@@ -1,5 +1,5 @@
 """The accounts' tables in SQLite: users, login failures and the audit log, the
-primitive reads and writes of `AccountTables` (the rules: layers/accounts/users.py,
+primitive reads and writes of `AccountTables` (the rules: layers/records/users.py,
 login_limits.py, layers/records/audit.py)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from layers.accounts.users import User
+from layers.records.users import User
 from layers.stores.embedded.audit import SqliteAudit
 from layers.stores.embedded.database import SqliteFile
 

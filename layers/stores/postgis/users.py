@@ -1,5 +1,5 @@
 """The accounts' tables in PostgreSQL: users, login failures and the audit log, the
-primitive reads and writes of `AccountTables` (the rules: layers/accounts/users.py,
+primitive reads and writes of `AccountTables` (the rules: layers/records/users.py,
 login_limits.py, layers/records/audit.py)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from layers.accounts.users import User
+from layers.records.users import User
 from layers.stores.postgis.audit import PostgisAudit
 from layers.stores.postgis.database import ACCOUNTS_LOCK, Database
 

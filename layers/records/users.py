@@ -24,11 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from layers.accounts import login_limits
 from layers.catalogue.entries import ROLES
 from layers.catalogue.usertext import refuse_markup
 from layers.errors import BadRequest, Conflict, NotFound
-from layers.records import audit
+from layers.records import audit, login_limits
 
 if TYPE_CHECKING:
     from layers.records.audit import AuditQuery
