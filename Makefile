@@ -42,7 +42,7 @@ test: setup-test browser-deps postgis-deps
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(MAKE) lint-js
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 # ESLint comes from static/package.json's devDependencies (npm ci, as for the assets).
 lint-js: assets

@@ -217,19 +217,6 @@ class ClusterIndex:
                        int(positions[0]) if len(positions) == 1 else None)
 
 
-def parse_zoom(text: str | None) -> float:
-    """The map's zoom (0..22, fractional allowed); BadRequest otherwise."""
-    if text is None or not text.strip():
-        raise BadRequest(f"zoom is missing (the map's zoom level, 0..{MAX_REQUEST_ZOOM})")
-    try:
-        zoom = float(text)
-    except ValueError:
-        raise BadRequest(f"zoom={text!r} is not a number (0..{MAX_REQUEST_ZOOM})") from None
-    if not math.isfinite(zoom) or not 0 <= zoom <= MAX_REQUEST_ZOOM:
-        raise BadRequest(f"zoom must be a number from 0 to {MAX_REQUEST_ZOOM}")
-    return zoom
-
-
 def cluster_collection(view: ClusterView, features: Sequence[Mapping[str, Any]],
                        live: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The view as GeoJSON: cluster points (`cluster`, `count`, `bbox`) and features."""

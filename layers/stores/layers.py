@@ -8,7 +8,6 @@ geometries for spatial queries. Nothing re-reads a file per request.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from shapely import Geometry, STRtree
 
 from layers.catalogue.entries import CATALOGUE, Layer
 from layers.catalogue.validate import LayerDataError, Problem, ValidFeature, validate_collection
-from layers.errors import BadRequest, UnknownLayer
+from layers.errors import UnknownLayer
 from layers.geo.clusters import ClusterIndex
 from layers.geo.crs import METRIC, WGS84, m2_to_mu
 
@@ -192,23 +191,3 @@ def measures(layer: Layer, metric: Geometry) -> dict[str, float]:
     if layer.geometry == "LineString":
         return {"length_m": round(metric.length, 1)}
     return {}
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """`minx,miny,maxx,maxy` in lon/lat; BadRequest with a clear message otherwise."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise BadRequest("bbox must be four numbers: minx,miny,maxx,maxy (lon/lat, WGS84)")
-    try:
-        minx, miny, maxx, maxy = (float(p) for p in parts)
-    except ValueError:
-        raise BadRequest(f"bbox {text!r} holds something that is not a number") from None
-    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-        raise BadRequest("bbox values must be finite numbers")
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90
-            and -90 <= maxy <= 90):
-        raise BadRequest("bbox is out of range: lon must lie in -180..180 and lat in -90..90 "
-                         "(order: minx,miny,maxx,maxy)")
-    if minx > maxx or miny > maxy:
-        raise BadRequest("bbox min must not exceed max (order: minx,miny,maxx,maxy)")
-    return minx, miny, maxx, maxy
