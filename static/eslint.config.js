@@ -1,6 +1,7 @@
 // ESLint (flat config) for the page scripts in js/: `make lint-js`.
 // Each page loads Leaflet (L), and common.js (HS) before its own script; the
-// overview and review pages also huaishu-map.js (HuaishuMap), the dashboard Chart.js.
+// overview and review pages also huaishu-map.js (HuaishuMap), the dashboard Chart.js;
+// every map page basemap-fallback.js (HuaishuBasemaps).
 const globals = require("globals");
 
 module.exports = [
@@ -15,6 +16,7 @@ module.exports = [
         Chart: "readonly",
         HS: "readonly",
         HuaishuMap: "readonly",
+        HuaishuBasemaps: "readonly",
       },
     },
     rules: {
