@@ -31,8 +31,8 @@ from layers.errors import BadRequest
 from layers.geo.chinacoords import SYSTEMS, to_wgs84
 from layers.geo.crs import lonlat_to_metric
 from layers.records.inspections import VenueStatus
-from layers.stores.interfaces import SpatialStore
-from layers.stores.layers import LayerStore, LoadedLayer
+from layers.stores.interfaces import Layers, SpatialStore
+from layers.stores.layers import LoadedLayer
 from layers.stores.spatial import Hit, geodesic_hits, metric_target, ranked
 from layers.web import params
 
@@ -243,7 +243,7 @@ def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
 StatusLookup = Callable[[Sequence[str]], Mapping[str, VenueStatus]]
 
 
-def overdue_collection(store: LayerStore, statuses: Mapping[str, VenueStatus],
+def overdue_collection(store: Layers, statuses: Mapping[str, VenueStatus],
                        point: Point | None) -> dict[str, Any]:
     """Every overdue venue: nearest first from a point, else the longest overdue first."""
     venues = store.get("venues")

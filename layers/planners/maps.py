@@ -19,7 +19,7 @@ from layers.basemaps.choices import add_basemaps
 from layers.catalogue.live import live_properties
 from layers.catalogue.styles import COVERAGE_COLORS
 from layers.planners.analysis import COVERAGE_LABELS, INDICATORS
-from layers.stores.layers import LayerStore
+from layers.stores.interfaces import Layers
 from layers.web.maps import (
     PANE_Z_BASE,
     ApiLayer,
@@ -76,7 +76,7 @@ class _PluginAssets(JSCSSMixin, MacroElement):
         ]
 
 
-def draw_order(store: LayerStore) -> list[str]:
+def draw_order(store: Layers) -> list[str]:
     """Layer names bottom to top: DRAW_ORDER first, then any other layer (polygons first)."""
     rank = {"Polygon": 0, "LineString": 1, "Point": 2}
     rest = sorted((n for n in store.names() if n not in DRAW_ORDER),
@@ -84,7 +84,7 @@ def draw_order(store: LayerStore) -> list[str]:
     return [n for n in DRAW_ORDER if n in store.names()] + rest
 
 
-def groups(store: LayerStore) -> list[dict[str, Any]]:
+def groups(store: Layers) -> list[dict[str, Any]]:
     """The layer-control groups, in GROUP_ORDER, each with its layers in catalogue order."""
     titles = list(GROUP_ORDER) + sorted({lyr.layer.group for lyr in store} - set(GROUP_ORDER))
     return [{"title": t, "layers": [lyr.name for lyr in store if lyr.layer.group == t]}
@@ -99,7 +99,7 @@ def outline_pane(name: str, z_index: dict[str, int]) -> dict[str, Any] | None:
     return {"name": f"hs-{name}-outline", "zIndex": z_index[above] + 5}
 
 
-def overview_map(store: LayerStore, options: MapOptions | None = None,
+def overview_map(store: Layers, options: MapOptions | None = None,
                  controls: bool = True) -> folium.Map:
     """The whole sub-district, every layer themed, clustered and in its own pane.
 
@@ -143,7 +143,7 @@ def overview_map(store: LayerStore, options: MapOptions | None = None,
     return m
 
 
-def page_config(store: LayerStore, api_url: str = "/api") -> dict[str, Any]:
+def page_config(store: Layers, api_url: str = "/api") -> dict[str, Any]:
     """What the overview and print pages' scripts need besides the layers themselves."""
     boundary = store.get("boundary").bbox or [116.95, 36.65, 116.98, 36.69]
     return {

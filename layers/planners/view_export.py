@@ -22,7 +22,8 @@ from layers.catalogue.live import shown_live_properties
 from layers.catalogue.styles import community_field, field_label
 from layers.data.tables import cell_text
 from layers.errors import BadRequest
-from layers.stores.layers import LayerStore, LoadedLayer
+from layers.stores.interfaces import Layers
+from layers.stores.layers import LoadedLayer
 from layers.web import params
 
 FORMATS = ("geojson", "csv")
@@ -38,7 +39,7 @@ class Selection:
     bbox: tuple[float, float, float, float] | None = None
 
 
-def parse_selection(args: Mapping[str, str], store: LayerStore) -> Selection:
+def parse_selection(args: Mapping[str, str], store: Layers) -> Selection:
     """`layers=a,b`, optional `community=` and `bbox=`; BadRequest naming what is wrong."""
     names = tuple(n for n in (args.get("layers") or "").split(",") if n)
     if not names:
@@ -56,7 +57,7 @@ def parse_selection(args: Mapping[str, str], store: LayerStore) -> Selection:
     return Selection(ordered, community, bbox)
 
 
-def community_names(store: LayerStore) -> list[str]:
+def community_names(store: Layers) -> list[str]:
     return [f["properties"]["name"] for f in store.get("communities").features]
 
 
@@ -74,7 +75,7 @@ def selected_positions(loaded: LoadedLayer, selection: Selection) -> list[int]:
             if loaded.features[i]["properties"].get(key) == selection.community]
 
 
-def selected_features(store: LayerStore, selection: Selection, live: LiveLookup
+def selected_features(store: Layers, selection: Selection, live: LiveLookup
                       ) -> list[tuple[LoadedLayer, dict[str, Any]]]:
     """(layer, GeoJSON Feature with live properties) for every selected feature."""
     out = []

@@ -10,7 +10,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from layers.basemaps.choices import add_basemaps
-from layers.stores.layers import LayerStore
+from layers.stores.interfaces import Layers
 from layers.web.maps import (
     PANE_Z_BASE,
     ApiLayer,
@@ -39,7 +39,7 @@ L.control.scale({imperial: false, position: "bottomright"}).addTo({{ this._paren
         self.default_css = [("huaishu_map_css", f"{options.static_url}/css/map.css")]
 
 
-def sites_map(store: LayerStore, layer_names: Sequence[str],
+def sites_map(store: Layers, layer_names: Sequence[str],
               options: MapOptions | None = None) -> folium.Map:
     """The sub-district with the given layers, drawn in that order (the last on top)."""
     options = options or MapOptions()

@@ -19,7 +19,8 @@ from shapely import Geometry, STRtree
 from layers.catalogue.entries import get_layer
 from layers.errors import NotFound
 from layers.geo.crs import to_wgs84
-from layers.stores.layers import LayerStore, LoadedLayer
+from layers.stores.interfaces import Layers
+from layers.stores.layers import LoadedLayer
 from layers.web import params
 
 SITE_LAYERS = ("parcels", "projects")
@@ -42,7 +43,7 @@ def parse_distance(text: str | None) -> float:
 class Surroundings:
     """Queries around sites; built once per layer store (it indexes the main roads)."""
 
-    def __init__(self, store: LayerStore):
+    def __init__(self, store: Layers):
         self.store = store
         roads = store.get("roads")
         self._main_roads = np.array(

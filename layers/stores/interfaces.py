@@ -2,9 +2,10 @@
 
 Two kinds of interface live here:
 
-- the ones routes and features type against: `SpatialStore` (per-request
-  spatial queries), `RecordStore` (inspections, hazards, venue statuses) and
-  `UserStore` (accounts, logins, the audit log). `layers.records.book.InspectionRecords`
+- the ones routes and features type against: `Layers` (the layers as loaded,
+  or as a role may see them), `SpatialStore` (per-request spatial queries),
+  `RecordStore` (inspections, hazards, venue statuses) and `UserStore` (accounts,
+  logins, the audit log). `layers.records.book.InspectionRecords`
   and `layers.records.users.Accounts` implement the last two once, with their
   rules, over
 - the primitive reads and writes a database provides: `RecordTables` (with
@@ -22,7 +23,7 @@ until it commits.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -31,12 +32,25 @@ if TYPE_CHECKING:
     from layers.records.audit import AuditQuery
     from layers.records.inspections import NewInspection, NewRecheck, VenueStatus
     from layers.records.users import User
+    from layers.stores.layers import LoadedLayer
     from layers.stores.spatial import BBox, Feature, Keep, Nearby
 
 Row = dict[str, Any]
 RecordTable = Literal["inspections", "hazards"]
 
 # --- what routes and features use ----------------------------------------------------
+
+
+class Layers(Protocol):
+    """The layers, each loaded and indexed once (`layers.stores.layers.LayerStore`), or
+    the ones a set of roles may see (`layers.stores.visibility.VisibleLayers`)."""
+
+    def get(self, name: str) -> LoadedLayer:
+        """The layer; UnknownLayer (404) if there is none, or 401/403 if hidden."""
+        ...
+
+    def __iter__(self) -> Iterator[LoadedLayer]: ...
+    def names(self) -> tuple[str, ...]: ...
 
 
 class SpatialStore(Protocol):

@@ -12,19 +12,20 @@ from collections.abc import Iterator
 
 from layers.catalogue.entries import ANONYMOUS, Layer
 from layers.errors import Forbidden, Unauthorized
-from layers.stores.layers import LayerStore, LoadedLayer
+from layers.stores.interfaces import Layers
+from layers.stores.layers import LoadedLayer
 
 
 def layer_visible(layer: Layer, roles: frozenset[str]) -> bool:
     return "admin" in roles or bool(layer.roles & roles)
 
 
-class VisibleLayers(LayerStore):
-    """A view of a store: only the layers `roles` may see."""
+class VisibleLayers:
+    """A view of the layers (`Layers`): only those `roles` may see."""
 
-    def __init__(self, store: LayerStore, roles: frozenset[str]):
-        super().__init__({loaded.name: loaded for loaded in store
-                          if layer_visible(loaded.layer, roles)})
+    def __init__(self, store: Layers, roles: frozenset[str]):
+        self._layers = {loaded.name: loaded for loaded in store
+                        if layer_visible(loaded.layer, roles)}
         self._all = store
         self._roles = roles
 
@@ -33,13 +34,16 @@ class VisibleLayers(LayerStore):
             if ANONYMOUS in self._roles:
                 raise Unauthorized(f"log in to see the layer {name} (/login)")
             raise Forbidden(f"your role may not see the layer {name}")
-        return super().get(name)
+        return self._all.get(name)  # UnknownLayer for a name no store has
 
     def __iter__(self) -> Iterator[LoadedLayer]:
         return iter(self._layers.values())
 
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._layers)
 
-def visible_store(store: LayerStore, roles: frozenset[str]) -> LayerStore:
+
+def visible_store(store: Layers, roles: frozenset[str]) -> Layers:
     """`store` itself when every layer is visible (the usual case), else a view."""
     if all(layer_visible(loaded.layer, roles) for loaded in store):
         return store

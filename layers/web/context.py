@@ -11,8 +11,8 @@ from flask import Flask, Response, current_app, g, has_request_context, jsonify,
 from werkzeug.exceptions import HTTPException
 
 from layers.errors import ApiError, BadRequest
-from layers.stores.interfaces import RecordStore, SpatialStore
-from layers.stores.layers import LayerStore, LoadedLayer
+from layers.stores.interfaces import Layers, RecordStore, SpatialStore
+from layers.stores.layers import LoadedLayer
 from layers.stores.visibility import visible_store
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 JSON_PATHS = ("/api/", "/ogc/")
 
 
-def get_store() -> LayerStore:
+def get_store() -> Layers:
     """The layer store built once by create_app, with the layers this request's roles may
     see (access.py notes the roles; see visibility.py)."""
     store = current_app.extensions["layer_store"]

@@ -18,12 +18,16 @@ from layers.stores import interfaces
 from layers.stores.embedded.records import SqliteRecords, SqliteRecordWrites
 from layers.stores.embedded.spatial import MemorySpatial
 from layers.stores.embedded.users import SqliteAccounts, SqliteAccountWrites
+from layers.stores.layers import LayerStore
 from layers.stores.postgis.records import PostgisRecords, PostgisRecordWrites
 from layers.stores.postgis.spatial import PostgisSpatial
 from layers.stores.postgis.users import PostgisAccounts, PostgisAccountWrites
+from layers.stores.visibility import VisibleLayers
 
 STORES = Path(__file__).resolve().parents[2] / "layers" / "stores"
 IMPLEMENTATIONS = [
+    (interfaces.Layers, LayerStore),
+    (interfaces.Layers, VisibleLayers),
     (interfaces.SpatialStore, MemorySpatial),
     (interfaces.SpatialStore, PostgisSpatial),
     (interfaces.RecordStore, InspectionRecords),

@@ -37,7 +37,8 @@ from layers.catalogue.entries import (
 from layers.errors import BadRequest
 from layers.geo.crs import m2_to_mu, to_metric
 from layers.records.inspections import STATUSES
-from layers.stores.layers import LayerStore, LoadedLayer
+from layers.stores.interfaces import Layers
+from layers.stores.layers import LoadedLayer
 
 AREA_TYPES = ("Polygon", "MultiPolygon")
 LINE_TYPES = ("LineString", "MultiLineString")
@@ -147,7 +148,7 @@ def polygons_inside(loaded: LoadedLayer, area: Geometry) -> list[int]:
     return sorted(candidates[shapely.intersects(area, points)].tolist())
 
 
-def summarize(store: LayerStore, area: Geometry, statuses: VenueStatuses) -> dict[str, Any]:
+def summarize(store: Layers, area: Geometry, statuses: VenueStatuses) -> dict[str, Any]:
     """Counts and totals of what lies inside a metric area, by layer."""
     shapely.prepare(area)
     return {

@@ -15,7 +15,7 @@ from layers.errors import BadRequest, NotFound
 from layers.geo.crs import lonlat_to_metric
 from layers.planners.analysis.areas import VenueStatuses, summarize
 from layers.records.inspections import STATUS_OVERDUE
-from layers.stores.layers import LayerStore
+from layers.stores.interfaces import Layers
 
 # ColorBrewer YlOrRd, five classes: light = low, dark = high.
 CHOROPLETH_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -24,7 +24,7 @@ CHOROPLETH_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 # --- communities -----------------------------------------------------------------
 
 
-def community_position(store: LayerStore, name: str) -> int:
+def community_position(store: Layers, name: str) -> int:
     """The position of the community called `name`; NotFound otherwise."""
     loaded = store.get("communities")
     for i, feature in enumerate(loaded.features):
@@ -34,7 +34,7 @@ def community_position(store: LayerStore, name: str) -> int:
     raise NotFound(f"没有名为 {name!r} 的社区 (no such community; communities: {names})")
 
 
-def community_at(store: LayerStore, lon: float, lat: float) -> int:
+def community_at(store: Layers, lon: float, lat: float) -> int:
     """The position of the community that contains a lon/lat point; NotFound otherwise."""
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise BadRequest("经纬度必须是有限数值 (lon and lat must be finite numbers)")
@@ -48,7 +48,7 @@ def community_at(store: LayerStore, lon: float, lat: float) -> int:
     return int(hits.min())
 
 
-def community_summary(store: LayerStore, position: int, statuses: VenueStatuses
+def community_summary(store: Layers, position: int, statuses: VenueStatuses
                       ) -> dict[str, Any]:
     """The summary of one community, with its id, name and outline (WGS84)."""
     loaded = store.get("communities")
@@ -123,7 +123,7 @@ def equal_interval_classes(values: list[float], digits: int = 0
     return classes, [min(int((v - lo) / step), n - 1) for v in values]
 
 
-def choropleth(store: LayerStore, key: str, statuses: VenueStatuses) -> dict[str, Any]:
+def choropleth(store: Layers, key: str, statuses: VenueStatuses) -> dict[str, Any]:
     """Each community's value of an indicator, its class and colour, as GeoJSON."""
     indicator = get_indicator(key)
     loaded = store.get("communities")

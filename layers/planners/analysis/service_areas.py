@@ -11,7 +11,7 @@ from shapely import Geometry
 from shapely.geometry import mapping
 
 from layers.geo.crs import to_wgs84
-from layers.stores.layers import LayerStore
+from layers.stores.interfaces import Layers
 
 GARBAGE_WALK_M = 100  # the walking radius a garbage point serves
 READING_CIRCLE_M = 1_000  # the "15-minute reading circle"
@@ -23,7 +23,7 @@ COVERAGE_LABELS = {
 
 
 @functools.lru_cache(maxsize=8)
-def coverage(store: LayerStore) -> dict[str, Any]:
+def coverage(store: Layers) -> dict[str, Any]:
     """Service areas and the share of each community they cover (the store never changes).
 
     - garbage: the 100 m walking radius around every garbage point;

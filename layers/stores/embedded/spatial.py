@@ -8,7 +8,8 @@ import numpy as np
 import shapely
 
 from layers.geo.crs import lonlat_to_metric, metric_to_lonlat_arrays
-from layers.stores.layers import LayerStore, LoadedLayer
+from layers.stores.interfaces import Layers
+from layers.stores.layers import LoadedLayer
 from layers.stores.spatial import (
     GEOD,
     PLANE_TOLERANCE,
@@ -32,7 +33,7 @@ class MemorySpatial:
     reloaded), so queries always see the data the pages see.
     """
 
-    def __init__(self, layers: Callable[[], LayerStore]):
+    def __init__(self, layers: Callable[[], Layers]):
         self._layers = layers
 
     def _get(self, layer: str) -> LoadedLayer:

@@ -15,7 +15,8 @@ import numpy as np
 import shapely
 from psycopg import sql
 
-from layers.stores.layers import LayerStore, LoadedLayer
+from layers.stores.interfaces import Layers
+from layers.stores.layers import LoadedLayer
 from layers.stores.postgis.database import SCHEMA_LOCK, Database
 from layers.stores.postgis.schema import METRIC_SRID, WGS84_SRID, layer_table
 
@@ -33,7 +34,7 @@ def spatial_order(loaded: LoadedLayer) -> list[int]:
     return np.argsort(gpd.GeoSeries(loaded.metric).hilbert_distance(), kind="stable").tolist()
 
 
-def load_layers(database: Database, store: LayerStore, force: bool = False) -> dict[str, int]:
+def load_layers(database: Database, store: Layers, force: bool = False) -> dict[str, int]:
     """Write every layer into its table, in one transaction; only the layers whose data
     differ from what the database holds (all with `force`). Returns {layer: features}
     of the layers written."""
