@@ -193,18 +193,19 @@ def refuse_malformed_request() -> None:
         request.max_content_length = int(current_app.config[key])
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
-        raise RequestEntityTooLarge(f"the request body is larger than {limit} bytes")
+        raise RequestEntityTooLarge(f"请求内容过大,最多 {limit:,} 字节 (the request body is "
+                                    f"larger than {limit} bytes)")
     # PATH_INFO is already percent-decoded, as bytes in a latin-1 str (PEP 3333).
     if not is_utf8(request.environ.get("PATH_INFO", "").encode("latin-1", "replace")):
-        raise BadRequest("the request path is not valid UTF-8")
+        raise BadRequest("请求路径不是有效的 UTF-8 (the request path is not valid UTF-8)")
     if not is_utf8(unquote_to_bytes(request.query_string.replace(b"+", b" "))):
-        raise BadRequest("the query string is not valid UTF-8")
+        raise BadRequest("查询参数不是有效的 UTF-8 (the query string is not valid UTF-8)")
     if _is_text_body(request.mimetype):
         body = request.get_data(cache=True)  # cached: routes and form parsing read it again
         if request.mimetype == "application/x-www-form-urlencoded":
             body = unquote_to_bytes(body.replace(b"+", b" "))
         if not is_utf8(body):
-            raise BadRequest("the request body is not valid UTF-8")
+            raise BadRequest("请求内容不是有效的 UTF-8 (the request body is not valid UTF-8)")
 
 
 def _is_text_body(mimetype: str) -> bool:
