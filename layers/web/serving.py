@@ -22,6 +22,7 @@ Slow clients are dropped:
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -31,6 +32,7 @@ from typing import Any
 from gunicorn.workers.base import Worker
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask
 from waitress.wasyncore import close_all
 
 IDLE_TIMEOUT_S = 20
@@ -39,8 +41,38 @@ MIN_BODY_RATE = 4096  # bytes a second, averaged over the body so far
 HEARTBEAT_S = 1.0
 
 
+# What waitress itself refuses, before the app sees a request (a malformed chunk, headers
+# too large ...): answered as the app answers, JSON with a Chinese message.
+REFUSALS = {
+    400: "请求格式错误",
+    413: "请求内容过大",
+    431: "请求头过大",
+    500: "服务器内部错误",
+    501: "不支持的请求方式",
+}
+
+
+class ChineseErrorTask(ErrorTask):
+    """waitress's own refusal as `{"ok": false, "error": ..., "status": ...}`."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        message = (f"{REFUSALS.get(error.code, '请求无法处理')} "
+                   f"({error.reason}: {str(error.body).strip()})")
+        body = json.dumps({"ok": False, "error": message, "status": error.code},
+                          ensure_ascii=False).encode("utf-8")
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json; charset=utf-8"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
 class DeadlineChannel(HTTPChannel):
-    """A waitress channel that drops a request arriving too slowly (see the module)."""
+    """A waitress channel that drops a request arriving too slowly (see the module), and
+    answers waitress's own refusals in Chinese."""
+
+    error_task_class = ChineseErrorTask
 
     started: float | None = None  # when the request being read began to arrive
 

@@ -119,6 +119,8 @@ def chunked(body: bytes, size: bytes | None = None) -> bytes:
 def test_a_chunked_body_over_the_limit_is_413(production):
     answer = raw(production, chunked(b" " * (1024 * 1024 + 10)))
     assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert body["status"] == 413 and body["error"].startswith("请求内容过大"), body
 
 
 def test_a_chunked_body_within_the_limit_is_read(production):
@@ -127,6 +129,9 @@ def test_a_chunked_body_within_the_limit_is_read(production):
     assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
 
 
-def test_a_malformed_chunk_size_is_400(production):
+def test_a_malformed_chunk_size_is_400_in_chinese(production):
     answer = raw(production, chunked(b"{}", size=b"zz"))
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert body["ok"] is False and body["status"] == 400
+    assert body["error"].startswith("请求格式错误"), body
