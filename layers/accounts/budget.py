@@ -19,76 +19,47 @@ CLIENT_BURST, CLIENT_CONCURRENCY; CLIENT_RATE = 0 turns the budget off.
 
 from __future__ import annotations
 
-import math
 import threading
-import time
-from dataclasses import dataclass
 
 from flask import Flask, current_app, g, request
 
 from layers.accounts.access import request_roles
 from layers.errors import TooManyRequests
+from layers.web.ratelimit import TokenBuckets
 
 UNLIMITED_ROLES = frozenset({"inspector", "leader", "admin"})
 EXEMPT_ENDPOINTS = frozenset({"static"})
-IDLE_FORGET_S = 300.0  # a client silent this long is forgotten
 MAX_CLIENTS = 100_000  # addresses remembered at once (memory bound)
 
 
-@dataclass
-class Client:
-    tokens: float
-    updated: float
-    in_flight: int = 0
-
-
 class Budget:
-    """The budget of every client address seen by this process (thread-safe)."""
+    """The budget of every client address seen by this process (thread-safe): a token
+    bucket each (`TokenBuckets`) and the requests each has under way."""
 
     def __init__(self, rate: float, burst: int, concurrency: int):
-        self.rate, self.burst, self.concurrency = rate, burst, concurrency
-        self._clients: dict[str, Client] = {}
+        self.buckets = TokenBuckets(rate, burst, MAX_CLIENTS)
+        self.concurrency = concurrency
+        self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._swept = time.monotonic()
 
     def take(self, address: str, now: float | None = None) -> int | None:
         """Start a request of `address`: None if it may go on, else the seconds to wait."""
-        now = time.monotonic() if now is None else now
         with self._lock:
-            self._sweep(now)
-            client = self._clients.get(address)
-            if client is None:
-                client = self._clients[address] = Client(tokens=self.burst, updated=now)
-            client.tokens = min(self.burst, client.tokens + (now - client.updated) * self.rate)
-            client.updated = now
-            if client.in_flight >= self.concurrency:
+            if self._in_flight.get(address, 0) >= self.concurrency:
                 return 1
-            if client.tokens < 1:
-                return max(1, math.ceil((1 - client.tokens) / self.rate))
-            client.tokens -= 1
-            client.in_flight += 1
-            return None
+            wait = self.buckets.take(address, now)
+            if wait is None:
+                self._in_flight[address] = self._in_flight.get(address, 0) + 1
+            return wait
 
     def give_back(self, address: str) -> None:
         """End a request that `take` let through."""
         with self._lock:
-            client = self._clients.get(address)
-            if client is not None and client.in_flight > 0:
-                client.in_flight -= 1
-
-    def _sweep(self, now: float) -> None:
-        if now - self._swept < 60 and len(self._clients) < MAX_CLIENTS:
-            return
-        self._swept = now
-        idle = [a for a, c in self._clients.items()
-                if not c.in_flight and now - c.updated > IDLE_FORGET_S]
-        for address in idle:
-            del self._clients[address]
-        if len(self._clients) >= MAX_CLIENTS:  # still full: forget the longest idle
-            oldest = sorted(self._clients.items(), key=lambda item: item[1].updated)
-            for address, client in oldest[: len(oldest) // 2]:
-                if not client.in_flight:
-                    del self._clients[address]
+            left = self._in_flight.get(address, 0) - 1
+            if left > 0:
+                self._in_flight[address] = left
+            else:
+                self._in_flight.pop(address, None)
 
 
 def init_app(app: Flask) -> None:

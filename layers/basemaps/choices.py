@@ -17,7 +17,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 from jinja2.utils import htmlsafe_json_dumps
 
-from layers.basemaps.proxy import TileArea
+from layers.basemaps.area import TileArea
 from layers.basemaps.sources import NONE_KEY, NONE_NAME, Basemaps
 
 PAGE_MAX_ZOOM = 19  # the maps' deepest zoom (HuaishuMap.MAX_ZOOM): deeper tiles are scaled

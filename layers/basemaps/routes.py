@@ -16,8 +16,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 
+from layers.basemaps.area import TileArea
+from layers.basemaps.cache import TileCache
 from layers.basemaps.choices import basemap_choices, basemap_origins
-from layers.basemaps.proxy import TileArea, TileCache, TileProxy, TokenBuckets
+from layers.basemaps.proxy import TileProxy
 from layers.basemaps.sources import (
     MAX_ZOOM_LIMIT,
     NONE_KEY,
@@ -29,6 +31,7 @@ from layers.basemaps.sources import (
 from layers.basemaps.underlay import Underlay, place
 from layers.errors import ApiError, BadRequest, NotFound
 from layers.web.context import error_response
+from layers.web.ratelimit import TokenBuckets
 
 bp = Blueprint("basemaps", __name__)
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from layers.basemaps.proxy import TileArea, TileProxy
+from layers.basemaps.area import TileArea
+from layers.basemaps.proxy import TileProxy
 from layers.basemaps.sources import BasemapSource
 from layers.geo.crs import lonlat_to_metric, metric_to_lonlat
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from layers.basemaps.proxy import TileArea
+from layers.basemaps.area import TileArea
 from layers.basemaps.sources import BasemapSource
 from layers.basemaps.underlay import place
 from layers.geo.crs import lonlat_to_metric

@@ -6,8 +6,10 @@ import time
 import pytest
 
 from layers.basemaps import proxy as proxy_module
-from layers.basemaps.proxy import TileArea, TileCache, TokenBuckets, image_type, lonlat_to_tile
+from layers.basemaps.area import TileArea, lonlat_to_tile
+from layers.basemaps.cache import TileCache, image_type
 from layers.basemaps.routes import tile_area
+from layers.web.ratelimit import TokenBuckets
 from tests.basemaps.tileserver import KEY, png_tile
 from tests.conftest import make_app
 
