@@ -323,13 +323,15 @@ def rules(app) -> list[Rule]:
     return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
 
 
-# Walked as a visitor, not as the admin: logging out ends the admin's session (and is
-# audited); the other login routes answer a visitor otherwise than a user.
-VISITOR_ROUTES = ("auth.logout", "auth.login", "auth.me", "auth.csrf_token")
+# Walked as a visitor, not as the admin: logging out (here or everywhere, or an admin
+# ending a user's sessions) ends sessions (and is audited); the other login routes answer
+# a visitor otherwise than a user.
+SESSION_ENDING = ("auth.logout", "auth.logout_everywhere", "admin.end_sessions")
+VISITOR_ROUTES = (*SESSION_ENDING, "auth.login", "auth.me", "auth.csrf_token")
 
 
 def admin_rules(app) -> list[Rule]:
-    return [r for r in rules(app) if r.endpoint != "auth.logout"]
+    return [r for r in rules(app) if r.endpoint not in SESSION_ENDING]
 
 
 def visitor_rules(app) -> list[Rule]:
