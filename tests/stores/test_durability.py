@@ -177,21 +177,22 @@ class HttpSession:
 
     def __init__(self, port: int):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.cookie = ""
+        self.cookies: dict[str, str] = {}
         self.token = ""
 
     def send(self, method: str, path: str, body: bytes | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, str]:
-        headers = {**(headers or {}), **({"Cookie": self.cookie} if self.cookie else {})}
+        cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        headers = {**(headers or {}), **({"Cookie": cookie} if cookie else {})}
         self.conn.request(method, path, body, headers)  # OSError: not sent
         try:
             response = self.conn.getresponse()
             answer = response.read().decode()
         except (OSError, http.client.HTTPException) as e:
             raise SentButCut() from e
-        cookie = response.getheader("Set-Cookie")
-        if cookie:
-            self.cookie = cookie.split(";", 1)[0]  # session=...
+        for set_cookie in response.headers.get_all("Set-Cookie") or []:  # session, device
+            name, _, value = set_cookie.split(";", 1)[0].partition("=")
+            self.cookies[name.strip()] = value
         return response.status, answer
 
     def refresh_token(self) -> None:
