@@ -63,9 +63,9 @@ class SlowAttack:
     def start(self) -> SlowAttack:
         self.opened = time.monotonic()
         for _ in range(self.headers):
-            self._open("headers", b"GET /api/me HTTP/1.1\r\nHost: x\r\nX-a: ")
+            self._open("headers", b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-a: ")
         for _ in range(self.bodies):
-            self._open("bodies", b"POST /api/measure HTTP/1.1\r\nHost: x\r\n"
+            self._open("bodies", b"POST /api/measure HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                        b"Content-Type: application/json\r\n"
                        b"Content-Length: %d\r\n\r\n{" % BODY_LENGTH)
         threading.Thread(target=self._trickle, daemon=True).start()
