@@ -39,8 +39,8 @@ FIRM = "企业"
 FIRM_KINDS = ("商贸企业", "工贸企业", "物流仓储企业", "建筑施工企业")
 
 PARCEL_STATUSES = ("闲置", "规划中", "在建", "已利用")
-PROJECT_STATUSES = ("在建", "筹备开业", "规划中", "运营中")
-PROJECT_CATEGORIES = ("重点项目", "医疗养老", "商业", "文化", "便民设施")
+PROJECT_STATUSES = ("在建", "筹备开业", "规划中", "运营中", "程序化解")
+PROJECT_CATEGORIES = ("重点项目", "医疗养老", "商业", "文化", "便民设施", "风险点")
 
 # Geometry must fall inside this lon/lat box (Jinan and a margin); it catches
 # swapped axes and projected coordinates written as if they were degrees.
@@ -173,11 +173,12 @@ CATALOGUE: tuple[Layer, ...] = (
         description="街道下辖六个社区,无缝覆盖辖区(界线为示意)",
         fields=(
             Field("name", "社区名称", choices=COMMUNITIES),
+            Field("code", "社区代码", required=False, pattern=r"370104002\d{3}"),
             Field("households", "户数(示意)", type="int", minimum=0),
             Field("highlights", "工作亮点", required=False),
         ),
         style=Style(color="#2c3e50", fill_color="#95a5a6", weight=2, fill_opacity=0.08),
-        popup=("name", "highlights", "households", "area_m2"),
+        popup=("name", "code", "highlights", "households", "area_m2"),
     ),
     Layer(
         name="grid",
@@ -186,7 +187,8 @@ CATALOGUE: tuple[Layer, ...] = (
         geometry="Polygon",
         description="按“1+1+1+N”原则划分的网格(示意)",
         fields=(
-            Field("code", "网格编码", pattern=r"370104\d{3}\d{3}"),
+            # GB/T 30428.1: county 370104 + street 002 (中大槐树街道) + community 3 + cell 3.
+            Field("code", "网格编码", pattern=r"370104002\d{3}\d{3}"),
             _name("网格名称"),
             _community(),
             Field("staffing", "力量配置", choices=("1+1+1+N",)),
@@ -235,7 +237,8 @@ CATALOGUE: tuple[Layer, ...] = (
         geometry="Point",
         description="新建垃圾分类投放点,四分类(位置为示意)",
         fields=(
-            Field("code", "部件编码", pattern=r"370104\d{10}"),
+            # GB/T 30428.2: county 370104 + class 03 市容环境 + subclass 05 垃圾箱 + serial 6.
+            Field("code", "部件编码", pattern=r"3701040305\d{6}"),
             _name("投放点名称"),
             _community(),
             Field("kinds", "投放类别", type="list", choices=GARBAGE_KINDS),
@@ -294,12 +297,13 @@ CATALOGUE: tuple[Layer, ...] = (
             Field("years_idle", "闲置年限(年)", type="int", minimum=0, unit="年"),
             Field("last_update", "更新日期", type="date"),
             _community(),
+            Field("part_of", "所属片区", required=False),
             Field("from_document", "见于2022年工作总结", type="bool"),
             _note(),
         ),
         style=Style(color="#ca6f1e", fill_color="#f5b041", fill_opacity=0.45),
         popup=("name", "status", "owner", "planned_use", "years_idle", "last_update",
-               "community", "note", "area_m2", "area_mu"),
+               "community", "part_of", "note", "area_m2", "area_mu"),
     ),
     Layer(
         name="venues",

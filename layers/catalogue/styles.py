@@ -85,7 +85,7 @@ GARBAGE_SIZE_CLASSES: tuple[tuple[int | None, int, str], ...] = (
     (None, 22, "14桶及以上"),
 )
 
-# Worst first: a cluster of venues takes the colour of its worst status.
+# Worst first: a cluster of venues is a ring of its statuses' shares, in this order.
 VENUE_STATUS_COLORS = {
     STATUS_HAZARD: "#d62c1f",
     STATUS_OVERDUE: "#f0a020",
@@ -124,6 +124,7 @@ PROJECT_CATEGORY_COLORS = {
     "商业": "#2e7fc1",
     "文化": "#c79a16",
     "便民设施": "#6c7a89",
+    "风险点": "#a93226",
 }
 PLANNED_DASH = "6 4"  # outline of projects not yet built (规划中)
 
