@@ -1,6 +1,7 @@
 """The shipped data holds the facts of the 2022 work summary (../shared/seed/FACTS.md)."""
 
 import csv
+import itertools
 import json
 import re
 from collections import Counter
@@ -77,7 +78,8 @@ def test_grid_cells_tile_each_community():
 
 def test_grid_and_community_codes_build_on_the_division_code_370104002():
     """中大槐树街道 is 370104002 (槐荫区 370104 + street 002); grid codes per GB/T 30428.1."""
-    communities = {f["properties"]["name"]: f["properties"]["code"] for f in features("communities")}
+    communities = {f["properties"]["name"]: f["properties"]["code"]
+                   for f in features("communities")}
     assert all(re.fullmatch(r"370104002\d{3}", c) for c in communities.values())
     assert len(set(communities.values())) == len(communities)
     for f in features("grid"):
@@ -100,7 +102,7 @@ def inside_length(road, boundary):
 
 
 def test_the_sub_district_lies_west_of_wei12_road():
-    """Public facts: 纬十二路 is roughly the eastern edge; 西市场 (纬十一路, 纬十路) is east of it."""
+    """Public facts: 纬十二路 is roughly the eastern edge; 西市场 (纬十一路, 纬十路) lies east."""
     boundary = metric(features("boundary")[0])
     roads = by_name("roads")
     wei12 = metric(roads["纬十二路"])
@@ -121,12 +123,12 @@ def test_road_spacing_matches_the_city():
     """经 roads about 170 m apart, 纬 roads about 230 m (within 25 %)."""
     roads = by_name("roads")
     jing = sorted(metric(roads[n]).centroid.y for n in ("经一路", "经二路", "经三路", "经四路"))
-    for a, b in zip(jing, jing[1:]):
+    for a, b in itertools.pairwise(jing):
         assert b - a == pytest.approx(170, rel=0.25)
     wei = sorted(metric(f).centroid.x for f in features("roads") if f["properties"]["name"]
                  in ("纬十二路", "纬十一路", "纬十路"))
     assert len(wei) >= 2
-    for a, b in zip(wei, wei[1:]):
+    for a, b in itertools.pairwise(wei):
         assert b - a == pytest.approx(230, rel=0.25)
 
 
