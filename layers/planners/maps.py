@@ -115,8 +115,10 @@ HuaishuMap.setMap({{ this._parent.get_name() }});
     def __init__(self, options: MapOptions):
         super().__init__()
         self._name = "AppAssets"
-        self.default_js = [("huaishu_map", f"{options.static_url}/js/huaishu-map.js")]
-        self.default_css = [("huaishu_map_css", f"{options.static_url}/css/map.css")]
+        self.default_js = [("huaishu_map", f"{options.static_url}/js/huaishu-map.js"),
+                           ("map_labels", f"{options.static_url}/js/map-labels.js")]
+        self.default_css = [("huaishu_map_css", f"{options.static_url}/css/map.css"),
+                            ("map_labels_css", f"{options.static_url}/css/map-labels.css")]
 
 
 class _PluginAssets(JSCSSMixin, MacroElement):
@@ -130,6 +132,7 @@ class _PluginAssets(JSCSSMixin, MacroElement):
             ("markercluster", f"{modules}/leaflet.markercluster/dist/leaflet.markercluster.js"),
             ("geoman", f"{modules}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js"),
             ("map_overlays", f"{options.static_url}/js/map-overlays.js"),
+            ("map_clusters", f"{options.static_url}/js/map-clusters.js"),
         ]
         self.default_css = [
             ("markercluster_css", f"{modules}/leaflet.markercluster/dist/MarkerCluster.css"),

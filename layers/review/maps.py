@@ -35,8 +35,10 @@ L.control.scale({imperial: false, position: "bottomright"}).addTo({{ this._paren
     def __init__(self, options: MapOptions):
         super().__init__()
         self._name = "ReviewAssets"
-        self.default_js = [("huaishu_map", f"{options.static_url}/js/huaishu-map.js")]
-        self.default_css = [("huaishu_map_css", f"{options.static_url}/css/map.css")]
+        self.default_js = [("huaishu_map", f"{options.static_url}/js/huaishu-map.js"),
+                           ("map_labels", f"{options.static_url}/js/map-labels.js")]
+        self.default_css = [("huaishu_map_css", f"{options.static_url}/css/map.css"),
+                            ("map_labels_css", f"{options.static_url}/css/map-labels.css")]
 
 
 def sites_map(store: LayerStore, layer_names: Sequence[str],

@@ -78,7 +78,10 @@ def rows(loaded: LoadedLayer) -> list[dict[str, Any]]:
         props = dict(feature["properties"])
         plan, done = props.get("investment_plan_wan"), props.get("investment_to_date_wan")
         props["investment_progress_pct"] = round(100 * done / plan, 1) if plan and done else None
-        out.append({"id": feature["id"], **{name: props.get(name) for name in fields}})
+        row = {"id": feature["id"], **{name: props.get(name) for name in fields}}
+        if props.get("part_of"):  # a part of another parcel (八里桥蔬菜市场 of its 片区)
+            row["part_of"] = props["part_of"]
+        out.append(row)
     return out
 
 
@@ -140,7 +143,10 @@ def totals(table_rows: Sequence[dict[str, Any]], layer: Layer) -> dict[str, Any]
     for entry in by_status.values():
         entry["area_m2"] = round(entry["area_m2"], 1)
         entry["area_mu"] = round(m2_to_mu(entry["area_m2"]), 2)
-    area_m2 = round(sum(r.get("area_m2") or 0 for r in table_rows), 1)
+    # A part of another site listed too is counted once, in the whole.
+    area_m2 = round(sum(r.get("area_m2") or 0 for r in table_rows
+                        if not (r.get("part_of") and any(o.get("name") == r["part_of"]
+                                                         for o in table_rows))), 1)
     out: dict[str, Any] = {
         "count": len(table_rows),
         "area_m2": area_m2,

@@ -217,7 +217,8 @@
 
   // --- clusters ----------------------------------------------------------------
 
-  // Venue clusters take the colour of their worst status; garbage clusters
+  // Venue clusters are a ring of their statuses, each in proportion to its venues
+  // (so a print shows how much is red, not whether anything is); garbage clusters
   // are a pie of their bins by kind, like the points.
   function clusterColor(markers, config) {
     const theme = config.theme;
@@ -228,17 +229,22 @@
       return garbagePie(theme, counts);
     }
     if (!theme || theme.kind !== "venues") return config.style.color;
-    const statuses = new Set(markers.map((m) => m.feature.properties.status));
-    // The worst status in the cluster (theme.statuses lists the worst first).
-    for (const status of theme.statuses) {
-      if (statuses.has(status.value)) return status.color;
-    }
-    return theme.unknownColor;
+    return statusRing(theme, markers.map((m) => m.feature.properties.status));
   }
+
+  // Shares of each status (worst first, clockwise from the top), unknown ones grey.
+  function statusRing(theme, statuses) {
+    const colors = theme.statuses.map((s) => s.color).concat([theme.unknownColor]);
+    const counts = theme.statuses.map((s) => statuses.filter((v) => v === s.value).length);
+    counts.push(statuses.length - counts.reduce((a, b) => a + b, 0));
+    return garbagePie({ kinds: colors.map((color) => ({ color: color })) }, counts);
+  }
+  HuaishuMap.statusRing = statusRing;
 
   function clusterGroup(config) {
     return L.markerClusterGroup({
-      maxClusterRadius: 45,
+      // Wider when zoomed out, so that the clusters of two layers leave each other room.
+      maxClusterRadius: (zoom) => (zoom < 16.5 ? 64 : 45),
       disableClusteringAtZoom: 18,
       showCoverageOnHover: false,
       chunkedLoading: true,
@@ -247,7 +253,14 @@
         const size = count < 10 ? 30 : count < 50 ? 36 : 42;
         const node = el("div", null, "hs-cluster hs-cluster-" + config.name);
         node.appendChild(el("span", String(count), "hs-cluster-count"));
-        node.style.background = clusterColor(cluster.getAllChildMarkers(), config);
+        const markers = cluster.getAllChildMarkers();
+        node.style.background = clusterColor(markers, config);
+        if (config.theme && config.theme.kind === "venues") {
+          // Venues by status (the theme's order), the ring's shares, for a tooltip and tests.
+          const counts = config.theme.statuses.map((s) => markers.filter((m) => m.feature.properties.status === s.value).length);
+          node.dataset.shares = counts.join(",");
+          node.title = config.theme.statuses.map((s, i) => s.value + " " + counts[i]).join(",");
+        }
         return L.divIcon({ html: node, className: "hs-icon hs-cluster-icon", iconSize: [size, size] });
       },
     });
