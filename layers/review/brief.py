@@ -138,7 +138,7 @@ def make_brief(surroundings: Surroundings, layer_name: str, feature_id: str,
                distance_m: float, today: dt.date) -> Brief:
     around = surroundings.around(layer_name, feature_id, distance_m)
     loaded, position = surroundings.site(layer_name, feature_id)
-    row = next(r for r in table_rows(loaded) if r["id"] == feature_id)
+    row = next(r for r in table_rows(loaded, today) if r["id"] == feature_id)
     props = {**loaded.features[position]["properties"], **row}
     return Brief(
         layer=layer_name, layer_title=loaded.layer.title, id=feature_id, name=props["name"],
@@ -151,6 +151,7 @@ def make_brief(surroundings: Surroundings, layer_name: str, feature_id: str,
 # ------------------------------------------------------------------- facts
 FACT_EXTRAS = {  # derived facts, shown after the field they follow
     "investment_to_date_wan": ("investment_progress_pct", "累计完成投资占计划", "%"),
+    "expected_completion": ("delay", "进度", ""),  # 逾期…, counted to the brief's date
 }
 
 

@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 
+from layers.catalogue.styles import status_colors
 from layers.data.tables import to_csv, to_xlsx
 from layers.planners.maps import MapOptions, render_parts
 from layers.review import sites
@@ -88,6 +89,7 @@ def sites_page(kind: str):
         "briefUrl": url_for("review.brief_page", kind=kind, feature_id="__ID__"),
         "pdfUrl": url_for("review.brief_pdf_file", kind=kind, feature_id="__ID__"),
         "statuses": list(layer.field("status").choices),
+        "statusColors": status_colors(layer),
         "distance": {"default": DEFAULT_DISTANCE_M, "min": MIN_DISTANCE_M,
                      "max": MAX_DISTANCE_M},
     }
@@ -132,7 +134,7 @@ def _table(kind: str) -> tuple[Any, list[sites.Column], list[dict[str, Any]], di
     statuses = sites.parse_statuses(request.args.get("status"), layer)
     sort, descending = sites.parse_sort(request.args.get("sort"), request.args.get("order"),
                                         layer)
-    chosen = sites.select(sites.rows(loaded), statuses, sort, descending,
+    chosen = sites.select(sites.rows(loaded, today()), statuses, sort, descending,
                           layer.field("status").choices)
     query = {"status": list(statuses) if statuses else None, "sort": sort,
              "order": "desc" if descending else "asc"}
@@ -147,6 +149,7 @@ def site_table(kind: str):
         "layer": kind, "title": layer.title,
         "columns": [c.as_dict() for c in columns],
         "statuses": list(layer.field("status").choices),
+        "statusColors": status_colors(layer),
         "rows": chosen, **extra,
     })
 

@@ -201,8 +201,10 @@ def test_projects_page_shows_investment_against_plan(live_server, watched):
     page.wait_for_selector("#sr-households")
     row = page.locator("#site-table tbody tr[data-id='J01']")
     assert row.get_attribute("aria-selected") == "true"
-    # The document gives no planned total: no share of it is shown.
-    assert "%" not in row.locator("td[data-field='investment_progress_pct']").inner_text()
+    # The document gives no planned total: the columns nobody has a figure for stay out.
+    assert row.locator("td[data-field='investment_progress_pct']").count() == 0
+    assert page.locator("#total-plan").count() == 0
+    assert "逾期" in row.locator("td[data-field='delay']").inner_text()
     assert row.locator("td[data-field='investment_2022_wan']").inner_text() == "17,446.6"
     assert "17,446.6 万元" in page.locator("#total-2022").inner_text()
     assert page.locator("#surroundings h2").inner_text() == "三箭和平广场"

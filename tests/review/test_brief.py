@@ -192,3 +192,8 @@ def test_scale_bar_and_north_arrow_lie_under_the_map(client):
     north_y = float(re.search(r'id="br-north" class="br-north" transform="translate\([\d.]+ '
                               r'([\d.]+)\)', html).group(1))
     assert scale_y - 6.5 >= frame and north_y >= frame
+
+
+def test_brief_says_how_late_a_project_is(client):
+    html = client.get("/projects/J01/brief").get_data(as_text=True)
+    assert "逾期2年11个月" in html

@@ -178,3 +178,27 @@ def test_a_status_filter_naming_no_status_is_no_filter(client):
         assert body["rows"] == everything["rows"] and body["query"]["status"] is None
     body = table(client, "parcels", "?status=闲置,闲置")
     assert body["query"]["status"] == ["闲置"] and len(body["rows"]) == 3
+
+
+def test_a_project_past_its_expected_year_is_late(client):
+    """三箭和平广场 was expected in 2023 and is still 在建: late since the end of 2023."""
+    rows = {r["name"]: r for r in table(client, "projects")["rows"]}
+    assert rows["三箭和平广场"]["delay"] == "逾期2年11个月"  # to TODAY, 2026-11-25
+    assert rows["广友茶城"]["delay"] is None  # operating
+    assert rows["长者食堂"]["delay"] is None  # no expected year given
+    labels = {c["field"]: c["label"] for c in table(client, "projects")["columns"]}
+    assert labels["delay"] == "逾期"
+
+
+def test_delay_counts_from_the_end_of_the_expected_year():
+    import datetime as dt
+
+    from layers.review.sites import delay
+
+    building = {"status": "在建", "expected_completion": "2023"}
+    assert delay(building, dt.date(2023, 12, 31)) is None
+    assert delay(building, dt.date(2024, 1, 5)) == "逾期1个月"
+    assert delay(building, dt.date(2025, 1, 5)) == "逾期1年1个月"
+    assert delay(building, dt.date(2025, 12, 5)) == "逾期2年"
+    assert delay({**building, "status": "运营中"}, dt.date(2030, 1, 1)) is None
+    assert delay(building, None) is None
