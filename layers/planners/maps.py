@@ -40,7 +40,8 @@ PANE_Z_BASE = 410  # Leaflet's overlay pane is 400, markers 600
 # borders run along roads, whose wide lines cover them.
 OUTLINE_ABOVE = {"communities": "roads"}
 CLUSTERED = ("garbage", "venues")  # point layers that cluster when zoomed out
-SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid")
+SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid",
+              "roads", "boundary")  # by name, and by address (venues, the office)
 
 OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
