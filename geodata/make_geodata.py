@@ -6,7 +6,8 @@ Facts (names, counts, areas, investments, the inspection figures of 2022) come
 from the sub-district's 2022 work summary (../shared/seed/FACTS.md); positions
 and everything the document does not give are illustrative (geodata/README.md
 says which is which). Geometry is laid out in metres in EPSG:4548 around the
-real place, west of Jinan railway station, then written as WGS84 GeoJSON with
+real place, west of Jinan railway station and of 纬十二路 (the public facts the
+layout follows are listed in geodata/README.md), then written as WGS84 GeoJSON with
 7 decimals (about 1 cm). The same seed gives the same files, byte for byte.
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+import shapely.ops
 from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon, box, mapping
 from shapely.geometry.base import BaseGeometry
@@ -35,6 +37,9 @@ from layers.catalogue.entries import (
     GARBAGE_BIN_FIELDS,
     GARBAGE_KINDS,
     NINE_SMALL,
+)
+from layers.catalogue.entries import (
+    HOTLINE_CATEGORIES as CATALOGUE_HOTLINE_CATEGORIES,
 )
 from layers.geo.crs import M2_PER_MU, lonlat_to_metric, to_wgs84
 from layers.records.inspections import interval_days
@@ -391,6 +396,17 @@ class Builder:
                 points.append(p)
         return points
 
+    def random_points_from(self, rng: random.Random, area: BaseGeometry, count: int = 0,
+                           min_spacing: float = 0.0) -> Any:
+        """`count` points in `area` at least `min_spacing` apart (one point if count is 0)."""
+        minx, miny, maxx, maxy = area.bounds
+        points: list[Point] = []
+        while len(points) < max(count, 1):
+            p = Point(round(rng.uniform(minx, maxx), 1), round(rng.uniform(miny, maxy), 1))
+            if area.contains(p) and all(p.distance(q) >= min_spacing for q in points):
+                points.append(p)
+        return points if count else points[0]
+
     def unique_name(self, kind: str, community: str) -> str:
         while True:
             word = "".join(self.rng.sample(NAME_WORDS, 2))
@@ -499,6 +515,208 @@ class Builder:
         return out
 
 
+# ------------------------------------------------ the rest of the document
+# Counts from the document; positions, categories, dates and names illustrative.
+HOTLINE_ORDERS = 3176  # 承办12345市民服务热线工单3176, 回复率、办结率、满意率均达到100%
+HOTLINE_CATEGORIES = {  # share of the orders (illustrative)
+    "市容环境": 22, "物业管理": 20, "噪音扰民": 12, "施工扬尘": 8, "占道经营": 9,
+    "停车管理": 10, "供水供暖": 11, "其他": 8,
+}
+SELF_BUILT = 14  # 排查整治经营性自建房14户
+ILLEGAL_REMOVED_M2 = 900  # 拆除违章建筑900余平 (the sites add up to a little more)
+RAILWAY_CLEANED_M2 = 600  # 专项整治铁路沿线环境600余平
+VENDING_CASES = 40  # 处理占道经营40余人次
+SHOPFRONTS = 436  # 门前五包: 签订责任书、张贴公示牌436个
+CIVILIZED, PARTY_MODEL = 34, 18  # "文明商户""党员示范商户"50余个 (the split is illustrative)
+FIVE_STAR = 103  # "五星级单位"103个
+SHOP_WORDS = SUFFIXES["小商店"] + SUFFIXES["小餐饮"] + ["茶庄", "药店", "眼镜店", "花店", "书店"]
+
+
+class Document:
+    """The document's other figures as layers, from their own random stream (so that
+    the layers above stay as they were)."""
+
+    def __init__(self, b: Builder) -> None:
+        self.b = b
+        self.rng = random.Random(SEED + 16)
+
+    def points_near(self, centre: Point, spread: float, area: BaseGeometry) -> Point:
+        while True:
+            p = Point(round(self.rng.gauss(centre.x, spread), 1),
+                      round(self.rng.gauss(centre.y, spread), 1))
+            if area.contains(p):
+                return p
+
+    def hotline(self) -> list[dict[str, Any]]:
+        """Work orders of 2022, gathered where complaints concentrate (illustrative): the
+        building site of 三箭和平广场 (dust, noise), the 纬十二路 commercial street, the
+        八里桥 market, the old compounds; a fifth spread over the sub-district."""
+        inner = self.b.outline.buffer(-5)
+        hot = [
+            (PROJECTS[0]["geom"].centroid, 70, 0.22, ("施工扬尘", "噪音扰民")),
+            (Point(WEI12_X - 40, 330), 90, 0.18, ("占道经营", "停车管理", "市容环境")),
+            (BALIQIAO.centroid, 90, 0.14, ("市容环境", "占道经营")),
+            (self.b.communities["忠厚街社区"].centroid, 110, 0.13, ("物业管理", "供水供暖")),
+            (self.b.communities["嘉瑞社区"].centroid, 130, 0.13, ("物业管理", "供水供暖")),
+        ]
+        categories = list(HOTLINE_CATEGORIES)
+        assert sorted(categories) == sorted(CATALOGUE_HOTLINE_CATEGORIES)
+        weights = list(HOTLINE_CATEGORIES.values())
+        out = []
+        for serial in range(1, HOTLINE_ORDERS + 1):
+            r, acc, where = self.rng.random(), 0.0, None
+            for centre, spread, share, favoured in hot:
+                acc += share
+                if r < acc:
+                    where = (centre, spread, favoured)
+                    break
+            if where is None:
+                point = self.b.random_points_from(self.rng, inner)
+                category = self.rng.choices(categories, weights)[0]
+            else:
+                point = self.points_near(where[0], where[1], inner)
+                category = (self.rng.choice(where[2]) if self.rng.random() < 0.6
+                            else self.rng.choices(categories, weights)[0])
+            day = dt.date(2022, 1, 1) + dt.timedelta(days=self.rng.randrange(365))
+            out.append(self.b.feature(f"H{serial:04d}", point, {
+                "name": f"12345工单{serial:04d}", "category": category,
+                "community": self.b.community_of(point), "date": day.isoformat(),
+                "answered": True, "closed": True, "satisfied": True,
+            }))
+        out.sort(key=lambda f: (f["properties"]["date"], f["id"]))
+        return out
+
+    def self_built(self) -> list[dict[str, Any]]:
+        uses = ["餐饮", "住宿", "商铺", "仓储", "加工"]
+        points = self.b.random_points_from(self.rng, self.b.free, SELF_BUILT, 40)
+        return [self.b.feature(f"Z{n:02d}", p, {
+            "name": f"经营性自建房{n}号", "use": self.rng.choice(uses),
+            "floors": self.rng.randint(2, 4), "community": self.b.community_of(p),
+            "address": self.b.address(p), "result": "已排查整治",
+        }) for n, p in enumerate(sorted(points, key=lambda q: (-q.y, q.x)), start=1)]
+
+    def illegal_removed(self) -> list[dict[str, Any]]:
+        kinds = ["私搭乱建棚屋", "违规加层", "占道搭建", "楼顶违建"]
+        sizes = [110, 95, 60, 130, 75, 85, 120, 70, 90, 80]  # 915 m² in all
+        out = []
+        taken: list[BaseGeometry] = []
+        for n, area in enumerate(sizes, start=1):
+            while True:
+                c = self.b.random_points_from(self.rng, self.b.free.buffer(-12))
+                w = round(area ** 0.5 * self.rng.uniform(0.8, 1.25), 1)
+                geom = rect(round(c.x - w / 2, 1), round(c.y - area / w / 2, 1), w, area / w)
+                if self.b.free.contains(geom) and not any(geom.distance(t) < 20 for t in taken):
+                    break
+            taken.append(geom)
+            month = self.rng.randint(3, 11)
+            out.append(self.b.feature(f"W{n:02d}", geom, {
+                "name": f"违建拆除点{n}", "kind": self.rng.choice(kinds),
+                "community": self.b.community_of(geom), "removed": f"2022-{month:02d}-15",
+            }))
+        return out
+
+    def railway_cleanup(self) -> list[dict[str, Any]]:
+        """Stretches beside the railway, 6 m wide, inside the sub-district."""
+        railway = LineString(RAILWAY)
+        inner = self.b.outline.buffer(-10)
+        out = []
+        for n, (start, length) in enumerate([(200.0, 30.0), (450.0, 25.0), (750.0, 27.0),
+                                             (1000.0, 24.0)], start=1):
+            piece = shapely.ops.substring(railway, start, start + length)
+            strip = piece.buffer(-16, single_sided=True, cap_style="flat").difference(
+                piece.buffer(-10, single_sided=True, cap_style="flat"))
+            strip = shapely.set_precision(strip, 0.01)
+            assert inner.contains(strip), n
+            out.append(self.b.feature(f"T{n:02d}", strip, {
+                "name": f"铁路沿线整治段{n}", "community": self.b.community_of(strip),
+                "work": "清理垃圾杂物、拆除私搭乱建、绿化", "done": "2022",
+            }))
+        return out
+
+    def vending(self) -> list[dict[str, Any]]:
+        spots = [("纬十二路商业街北段", Point(WEI12_X - 30, 250), 9),
+                 ("纬十二路商业街南段", Point(WEI12_X - 30, 60), 7),
+                 ("八里桥蔬菜市场门前", Point(650, 690), 8),
+                 ("张庄路广友茶城门前", Point(300, 670), 5),
+                 ("经四路与忠厚街路口", Point(LANE_X + 20, JING_Y["经四路"] + 12), 4),
+                 ("经三路裕北段", Point(700, JING_Y["经三路"] + 12), 4),
+                 ("昆仑街中段", Point(LANE_X + 14, 500), 3),
+                 ("嘉瑞社区北门", Point(700, 1450), 3)]
+        assert sum(c for _, _, c in spots) >= VENDING_CASES
+        return [self.b.feature(f"S{n:02d}", p, {
+            "name": name, "cases": cases, "community": self.b.community_of(p),
+            "period": "2022年",
+        }) for n, (name, p, cases) in enumerate(spots, start=1)]
+
+    def compounds(self) -> list[dict[str, Any]]:
+        """小区: mostly open old compounds (the document: 开放式老旧小区占比重较大), the
+        enclosed-compound pilots of 嘉瑞 and 忠厚街, 御景's 红色物业 demonstration, 裕园's
+        mixed compound under renovation."""
+        plan = [
+            ("裕园小区", "裕园社区", "混合式小区", "老旧小区提升改造(2023年)"),
+            ("裕园东小区", "裕园社区", "开放式老旧小区", None),
+            ("御景小区", "御景社区", "商品房小区", "“一核两翼,多元共治”红色物业示范点"),
+            ("御景西院", "御景社区", "开放式老旧小区", None),
+            ("昆仑街小区", "昆仑街社区", "开放式老旧小区", None),
+            ("昆仑街北院", "昆仑街社区", "开放式老旧小区", None),
+            ("裕北小区", "裕北社区", "开放式老旧小区", None),
+            ("嘉瑞小区", "嘉瑞社区", "老旧封闭式小区", "红色物业管理新模式试点"),
+            ("嘉瑞北院", "嘉瑞社区", "开放式老旧小区", None),
+            ("忠厚街小区", "忠厚街社区", "老旧封闭式小区", "红色物业管理新模式试点"),
+            ("忠厚街西院", "忠厚街社区", "开放式老旧小区", None),
+        ]
+        sites = shapely.union_all([s["geom"].buffer(8) for s in PARCELS + PROJECTS + PARKING]
+                                  + [r.buffer(12) for r in self.b.road_lines.values()]
+                                  + [self.b.railway.buffer(20)])
+        out: list[dict[str, Any]] = []
+        taken: list[BaseGeometry] = []
+        for n, (name, community, kind, model) in enumerate(plan, start=1):
+            room = self.b.communities[community].buffer(-12).difference(sites)
+            for _ in range(5000):
+                c = self.b.random_points_from(self.rng, room)
+                w, h = self.rng.choice([(110, 80), (90, 90), (80, 110), (120, 70)])
+                geom = rect(round(c.x - w / 2), round(c.y - h / 2), w, h)
+                if room.contains(geom) and not any(geom.distance(t) < 15 for t in taken):
+                    break
+            else:
+                raise AssertionError(f"no room for {name}")
+            taken.append(geom)
+            props: dict[str, Any] = {"name": name, "kind": kind, "community": community,
+                                     "red_property_pilot": model is not None
+                                     and "红色物业" in model}
+            if model:
+                props["model"] = model
+            out.append(self.b.feature(f"Q{n:02d}", geom, props))
+        return out
+
+    def shopfronts(self) -> list[dict[str, Any]]:
+        """Shops along the streets that signed the 门前五包 pledge, with the marks the
+        document counts (which shop has which mark is illustrative)."""
+        streets = shapely.union_all([self.b.road_lines[n] for n in ADDRESS_ROADS]).buffer(22)
+        room = streets.intersection(self.b.outline.buffer(-8)).difference(
+            shapely.union_all([r.buffer(8) for r in self.b.road_lines.values()]))
+        points = self.b.random_points_from(self.rng, room, SHOPFRONTS, 6)
+        points.sort(key=lambda p: (-p.y, p.x))
+        marks = ["civilized"] * CIVILIZED + ["party_model"] * PARTY_MODEL
+        marks += [""] * (SHOPFRONTS - len(marks))
+        self.rng.shuffle(marks)
+        five_star = set(self.rng.sample(range(SHOPFRONTS), FIVE_STAR))
+        out = []
+        names: set[str] = set()
+        for n, p in enumerate(points):
+            while True:
+                name = "".join(self.rng.sample(NAME_WORDS, 2)) + self.rng.choice(SHOP_WORDS)
+                if name not in names and name not in self.b.used_names:
+                    names.add(name)
+                    break
+            out.append(self.b.feature(f"M{n + 1:03d}", p, {
+                "name": name, "address": self.b.address(p), "community": self.b.community_of(p),
+                "pledge_signed": True, "civilized": marks[n] == "civilized",
+                "party_model": marks[n] == "party_model", "five_star": n in five_star,
+            }))
+        return out
+
+
 # ------------------------------------------------------ inspection history
 def history(venues: Sequence[dict[str, Any]], rng: random.Random
             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -600,6 +818,12 @@ def main(out_dir: Path) -> None:
         "roads": b.roads(), "parking": b.site_layer(PARKING), "garbage": b.garbage(),
         "projects": b.site_layer(PROJECTS), "parcels": b.site_layer(PARCELS),
         "venues": venues,
+    }
+    doc = Document(b)
+    layers |= {
+        "hotline": doc.hotline(), "selfbuilt": doc.self_built(),
+        "illegal_removed": doc.illegal_removed(), "railway_cleanup": doc.railway_cleanup(),
+        "vending": doc.vending(), "compounds": doc.compounds(), "shopfronts": doc.shopfronts(),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, features in layers.items():

@@ -39,7 +39,9 @@ PANE_Z_BASE = 410  # Leaflet's overlay pane is 400, markers 600
 # Borders drawn a second time, just above the layer that would hide them: community
 # borders run along roads, whose wide lines cover them.
 OUTLINE_ABOVE = {"communities": "roads"}
-CLUSTERED = ("garbage", "venues")  # point layers that cluster when zoomed out
+CLUSTERED = ("garbage", "venues", "shopfronts")  # point layers that cluster when zoomed out
+# Point layers drawn as a heat map (many points whose density is the message): Leaflet.heat.
+HEATED = {"hotline": {"radius": 18, "blur": 16, "maxZoom": 17, "minOpacity": 0.25}}
 SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid",
               "roads", "boundary")  # by name, and by address (venues, the office)
 
@@ -134,6 +136,7 @@ class _PluginAssets(JSCSSMixin, MacroElement):
             ("geoman", f"{modules}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js"),
             ("map_overlays", f"{options.static_url}/js/map-overlays.js"),
             ("map_clusters", f"{options.static_url}/js/map-clusters.js"),
+            ("leaflet_heat", f"{modules}/leaflet.heat/dist/leaflet-heat.js"),
         ]
         self.default_css = [
             ("markercluster_css", f"{modules}/leaflet.markercluster/dist/MarkerCluster.css"),
@@ -209,6 +212,7 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
         "pane": pane,
         "outlinePane": outline_pane,
         "communityField": community_field(layer),
+        "heat": HEATED.get(layer.name) if themed else None,
     }
 
 

@@ -31,6 +31,7 @@ from layers.review import sites
 from layers.review.brief import format_value, make_brief
 from layers.review.brief_pdf import brief_pdf
 from layers.review.figures import load_figures
+from layers.review.hotline import hotline_summary
 from layers.review.maps import sites_map
 from layers.review.surroundings import (
     DEFAULT_DISTANCE_M,
@@ -118,6 +119,7 @@ def brief_pdf_file(kind: str, feature_id: str):
 def dashboard():
     return render_template("review/dashboard.html", title="2022年主要工作指标",
                            figures_url=url_for("review.figures"),
+                           hotline_url=url_for("review.hotline"),
                            projects_url=url_for("review.site_table", kind="projects"),
                            parcels_url=url_for("review.site_table", kind="parcels"))
 
@@ -199,3 +201,8 @@ def surroundings(kind: str, feature_id: str):
 @bp.get("/api/figures")
 def figures():
     return jsonify(current_app.extensions["figures"])
+
+
+@bp.get("/api/hotline")
+def hotline():
+    return jsonify(hotline_summary(get_store()))

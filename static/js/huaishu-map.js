@@ -313,6 +313,10 @@
     }
     const visible = entry.items.filter((layer) => passes(entry, layer.feature));
     entry.visibleCount = visible.length;
+    if (entry.heat) {
+      entry.heat.setLatLngs(visible.map((layer) => layer.getLatLng()));
+      return;
+    }
     if (entry.cluster) {
       entry.cluster.clearLayers();
       entry.cluster.addLayers(visible);
@@ -394,13 +398,16 @@
       .then((collection) => {
         entry.geojson = geoJsonLayer(collection, config);
         entry.items = entry.geojson.getLayers();
-        if (config.cluster) {
+        if (config.heat && L.heatLayer) {
+          // A heat map of the points (their density is the message), not the markers.
+          entry.heat = L.heatLayer(entry.items.map((l) => l.getLatLng()), config.heat).addTo(group);
+        } else if (config.cluster) {
           entry.cluster = clusterGroup(config).addTo(group);
           entry.cluster.addLayers(entry.items);
         } else {
           entry.geojson.addTo(group);
         }
-        entry.display = entry.cluster || entry.geojson;
+        entry.display = entry.heat || entry.cluster || entry.geojson;
         for (const extra of decorations(entry)) extra.addTo(group);
         outlines(entry);
         entry.count = entry.visibleCount = collection.features.length;

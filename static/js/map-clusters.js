@@ -9,7 +9,7 @@
   const H = window.HuaishuMap;
   if (!H) return;
 
-  const YIELDING = ["garbage"]; // moved, in this order
+  const YIELDING = ["garbage", "shopfronts"]; // moved, in this order
   const KEPT = ["venues"]; // never moved
   const GAP = 2; // pixels between icons
   const STEP = 6; // the offsets tried grow by this many pixels
@@ -21,6 +21,7 @@
     }
     if (icon.querySelector(".hs-venue")) return { name: "venues", cluster: false };
     if (icon.querySelector(".hs-bin")) return { name: "garbage", cluster: false };
+    if (icon.querySelector(".hs-cluster")) return { name: "other", cluster: true };
     return null;
   }
 

@@ -127,3 +127,17 @@ def test_clusters_of_different_layers_do_not_overlap(live_server, browser, width
     assert moved == page.evaluate("() => HuaishuMap.clusterSeparation.leaders.getLayers().length")
     page.screenshot(path=str(screenshot_dir / f"clusters-{width}.png"))
     context.close()
+
+
+def test_hotline_work_orders_are_a_heat_map_that_follows_the_filter(live_server, wide_page):
+    page = wide_page
+    open_map(page, live_server.url)
+    state = page.evaluate("""() => { const e = HuaishuMap.layers.hotline;
+        return {count: e.count, heat: !!e.heat, points: e.heat._latlngs.length,
+                canvas: !!document.querySelector('canvas.leaflet-heatmap-layer')}; }""")
+    assert state == {"count": 3176, "heat": True, "points": 3176, "canvas": True}
+    page.select_option("#community-filter", "嘉瑞社区")
+    shown = page.evaluate("() => HuaishuMap.layers.hotline.heat._latlngs.length")
+    assert 0 < shown < 3176
+    page.locator(".hs-layer-row[data-layer=hotline] input").uncheck()
+    assert page.locator("canvas.leaflet-heatmap-layer").count() == 0

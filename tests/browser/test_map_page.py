@@ -42,7 +42,7 @@ def test_map_draws_every_layer_without_leaving_the_machine(live_server, page, sc
 def test_layers_are_grouped_with_their_counts_and_toggle(live_server, page, client):
     open_map(page, live_server.url)
     groups = page.locator(".hs-layer-group > legend").all_inner_texts()
-    assert groups == ["管理单元", "设施", "项目与土地", "安全", "底图"]
+    assert groups == ["管理单元", "设施", "项目与土地", "安全", "底图", "城市治理"]
     group_of = page.evaluate(
         "Object.fromEntries([...document.querySelectorAll('.hs-layer-group')].flatMap(g =>"
         " [...g.querySelectorAll('.hs-layer-row')].map(r =>"

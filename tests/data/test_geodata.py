@@ -232,7 +232,9 @@ def test_no_venue_inside_a_parcel_or_project_site():
 
 def test_every_feature_has_a_unique_id_and_lies_inside():
     boundary = metric(features("boundary")[0]).buffer(1)
-    for layer in ("communities", "grid", "parking", "garbage", "projects", "parcels", "venues"):
+    for layer in ("communities", "grid", "parking", "garbage", "projects", "parcels", "venues",
+                  "hotline", "selfbuilt", "illegal_removed", "railway_cleanup", "vending",
+                  "compounds", "shopfronts"):
         fs = features(layer)
         assert len({f["id"] for f in fs}) == len(fs), layer
         assert all(boundary.contains(metric(f)) for f in fs), layer
@@ -299,3 +301,67 @@ def test_the_generator_is_deterministic(tmp_path):
     main(tmp_path)
     for path in sorted(GEODATA.glob("*.geojson")) + sorted(GEODATA.glob("*.csv")):
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+# ------------------------------------------- the rest of the document, as layers
+def test_hotline_work_orders_3176_all_answered_closed_satisfied():
+    orders = features("hotline")
+    assert len(orders) == 3176  # 承办12345市民服务热线工单3176
+    assert all(o["properties"][k] for o in orders for k in ("answered", "closed", "satisfied"))
+    assert {o["properties"]["date"][:4] for o in orders} == {"2022"}
+    assert len({o["properties"]["date"][:7] for o in orders}) == 12
+    per_community = Counter(o["properties"]["community"] for o in orders)
+    assert set(per_community) == set(COMMUNITIES)
+    # Complaints concentrate (the planners' question): the densest community holds well
+    # over its share of the area.
+    boundary = metric(features("boundary")[0]).area
+    areas = {f["properties"]["name"]: metric(f).area for f in features("communities")}
+    densest = max(per_community, key=lambda c: per_community[c] / areas[c])
+    assert per_community[densest] / len(orders) > 1.3 * areas[densest] / boundary
+
+
+def test_self_built_houses_illegal_building_railway_and_vending_counts():
+    assert len(features("selfbuilt")) == 14  # 排查整治经营性自建房14户
+    removed = sum(metric(f).area for f in features("illegal_removed"))
+    assert 900 <= removed < 1000  # 拆除违章建筑900余平
+    cleaned = sum(metric(f).area for f in features("railway_cleanup"))
+    assert 600 <= cleaned < 700  # 铁路沿线环境600余平
+    railway = next(metric(f) for f in features("roads") if f["properties"]["kind"] == "铁路")
+    assert all(metric(f).distance(railway) < 30 for f in features("railway_cleanup"))
+    cases = sum(f["properties"]["cases"] for f in features("vending"))
+    assert 40 <= cases < 50  # 处理占道经营40余人次
+
+
+def test_compounds_open_old_enclosed_pilots_and_the_red_property_model():
+    compounds = by_name("compounds")
+    kinds = Counter(f["properties"]["kind"] for f in compounds.values())
+    assert kinds["开放式老旧小区"] > len(compounds) / 2  # 开放式老旧小区占比重较大
+    pilots = {f["properties"]["community"] for f in compounds.values()
+              if f["properties"]["kind"] == "老旧封闭式小区"
+              and f["properties"]["red_property_pilot"]}
+    assert pilots == {"嘉瑞社区", "忠厚街社区"}
+    assert "红色物业" in compounds["御景小区"]["properties"]["model"]
+    for f in compounds.values():
+        community = metric(by_name("communities")[f["properties"]["community"]])
+        assert community.contains(metric(f)), f["id"]
+    polygons = [metric(f) for f in compounds.values()]
+    assert sum(p.area for p in polygons) == pytest.approx(shapely.union_all(polygons).area)
+
+
+def test_shopfronts_436_pledges_with_the_marks_the_document_counts():
+    shops = features("shopfronts")
+    assert len(shops) == 436 and all(s["properties"]["pledge_signed"] for s in shops)
+    marked = sum(s["properties"]["civilized"] or s["properties"]["party_model"] for s in shops)
+    assert 50 <= marked < 60  # “文明商户”“党员示范商户”50余个
+    assert sum(s["properties"]["five_star"] for s in shops) == 103  # “五星级单位”103个
+    assert not any(s["properties"]["civilized"] and s["properties"]["party_model"] for s in shops)
+
+
+@pytest.mark.parametrize("layer", ["hotline", "selfbuilt", "illegal_removed", "railway_cleanup",
+                                   "vending", "compounds", "shopfronts"])
+def test_new_layers_say_what_is_illustrative(layer):
+    from layers.catalogue.entries import get_layer
+
+    entry = get_layer(layer)
+    assert "示意" in entry.description and "工作总结" in entry.description
+    assert len({f["id"] for f in features(layer)}) == len(features(layer))
