@@ -40,6 +40,8 @@ PANE_Z_BASE = 410  # Leaflet's overlay pane is 400, markers 600
 # borders run along roads, whose wide lines cover them.
 OUTLINE_ABOVE = {"communities": "roads"}
 CLUSTERED = ("garbage", "venues", "shopfronts")  # point layers that cluster when zoomed out
+# Wider clusters (pixels, zoomed out) for layers of many points close together.
+CLUSTER_RADIUS = {"shopfronts": 110}
 # Point layers drawn as a heat map (many points whose density is the message): Leaflet.heat.
 HEATED = {"hotline": {"radius": 18, "blur": 16, "maxZoom": 17, "minOpacity": 0.25}}
 SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid",
@@ -213,6 +215,7 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
         "outlinePane": outline_pane,
         "communityField": community_field(layer),
         "heat": HEATED.get(layer.name) if themed else None,
+        "clusterRadius": CLUSTER_RADIUS.get(layer.name),
     }
 
 

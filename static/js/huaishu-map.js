@@ -244,7 +244,7 @@
   function clusterGroup(config) {
     return L.markerClusterGroup({
       // Wider when zoomed out, so that the clusters of two layers leave each other room.
-      maxClusterRadius: (zoom) => (zoom < 16.5 ? 64 : 45),
+      maxClusterRadius: (zoom) => (zoom < 16.5 ? config.clusterRadius || 64 : 45),
       disableClusteringAtZoom: 18,
       showCoverageOnHover: false,
       chunkedLoading: true,
@@ -314,7 +314,11 @@
     const visible = entry.items.filter((layer) => passes(entry, layer.feature));
     entry.visibleCount = visible.length;
     if (entry.heat) {
-      entry.heat.setLatLngs(visible.map((layer) => layer.getLatLng()));
+      const points = visible.map((layer) => layer.getLatLng());
+      // Leaflet.heat redraws on setLatLngs, which fails while the layer is off the map:
+      // then keep the points for its next drawing.
+      if (entry.heat._map) entry.heat.setLatLngs(points);
+      else entry.heat._latlngs = points;
       return;
     }
     if (entry.cluster) {

@@ -13,7 +13,7 @@
   const KEPT = ["venues"]; // never moved
   const GAP = 2; // pixels between icons
   const STEP = 6; // the offsets tried grow by this many pixels
-  const MAX_SHIFT = 96;
+  const MAX_SHIFT = 120;
 
   function layerOf(icon) {
     for (const name of KEPT.concat(YIELDING)) {
@@ -43,7 +43,7 @@
   function offsets() {
     const out = [];
     for (let r = STEP; r <= MAX_SHIFT; r += STEP) {
-      for (let a = 0; a < 360; a += 30) {
+      for (let a = 0; a < 360; a += 20) {
         const rad = (a * Math.PI) / 180;
         out.push([Math.round(r * Math.cos(rad)), Math.round(r * Math.sin(rad))]);
       }

@@ -100,7 +100,7 @@ CLUSTER_BOXES = """() => [...document.querySelectorAll('.leaflet-marker-icon')].
     const c = icon.querySelector('.hs-cluster');
     if (!c) return [];
     const r = icon.getBoundingClientRect();
-    const layer = c.classList.contains('hs-cluster-venues') ? 'venues' : 'garbage';
+    const layer = [...c.classList].find(k => k.startsWith('hs-cluster-')).slice(11);
     return [{text: layer + ':' + c.textContent, layer: layer,
              left: r.left, top: r.top, right: r.right, bottom: r.bottom}];
 })"""
@@ -115,11 +115,10 @@ def test_clusters_of_different_layers_do_not_overlap(live_server, browser, width
     page.wait_for_function("() => HuaishuMap.clusterSeparation.started === true")
     page.wait_for_timeout(500)
     boxes = page.evaluate(CLUSTER_BOXES)
-    venues = [b for b in boxes if b["layer"] == "venues"]
-    garbage = [b for b in boxes if b["layer"] == "garbage"]
-    assert venues and garbage
-    clashes = [(a["text"], b["text"]) for a in venues for b in garbage
-               if a["left"] < b["right"] and b["left"] < a["right"]
+    assert {b["layer"] for b in boxes} >= {"venues", "garbage", "shopfronts"}
+    clashes = [(a["text"], b["text"]) for a, b in itertools.combinations(boxes, 2)
+               if a["layer"] != b["layer"]
+               and a["left"] < b["right"] and b["left"] < a["right"]
                and a["top"] < b["bottom"] and b["top"] < a["bottom"]]
     assert clashes == []
     # Moved clusters say where they belong: one leader line each.
@@ -141,3 +140,17 @@ def test_hotline_work_orders_are_a_heat_map_that_follows_the_filter(live_server,
     assert 0 < shown < 3176
     page.locator(".hs-layer-row[data-layer=hotline] input").uncheck()
     assert page.locator("canvas.leaflet-heatmap-layer").count() == 0
+
+
+def test_the_community_filter_works_with_the_heat_map_hidden(live_server, wide_page):
+    page = wide_page
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    open_map(page, live_server.url)
+    page.locator(".hs-layer-row[data-layer=hotline] input").uncheck()
+    page.select_option("#community-filter", "御景社区")
+    assert "community=" in page.get_attribute("#export-csv", "href")
+    page.locator(".hs-layer-row[data-layer=hotline] input").check()
+    shown = page.evaluate("() => HuaishuMap.layers.hotline.heat._latlngs.length")
+    assert 0 < shown < 3176
+    assert errors == []

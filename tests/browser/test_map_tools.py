@@ -31,7 +31,8 @@ def test_filter_by_community(live_server, page, client):
     assert counts["venues"] == f"({expected['venues']['count']}/353)"
     assert counts["garbage"] == f"({expected['garbage']['points']}/108)"
     assert counts["communities"] == "(1/6)"
-    assert counts["roads"] == "(9)" and counts["boundary"] == "(1)"  # not in a community
+    roads = len(client.get("/api/layers/roads").get_json()["features"])
+    assert counts["roads"] == f"({roads})" and counts["boundary"] == "(1)"  # not in a community
     shown = page.evaluate("""HuaishuMap.layers.venues.cluster.getLayers()
         .map(l => l.feature.properties.community)""")
     assert set(shown) == {"裕园社区"}
@@ -231,6 +232,7 @@ def test_export_what_is_shown(live_server, page):
     assert download.suggested_filename == "zhongda-huaishu-2026-11-25.csv"
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["图层"] for r in rows} == {"安全监管场所", "垃圾投放点"}
     assert len(rows) == shown
     assert {r["图层"] for r in rows} == {"安全监管场所", "垃圾投放点"}
     assert {r["所属社区"] for r in rows} == {"御景社区"}
