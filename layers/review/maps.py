@@ -77,12 +77,12 @@ class ThemedLegend(MacroElement):
         self._name = "Legend"
         self.rows = []
         for layer in layers:
-            themed = theme(layer) if layer.name in THEMED else None
-            values = themed["values"] if themed and themed["kind"] == "category" else []
+            themed = (theme(layer) if layer.name in THEMED else None) or {}
+            values = themed["values"] if themed.get("kind") == "category" else []
+            by = f"(按{layer.label(themed['field'])})" if values else ""
             self.rows.append({
                 "name": escape(layer.name),
-                "title": escape(layer.title + (f"(按{layer.label(themed['field'])})"
-                                               if values else "")),
+                "title": escape(layer.title + by),
                 "geometry": escape(layer.geometry),
                 "color": escape(layer.style.color),
                 "fill": escape("transparent" if values else layer.style.fill_color

@@ -282,3 +282,20 @@ def test_dashboard_draws_the_figures_from_the_data_file(live_server, watched, sc
     assert "2 个" in building and "2022年完成投资 17,446.6 万元" in building  # with 长者食堂
     page.screenshot(path=str(screenshot_dir / "dashboard.png"))
     assert page.foreign == [] and page.errors == []
+
+
+def test_dashboard_shows_12345_orders_by_month_and_community(live_server, watched):
+    page = watched
+    page.goto(live_server.url + "/dashboard")
+    page.wait_for_function("() => document.getElementById('db-hotline').dataset.ready === 'true'",
+                           timeout=20000)
+    panel = page.locator("#db-hotline")
+    assert "3,176 件" in panel.inner_text() and "满意率 100%" in panel.inner_text()
+    assert "示意" in panel.inner_text()
+    drawn = page.evaluate("""() => ({
+        months: DashboardHotline.months.data.labels,
+        total: DashboardHotline.months.data.datasets[0].data.reduce((a, b) => a + b, 0),
+        communities: DashboardHotline.communities.data.labels})""")
+    assert drawn["months"] == [f"{m}月" for m in range(1, 13)] and drawn["total"] == 3176
+    assert len(drawn["communities"]) == 6
+    assert page.foreign == [] and page.errors == []
