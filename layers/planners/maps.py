@@ -43,7 +43,7 @@ CLUSTERED = ("garbage", "venues", "shopfronts")  # point layers that cluster whe
 # Wider clusters (pixels, zoomed out) for layers of many points close together.
 CLUSTER_RADIUS = {"shopfronts": 110}
 # Point layers drawn as a heat map (many points whose density is the message): Leaflet.heat.
-HEATED = {"hotline": {"radius": 18, "blur": 16, "maxZoom": 17, "minOpacity": 0.25}}
+HEATED = {"hotline": {"radius": 16, "blur": 18, "max": 10, "maxZoom": 16, "minOpacity": 0.1}}
 SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid",
               "roads", "boundary")  # by name, and by address (venues, the office)
 
