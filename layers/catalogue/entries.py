@@ -39,8 +39,11 @@ FIRM = "企业"
 FIRM_KINDS = ("商贸企业", "工贸企业", "物流仓储企业", "建筑施工企业")
 
 PARCEL_STATUSES = ("闲置", "规划中", "在建", "已利用")
-PROJECT_STATUSES = ("在建", "筹备开业", "规划中", "运营中")
-PROJECT_CATEGORIES = ("重点项目", "医疗养老", "商业", "文化", "便民设施")
+PROJECT_STATUSES = ("在建", "筹备开业", "规划中", "运营中", "程序化解")
+HOTLINE_CATEGORIES = ("市容环境", "物业管理", "噪音扰民", "施工扬尘", "占道经营", "停车管理",
+                      "供水供暖", "其他")
+COMPOUND_KINDS = ("开放式老旧小区", "老旧封闭式小区", "混合式小区", "商品房小区")
+PROJECT_CATEGORIES = ("重点项目", "医疗养老", "商业", "文化", "便民设施", "风险点")
 
 # Geometry must fall inside this lon/lat box (Jinan and a margin); it catches
 # swapped axes and projected coordinates written as if they were degrees.
@@ -173,11 +176,12 @@ CATALOGUE: tuple[Layer, ...] = (
         description="街道下辖六个社区,无缝覆盖辖区(界线为示意)",
         fields=(
             Field("name", "社区名称", choices=COMMUNITIES),
+            Field("code", "社区代码", required=False, pattern=r"370104002\d{3}"),
             Field("households", "户数(示意)", type="int", minimum=0),
             Field("highlights", "工作亮点", required=False),
         ),
         style=Style(color="#2c3e50", fill_color="#95a5a6", weight=2, fill_opacity=0.08),
-        popup=("name", "highlights", "households", "area_m2"),
+        popup=("name", "code", "highlights", "households", "area_m2"),
     ),
     Layer(
         name="grid",
@@ -186,7 +190,8 @@ CATALOGUE: tuple[Layer, ...] = (
         geometry="Polygon",
         description="按“1+1+1+N”原则划分的网格(示意)",
         fields=(
-            Field("code", "网格编码", pattern=r"370104\d{3}\d{3}"),
+            # GB/T 30428.1: county 370104 + street 002 (中大槐树街道) + community 3 + cell 3.
+            Field("code", "网格编码", pattern=r"370104002\d{3}\d{3}"),
             _name("网格名称"),
             _community(),
             Field("staffing", "力量配置", choices=("1+1+1+N",)),
@@ -235,7 +240,8 @@ CATALOGUE: tuple[Layer, ...] = (
         geometry="Point",
         description="新建垃圾分类投放点,四分类(位置为示意)",
         fields=(
-            Field("code", "部件编码", pattern=r"370104\d{10}"),
+            # GB/T 30428.2: county 370104 + class 03 市容环境 + subclass 05 垃圾箱 + serial 6.
+            Field("code", "部件编码", pattern=r"3701040305\d{6}"),
             _name("投放点名称"),
             _community(),
             Field("kinds", "投放类别", type="list", choices=GARBAGE_KINDS),
@@ -294,12 +300,13 @@ CATALOGUE: tuple[Layer, ...] = (
             Field("years_idle", "闲置年限(年)", type="int", minimum=0, unit="年"),
             Field("last_update", "更新日期", type="date"),
             _community(),
+            Field("part_of", "所属片区", required=False),
             Field("from_document", "见于2022年工作总结", type="bool"),
             _note(),
         ),
         style=Style(color="#ca6f1e", fill_color="#f5b041", fill_opacity=0.45),
         popup=("name", "status", "owner", "planned_use", "years_idle", "last_update",
-               "community", "note", "area_m2", "area_mu"),
+               "community", "part_of", "note", "area_m2", "area_mu"),
     ),
     Layer(
         name="venues",
@@ -320,6 +327,126 @@ CATALOGUE: tuple[Layer, ...] = (
         popup=("name", "category", "kind", "address", "community", "quancheng_app",
                "pledge_signed"),
         checks=(_venue_kind_matches_category,),
+    ),
+    # --- the rest of the 2022 work summary: counts from it, positions illustrative ---
+    Layer(
+        name="hotline",
+        title="12345工单",
+        group="城市治理",
+        geometry="Point",
+        description="2022年承办12345市民服务热线工单3176件,回复率、办结率、满意率均达到100%"
+                    "(件数见工作总结;位置、类别、日期为示意)",
+        fields=(
+            _name("工单"),
+            Field("category", "诉求类别(示意)", choices=HOTLINE_CATEGORIES),
+            _community(),
+            Field("date", "受理日期(示意)", type="date"),
+            Field("answered", "已回复", type="bool"),
+            Field("closed", "已办结", type="bool"),
+            Field("satisfied", "满意", type="bool"),
+        ),
+        style=Style(color="#b9770e", fill_color="#f5b041", radius=3, fill_opacity=0.6),
+        popup=("name", "category", "community", "date", "answered", "closed", "satisfied"),
+        tooltip="category",
+    ),
+    Layer(
+        name="selfbuilt",
+        title="经营性自建房",
+        group="城市治理",
+        geometry="Point",
+        description="2022年排查整治经营性自建房14户(户数见工作总结;位置与用途为示意)",
+        fields=(
+            _name("名称"),
+            Field("use", "经营用途(示意)", choices=("餐饮", "住宿", "商铺", "仓储", "加工")),
+            Field("floors", "层数(示意)", type="int", minimum=1, unit="层"),
+            _community(),
+            Field("address", "地址(示意)"),
+            Field("result", "排查结果", choices=("已排查整治",)),
+        ),
+        style=Style(color="#6e2c00", fill_color="#dc7633", radius=6, fill_opacity=0.9),
+        popup=("name", "use", "floors", "address", "community", "result"),
+    ),
+    Layer(
+        name="illegal_removed",
+        title="违建拆除点",
+        group="城市治理",
+        geometry="Polygon",
+        description="2022年拆除违章建筑900余平方米(面积见工作总结;位置与分布为示意)",
+        fields=(
+            _name("名称"),
+            Field("kind", "类型(示意)",
+                  choices=("私搭乱建棚屋", "违规加层", "占道搭建", "楼顶违建")),
+            _community(),
+            Field("removed", "拆除日期(示意)", type="date"),
+        ),
+        style=Style(color="#922b21", fill_color="#e6b0aa", fill_opacity=0.6, dash_array="4 2"),
+        popup=("name", "kind", "community", "removed", "area_m2"),
+    ),
+    Layer(
+        name="railway_cleanup",
+        title="铁路沿线整治段",
+        group="城市治理",
+        geometry="Polygon",
+        description="2022年专项整治铁路沿线环境600余平方米(面积见工作总结;位置为示意)",
+        fields=(
+            _name("名称"),
+            _community(),
+            Field("work", "整治内容(示意)"),
+            Field("done", "完成年份", pattern=r"\d{4}"),
+        ),
+        style=Style(color="#1d8348", fill_color="#82e0aa", fill_opacity=0.7),
+        popup=("name", "community", "work", "done", "area_m2"),
+    ),
+    Layer(
+        name="vending",
+        title="占道经营热点",
+        group="城市治理",
+        geometry="Point",
+        description="2022年处理占道经营40余人次(人次见工作总结;热点位置与分布为示意)",
+        fields=(
+            _name("热点"),
+            Field("cases", "处理人次(示意分布)", type="int", minimum=0, unit="人次"),
+            _community(),
+            Field("period", "时段"),
+        ),
+        style=Style(color="#7d6608", fill_color="#f4d03f", radius=7, fill_opacity=0.9),
+        popup=("name", "cases", "community", "period"),
+    ),
+    Layer(
+        name="compounds",
+        title="小区",
+        group="管理单元",
+        geometry="Polygon",
+        description="居民小区:开放式老旧小区、老旧封闭式小区红色物业试点(嘉瑞、忠厚街)、"
+                    "御景红色物业示范点(类型与试点见工作总结;名称、范围为示意)",
+        fields=(
+            _name("小区名称(示意)"),
+            Field("kind", "类型", choices=COMPOUND_KINDS),
+            _community(),
+            Field("red_property_pilot", "红色物业试点/示范", type="bool"),
+            Field("model", "治理模式", required=False),
+        ),
+        style=Style(color="#5b2c6f", fill_color="#d7bde2", fill_opacity=0.25, weight=1.5),
+        popup=("name", "kind", "community", "red_property_pilot", "model", "area_m2"),
+    ),
+    Layer(
+        name="shopfronts",
+        title="门前五包商户",
+        group="城市治理",
+        geometry="Point",
+        description="门前五包责任书与公示牌436个;“文明商户”“党员示范商户”50余个,“五星级单位”103个"
+                    "(数量见工作总结;商户名称、位置与各自称号为示意)",
+        fields=(
+            _name("商户名称(示意)"),
+            Field("address", "地址(示意)"),
+            _community(),
+            Field("pledge_signed", "签订门前五包责任书", type="bool"),
+            Field("civilized", "文明商户", type="bool"),
+            Field("party_model", "党员示范商户", type="bool"),
+            Field("five_star", "五星级单位", type="bool"),
+        ),
+        style=Style(color="#1a5276", fill_color="#5dade2", radius=3, fill_opacity=0.8),
+        popup=("name", "address", "community", "civilized", "party_model", "five_star"),
     ),
 )
 

@@ -70,7 +70,7 @@ GARBAGE_SIZE_CLASSES: tuple[tuple[int | None, int, str], ...] = (
     (None, 22, "14桶及以上"),
 )
 
-# Worst first: a cluster of venues takes the colour of its worst status.
+# Worst first: a cluster of venues is a ring of its statuses' shares, in this order.
 VENUE_STATUS_COLORS = {
     STATUS_HAZARD: "#d62c1f",
     STATUS_OVERDUE: "#f0a020",
@@ -103,12 +103,29 @@ PARCEL_STATUS_COLORS = {
     "已利用": "#7fb77e",
 }
 
+# Projects by status: the leaders' table and brief (the maps colour projects by category).
+PROJECT_STATUS_COLORS = {
+    "在建": "#d4679a",  # as a parcel under construction
+    "筹备开业": "#2e7fc1",
+    "规划中": "#f2b233",  # as a parcel being planned
+    "运营中": "#7fb77e",  # as a parcel in use
+    "程序化解": "#8a8f94",
+}
+
+
+def status_colors(layer: Layer) -> dict[str, str]:
+    """The one colour of each status of a layer, on every page (table, map, legend)."""
+    return dict({"parcels": PARCEL_STATUS_COLORS, "projects": PROJECT_STATUS_COLORS}
+                .get(layer.name, {}))
+
+
 PROJECT_CATEGORY_COLORS = {
     "重点项目": "#7d3c98",
     "医疗养老": "#1a9c8c",
     "商业": "#2e7fc1",
     "文化": "#c79a16",
     "便民设施": "#6c7a89",
+    "风险点": "#a93226",
 }
 PLANNED_DASH = "6 4"  # outline of projects not yet built (规划中)
 
@@ -162,6 +179,7 @@ THEMED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
     ("venues", "kind"): tuple(VENUE_KIND_GLYPHS),
     ("venues", "category"): tuple(VENUE_CATEGORY_SHAPES),
     ("parcels", "status"): tuple(PARCEL_STATUS_COLORS),
+    ("projects", "status"): tuple(PROJECT_STATUS_COLORS),
     ("projects", "category"): tuple(PROJECT_CATEGORY_COLORS),
     ("roads", "kind"): tuple(ROAD_KIND_STYLES),
 }

@@ -38,8 +38,13 @@ DRAW_ORDER = ("communities", "grid", "roads", "parcels", "projects", "parking", 
 # Borders drawn a second time, just above the layer that would hide them: community
 # borders run along roads, whose wide lines cover them.
 OUTLINE_ABOVE = {"communities": "roads"}
-CLUSTERED = ("garbage", "venues")  # point layers that cluster when zoomed out
-SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid")
+CLUSTERED = ("garbage", "venues", "shopfronts")  # point layers that cluster when zoomed out
+# Wider clusters (pixels, zoomed out) for layers of many points close together.
+CLUSTER_RADIUS = {"shopfronts": 110}
+# Point layers drawn as a heat map (many points whose density is the message): Leaflet.heat.
+HEATED = {"hotline": {"radius": 16, "blur": 18, "max": 10, "maxZoom": 16, "minOpacity": 0.1}}
+SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid",
+              "roads", "boundary")  # by name, and by address (venues, the office)
 
 
 class _AppAssets(JSCSSMixin, MacroElement):
@@ -54,8 +59,10 @@ HuaishuMap.setMap({{ this._parent.get_name() }});
     def __init__(self, options: MapOptions):
         super().__init__()
         self._name = "AppAssets"
-        self.default_js = [("huaishu_map", f"{options.static_url}/js/huaishu-map.js")]
-        self.default_css = [("huaishu_map_css", f"{options.static_url}/css/map.css")]
+        self.default_js = [("huaishu_map", f"{options.static_url}/js/huaishu-map.js"),
+                           ("map_labels", f"{options.static_url}/js/map-labels.js")]
+        self.default_css = [("huaishu_map_css", f"{options.static_url}/css/map.css"),
+                            ("map_labels_css", f"{options.static_url}/css/map-labels.css")]
 
 
 class _PluginAssets(JSCSSMixin, MacroElement):
@@ -69,6 +76,8 @@ class _PluginAssets(JSCSSMixin, MacroElement):
             ("markercluster", f"{modules}/leaflet.markercluster/dist/leaflet.markercluster.js"),
             ("geoman", f"{modules}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js"),
             ("map_overlays", f"{options.static_url}/js/map-overlays.js"),
+            ("map_clusters", f"{options.static_url}/js/map-clusters.js"),
+            ("leaflet_heat", f"{modules}/leaflet.heat/dist/leaflet-heat.js"),
         ]
         self.default_css = [
             ("markercluster_css", f"{modules}/leaflet.markercluster/dist/MarkerCluster.css"),
@@ -134,6 +143,8 @@ def overview_map(store: Layers, options: MapOptions | None = None,
                               cluster=name in CLUSTERED,
                               pane={"name": f"hs-{name}", "zIndex": z_index[name]},
                               outline_pane=outline_pane(name, z_index))
+        config["heat"] = HEATED.get(name)
+        config["clusterRadius"] = CLUSTER_RADIUS.get(name)
         ApiLayer(config).add_to(group)
         group.add_to(m)
     # No m.fit_bounds: its animated zoom would finish after, and undo, the page

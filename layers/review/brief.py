@@ -26,10 +26,15 @@ from layers.review.surroundings import Surroundings
 MAP_WIDTH_MM = 180.0
 MAP_HEIGHT_MM = 90.0
 MAP_MARGIN = 0.08  # share of the reach's extent added around it
+# The strip under the map that holds the scale bar and the north arrow, so that
+# they cover nothing drawn on the map.
+STRIP_MM = 11.0
+LABEL_GAP_MM = 0.6  # kept free around each label; a label that would touch another is dropped
 NICE_LENGTHS_M = (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000)
 PX_TO_MM = 0.2  # line weights of the catalogue styles (screen pixels) on paper
 
 SITE_COLOR = "#c0392b"
+SITE_NAME_COLOR = "#4a235a"  # names of the other sites on the extract
 REACH_COLOR = "#7b241c"
 ROAD_LINK_COLOR = "#1f4e79"
 COMMUNITY_COLOR = "#566573"
@@ -102,6 +107,11 @@ class MapExtract:
     legend: list[LegendEntry] = field(default_factory=list)
     scale_bar: ScaleBar | None = None
     bounds_m: tuple[float, float, float, float] | None = None  # the frame, EPSG:4548
+    strip_mm: float = STRIP_MM  # below the map: scale bar and north arrow
+
+    @property
+    def total_height_mm(self) -> float:
+        return self.height_mm + self.strip_mm
 
 
 @dataclass(frozen=True)
@@ -130,7 +140,7 @@ def make_brief(surroundings: Surroundings, layer_name: str, feature_id: str,
                distance_m: float, today: dt.date) -> Brief:
     around = surroundings.around(layer_name, feature_id, distance_m)
     loaded, position = surroundings.site(layer_name, feature_id)
-    row = next(r for r in table_rows(loaded) if r["id"] == feature_id)
+    row = next(r for r in table_rows(loaded, today) if r["id"] == feature_id)
     props = {**loaded.features[position]["properties"], **row}
     return Brief(
         layer=layer_name, layer_title=loaded.layer.title, id=feature_id, name=props["name"],
@@ -143,6 +153,7 @@ def make_brief(surroundings: Surroundings, layer_name: str, feature_id: str,
 # ------------------------------------------------------------------- facts
 FACT_EXTRAS = {  # derived facts, shown after the field they follow
     "investment_to_date_wan": ("investment_progress_pct", "累计完成投资占计划", "%"),
+    "expected_completion": ("delay", "进度", ""),  # 逾期…, counted to the brief's date
 }
 
 
@@ -213,6 +224,7 @@ class _Frame:
         minx, miny, maxx, maxy = bounds
         dx, dy = (maxx - minx) * (1 + 2 * MAP_MARGIN), (maxy - miny) * (1 + 2 * MAP_MARGIN)
         self.scale = max(dx / width_mm, dy / height_mm)  # metres per millimetre
+        self.width_mm, self.height_mm = width_mm, height_mm
         cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
         self.minx = cx - width_mm / 2 * self.scale
         self.maxy = cy + height_mm / 2 * self.scale
@@ -300,34 +312,82 @@ def map_extract(surroundings: Surroundings, layer_name: str, feature_id: str,
 
 def _labels(surroundings: Surroundings, frame: _Frame, layer_name: str, feature_id: str,
             site: Geometry) -> list[Label]:
+    """Names on the extract, most important first (the site, communities, roads, other
+    sites); a label whose box would overlap one already placed, or leave the frame, is
+    dropped."""
     store = surroundings.store
-    labels = []
+    candidates = []
+    loaded, position = surroundings.site(layer_name, feature_id)
+    name = loaded.features[position]["properties"]["name"]
+    minx, miny, maxx, maxy = site.bounds
+    x, y = frame.xy((minx + maxx) / 2, maxy)
+    candidates.append(Label(name, x, max(4.0, y - 1.5), 3.4, SITE_COLOR, bold=True))
     communities = store.get("communities")
     for i in sorted(communities.tree.query(frame.box, predicate="intersects").tolist()):
         part = shapely.clip_by_rect(communities.metric[i], *frame.box.bounds).difference(site)
         if part.area < (12 * frame.scale) ** 2:
             continue  # too small a piece to carry a name
         x, y = frame.xy(*part.representative_point().coords[0])
-        labels.append(Label(communities.features[i]["properties"]["name"], x, y, 3.0,
-                            COMMUNITY_COLOR, bold=True))
+        candidates.append(Label(communities.features[i]["properties"]["name"], x, y, 3.0,
+                                COMMUNITY_COLOR, bold=True))
     roads = store.get("roads")
     for i in sorted(roads.tree.query(frame.box, predicate="intersects").tolist()):
         part = shapely.clip_by_rect(roads.metric[i], *frame.box.bounds)
         if part.is_empty or part.length < 30 * frame.scale:
             continue
         line = max(getattr(part, "geoms", [part]), key=lambda g: g.length)
-        a, b = line.interpolate(0.3, normalized=True), line.interpolate(0.32, normalized=True)
-        (ax, ay), (bx, by) = frame.xy(a.x, a.y), frame.xy(b.x, b.y)
-        angle = math.degrees(math.atan2(by - ay, bx - ax))
-        angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle
-        labels.append(Label(roads.features[i]["properties"]["name"], ax, ay, 2.6, "#333333",
-                            angle=round(angle, 1)))
-    loaded, position = surroundings.site(layer_name, feature_id)
-    name = loaded.features[position]["properties"]["name"]
-    minx, miny, maxx, maxy = site.bounds
-    x, y = frame.xy((minx + maxx) / 2, maxy)
-    labels.append(Label(name, x, max(4.0, y - 1.5), 3.4, SITE_COLOR, bold=True))
-    return labels
+        for at in (0.3, 0.7):  # two places along the line: one may be taken
+            a, b = line.interpolate(at, normalized=True), line.interpolate(at + 0.02,
+                                                                           normalized=True)
+            (ax, ay), (bx, by) = frame.xy(a.x, a.y), frame.xy(b.x, b.y)
+            angle = math.degrees(math.atan2(by - ay, bx - ax))
+            angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle
+            candidates.append(Label(roads.features[i]["properties"]["name"], ax, ay, 2.6,
+                                    "#333333", angle=round(angle, 1)))
+    for other in ("projects", "parcels", "parking"):
+        data = store.get(other)
+        for i in sorted(data.tree.query(frame.box, predicate="intersects").tolist()):
+            if other == layer_name and data.ids[i] == feature_id:
+                continue
+            part = shapely.clip_by_rect(data.metric[i], *frame.box.bounds)
+            if part.is_empty or part.area < (6 * frame.scale) ** 2:
+                continue
+            x, y = frame.xy(*part.representative_point().coords[0])
+            candidates.append(Label(data.features[i]["properties"]["name"], x, y, 2.3,
+                                    SITE_NAME_COLOR))
+    return place_labels(candidates, frame.width_mm, frame.height_mm)
+
+
+def label_box(label: Label) -> tuple[float, float, float, float]:
+    """The label's box on the page (min x, min y, max x, max y, in mm), turned with it.
+
+    Chinese characters are about one em wide; other characters about half.
+    """
+    ems = sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in label.text)
+    half_w, half_h = ems * label.size_mm / 2 + 0.3, label.size_mm * 0.6
+    turn = math.radians(label.angle)
+    dx = abs(half_w * math.cos(turn)) + abs(half_h * math.sin(turn))
+    dy = abs(half_w * math.sin(turn)) + abs(half_h * math.cos(turn))
+    return label.x - dx, label.y - dy, label.x + dx, label.y + dy
+
+
+def place_labels(candidates: list[Label], width_mm: float, height_mm: float) -> list[Label]:
+    """The candidates, in order, that fit the frame and overlap no label placed before;
+    a name is written once only where the same text is already placed nearby."""
+    placed: list[tuple[Label, tuple[float, float, float, float]]] = []
+    for label in candidates:
+        box = label_box(label)
+        if box[0] < 0 or box[1] < 0 or box[2] > width_mm or box[3] > height_mm:
+            continue
+        if any(box[0] < b[2] + LABEL_GAP_MM and b[0] < box[2] + LABEL_GAP_MM
+               and box[1] < b[3] + LABEL_GAP_MM and b[1] < box[3] + LABEL_GAP_MM
+               for _, b in placed):
+            continue
+        if any(p.text == label.text and math.dist((p.x, p.y), (label.x, label.y)) < 60
+               for p, _ in placed):
+            continue
+        placed.append((label, box))
+    return [label for label, _ in placed]
 
 
 def _scale_bar(frame: _Frame, width_mm: float) -> ScaleBar:

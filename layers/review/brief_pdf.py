@@ -186,19 +186,21 @@ class MapFlowable(Flowable):
         self.underlay = underlay
         self.images = images or {}
         self.width = extract.width_mm * mm
-        self.height = extract.height_mm * mm
+        self.height = extract.total_height_mm * mm  # the map, and under it the strip
+        self.map_bottom = extract.strip_mm * mm
 
     def _xy(self, x: float, y: float) -> tuple[float, float]:
-        return x * mm, (self.extract.height_mm - y) * mm
+        return x * mm, (self.extract.total_height_mm - y) * mm
 
     def draw(self) -> None:
         c: Canvas = self.canv
+        map_height = self.height - self.map_bottom
         c.saveState()
         frame = c.beginPath()
-        frame.rect(0, 0, self.width, self.height)
+        frame.rect(0, self.map_bottom, self.width, map_height)
         c.clipPath(frame, stroke=0, fill=0)
         c.setFillColor(colors.white)
-        c.rect(0, 0, self.width, self.height, stroke=0, fill=1)
+        c.rect(0, self.map_bottom, self.width, map_height, stroke=0, fill=1)
         if self.underlay is not None:
             self._basemap(self.underlay)
         for mark in self.extract.marks:
@@ -208,7 +210,8 @@ class MapFlowable(Flowable):
         c.restoreState()
         c.setStrokeColor(INK)
         c.setLineWidth(0.6)
-        c.rect(0, 0, self.width, self.height, stroke=1, fill=0)
+        c.rect(0, self.map_bottom, self.width, map_height, stroke=1, fill=0)
+        # In the strip under the map: they cover nothing drawn on it.
         self._scale_bar()
         self._north_arrow()
 
@@ -269,12 +272,8 @@ class MapFlowable(Flowable):
         if bar is None:
             return
         c: Canvas = self.canv
-        x0, y0, h = 5 * mm, 5 * mm, 1.6 * mm
+        x0, y0, h = 5 * mm, 3 * mm, 1.6 * mm
         half = bar.length_mm / 2 * mm
-        c.setFillColor(colors.white)
-        c.setStrokeColor(colors.white)
-        c.rect(x0 - 2 * mm, y0 - 2 * mm, bar.length_mm * mm + 24 * mm, 9 * mm, stroke=0,
-               fill=1)
         c.setStrokeColor(INK)
         c.setLineWidth(0.5)
         c.setFillColor(INK)
@@ -290,14 +289,14 @@ class MapFlowable(Flowable):
 
     def _north_arrow(self) -> None:
         c: Canvas = self.canv
-        x, y = self.width - 8 * mm, self.height - 14 * mm
+        x, y = self.width - 10 * mm, 2.5 * mm
         c.setFillColor(INK)
         path = c.beginPath()
-        path.moveTo(x, y + 8 * mm)
-        path.lineTo(x - 2.5 * mm, y)
-        path.lineTo(x, y + 2 * mm)
-        path.lineTo(x + 2.5 * mm, y)
+        path.moveTo(x, y + 7 * mm)
+        path.lineTo(x - 2.2 * mm, y)
+        path.lineTo(x, y + 1.7 * mm)
+        path.lineTo(x + 2.2 * mm, y)
         path.close()
         c.drawPath(path, stroke=0, fill=1)
         c.setFont(FONT, 8)
-        c.drawCentredString(x, y - 4 * mm, "北")
+        c.drawString(x + 4 * mm, y + 1 * mm, "北")

@@ -58,9 +58,15 @@ def _row(layer: Layer) -> Schema:
             columns[name] = number(MEASURE_LABELS[name] + ", EPSG:4548", minimum=0)
         elif name == "investment_progress_pct":
             columns[name] = nullable(number("累计完成投资占计划(%)", minimum=0))
+        elif name == "delay":
+            columns[name] = nullable(string("how late the project is (逾期N年M个月), counted "
+                                            "from the end of its expected year; null if not"))
         else:
             columns[name] = field_schema(layer.field(name))
-    return obj(columns)
+    required = list(columns)
+    if layer.name == "parcels":  # only on a parcel that is part of another one
+        columns["part_of"] = string("the parcel this one is part of (八里桥片区)")
+    return obj(columns, required=required)
 
 
 def _totals(layer: Layer) -> Schema:
@@ -216,6 +222,21 @@ def review_section(catalogue: Sequence[Layer]) -> Section:
     paths["/api/figures"] = operation(
         TAG, "getFigures", "The figures of the year (the dashboard's data)",
         ok=json_content(ref("Figures")), error_codes=())
+    count_of = lambda key, schema: array(obj({key: schema, "count": COUNT}))  # noqa: E731
+    paths["/api/hotline"] = operation(
+        TAG, "getHotline", "The 12345 work orders of 2022 by month, community and category",
+        ok=json_content(obj({
+            "total": COUNT,
+            "rates": obj({k: number(minimum=0, maximum=100) for k in
+                          ("answered", "closed", "satisfied")}, required=[]),
+            "by_month": count_of("month", string()),
+            "by_community": array(obj({"community": string(), "count": COUNT,
+                                       "per_km2": nullable(number(minimum=0))})),
+            "by_category": count_of("category", string()),
+            "illustrative": {"type": "boolean"},
+        })), error_codes=(),
+        description="The total and the rates are the document's; months, communities and "
+                    "categories come from the illustrative positions and dates.")
     return Section(TAG, "The leaders' review (roles leader and admin): tables of land parcels "
                         "and project sites, their exports and surroundings, and the figures of "
                         "the year",

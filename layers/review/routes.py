@@ -34,13 +34,14 @@ from layers.basemaps.routes import (
 )
 from layers.basemaps.underlay import Underlay, fetch_images
 from layers.catalogue.entries import get_layer
-from layers.catalogue.styles import leaflet_style
+from layers.catalogue.styles import leaflet_style, status_colors
 from layers.catalogue.values import format_value
 from layers.data.tables import to_csv, to_xlsx
 from layers.review import sites
 from layers.review.brief import make_brief
 from layers.review.brief_pdf import brief_pdf
 from layers.review.figures import load_figures
+from layers.review.hotline import hotline_summary
 from layers.review.maps import sites_map
 from layers.review.surroundings import (
     DEFAULT_DISTANCE_M,
@@ -101,6 +102,7 @@ def sites_page(kind: str):
         "briefUrl": url_for("review.brief_page", kind=kind, feature_id="__ID__"),
         "pdfUrl": url_for("review.brief_pdf_file", kind=kind, feature_id="__ID__"),
         "statuses": list(layer.field("status").choices),
+        "statusColors": status_colors(layer),
         "distance": {"default": DEFAULT_DISTANCE_M, "min": MIN_DISTANCE_M,
                      "max": MAX_DISTANCE_M},
         # The catalogue's styles of what the surroundings draw.
@@ -147,6 +149,7 @@ def _underlay(brief: Any, source: Any) -> Underlay | None:
 def dashboard():
     return render_template("review/dashboard.html", title="2022年主要工作指标",
                            figures_url=url_for("review.figures"),
+                           hotline_url=url_for("review.hotline"),
                            projects_url=url_for("review.site_table", kind="projects"),
                            parcels_url=url_for("review.site_table", kind="parcels"))
 
@@ -163,7 +166,7 @@ def _table(kind: str) -> tuple[Any, list[sites.Column], list[dict[str, Any]], di
     statuses = sites.parse_statuses(request.args.get("status"), layer)
     sort, descending = sites.parse_sort(request.args.get("sort"), request.args.get("order"),
                                         layer)
-    chosen = sites.select(sites.rows(loaded), statuses, sort, descending,
+    chosen = sites.select(sites.rows(loaded, today()), statuses, sort, descending,
                           layer.field("status").choices)
     query = {"status": list(statuses) if statuses else None, "sort": sort,
              "order": "desc" if descending else "asc"}
@@ -178,6 +181,7 @@ def site_table(kind: str):
         "layer": kind, "title": layer.title,
         "columns": [c.as_dict() for c in columns],
         "statuses": list(layer.field("status").choices),
+        "statusColors": status_colors(layer),
         "rows": chosen, **extra,
     })
 
@@ -227,3 +231,8 @@ def surroundings(kind: str, feature_id: str):
 @bp.get("/api/figures")
 def figures():
     return jsonify(current_app.extensions["figures"])
+
+
+@bp.get("/api/hotline")
+def hotline():
+    return jsonify(hotline_summary(get_store()))

@@ -7,6 +7,7 @@ EPSG:4548) and, for projects, the share of the planned investment done.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ TABLES = {
                      default_sort="area_mu"),
     "projects": Table("projects", ("name", "category", "status", "investment_plan_wan",
                                    "investment_to_date_wan", "investment_progress_pct",
-                                   "investment_2022_wan", "expected_completion", "partner",
+                                   "investment_2022_wan", "expected_completion", "delay", "partner",
                                    "community", "area_m2", "area_mu", "last_update", "note"),
                       default_sort="investment_to_date_wan"),
 }
@@ -45,7 +46,23 @@ _MEASURES = {
     "area_mu": Column("area_mu", "面积(亩)", "float", "亩"),
     "investment_progress_pct": Column("investment_progress_pct", "累计完成投资占计划(%)",
                                       "pct", "%"),
+    "delay": Column("delay", "逾期", "str"),
 }
+# A project in these statuses after the year it was expected to be done is late.
+UNFINISHED = ("在建", "筹备开业", "规划中")
+
+
+def delay(props: dict[str, Any], today: dt.date | None) -> str | None:
+    """How late a project is ("逾期2年11个月"), counted from the end of its expected
+    year; None if it is not late, is done, or has no expected year."""
+    year = props.get("expected_completion")
+    if today is None or props.get("status") not in UNFINISHED or not year:
+        return None
+    months = (today.year - int(year) - 1) * 12 + today.month
+    if months <= 0:
+        return None
+    years, rest = divmod(months, 12)
+    return "逾期" + (f"{years}年" if years else "") + (f"{rest}个月" if rest else "")
 
 
 def columns(layer: Layer) -> list[Column]:
@@ -60,15 +77,20 @@ def columns(layer: Layer) -> list[Column]:
     return out
 
 
-def rows(loaded: LoadedLayer) -> list[dict[str, Any]]:
-    """One row per feature: its id and the table's fields (None where unknown)."""
+def rows(loaded: LoadedLayer, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """One row per feature: its id and the table's fields (None where unknown); a
+    project's delay is counted to `today` (none without it)."""
     fields = TABLES[loaded.name].fields
     out = []
     for feature in loaded.features:
         props = dict(feature["properties"])
         plan, done = props.get("investment_plan_wan"), props.get("investment_to_date_wan")
         props["investment_progress_pct"] = round(100 * done / plan, 1) if plan and done else None
-        out.append({"id": feature["id"], **{name: props.get(name) for name in fields}})
+        props["delay"] = delay(props, today)
+        row = {"id": feature["id"], **{name: props.get(name) for name in fields}}
+        if props.get("part_of"):  # a part of another parcel (八里桥蔬菜市场 of its 片区)
+            row["part_of"] = props["part_of"]
+        out.append(row)
     return out
 
 
@@ -131,7 +153,10 @@ def totals(table_rows: Sequence[dict[str, Any]], layer: Layer) -> dict[str, Any]
     for entry in by_status.values():
         entry["area_m2"] = round(entry["area_m2"], 1)
         entry["area_mu"] = round(m2_to_mu(entry["area_m2"]), 2)
-    area_m2 = round(sum(r.get("area_m2") or 0 for r in table_rows), 1)
+    # A part of another site listed too is counted once, in the whole.
+    area_m2 = round(sum(r.get("area_m2") or 0 for r in table_rows
+                        if not (r.get("part_of") and any(o.get("name") == r["part_of"]
+                                                         for o in table_rows))), 1)
     out: dict[str, Any] = {
         "count": len(table_rows),
         "area_m2": area_m2,

@@ -197,7 +197,8 @@
 
   // --- clusters ----------------------------------------------------------------
 
-  // Venue clusters take the colour of their worst status; garbage clusters
+  // Venue clusters are a ring of their statuses, each in proportion to its venues
+  // (so a print shows how much is red, not whether anything is); garbage clusters
   // are a pie of their bins by kind, like the points.
   function clusterColor(markers, config) {
     const theme = config.theme;
@@ -208,17 +209,22 @@
       return garbagePie(theme, counts);
     }
     if (!theme || theme.kind !== "venues") return config.style.color;
-    const statuses = new Set(markers.map((m) => m.feature.properties.status));
-    // The worst status in the cluster (theme.statuses lists the worst first).
-    for (const status of theme.statuses) {
-      if (statuses.has(status.value)) return status.color;
-    }
-    return theme.unknownColor;
+    return statusRing(theme, markers.map((m) => m.feature.properties.status));
   }
+
+  // Shares of each status (worst first, clockwise from the top), unknown ones grey.
+  function statusRing(theme, statuses) {
+    const colors = theme.statuses.map((s) => s.color).concat([theme.unknownColor]);
+    const counts = theme.statuses.map((s) => statuses.filter((v) => v === s.value).length);
+    counts.push(statuses.length - counts.reduce((a, b) => a + b, 0));
+    return garbagePie({ kinds: colors.map((color) => ({ color: color })) }, counts);
+  }
+  HuaishuMap.statusRing = statusRing;
 
   function clusterGroup(config) {
     return L.markerClusterGroup({
-      maxClusterRadius: 45,
+      // Wider when zoomed out, so that the clusters of two layers leave each other room.
+      maxClusterRadius: (zoom) => (zoom < 16.5 ? config.clusterRadius || 64 : 45),
       disableClusteringAtZoom: 18,
       showCoverageOnHover: false,
       chunkedLoading: true,
@@ -227,7 +233,14 @@
         const size = count < 10 ? 30 : count < 50 ? 36 : 42;
         const node = el("div", null, "hs-cluster hs-cluster-" + config.name);
         node.appendChild(el("span", String(count), "hs-cluster-count"));
-        node.style.background = clusterColor(cluster.getAllChildMarkers(), config);
+        const markers = cluster.getAllChildMarkers();
+        node.style.background = clusterColor(markers, config);
+        if (config.theme && config.theme.kind === "venues") {
+          // Venues by status (the theme's order), the ring's shares, for a tooltip and tests.
+          const counts = config.theme.statuses.map((s) => markers.filter((m) => m.feature.properties.status === s.value).length);
+          node.dataset.shares = counts.join(",");
+          node.title = config.theme.statuses.map((s, i) => s.value + " " + counts[i]).join(",");
+        }
         return L.divIcon({ html: node, className: "hs-icon hs-cluster-icon", iconSize: [size, size] });
       },
     });
@@ -280,6 +293,14 @@
     }
     const visible = entry.items.filter((layer) => passes(entry, layer.feature));
     entry.visibleCount = visible.length;
+    if (entry.heat) {
+      const points = visible.map((layer) => layer.getLatLng());
+      // Leaflet.heat redraws on setLatLngs, which fails while the layer is off the map:
+      // then keep the points for its next drawing.
+      if (entry.heat._map) entry.heat.setLatLngs(points);
+      else entry.heat._latlngs = points;
+      return;
+    }
     if (entry.cluster) {
       entry.cluster.clearLayers();
       entry.cluster.addLayers(visible);
@@ -357,13 +378,16 @@
       .then((collection) => {
         entry.geojson = geoJsonLayer(collection, config);
         entry.items = entry.geojson.getLayers();
-        if (config.cluster) {
+        if (config.heat && L.heatLayer) {
+          // A heat map of the points (their density is the message), not the markers.
+          entry.heat = L.heatLayer(entry.items.map((l) => l.getLatLng()), config.heat).addTo(group);
+        } else if (config.cluster) {
           entry.cluster = clusterGroup(config).addTo(group);
           entry.cluster.addLayers(entry.items);
         } else {
           entry.geojson.addTo(group);
         }
-        entry.display = entry.cluster || entry.geojson;
+        entry.display = entry.heat || entry.cluster || entry.geojson;
         for (const extra of decorations(entry)) extra.addTo(group);
         outlines(entry);
         entry.count = entry.visibleCount = collection.features.length;

@@ -133,10 +133,11 @@
     boundary: { color: STYLES.boundary.color, weight: STYLES.boundary.weight, dashArray: STYLES.boundary.dashArray, fill: false },
   };
   // Roads, cells and boundaries for orientation (no tiles: the page works offline).
+  Inspect.baseLayers = {}; // name -> L.geoJSON, named on the map by map-labels.js
   for (const name of Object.keys(BASE_STYLES)) {
     getJson(config.api.layers + "/" + name)
       .then((collection) => {
-        L.geoJSON(collection, { style: BASE_STYLES[name], interactive: false }).addTo(baseLayers);
+        Inspect.baseLayers[name] = L.geoJSON(collection, { style: BASE_STYLES[name], interactive: false }).addTo(baseLayers);
       })
       .catch((error) => console.error("layer " + name + " failed to load:", error));
   }

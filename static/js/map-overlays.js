@@ -118,8 +118,8 @@
         })
       )
     );
-    // Server clusters (a large layer) count venues; the browser's take the worst status.
-    const note = serverCluster ? "聚合圆中数字为场所数,放大后显示检查状态" : "聚合圆中数字为场所数,按其中最差的检查状态着色";
+    // Server clusters (a large layer) count venues; the browser's show each status's share.
+    const note = serverCluster ? "聚合圆中数字为场所数,放大后显示检查状态" : "聚合圆中数字为场所数,环上各色为各检查状态所占比例";
     box.appendChild(el("div", note, "hs-legend-note"));
     return box;
   }

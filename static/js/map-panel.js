@@ -86,6 +86,9 @@
   // --- search ----------------------------------------------------------------------
 
   let searchIndex = [];
+  // Besides the name, a feature is found by these properties: an address (venues),
+  // the office's address (the sub-district); a road by its name, like any feature.
+  const ADDRESS_FIELDS = ["address", "office"];
 
   function buildSearchIndex() {
     searchIndex = [];
@@ -96,17 +99,34 @@
         const props = layer.feature.properties;
         const label = props[entry.config.tooltip];
         if (typeof label !== "string") continue;
-        searchIndex.push({ text: label, key: label.toLowerCase(), name: name, layer: layer, community: props.community || "" });
+        const addresses = ADDRESS_FIELDS.map((f) => props[f]).filter((v) => typeof v === "string" && v);
+        searchIndex.push({
+          text: label,
+          key: label.toLowerCase(),
+          addresses: addresses.map((a) => ({ text: a, key: a.toLowerCase() })),
+          name: name,
+          layer: layer,
+          community: props.community || "",
+        });
       }
     }
   }
 
+  // Names first (those that begin with the query before the others), then addresses.
   function search(query) {
     const q = query.trim().toLowerCase();
     if (!q) return [];
-    const hits = searchIndex.filter((hit) => hit.key.includes(q));
-    hits.sort((a, b) => (b.key.startsWith(q) ? 1 : 0) - (a.key.startsWith(q) ? 1 : 0));
-    return hits.slice(0, 20);
+    const hits = [];
+    for (const item of searchIndex) {
+      if (item.key.includes(q)) {
+        hits.push({ item: item, rank: item.key.startsWith(q) ? 0 : 1, address: null });
+        continue;
+      }
+      const address = item.addresses.find((a) => a.key.includes(q));
+      if (address) hits.push({ item: item, rank: address.key.startsWith(q) ? 2 : 3, address: address.text });
+    }
+    hits.sort((a, b) => a.rank - b.rank); // stable: the layers' order within a rank
+    return hits.slice(0, 20).map((hit) => Object.assign({}, hit.item, { address: hit.address }));
   }
 
   function renderSearch() {
@@ -114,7 +134,7 @@
     list.replaceChildren();
     const query = $("search").value;
     const hits = search(query);
-    if (query.trim() && !hits.length) list.appendChild(el("li", "没有找到名称含“" + query.trim() + "”的要素", "hs-empty"));
+    if (query.trim() && !hits.length) list.appendChild(el("li", "没有找到名称或地址含“" + query.trim() + "”的要素", "hs-empty"));
     for (const hit of hits) {
       const item = el("li");
       const button = el("button", null, "hs-search-hit");
@@ -122,6 +142,7 @@
       button.appendChild(el("span", hit.text, "hs-hit-name"));
       const where = H.layers[hit.name].config.title + (hit.community ? " · " + hit.community : "");
       button.appendChild(el("span", where, "hs-hit-layer"));
+      if (hit.address) button.appendChild(el("span", "地址:" + hit.address, "hs-hit-address"));
       button.addEventListener("click", () => H.focusFeature(hit.name, hit.layer));
       item.appendChild(button);
       list.appendChild(item);

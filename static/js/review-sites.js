@@ -54,7 +54,14 @@
     return HS.getJson(config.tableUrl + (q ? "?" + q : ""))
       .then((body) => {
         if (ticket !== state.request) return;
-        state.columns = body.columns;
+        // Columns with no value in any row of the whole table stay out, so that the
+        // table fits the screen (chosen once, on the first, unfiltered load).
+        if (!state.shownFields) {
+          state.shownFields = new Set(body.columns.filter((c) =>
+            body.rows.some((r) => r[c.field] !== null && r[c.field] !== undefined && r[c.field] !== "") ||
+            c.field === "delay").map((c) => c.field));
+        }
+        state.columns = body.columns.filter((c) => state.shownFields.has(c.field));
         state.rows = body.rows;
         state.totals = body.totals;
         if (!state.allTotals) state.allTotals = body.totals;
@@ -140,13 +147,23 @@
     render();
   }
 
+  // A status in the catalogue's colour for it, the same on the map and its legend.
+  function statusBadge(status) {
+    const badge = el("span", status, "rv-badge rv-status rv-status-" + config.statuses.indexOf(status));
+    const color = (config.statusColors || {})[status];
+    if (color) badge.style.background = color;
+    return badge;
+  }
+
   function cell(row, column) {
     const value = row[column.field];
     const td = el("td");
     td.dataset.field = column.field;
     if (isNumeric(column)) td.classList.add("rv-num");
     if (column.field === "status") {
-      td.appendChild(el("span", value, "rv-badge rv-status-" + config.statuses.indexOf(value)));
+      td.appendChild(statusBadge(value));
+    } else if (column.field === "delay") {
+      if (value) td.appendChild(el("span", value, "rv-late"));
     } else if (column.type === "pct") {
       if (value !== null && value !== undefined) {
         const bar = el("span", null, "rv-progress");
@@ -231,8 +248,10 @@
       box.appendChild(chip("闲置", t.idle_count + " 块 · " + fmt(t.idle_area_mu, "亩"), "total-idle"));
     } else {
       box.appendChild(chip("项目", t.count + " 个", "total-count"));
-      box.appendChild(chip("计划总投资", fmt(t.investment_plan_wan, "万元"), "total-plan"));
-      box.appendChild(chip("累计完成投资", fmt(t.investment_to_date_wan, "万元"), "total-done"));
+      // Only sums of figures some project has: no "0 万元" for a figure nobody gave.
+      const shown = (field) => !state.shownFields || state.shownFields.has(field);
+      if (shown("investment_plan_wan")) box.appendChild(chip("计划总投资", fmt(t.investment_plan_wan, "万元"), "total-plan"));
+      if (shown("investment_to_date_wan")) box.appendChild(chip("累计完成投资", fmt(t.investment_to_date_wan, "万元"), "total-done"));
       box.appendChild(chip("2022年完成投资", fmt(t.investment_2022_wan, "万元"), "total-2022"));
     }
   }
@@ -374,7 +393,7 @@
     const site = data.site;
     const head = el("div", null, "rv-panel-head");
     head.appendChild(el("h2", site.name));
-    head.appendChild(el("span", site.status, "rv-badge rv-status-" + config.statuses.indexOf(site.status)));
+    head.appendChild(statusBadge(site.status));
     panel.appendChild(head);
     panel.appendChild(distanceForm(site.id));
 

@@ -42,7 +42,7 @@ def test_map_draws_every_layer_without_leaving_the_machine(live_server, page, sc
 def test_layers_are_grouped_with_their_counts_and_toggle(live_server, page, client):
     open_map(page, live_server.url)
     groups = page.locator(".hs-layer-group > legend").all_inner_texts()
-    assert groups == ["管理单元", "设施", "项目与土地", "安全", "底图"]
+    assert groups == ["管理单元", "设施", "项目与土地", "安全", "底图", "城市治理"]
     group_of = page.evaluate(
         "Object.fromEntries([...document.querySelectorAll('.hs-layer-group')].flatMap(g =>"
         " [...g.querySelectorAll('.hs-layer-row')].map(r =>"
@@ -169,18 +169,28 @@ def test_points_cluster_when_zoomed_out(live_server, page):
     })()""")
     assert len(shown["clusters"]) > 10
     assert sum(shown["clusters"]) + shown["single"] == 353  # every venue, once
-    # A cluster takes the colour of its worst status.
-    worst = page.evaluate("""(() => {
+    # A cluster is a ring of its statuses' shares (not the colour of its worst member).
+    rings = page.evaluate("""(() => {
         const entry = HuaishuMap.layers.venues;
+        const order = entry.config.theme.statuses.map(s => s.value);
         const out = [];
         entry.cluster._featureGroup.eachLayer(c => { if (!c.getAllChildMarkers) return;
-            const s = new Set(c.getAllChildMarkers().map(m => m.feature.properties.status));
-            out.push([s.has('隐患未改') ? 'h' : s.has('逾期未检') ? 'o' : 'k',
-                      getComputedStyle(c._icon.querySelector('.hs-cluster')).backgroundColor]); });
+            const statuses = c.getAllChildMarkers().map(m => m.feature.properties.status);
+            const node = c._icon.querySelector('.hs-cluster');
+            out.push({expected: order.map(v => statuses.filter(s => s === v).length).join(','),
+                      shares: node.dataset.shares, background: node.style.background}); });
         return out;
     })()""")
-    colour = {"h": "rgb(214, 44, 31)", "o": "rgb(240, 160, 32)", "k": "rgb(46, 158, 91)"}
-    assert worst and all(c == colour[k] for k, c in worst)
+    assert rings
+    for ring in rings:
+        assert ring["shares"] == ring["expected"]
+        assert ring["background"].startswith("conic-gradient")
+        hazards, overdue, ok = map(int, ring["shares"].split(","))
+        assert ("rgb(214, 44, 31)" in ring["background"]) == (hazards > 0)
+        assert ("rgb(46, 158, 91)" in ring["background"]) == (ok > 0)
+    # Mostly green: a few hazards colour a slice, not the whole map.
+    assert sum(int(r["shares"].split(",")[2]) for r in rings) > 0.7 * sum(
+        sum(map(int, r["shares"].split(","))) for r in rings)
 
     page.evaluate("HuaishuMap.map.setView([36.667, 116.963], 18, {animate: false})")
     page.wait_for_timeout(400)

@@ -31,7 +31,8 @@ def test_filter_by_community(live_server, page, client):
     assert counts["venues"] == f"({expected['venues']['count']}/353)"
     assert counts["garbage"] == f"({expected['garbage']['points']}/108)"
     assert counts["communities"] == "(1/6)"
-    assert counts["roads"] == "(9)" and counts["boundary"] == "(1)"  # not in a community
+    roads = len(client.get("/api/layers/roads").get_json()["features"])
+    assert counts["roads"] == f"({roads})" and counts["boundary"] == "(1)"  # not in a community
     shown = page.evaluate("""HuaishuMap.layers.venues.cluster.getLayers()
         .map(l => l.feature.properties.community)""")
     assert set(shown) == {"裕园社区"}
@@ -231,6 +232,7 @@ def test_export_what_is_shown(live_server, page):
     assert download.suggested_filename == "zhongda-huaishu-2026-11-25.csv"
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["图层"] for r in rows} == {"安全监管场所", "垃圾投放点"}
     assert len(rows) == shown
     assert {r["图层"] for r in rows} == {"安全监管场所", "垃圾投放点"}
     assert {r["所属社区"] for r in rows} == {"御景社区"}
@@ -289,3 +291,28 @@ def test_print_view_of_what_is_shown(live_server, page, screenshot_dir):
     assert page.locator("#north-arrow").is_visible()
     assert page.locator(".leaflet-control-zoom").count() == 0
     page.screenshot(path=str(screenshot_dir / "print.png"), full_page=True)
+
+
+def test_search_by_road_and_by_address(live_server, page, client):
+    """「经四路」 finds the road and what stands on it; an address finds its venue."""
+    open_map(page, live_server.url)
+    page.fill("#search", "经四路")
+    hits = page.locator(".hs-search-hit")
+    first = hits.first
+    assert first.locator(".hs-hit-name").inner_text() == "经四路"
+    assert "道路与铁路" in first.inner_text()
+    assert hits.filter(has_text="地址:经四路").count() > 1  # venues on 经四路
+    page.press("#search", "Enter")
+    page.locator(".leaflet-popup-content", has_text="经四路").wait_for()
+
+    venue = next(f for f in client.get("/api/layers/venues").get_json()["features"]
+                 if f["properties"]["address"].startswith("张庄路"))
+    address, name = venue["properties"]["address"], venue["properties"]["name"]
+    page.fill("#search", address)
+    hit = page.locator(".hs-search-hit", has_text=name).first
+    assert f"地址:{address}" in hit.inner_text()
+    hit.click()
+    page.locator(".leaflet-popup-content", has_text=name).wait_for()
+
+    page.fill("#search", "经四路681号")  # the sub-district office
+    assert "街道辖区" in page.locator(".hs-search-hit").first.inner_text()

@@ -95,7 +95,7 @@ def test_self_intersecting_polygon_is_invalid():
 def test_garbage_bins_must_add_up():
     feature = {"type": "Feature", "id": "g1",
                "geometry": {"type": "Point", "coordinates": [116.962, 36.665]},
-               "properties": {"code": "3701040303000001", "name": "投放点", "community": "裕园社区",
+               "properties": {"code": "3701040305000001", "name": "投放点", "community": "裕园社区",
                               "kinds": ["厨余垃圾", "其他垃圾"], "bins": 5, "bins_recyclable": 0,
                               "bins_hazardous": 0, "bins_kitchen": 2, "bins_residual": 2,
                               "built": "2022-05-01"}}
@@ -107,7 +107,7 @@ def test_garbage_bins_must_add_up():
 def test_bad_dates(value):
     feature = {"type": "Feature", "id": "g1",
                "geometry": {"type": "Point", "coordinates": [116.962, 36.665]},
-               "properties": {"code": "3701040303000001", "name": "投放点", "community": "裕园社区",
+               "properties": {"code": "3701040305000001", "name": "投放点", "community": "裕园社区",
                               "kinds": ["其他垃圾"], "bins": 1, "bins_recyclable": 0,
                               "bins_hazardous": 0, "bins_kitchen": 0, "bins_residual": 1,
                               "built": value}}

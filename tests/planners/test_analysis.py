@@ -220,11 +220,22 @@ def test_choropleth_values_are_the_community_summaries(store, statuses, indicato
             "open_hazards": s["venues"]["open_hazards"],
             "overdue": s["venues"]["by_status"][STATUSES.index("逾期未检")]["count"],
             "parking_spaces": s["parking"]["spaces"],
+            "hotline_per_km2": s["hotline"]["count"] / s["area_km2"],
         }[indicator]
         assert f["properties"]["value"] == pytest.approx(expected, abs=0.06)
         c = data["classes"][f["properties"]["class"]]
         assert c["min"] <= f["properties"]["value"] <= c["max"]
         assert f["properties"]["color"] == c["color"]
+
+
+def test_hotline_choropleth_shows_where_complaints_concentrate(store, statuses):
+    """The 3,176 work orders of 2022 by community, per km²: the classes tell them apart."""
+    data = analysis.choropleth(store, "hotline_per_km2", statuses)
+    counts = [analysis.community_summary(
+        store, analysis.community_position(store, f["properties"]["name"]), statuses
+    )["hotline"]["count"] for f in data["features"]]
+    assert sum(counts) == 3176
+    assert len({f["properties"]["class"] for f in data["features"]}) > 1
 
 
 def test_unknown_indicator_is_a_bad_request(store, statuses):

@@ -161,3 +161,40 @@ def test_hostile_text_is_shown_not_run(hostile_client):
 ])
 def test_format_value(value, unit, text):
     assert format_value(value, unit) == text
+
+
+@pytest.mark.parametrize(("kind", "fid"), [("parcels", "P01"), ("projects", "J01"),
+                                           ("projects", "J12"), ("parcels", "P05")])
+def test_map_extract_labels_never_overlap_and_stay_inside(app, kind, fid):
+    from layers.review.brief import label_box
+
+    extract = map_extract(app.extensions["surroundings"], kind, fid, 300)
+    boxes = [label_box(label) for label in extract.labels]
+    assert len(boxes) >= 3
+    for i, a in enumerate(boxes):
+        assert a[0] >= 0 and a[2] <= extract.width_mm and a[1] >= 0 and a[3] <= extract.height_mm
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    # The site is named first, roads along their lines, and nearby sites by name.
+    assert extract.labels[0].bold and extract.labels[0].color == "#c0392b"
+    assert any(label.angle for label in extract.labels) or any(
+        label.text.endswith(("路", "街")) for label in extract.labels)
+
+
+def test_scale_bar_and_north_arrow_lie_under_the_map(client):
+    """They sit in a strip below the map's frame, where they cover no feature or label."""
+    html = client.get("/parcels/P01/brief").get_data(as_text=True)
+    height = float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', html).group(1))
+    frame = float(re.search(r'<clipPath id="br-frame"><rect x="0" y="0" width="[\d.]+" '
+                            r'height="([\d.]+)"', html).group(1))
+    assert height > frame + 8
+    scale_y = float(re.search(r'id="br-scale" class="br-scale" transform="translate\(5 ([\d.]+)\)',
+                              html).group(1))
+    north_y = float(re.search(r'id="br-north" class="br-north" transform="translate\([\d.]+ '
+                              r'([\d.]+)\)', html).group(1))
+    assert scale_y - 6.5 >= frame and north_y >= frame
+
+
+def test_brief_says_how_late_a_project_is(client):
+    html = client.get("/projects/J01/brief").get_data(as_text=True)
+    assert "逾期2年11个月" in html

@@ -158,6 +158,9 @@ def summarize(store: Layers, area: Geometry, statuses: VenueStatuses) -> dict[st
         "parking": _parking(store.get("parking"), area),
         "parcels": _parcels(store.get("parcels"), area),
         "projects": _projects(store.get("projects"), area),
+        # 12345 work orders of 2022 (positions illustrative): where complaints concentrate.
+        "hotline": {"count": len(points_inside(store.get("hotline"), area))
+                    if "hotline" in store.names() else 0},
     }
 
 
