@@ -8,15 +8,13 @@ import folium
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
-from markupsafe import escape
 
 from layers.basemaps.choices import add_basemaps
-from layers.catalogue.entries import Layer
-from layers.catalogue.styles import theme
 from layers.stores.interfaces import Layers
 from layers.web.maps import (
     PANE_Z_BASE,
     ApiLayer,
+    Legend,
     MapOptions,
     layer_config,
     layer_control_name,
@@ -46,52 +44,6 @@ L.control.scale({imperial: false, position: "bottomright"}).addTo({{ this._paren
 THEMED = ("parcels", "projects")
 
 
-class ThemedLegend(MacroElement):
-    """The legend of the leaders' maps: a swatch per layer, and per value of a themed one."""
-
-    _template = Template("""
-{% macro html(this, kwargs) %}
-<div id="legend" class="hs-legend" aria-label="图例">
-  <div class="hs-legend-title">图例</div>
-  {% for row in this.rows %}
-  <div class="hs-legend-row" data-layer="{{ row.name }}">
-    <span class="hs-swatch hs-swatch-{{ row.geometry|lower }}"
-          style="border-color: {{ row.color }}; background: {{ row.fill }}"></span>
-    {{ row.title }}
-  </div>
-  {% for value in row['values'] %}
-  <div class="hs-legend-row hs-legend-value" data-layer="{{ row.name }}"
-       data-value="{{ value.value }}">
-    <span class="hs-swatch hs-swatch-polygon"
-          style="border-color: {{ value.color }}; background: {{ value.color }}"></span>
-    {{ value.value }}
-  </div>
-  {% endfor %}
-  {% endfor %}
-</div>
-{% endmacro %}
-""")
-
-    def __init__(self, layers: Sequence[Layer]):
-        super().__init__()
-        self._name = "Legend"
-        self.rows = []
-        for layer in layers:
-            themed = (theme(layer) if layer.name in THEMED else None) or {}
-            values = themed["values"] if themed.get("kind") == "category" else []
-            by = f"(按{layer.label(themed['field'])})" if values else ""
-            self.rows.append({
-                "name": escape(layer.name),
-                "title": escape(layer.title + by),
-                "geometry": escape(layer.geometry),
-                "color": escape(layer.style.color),
-                "fill": escape("transparent" if values else layer.style.fill_color
-                               or "transparent"),
-                "values": [{"value": escape(v["value"]), "color": escape(v["color"])}
-                           for v in values],
-            })
-
-
 def sites_map(store: Layers, layer_names: Sequence[str],
               options: MapOptions | None = None) -> folium.Map:
     """The sub-district with the given layers, drawn in that order (the last on top)."""
@@ -116,7 +68,7 @@ def sites_map(store: Layers, layer_names: Sequence[str],
                               themed=name in THEMED)).add_to(group)
         group.add_to(m)
         shown.append(loaded.layer)
-    ThemedLegend(shown).add_to(m)
+    Legend(shown, themed=THEMED).add_to(m)
     # No fit_bounds here: its animated zoom would end after the page script's own
     # fit (review-sites.js fits the sub-district once the table has set the map's size).
     folium.LayerControl(collapsed=True).add_to(m)  # last, so it lists every layer

@@ -119,7 +119,8 @@ def layer_control_name(layer: Layer, count: int) -> str:
 
 
 class Legend(MacroElement):
-    """A static legend: one swatch per layer (the overview page builds a thematic one in JS)."""
+    """A static legend: a swatch per layer, and per value of the layers in `themed` (by
+    category, in the catalogue's colours). The overview page builds its own in JS."""
 
     _template = Template("""
 {% macro html(this, kwargs) %}
@@ -131,24 +132,37 @@ class Legend(MacroElement):
           style="border-color: {{ row.color }}; background: {{ row.fill }}"></span>
     {{ row.title }}
   </div>
+  {% for value in row['values'] %}
+  <div class="hs-legend-row hs-legend-value" data-layer="{{ row.name }}"
+       data-value="{{ value.value }}">
+    <span class="hs-swatch hs-swatch-polygon"
+          style="border-color: {{ value.color }}; background: {{ value.color }}"></span>
+    {{ value.value }}
+  </div>
+  {% endfor %}
   {% endfor %}
 </div>
 {% endmacro %}
 """)
 
-    def __init__(self, layers: Sequence[Layer]):
+    def __init__(self, layers: Sequence[Layer], themed: Sequence[str] = ()):
         super().__init__()
         self._name = "Legend"
-        self.rows = [
-            {
+        self.rows = []
+        for layer in layers:
+            styled = (theme(layer) if layer.name in themed else None) or {}
+            values = styled["values"] if styled.get("kind") == "category" else []
+            by = f"(按{layer.label(styled['field'])})" if values else ""
+            self.rows.append({
                 "name": escape(layer.name),
-                "title": escape(layer.title),
+                "title": escape(layer.title + by),
                 "geometry": escape(layer.geometry),
                 "color": escape(layer.style.color),
-                "fill": escape(layer.style.fill_color or "transparent"),
-            }
-            for layer in layers
-        ]
+                "fill": escape("transparent" if values else layer.style.fill_color
+                               or "transparent"),
+                "values": [{"value": escape(v["value"]), "color": escape(v["color"])}
+                           for v in values],
+            })
 
 
 def render_parts(m: folium.Map) -> dict[str, str]:
