@@ -128,6 +128,12 @@ class ServerWriters:
 
     def _write(self) -> None:
         session = HttpSession(self.server.port)
+        try:
+            self._write_on(session)
+        finally:
+            session.conn.close()  # its socket too, when the kill cut the answer off
+
+    def _write_on(self, session: HttpSession) -> None:
         session.log_in(self.USER, PASSWORD)
         while not self._killed.is_set():
             n = next(self._counter)
