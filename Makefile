@@ -25,7 +25,10 @@ QUERIES ?= 1000
 .PHONY: run test lint-js loadtest bench setup setup-test assets browser-deps postgis-deps geodata clean
 
 # gunicorn.conf.py holds the rest of the serving settings.
+# EXTERNAL_URL: the address users type (https://map.example.gov.cn), when they reach the
+# service by another name than 127.0.0.1 or localhost (any other Host is refused with 400).
 run: setup
+	$(if $(EXTERNAL_URL),HUAISHU_EXTERNAL_URL='$(EXTERNAL_URL)') \
 	$(PY) -m gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) \
 		--workers $(WORKERS) --threads $(THREADS)
 
