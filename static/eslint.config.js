@@ -17,7 +17,6 @@ module.exports = [
         HS: "readonly",
         HuaishuMap: "readonly",
         HuaishuBasemaps: "readonly",
-        HuaishuLabels: "readonly",
       },
     },
     rules: {
