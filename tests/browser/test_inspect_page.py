@@ -330,8 +330,10 @@ def test_a_session_that_ended_is_told_in_chinese(browser, tmp_path):
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         expect(page.locator("#results .hs-item").first).to_be_visible()
+        page.wait_for_load_state("networkidle")  # the list drawn for good, not redrawn
         context.clear_cookies()  # the session is gone
         page.locator("#results .hs-item").first.click()
-        expect(page.locator("#message")).to_have_text("无法打开场所:请先登录(或登录已失效,请重新登录)。")
+        expect(page.locator("#message")).to_have_text(
+            "无法打开场所:请先登录(或登录已失效,请重新登录)。", timeout=15_000)
         expect(page.locator("#detail")).to_be_hidden()
         context.close()
