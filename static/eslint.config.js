@@ -17,6 +17,7 @@ module.exports = [
         HS: "readonly",
         HuaishuMap: "readonly",
         HuaishuBasemaps: "readonly",
+        HuaishuLabels: "readonly",
       },
     },
     rules: {

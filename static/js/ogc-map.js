@@ -34,6 +34,16 @@
     }).addTo(map);
     var bounds = layer.getBounds();
     if (bounds.isValid()) { map.fitBounds(bounds, { maxZoom: 16, padding: [20, 20] }); }
+    // Names on the map (map-labels.js), for the collections it has rules for.
+    var collection = (box.dataset.url.match(/\/collections\/([^/?]+)\//) || [])[1];
+    if (window.HuaishuLabels && collection) {
+      var sources = {};
+      sources[collection] = {
+        layers: function () { return layer.getLayers(); },
+        shown: function () { return true; }
+      };
+      box.labeller = HuaishuLabels.attach(map, sources);
+    }
     box.dataset.loaded = String(layer.getLayers().length);
   }).catch(function (e) {
     box.dataset.loaded = "error";

@@ -71,3 +71,23 @@ def test_api_document_page(live_server, page, screenshot_dir):
     assert "bbox-crs" in page.locator("details[open]").inner_text()
     page.screenshot(path=str(screenshot_dir / "ogc-api.png"), full_page=False)
     assert local_only(requests) == [] and errors == []
+
+
+def test_the_items_map_names_what_it_shows(live_server, page):
+    """Roads and communities are named on the OGC API's map as on the others (map-labels.js),
+    and no two names overlap."""
+    requests, errors = watch(page)
+    for collection, css in (("roads", "hs-label-road"), ("communities", "hs-label-community")):
+        page.goto(f"{live_server.url}/ogc/collections/{collection}/items")
+        page.wait_for_function("() => document.getElementById('ogc-map')?.dataset.loaded > '0'")
+        for _ in range(2):  # names come with the zoom, as on every map: zoom in as a user
+            page.locator("#ogc-map .leaflet-control-zoom-in").click()
+            page.wait_for_timeout(400)
+        page.wait_for_function(f"() => document.querySelectorAll('#ogc-map .{css}').length > 0")
+        boxes = page.evaluate("() => document.getElementById('ogc-map').labeller.shownLabels()")
+        assert boxes and all(b["layer"] == collection for b in boxes)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert (a["right"] <= b["left"] or b["right"] <= a["left"]
+                        or a["bottom"] <= b["top"] or b["bottom"] <= a["top"]), (a, b)
+    assert errors == [] and local_only(requests) == []
