@@ -7,6 +7,8 @@
   var box = document.getElementById("ogc-map");
   if (!box || !window.L) { return; }
   var map = L.map(box, { attributionControl: false });
+  // The zoom a user is at, on the box (a test waits for a zoom to end before the next).
+  map.on("zoomend", function () { box.dataset.zoom = String(map.getZoom()); });
   map.setView([36.668, 116.962], 14);
 
   function label(feature) {

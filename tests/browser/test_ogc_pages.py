@@ -80,10 +80,17 @@ def test_the_items_map_names_what_it_shows(live_server, page):
     for collection, css in (("roads", "hs-label-road"), ("communities", "hs-label-community")):
         page.goto(f"{live_server.url}/ogc/collections/{collection}/items")
         page.wait_for_function("() => document.getElementById('ogc-map')?.dataset.loaded > '0'")
-        for _ in range(2):  # names come with the zoom, as on every map: zoom in as a user
+        shown = f"() => document.querySelectorAll('#ogc-map .{css}').length > 0"
+        for _ in range(4):  # names come with the zoom, as on every map: zoom in as a user
+            if page.evaluate(shown):
+                break
+            zoom = page.evaluate("() => document.getElementById('ogc-map').dataset.zoom")
             page.locator("#ogc-map .leaflet-control-zoom-in").click()
-            page.wait_for_timeout(400)
-        page.wait_for_function(f"() => document.querySelectorAll('#ogc-map .{css}').length > 0")
+            # the next click only once this zoom has ended (slow under load)
+            page.wait_for_function(
+                f"() => document.getElementById('ogc-map').dataset.zoom !== '{zoom}'",
+                timeout=20_000)
+        page.wait_for_function(shown, timeout=20_000)
         boxes = page.evaluate("() => document.getElementById('ogc-map').labeller.shownLabels()")
         assert boxes and all(b["layer"] == collection for b in boxes)
         for i, a in enumerate(boxes):
