@@ -223,7 +223,7 @@ CATALOGUE: tuple[Layer, ...] = (
         fields=(
             _name("停车场名称"),
             Field("kind", "类型", choices=("共享停车场", "公共停车场", "小区停车场")),
-            Field("spaces", "泊位(个)", type="int", minimum=0, unit="个"),
+            Field("spaces", "泊位(个,示意)", type="int", minimum=0, unit="个"),
             Field("operator", "运营单位"),
             Field("smart_platform", "接入智慧停车平台", type="bool"),
             _community(),
@@ -297,7 +297,7 @@ CATALOGUE: tuple[Layer, ...] = (
             Field("status", "状态", choices=PARCEL_STATUSES),
             Field("owner", "权属单位"),
             Field("planned_use", "规划用途"),
-            Field("years_idle", "闲置年限(年)", type="int", minimum=0, unit="年"),
+            Field("years_idle", "闲置年限(年,示意)", type="int", minimum=0, unit="年"),
             Field("last_update", "更新日期", type="date"),
             _community(),
             Field("part_of", "所属片区", required=False),

@@ -43,6 +43,11 @@ CLUSTERED = ("garbage", "venues", "shopfronts")  # point layers that cluster whe
 CLUSTER_RADIUS = {"shopfronts": 110}
 # Point layers drawn as a heat map (many points whose density is the message): Leaflet.heat.
 HEATED = {"hotline": {"radius": 16, "blur": 18, "max": 10, "maxZoom": 16, "minOpacity": 0.1}}
+# The 2022 summary's thematic layers (城市治理) start hidden: with all of them on, the
+# 12345 heat map and 436 shop fronts cover the overview. A planner turns them on in the
+# panel; a printed or shared view names its own layers.
+HIDDEN_AT_START = ("hotline", "selfbuilt", "illegal_removed", "railway_cleanup", "vending",
+                   "shopfronts")
 SEARCHABLE = ("communities", "venues", "projects", "garbage", "parcels", "parking", "grid",
               "roads", "boundary")  # by name, and by address (venues, the office)
 
@@ -137,7 +142,8 @@ def overview_map(store: Layers, options: MapOptions | None = None,
     for name in order:
         loaded = store.get(name)
         layer = loaded.layer
-        group = folium.FeatureGroup(name=layer_control_name(layer, len(loaded)), show=True,
+        group = folium.FeatureGroup(name=layer_control_name(layer, len(loaded)),
+                                    show=not (controls and name in HIDDEN_AT_START),
                                     control=False)
         config = layer_config(layer, options, len(loaded), themed=True,
                               cluster=name in CLUSTERED,

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from layers.basemaps.routes import get_basemaps, page_basemaps
 from layers.errors import BadRequest
 from layers.planners.analysis import COVERAGE_LABELS, get_indicator
-from layers.planners.maps import overview_map, page_config
+from layers.planners.maps import HIDDEN_AT_START, overview_map, page_config
 from layers.planners.view_export import parse_selection
 from layers.web.context import get_store, today
 from layers.web.maps import MapOptions, render_parts
@@ -43,9 +43,11 @@ def index():
 def print_state(args: Any) -> dict[str, Any]:
     """What the print view shows, from its query string; BadRequest naming a bad value."""
     store = get_store()
-    # No `layers`: every layer (a bare /print); `layers=` (empty): none, a choropleth alone, say.
+    # No `layers`: the layers the overview opens with (a bare /print); `layers=` (empty):
+    # none, a choropleth alone, say.
     names = args.get("layers")
-    selection = parse_selection({**args, "layers": names or ",".join(store.names())}, store)
+    opening = [n for n in store.names() if n not in HIDDEN_AT_START]
+    selection = parse_selection({**args, "layers": names or ",".join(opening)}, store)
     indicator = args.get("indicator") or None
     if indicator is not None:
         get_indicator(indicator)

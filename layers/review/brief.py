@@ -164,7 +164,8 @@ def facts(layer: Layer, props: dict[str, Any]) -> list[tuple[str, str]]:
         if name in ("name", "area_mu"):
             continue
         unit = next((f.unit for f in layer.fields if f.name == name), "")
-        label = layer.label(name).split("(")[0]
+        full = layer.label(name)  # the unit goes with the value; a 示意 mark stays
+        label = full.split("(")[0] + ("(示意)" if "示意" in full else "")
         text = format_value(props.get(name), unit)
         if name == "area_m2":
             text = (f"{format_value(props.get('area_m2'), '平方米')}"
@@ -195,7 +196,7 @@ def summary_lines(around: dict[str, Any]) -> list[tuple[str, str]]:
                     for s in around["sites"]])
     return [
         ("安全监管场所", f"共 {venues['count']} 家" + (f":{by_kind}" if by_kind else "")),
-        ("停车场", f"共 {parking['count']} 处,泊位 {parking['spaces']} 个" + (
+        ("停车场", f"共 {parking['count']} 处,泊位 {parking['spaces']} 个(泊位数为示意)" + (
             f":{lots}" if lots else "")),
         ("垃圾投放点", f"共 {garbage['count']} 处,垃圾桶 {garbage['bins']} 个"),
         ("最近主干路", f"{road['name']},距离 {road['distance_m']:.0f} 米" if road else "无"),

@@ -10,6 +10,7 @@ parts are in layers/planners/maps.py, the leaders' map in layers/review/maps.py.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -108,9 +109,10 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
 
 def popup_row(layer: Layer, name: str) -> dict[str, str]:
     """A popup row: the field's label, and the unit its value carries unless the label
-    names it already ("泊位(个)": 36, not 36 个)."""
+    names it already ("泊位(个,示意)": 36, not 36 个)."""
     label, unit = field_label(layer, name), field_unit(layer, name)
-    return {"field": name, "label": label, "unit": "" if label.endswith(f"({unit})") else unit}
+    named = bool(unit) and re.search(rf"\({re.escape(unit)}[,)]", label) is not None
+    return {"field": name, "label": label, "unit": "" if named else unit}
 
 
 def layer_control_name(layer: Layer, count: int) -> str:

@@ -406,7 +406,7 @@
       } else if (layer === "garbage") {
         button.appendChild(el("div", "垃圾桶 " + p.bins + " 个 · " + (p.kinds || []).join("、"), "hs-item-facts"));
       } else if (layer === "parking") {
-        button.appendChild(el("div", "泊位 " + p.spaces + " 个 · " + p.operator, "hs-item-facts"));
+        button.appendChild(el("div", "泊位 " + p.spaces + " 个(示意) · " + p.operator, "hs-item-facts"));
       }
       button.addEventListener("click", () => choose(feature, layer));
       item.appendChild(button);

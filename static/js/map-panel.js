@@ -204,8 +204,8 @@
     box.appendChild(table(["类别", "桶数(个)"], g.by_kind.map((k) => [k.kind, String(k.bins)])));
 
     const p = data.parking;
-    box.appendChild(el("h4", "停车场 " + p.lots + " 个,泊位 " + p.spaces + " 个"));
-    if (p.items.length) box.appendChild(table(["停车场", "泊位(个)"], p.items.map((i) => [i.name, String(i.spaces)])));
+    box.appendChild(el("h4", "停车场 " + p.lots + " 个,泊位 " + p.spaces + " 个(泊位数为示意)"));
+    if (p.items.length) box.appendChild(table(["停车场", "泊位(个,示意)"], p.items.map((i) => [i.name, String(i.spaces)])));
 
     const l = data.parcels;
     box.appendChild(el("h4", "土地地块 " + l.count + " 块,范围内面积 " + fmt(l.area_mu, 2) + " 亩"));

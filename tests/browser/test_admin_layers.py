@@ -63,7 +63,7 @@ def test_an_admin_downloads_checks_and_imports_a_layer(server, layers_app, page,
     expect(page.locator("#import-report .hs-error")).to_contain_text("未导入")
     problems = page.locator("#problems tbody tr")
     expect(problems).to_have_count(1)
-    expect(problems.first).to_contain_text("泊位(个) [spaces]")
+    expect(problems.first).to_contain_text("泊位(个,示意) [spaces]")
     expect(page.locator("#import-form select[name=layer]")).to_have_value("parking")
     page.screenshot(path=str(screenshot_dir / "admin-layers-problems.png"), full_page=True)
     assert digest(data_dir / "parking.geojson") == before

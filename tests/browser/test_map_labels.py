@@ -112,6 +112,7 @@ def test_clusters_of_different_layers_do_not_overlap(live_server, browser, width
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
     page = context.new_page()
     open_map(page, live_server.url)
+    page.locator(".hs-layer-row[data-layer=shopfronts] input").check()  # hidden at start
     page.wait_for_function("() => HuaishuMap.clusterSeparation.started === true")
     page.wait_for_timeout(500)
     boxes = page.evaluate(CLUSTER_BOXES)
@@ -131,6 +132,13 @@ def test_clusters_of_different_layers_do_not_overlap(live_server, browser, width
 def test_hotline_work_orders_are_a_heat_map_that_follows_the_filter(live_server, wide_page):
     page = wide_page
     open_map(page, live_server.url)
+    # The summary's thematic layers open hidden (the heat map would cover the overview).
+    for name in ("hotline", "selfbuilt", "illegal_removed", "railway_cleanup", "vending",
+                 "shopfronts"):
+        assert not page.locator(f".hs-layer-row[data-layer={name}] input").is_checked()
+    assert page.locator(".hs-layer-row[data-layer=venues] input").is_checked()
+    assert page.locator("canvas.leaflet-heatmap-layer").count() == 0
+    page.locator(".hs-layer-row[data-layer=hotline] input").check()
     state = page.evaluate("""() => { const e = HuaishuMap.layers.hotline;
         return {count: e.count, heat: !!e.heat, points: e.heat._latlngs.length,
                 canvas: !!document.querySelector('canvas.leaflet-heatmap-layer')}; }""")
@@ -147,7 +155,7 @@ def test_the_community_filter_works_with_the_heat_map_hidden(live_server, wide_p
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     open_map(page, live_server.url)
-    page.locator(".hs-layer-row[data-layer=hotline] input").uncheck()
+    assert not page.locator(".hs-layer-row[data-layer=hotline] input").is_checked()
     page.select_option("#community-filter", "御景社区")
     assert "community=" in page.get_attribute("#export-csv", "href")
     page.locator(".hs-layer-row[data-layer=hotline] input").check()

@@ -4,6 +4,7 @@ import re
 from urllib.parse import urlparse
 
 from layers.catalogue.entries import CATALOGUE
+from layers.planners.maps import HIDDEN_AT_START
 from tests.browser.helpers import layer_counts, open_map, stub_tiles
 from tests.conftest import make_app
 from tests.liveserver import LiveServer
@@ -16,6 +17,10 @@ def test_map_draws_every_layer_without_leaving_the_machine(live_server, page, sc
     page.on("pageerror", lambda e: errors.append(str(e)))
 
     open_map(page, live_server.url)
+    # The summary's thematic layers open hidden; a planner turns them on.
+    for name in HIDDEN_AT_START:
+        assert not page.evaluate(f"HuaishuMap.isShown('{name}')"), name
+        page.locator(f".hs-layer-row[data-layer={name}] input").check()
 
     counts = page.evaluate(
         "Object.fromEntries(Object.entries(HuaishuMap.layers)"
@@ -240,10 +245,10 @@ def test_popup_shows_chinese_labels_with_units(live_server, page):
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     text = popup.inner_text()
-    assert "泊位(个)" in text and "面积(亩)" in text and "个" in text
+    assert "泊位(个,示意)" in text and "面积(亩)" in text and "个" in text
     rows = dict(page.evaluate("""[...document.querySelectorAll('.hs-popup tr')]
         .map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent])"""))
-    assert re.fullmatch(r"[\d,]+", rows["泊位(个)"])  # the label names the unit, not the value
+    assert re.fullmatch(r"[\d,]+", rows["泊位(个,示意)"])  # the label names the unit, not the value
     # Sized in pixels: a Chinese label stays on one line.
     width = page.evaluate("document.querySelector('.leaflet-popup-content').offsetWidth")
     assert 220 <= width <= 361  # Leaflet adds a pixel to max_width

@@ -36,7 +36,7 @@ def test_browse_from_the_landing_page_to_a_feature(live_server, page, screenshot
     with page.expect_navigation():  # the next page, not the one it leaves
         page.locator(".ogc-table tbody a").first.click()
     page.wait_for_function("() => document.getElementById('ogc-map')?.dataset.loaded === '1'")
-    assert "泊位(个)" in page.locator(".ogc-props").inner_text()
+    assert "泊位(个,示意)" in page.locator(".ogc-props").inner_text()
     page.screenshot(path=str(screenshot_dir / "ogc-item.png"), full_page=True)
     assert local_only(requests) == []
     assert errors == []

@@ -38,14 +38,14 @@ def test_parcels_csv_reads_back_as_the_table(client):
         assert record["地块名称"] == row["name"]
         assert float(record["面积(亩)"]) == row["area_mu"]
         assert float(record["面积(平方米)"]) == row["area_m2"]
-        assert int(record["闲置年限(年)"]) == row["years_idle"]
+        assert int(record["闲置年限(年,示意)"]) == row["years_idle"]
         assert record["更新日期"] == row["last_update"]
 
 
 def test_csv_follows_the_filter_and_sort(client):
     header, *rows = read_csv(client.get(
         "/api/parcels/export.csv?status=闲置&sort=years_idle&order=asc").data)
-    status, years = header.index("状态"), header.index("闲置年限(年)")
+    status, years = header.index("状态"), header.index("闲置年限(年,示意)")
     assert {r[status] for r in rows} == {"闲置"}
     assert [int(r[years]) for r in rows] == sorted(int(r[years]) for r in rows)
     assert len(rows) == 3
@@ -76,7 +76,7 @@ def test_parcels_xlsx_reads_back_with_types(client):
         record = dict(zip(header, line, strict=True))
         assert record["地块名称"] == row["name"]
         assert record["面积(亩)"] == row["area_mu"]  # a number, not text
-        assert record["闲置年限(年)"] == row["years_idle"]
+        assert record["闲置年限(年,示意)"] == row["years_idle"]
         assert record["更新日期"] == dt.datetime.fromisoformat(row["last_update"])
     summary = dict(book["汇总"].values)
     assert summary["闲置面积(亩)"] == pytest.approx(body["totals"]["idle_area_mu"])

@@ -263,7 +263,7 @@ def test_browsers_get_html_in_chinese(client, url):
 def test_html_items_page_lists_the_page(client):
     html = client.get("/ogc/collections/parking/items?f=html&limit=3").get_data(as_text=True)
     assert "共 <strong>8</strong> 个要素符合条件" in html and "第 1–3 个" in html
-    assert "泊位(个)" in html and 'rel="next"' in html and 'rel="prev"' not in html
+    assert "泊位(个,示意)" in html and 'rel="next"' in html and 'rel="prev"' not in html
     for feature in shipped("parking")[:3]:
         assert f">{feature['id']}</a>" in html
 

@@ -7,6 +7,7 @@ import pytest
 
 from layers.catalogue.entries import CATALOGUE, GARBAGE_KINDS
 from layers.catalogue.styles import THEMED_VALUES, VENUE_STATUS_COLORS, theme
+from layers.planners.maps import HIDDEN_AT_START
 from layers.records.inspections import STATUSES
 from layers.web.maps import MapOptions, layer_config
 from tests.conftest import make_app
@@ -35,7 +36,7 @@ def test_popup_rows_name_each_unit_once():
     for layer_rows in rows.values():
         for row in layer_rows.values():
             assert not (row["unit"] and row["label"].endswith(f"({row['unit']})")), row
-    assert rows["parking"]["spaces"] == {"field": "spaces", "label": "泊位(个)", "unit": ""}
+    assert rows["parking"]["spaces"] == {"field": "spaces", "label": "泊位(个,示意)", "unit": ""}
     assert rows["garbage"]["bins_recyclable"]["unit"] == "个"  # "可回收物桶": 3 个
     assert rows["venues"]["open_hazards"]["unit"] == "处"
 
@@ -109,7 +110,9 @@ def print_state(client, query):
 
 
 def test_print_view_shows_the_layers_asked_for_none_when_none(client):
-    assert print_state(client, "")["layers"] == [layer.name for layer in CATALOGUE]
+    # A bare /print: the layers the overview opens with (not the summary's thematic ones).
+    assert print_state(client, "")["layers"] == [layer.name for layer in CATALOGUE
+                                                 if layer.name not in HIDDEN_AT_START]
     assert print_state(client, "layers=venues,grid")["layers"] == ["grid", "venues"]
     # Every layer switched off on the map: the print shows none, only the choropleth.
     state = print_state(client, "layers=&indicator=venues")

@@ -80,7 +80,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("overdue", "逾期未检场所数", "个",
               lambda s: next(r["count"] for r in s["venues"]["by_status"]
                              if r["status"] == STATUS_OVERDUE)),
-    Indicator("parking_spaces", "停车泊位数", "个", lambda s: s["parking"]["spaces"]),
+    Indicator("parking_spaces", "停车泊位数(示意)", "个", lambda s: s["parking"]["spaces"]),
     Indicator("hotline_per_km2", "每平方公里12345工单数(2022年,位置示意)", "件/平方公里",
               lambda s: s["hotline"]["count"] / s["area_km2"], digits=1),
 )
