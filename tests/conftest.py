@@ -6,6 +6,9 @@ from server import create_app
 from tests import pgcluster
 from tests.liveserver import LiveServer, LiveServerProcess
 
+# Fixtures shared across packages: the fake tile server (basemaps, browser tests).
+pytest_plugins = ["tests.basemaps.tileserver"]
+
 TODAY = "2026-11-25"  # the shipped history is illustrative up to this date
 # Tests serve plain HTTP on loopback: the session cookie may not be Secure-only there.
 # The per-client budget is off: every test client is 127.0.0.1 (tests/web/test_budget.py

@@ -9,7 +9,10 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+import pytest
 from PIL import Image
+
+from tests.conftest import make_app
 
 KEY = "fake-tile-key-5d1e"
 
@@ -101,3 +104,20 @@ class FakeTileServer:
             {"key": "plain", "name": "办公室矢量", "url": self.url + "/vec/{z}/{x}/{y}.png",
              "attribution": "测试矢量", "max_zoom": 17},
         ]
+
+
+@pytest.fixture
+def tile_server():
+    """A fake tile server for one test (stopped after it unless the test stopped it)."""
+    server = FakeTileServer().start()
+    yield server
+    if server.thread.is_alive():
+        server.stop()
+
+
+@pytest.fixture
+def tiles_app(tmp_path, tile_server):
+    """An app (embedded store: the proxy does not depend on it) whose basemaps are the
+    fake server's, with its own tile cache."""
+    return make_app(tmp_path / "db.sqlite", BASEMAPS=tile_server.sources(), OFFICE_KEY=KEY,
+                    TILE_CACHE_DIR=tmp_path / "tiles")
