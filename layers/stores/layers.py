@@ -16,16 +16,15 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import Transformer
 from shapely import Geometry, STRtree
 
 from layers.catalogue.entries import CATALOGUE, Layer
 from layers.catalogue.validate import LayerDataError, Problem, ValidFeature, validate_collection
 from layers.errors import UnknownLayer
 from layers.geo.clusters import ClusterIndex
-from layers.geo.crs import METRIC, WGS84, m2_to_mu
+from layers.geo.crs import METRIC, WGS84, m2_to_mu, transformer
 
-_BBOX_TO_METRIC = Transformer.from_crs(WGS84, METRIC, always_xy=True)
+_BBOX_TO_METRIC = transformer(WGS84, METRIC, always_xy=True)
 
 
 @dataclass
