@@ -240,7 +240,12 @@ def _in_period(value: Any, start: dt.date | None, end: dt.date | None) -> bool:
 
 
 def temporal_extent(loaded: LoadedLayer) -> list[str] | None:
-    """[first, last] date of a layer's features, or None when it has no dates."""
+    """[first, last] date of a layer's features, or None when it has no dates (worked out
+    once per layer version)."""
+    return loaded.once("ogc.temporal_extent", _temporal_extent)
+
+
+def _temporal_extent(loaded: LoadedLayer) -> list[str] | None:
     when = temporal_field(loaded.layer)
     days = sorted(v for f in loaded.features
                   if isinstance(v := f["properties"].get(when), str)) if when else []
