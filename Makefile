@@ -22,7 +22,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SIZES  ?= 1000,100000,1000000
 QUERIES ?= 1000
 
-.PHONY: run test lint-js loadtest bench setup setup-test assets browser-deps postgis-deps geodata clean
+.PHONY: run test lint-js loadtest bench setup setup-test assets browser-deps postgis-deps wrk-deps geodata clean
 
 # gunicorn.conf.py holds the rest of the serving settings.
 # EXTERNAL_URL: the address users type (https://map.example.gov.cn), when they reach the
@@ -36,7 +36,7 @@ loadtest: setup
 	$(PY) bench/loadtest.py --clients 50 --duration 60 --workers $(WORKERS) --threads $(THREADS) \
 		$(if $(SLOW),--slow)
 
-bench: setup-test browser-deps
+bench: setup-test browser-deps wrk-deps
 	$(PY) bench/scale.py --sizes $(SIZES) --queries $(QUERIES) \
 		$(if $(DATABASE_URL),--database-url '$(DATABASE_URL)')
 
@@ -87,6 +87,12 @@ postgis-deps:
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql-15 \
 			postgresql-15-postgis-3; \
+	fi
+
+# wrk (Debian's) for make bench's 16-client figure.
+wrk-deps:
+	@if command -v wrk >/dev/null 2>&1; then :; else \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; \
 	fi
 
 # Regenerate the illustrative shipped data (deterministic).

@@ -102,6 +102,8 @@ DEFAULTS: dict[str, Any] = {
     "CLIENT_CONCURRENCY": 6,
     # A point layer with more features is clustered by the server (by zoom), not the browser.
     "SERVER_CLUSTER_THRESHOLD": 5000,
+    # Any other layer with more features is drawn from vector tiles (OGC API - Tiles).
+    "VECTOR_TILE_THRESHOLD": 20000,
 }
 
 

@@ -16,7 +16,11 @@ the shipped layers and N venues) and loaded through the real LayerStore:
    the same queries over HTTP with one keep-alive connection, p50 and p99;
 3. headless Chromium: the map page's HTML size and time to interactive (every
    layer loaded, the venues' first clusters drawn) with the venues layer on,
-   against a Folium map with the venues inlined (folium.GeoJson), the naive way.
+   against a Folium map with the venues inlined (folium.GeoJson), the naive way;
+4. growth: for every request kind, the same result size at every venue count
+   (growth_paths), its p50 over HTTP and the ratio of the largest size's p50 to the
+   smallest's; an OGC page in EPSG:4548 against CRS84; the OGC items page's HTML size;
+   and OGC items by bbox with 16 clients (wrk, when installed: `make wrk-deps`).
    The inlined map is built and opened up to NAIVE_PAGE_MAX venues; above that
    its size is extrapolated from the largest one measured (marked ~) and its
    time to interactive is not measured.
@@ -86,6 +90,83 @@ def view_bbox(lon: float, lat: float, zoom: float, size: tuple[int, int] = VIEWP
     half_h = size[1] / 2 * degrees_per_px * math.cos(math.radians(lat))
     return (round(lon - half_w, 6), round(lat - half_h, 6),
             round(lon + half_w, 6), round(lat + half_h, 6))
+
+
+# The growth rows ask for the same result size at every size: a bbox holding about
+# GROWTH_FEATURES venues on average (its side shrinks as the venues grow denser), a tile
+# of the zoom whose tiles hold about as many, a nearby radius holding about twice `limit`.
+GROWTH_FEATURES = 26
+GROWTH_REFERENCE = 1_000_000  # the size whose zoom is 16 (the issue's "zoom-16 view")
+WRK_CLIENTS = 16
+WRK_SECONDS = 10
+
+
+def city_km2() -> float:
+    lon0, lat0, lon1, lat1 = JINAN_CENTRE
+    return ((lon1 - lon0) * 111.32 * math.cos(math.radians((lat0 + lat1) / 2))
+            * (lat1 - lat0) * 110.57)
+
+
+def growth_bbox(lon: float, lat: float, size: int) -> tuple[float, float, float, float]:
+    """A square bbox centred on the point holding GROWTH_FEATURES venues on average."""
+    side_km = math.sqrt(GROWTH_FEATURES / (size / city_km2()))
+    half_lon = side_km / 2 / (111.32 * math.cos(math.radians(lat)))
+    half_lat = side_km / 2 / 110.57
+    return (round(lon - half_lon, 6), round(lat - half_lat, 6),
+            round(lon + half_lon, 6), round(lat + half_lat, 6))
+
+
+def growth_zoom(size: int) -> int:
+    """The tile zoom at which a tile holds as many venues as a zoom-16 tile at 1M."""
+    return max(0, round(16 - math.log(GROWTH_REFERENCE / size, 4)))
+
+
+def growth_radius_m(size: int) -> float:
+    """A radius holding 2 × 20 venues on average (nearby's limit is 20)."""
+    return round(math.sqrt(40 / (size / city_km2()) / math.pi) * 1000, 1)
+
+
+def tile_of(lon: float, lat: float, zoom: int) -> tuple[int, int, int]:
+    n = 2 ** zoom
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return zoom, y, x
+
+
+def growth_paths(points: Sequence[tuple[float, float]], size: int) -> dict[str, list[str]]:
+    """Per request kind, one path per query point, each with the same result size at every
+    venue count (see GROWTH_FEATURES)."""
+    radius = growth_radius_m(size)
+    zoom = growth_zoom(size)
+    ogc = "/ogc/collections/venues/items?f=json"
+    return {
+        "ogc_bbox": [f"{ogc}&limit=20&bbox={bbox_text(growth_bbox(*p, size))}"
+                     for p in points],
+        "layers_bbox": [f"/api/layers/venues?bbox={bbox_text(growth_bbox(*p, size))}"
+                        for p in points],
+        "nearby_same": [f"/api/nearby?lon={lon}&lat={lat}&radius_m={radius}&limit=20"
+                        for lon, lat in points],
+        "clusters_z13": [f"/api/layers/venues/clusters?bbox={bbox_text(view_bbox(*p, 13))}"
+                         f"&zoom=13" for p in points],
+        "tile": ["/ogc/collections/venues/tiles/WebMercatorQuad/{}/{}/{}".format(
+            *tile_of(*p, zoom)) for p in points],
+        "layers": ["/api/layers" for _ in points],
+        "ogc_page_4548": [f"{ogc}&limit=100&offset={i % 500}&crs=EPSG:4548"
+                          for i, _ in enumerate(points)],
+        "ogc_page_crs84": [f"{ogc}&limit=100&offset={i % 500}" for i, _ in enumerate(points)],
+    }
+
+
+GROWTH_ROWS = (
+    ("ogc_bbox", f"OGC items by bbox (~{GROWTH_FEATURES} match, limit 20)"),
+    ("layers_bbox", f"/api/layers/venues?bbox= (~{GROWTH_FEATURES} venues)"),
+    ("nearby_same", "nearby (20 of ~40 within the radius)"),
+    ("clusters_z13", "clusters (zoom-13 view)"),
+    ("tile", "vector tile (zoom-16 tile at 1M, same count below)"),
+    ("layers", "/api/layers"),
+    ("ogc_page_4548", "OGC page of 100 in EPSG:4548"),
+    ("ogc_page_crs84", "OGC page of 100 in CRS84"),
+)
 
 
 def nearby_params(lon: float, lat: float) -> dict[str, str]:
@@ -161,6 +242,27 @@ class Result:
     inproc: dict[str, Any]
     http: dict[str, list[float]]
     page: dict[str, Any]
+
+
+def growth_rows(results: Sequence[Result]) -> list[list[str]]:
+    """Per request kind: p50 over HTTP at each size, and the largest size's p50 over the
+    smallest's (the same result size: growth_paths)."""
+    rows = []
+    for kind, label in GROWTH_ROWS:
+        p50 = [percentile(r.http.get(kind, []), 50) for r in results]
+        ratio = (f"{p50[-1] / p50[0]:.2f}×" if len(results) > 1 and p50[0] and
+                 not math.isnan(p50[0]) and not math.isnan(p50[-1]) else "—")
+        rows.append([f"{label}, HTTP ms p50"] + [fmt_ms(v) for v in p50] + [ratio])
+    crs = [percentile(r.http.get("ogc_page_4548", []), 50)
+           / percentile(r.http.get("ogc_page_crs84", []), 50) for r in results]
+    rows.append(["→ OGC page: EPSG:4548 / CRS84"] + [f"{c:.2f}×" for c in crs] + [""])
+    rows.append(["OGC items page HTML (100 venues)"]
+                + [fmt_bytes(r.http["ogc_page_html_bytes"][0])
+                   if r.http.get("ogc_page_html_bytes") else "—" for r in results] + [""])
+    rows.append([f"OGC items by bbox, {WRK_CLIENTS} clients (wrk), req/s"]
+                + [f"{r.http['wrk_ogc_bbox'][0]:,.0f}" if r.http.get("wrk_ogc_bbox")
+                   else "—" for r in results] + [""])
+    return rows
 
 
 def result_rows(results: Sequence[Result]) -> list[list[str]]:
@@ -293,7 +395,8 @@ def in_child(data_dir: Path, queries: int) -> dict[str, Any]:
 # --- 2. over HTTP -------------------------------------------------------------------
 
 
-def measure_http(server_url: str, queries: int) -> dict[str, list[float]]:
+def measure_http(server_url: str, queries: int, size: int = GROWTH_REFERENCE
+                 ) -> dict[str, list[float]]:
     host, port = server_url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
 
@@ -301,7 +404,7 @@ def measure_http(server_url: str, queries: int) -> dict[str, list[float]]:
         connection.request("GET", path)
         response = connection.getresponse()
         body = response.read()
-        if response.status != 200:
+        if response.status not in (200, 204):  # 204: an empty tile
             raise RuntimeError(f"{path}: HTTP {response.status} {body[:200]!r}")
 
     points = query_points(queries)
@@ -312,6 +415,7 @@ def measure_http(server_url: str, queries: int) -> dict[str, list[float]]:
         "clusters": [f"/api/layers/venues/clusters?bbox="
                      f"{bbox_text(view_bbox(*p, cluster_zoom(i)))}&zoom={cluster_zoom(i)}"
                      for i, p in enumerate(points)],
+        **growth_paths(points, size),
     }
     for kind in paths:  # warm up each worker's caches and the connection
         for path in paths[kind][:20]:
@@ -320,6 +424,25 @@ def measure_http(server_url: str, queries: int) -> dict[str, list[float]]:
         return {kind: timed(get, kind_paths) for kind, kind_paths in paths.items()}
     finally:
         connection.close()
+
+
+def wrk_rate(server_url: str, path: str) -> list[float]:
+    """Requests a second with WRK_CLIENTS keep-alive clients (wrk, `make wrk-deps`); []
+    when wrk is not installed."""
+    import shutil
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is not installed (make wrk-deps): no 16-client figure", file=sys.stderr)
+        return []
+    out = subprocess.run([wrk, "-t2", f"-c{WRK_CLIENTS}", f"-d{WRK_SECONDS}s",
+                          server_url + path], check=True, stdout=subprocess.PIPE, text=True)
+    for line in out.stdout.splitlines():
+        if line.startswith("Requests/sec:"):
+            return [float(line.split()[1])]
+        if "Non-2xx" in line:
+            raise RuntimeError(f"wrk {path}: {line.strip()}")
+    return []
 
 
 # --- 3. the page in Chromium ----------------------------------------------------------
@@ -420,7 +543,11 @@ def run(sizes: Sequence[int], queries: int, workdir: Path) -> list[Result]:
                                           "RELOAD_LAYERS": "false"})
         try:
             server.start(timeout=SERVER_START_TIMEOUT_S)
-            http = measure_http(server.url, queries)
+            http = measure_http(server.url, queries, size)
+            http["wrk_ogc_bbox"] = wrk_rate(server.url, growth_paths(
+                query_points(1), size)["ogc_bbox"][0])
+            http["ogc_page_html_bytes"] = [float(len(urllib_open(
+                server.url + "/ogc/collections/venues/items?f=html&limit=100").read()))]
             print(f"[{size_label(size)}] Chromium", file=sys.stderr, flush=True)
             page = measure_page(server.url, data_dir, size, workdir, naive_largest)
         finally:
@@ -444,8 +571,12 @@ def report(results: Sequence[Result]) -> str:
     header = ["venues"] + [size_label(r.size) for r in results]
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
                f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    growth_header = ["same result size"] + header[1:] + [
+        f"{header[-1]} / {header[1]}" if len(results) > 1 else "growth"]
     return (markdown_table(header, result_rows(results))
-            + f"\n\nStore: {store_label()}\nMachine: {machine}\n")
+            + "\n\n" + markdown_table(growth_header, growth_rows(results))
+            + f"\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+            + f"\nStore: {store_label()}\nMachine: {machine}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

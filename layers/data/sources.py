@@ -21,13 +21,14 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from pyproj.exceptions import CRSError
 from shapely import Geometry
 from shapely.geometry import shape
 
 from layers.data.limits import ImportLimits, LimitError
 from layers.geo import chinacoords
+from layers.geo.crs import transformer
 
 WGS84_DECIMALS = 7  # as the shipped files: about 1 cm
 
@@ -380,10 +381,10 @@ def to_wgs84(source: Source, options: ReadOptions) -> None:
     else:
         if not crs.is_geographic and not crs.is_projected:
             raise SourceError(f"{_crs_name(crs)} is neither geographic nor projected")
-        transformer = Transformer.from_crs(crs, CRS.from_epsg(4326), always_xy=True)
+        to_wgs84 = transformer(crs, CRS.from_epsg(4326), always_xy=True)
 
         def convert(xy: np.ndarray) -> np.ndarray:
-            x, y = transformer.transform(xy[:, 0], xy[:, 1], errcheck=False)
+            x, y = to_wgs84.transform(xy[:, 0], xy[:, 1], errcheck=False)
             return np.column_stack([x, y])
         source.notes.append(f"coordinates reprojected from {_crs_name(crs)} to WGS84")
 

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pyproj import Transformer
 
 from layers.errors import BadRequest
-from layers.geo.crs import METRIC, WGS84
+from layers.geo.crs import METRIC, WGS84, metric_to_lonlat_arrays, transformer
 
 MIN_ZOOM = 8  # coarser views use this grid (cells of about 36 km)
 MAX_ZOOM = 18  # finer views use this grid (cells of about 23 m)
@@ -37,8 +36,7 @@ MAX_CELLS = 20000  # grid cells one request may span (a bbox too large for its z
 # Web Mercator ground resolution at zoom 0 on the equator, metres per 256-pixel-tile pixel.
 EQUATOR_M_PER_PX = 2 * math.pi * 6378137 / 256
 
-_TO_METRIC = Transformer.from_crs(WGS84, METRIC, always_xy=True)
-_TO_WGS84 = Transformer.from_crs(METRIC, WGS84, always_xy=True)
+_TO_METRIC = transformer(WGS84, METRIC, always_xy=True)
 
 
 def cell_size_m(zoom: int, latitude: float) -> float:
@@ -230,8 +228,8 @@ def cluster_collection(view: ClusterView, features: Sequence[Mapping[str, Any]],
         out = [feature(p) for p in view.positions]
     else:
         many = [c for c in view.clusters if c.position is None]
-        lon, lat = _TO_WGS84.transform(np.array([c.x for c in many]),
-                                       np.array([c.y for c in many]))
+        lon, lat = metric_to_lonlat_arrays(np.array([c.x for c in many]),
+                                           np.array([c.y for c in many]))
         out = [feature(c.position) for c in view.clusters if c.position is not None]
         out += [
             {

@@ -211,18 +211,24 @@ def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
     the venues the query needs are looked up.
     """
     kinds = query.kinds
+    looked_up: dict[str, VenueStatus] = {}  # each venue's status is looked up once
 
     def keep(feature_ids: Sequence[str]) -> set[str]:
-        found = lookup(feature_ids) if lookup is not None else {}
-        return {fid for fid in feature_ids if status_matches(found.get(fid), query.statuses)}
+        if lookup is not None:
+            looked_up.update(lookup([fid for fid in feature_ids if fid not in looked_up]))
+        return {fid for fid in feature_ids
+                if status_matches(looked_up.get(fid), query.statuses)}
 
     found = spatial.nearby(query.layer, query.point.lon, query.point.lat, query.radius_m,
                            query.limit, kinds, keep if query.statuses else None,
                            offset=query.offset)
     live = None
     if lookup is not None:
-        shown = lookup([h.feature["id"] for h in found.hits])
-        live = {vid: s.as_properties() for vid, s in shown.items()}
+        missing = [h.feature["id"] for h in found.hits if h.feature["id"] not in looked_up]
+        if missing:
+            looked_up.update(lookup(missing))
+        live = {h.feature["id"]: looked_up[h.feature["id"]].as_properties()
+                for h in found.hits if h.feature["id"] in looked_up}
     return {
         "type": "FeatureCollection",
         "features": [hit_feature(h, live) for h in found.hits],

@@ -14,6 +14,7 @@ results as JSON or HTML.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,12 +22,12 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
-from shapely.geometry import mapping
+from pyproj import CRS
 
 from layers.catalogue.entries import Field, Layer
 from layers.catalogue.live import live_queryables
 from layers.errors import BadRequest
+from layers.geo.crs import transformer
 from layers.stores.layers import LoadedLayer
 from layers.stores.spatial import BBox
 from layers.web import params
@@ -49,6 +50,12 @@ SUPPORTED_CRS: dict[str, tuple[CRS, int]] = {
     epsg_uri(4548): (CRS.from_epsg(4548), 3),
 }
 STORAGE_CRS = CRS84
+# Both ways between the storage CRS and each other one, built now, once per process
+# (a new one costs 200-500 ms; layers/geo/crs.py).
+for _uri, (_crs, _) in SUPPORTED_CRS.items():
+    if _uri != CRS84:
+        transformer(SUPPORTED_CRS[CRS84][0], _crs)
+        transformer(_crs, SUPPORTED_CRS[CRS84][0])
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10000
@@ -59,6 +66,14 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # OGC API - Tiles: vector tilesets of each collection, in WebMercatorQuad, as MVT.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
 )
 
 # Query parameters of the items operation besides the property filters.
@@ -180,7 +195,7 @@ def _lonlat_boxes(query: ItemsQuery) -> list[tuple[float, float, float, float]]:
     assert query.bbox is not None
     if query.bbox_crs != CRS84:
         crs, _ = SUPPORTED_CRS[query.bbox_crs]
-        to_lonlat = Transformer.from_crs(crs, SUPPORTED_CRS[CRS84][0])
+        to_lonlat = transformer(crs, SUPPORTED_CRS[CRS84][0])
         a, b, c, d = query.bbox
         try:
             box = to_lonlat.transform_bounds(a, b, c, d)
@@ -233,7 +248,12 @@ def _in_period(value: Any, start: dt.date | None, end: dt.date | None) -> bool:
 
 
 def temporal_extent(loaded: LoadedLayer) -> list[str] | None:
-    """[first, last] date of a layer's features, or None when it has no dates."""
+    """[first, last] date of a layer's features, or None when it has no dates (worked out
+    once per layer version)."""
+    return loaded.once("ogc.temporal_extent", _temporal_extent)
+
+
+def _temporal_extent(loaded: LoadedLayer) -> list[str] | None:
     when = temporal_field(loaded.layer)
     days = sorted(v for f in loaded.features
                   if isinstance(v := f["properties"].get(when), str)) if when else []
@@ -265,22 +285,13 @@ def features(
     if crs == CRS84 or not chosen:
         return chosen
     target, decimals = SUPPORTED_CRS[crs]
-    transformer = Transformer.from_crs(SUPPORTED_CRS[CRS84][0], target)
-
-    def project(xy: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y]).round(decimals)
-
-    geometries = shapely.transform(loaded.geometries[list(positions)], project)
-    for feature, geometry in zip(chosen, geometries, strict=True):
-        feature["geometry"] = _lists(mapping(geometry))
+    to_target = transformer(SUPPORTED_CRS[CRS84][0], target)
+    # All coordinates in one call, written out by GEOS (mapping() per feature costs more
+    # than the projection).
+    geometries = loaded.geometries[list(positions)]  # a new array: set_coordinates fills it
+    xy = shapely.get_coordinates(geometries)
+    x, y = to_target.transform(xy[:, 0], xy[:, 1])
+    shapely.set_coordinates(geometries, np.column_stack([x, y]).round(decimals))
+    for feature, text in zip(chosen, shapely.to_geojson(geometries), strict=True):
+        feature["geometry"] = json.loads(text)
     return chosen
-
-
-def _lists(value: Any) -> Any:
-    """shapely's mapping() gives tuples; JSON wants lists (and tests compare them)."""
-    if isinstance(value, tuple | list):
-        return [_lists(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
-    return value

@@ -1,11 +1,13 @@
 """The OpenAPI section of the OGC API - Features (routes.py): the landing page,
-conformance, the collections and their items, one schema per layer."""
+conformance, the collections and their items, one schema per layer; and of the OGC
+API - Tiles: tile matrix sets, each layer's vector tileset and tiles."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from layers.catalogue.entries import Field, Layer
+from layers.geo import tiles
 from layers.ogc.features import CONFORMANCE, DEFAULT_LIMIT, MAX_LIMIT, SUPPORTED_CRS, queryables
 from layers.web.openapi import OPENAPI_MEDIA_TYPE, feature_schema, properties_schema
 from layers.web.openapi_helpers import (
@@ -145,5 +147,68 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
             ok=json_content(ref(f"{camel(name)}Feature"), "application/geo+json")
             | HTML_CONTENT,
             error_codes=(400, 404))
+    _tiles(tag, catalogue, paths, schemas)
     return Section(tag, "OGC API - Features Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) and "
-                        "Part 2 (CRS): conforms to " + ", ".join(CONFORMANCE), paths, schemas)
+                        "Part 2 (CRS), and OGC API - Tiles (vector tiles, MVT, WebMercatorQuad):"
+                        " conforms to " + ", ".join(CONFORMANCE), paths, schemas)
+
+
+def _tiles(tag: str, catalogue: Sequence[Layer], paths: dict[str, Schema],
+           schemas: dict[str, Schema]) -> None:
+    """OGC API - Tiles: the tile matrix sets, and each layer's vector tileset and tiles."""
+    link_list = {"type": "array", "items": ref("Link")}
+    f_json = query("f", {"type": "string", "enum": ["json"]}, "the format: json")
+    schemas["TileSet"] = {
+        "type": "object", "required": ["dataType", "crs", "links"],
+        "properties": {"title": {"type": "string"},
+                       "dataType": {"type": "string", "enum": ["vector"]},
+                       "crs": {"type": "string"}, "tileMatrixSetURI": {"type": "string"},
+                       "layers": {"type": "array", "items": {"type": "object"}},
+                       "boundingBox": {"type": "object"}, "links": link_list}}
+    schemas["TileSets"] = {"type": "object", "required": ["tilesets"],
+                           "properties": {"tilesets": {"type": "array",
+                                                       "items": ref("TileSet")},
+                                          "links": link_list}}
+    schemas["TileMatrixSet"] = {"type": "object", "required": ["id", "crs", "tileMatrices"],
+                                "properties": {"id": {"type": "string"},
+                                               "crs": {"type": "string"},
+                                               "tileMatrices": {"type": "array",
+                                                                "items": {"type": "object"}}}}
+    schemas["TileMatrixSets"] = {"type": "object", "required": ["tileMatrixSets"],
+                                 "properties": {"tileMatrixSets": {
+                                     "type": "array", "items": {"type": "object"}}}}
+    tms = path_param("tileMatrixSetId", {"type": "string", "enum": [tiles.TILE_MATRIX_SET]},
+                     "the tile matrix set", example=tiles.TILE_MATRIX_SET)
+    paths["/ogc/tileMatrixSets"] = operation(
+        tag, "getTileMatrixSetsList", "The tile matrix sets of the tiles (WebMercatorQuad)",
+        parameters=[f_json], ok=json_content(ref("TileMatrixSets")))
+    paths["/ogc/tileMatrixSets/{tileMatrixSetId}"] = operation(
+        tag, "getTileMatrixSet", "A tile matrix set's definition", parameters=[tms, f_json],
+        ok=json_content(ref("TileMatrixSet")), error_codes=(400, 404))
+    cell = {"type": "integer", "minimum": 0}
+    for layer in catalogue:
+        name, base = layer.name, f"/ogc/collections/{layer.name}/tiles"
+        paths[base] = operation(
+            tag, f"get{camel(name)}TileSets", f"{layer.title} ({name}): vector tilesets",
+            parameters=[f_json], ok=json_content(ref("TileSets")), error_codes=(400, 404))
+        paths[f"{base}/{{tileMatrixSetId}}"] = operation(
+            tag, f"get{camel(name)}TileSet", f"{layer.title} ({name}): the vector tileset",
+            parameters=[tms, f_json], ok=json_content(ref("TileSet")),
+            error_codes=(400, 404))
+        tile = operation(
+            tag, f"get{camel(name)}Tile", f"{layer.title} ({name}): a Mapbox Vector Tile",
+            description="One MVT layer named after the collection; each feature's id "
+                        "and properties as attributes; 204 when no feature meets the tile.",
+            parameters=[tms,
+                        path_param("tileMatrix", {"type": "integer", "minimum": 0,
+                                                  "maximum": tiles.MAX_ZOOM},
+                                   "the zoom level", example=16),
+                        path_param("tileRow", cell, "the row (0 at the north)",
+                                   example=26050),
+                        path_param("tileCol", cell, "the column", example=54061),
+                        query("f", {"type": "string", "enum": ["mvt"]}, "the format: mvt")],
+            ok={tiles.MVT_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            error_codes=(400, 404))
+        tile["get"]["responses"]["204"] = {"description": "no feature meets the tile",
+                                           "content": {}}
+        paths[f"{base}/{{tileMatrixSetId}}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"] = tile

@@ -1,4 +1,5 @@
-"""OGC API - Features at /ogc: JSON/GeoJSON for clients (QGIS, ArcGIS, GDAL), HTML (zh-CN).
+"""OGC API - Features at /ogc: JSON/GeoJSON for clients (QGIS, ArcGIS, GDAL), HTML (zh-CN);
+and OGC API - Tiles: Mapbox Vector Tiles of every layer (WebMercatorQuad).
 
 Routes stay thin: the logic is in `ogc.py`, the API description in `openapi.py`.
 The format follows `?f=json|html`, else the Accept header (browsers get HTML).
@@ -17,6 +18,7 @@ from layers.catalogue.live import live_queryables
 from layers.catalogue.styles import field_label
 from layers.catalogue.values import format_value
 from layers.errors import NotFound
+from layers.geo import tiles
 from layers.ogc import features as ogc
 from layers.stores.layers import LoadedLayer
 from layers.web import params
@@ -31,6 +33,8 @@ JSON = "application/json"
 GEOJSON = GEOJSON_MEDIA_TYPE
 HTML = "text/html"
 FORMATS = ("json", "html")
+TILING_SCHEMES = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
+TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 
 
 def wants_html() -> bool:
@@ -91,6 +95,7 @@ def landing() -> Response:
             link("conformance", JSON, "符合的标准",
                  href("ogc.conformance")),
             link("data", JSON, "图层集合", href("ogc.collections")),
+            link(TILING_SCHEMES, JSON, "瓦片矩阵集", href("ogc.tile_matrix_sets")),
         ],
     }
     return respond(body, "ogc/landing.html", title="开放标准接口")
@@ -121,6 +126,7 @@ def collection_body(loaded: LoadedLayer) -> dict[str, Any]:
             link("items", GEOJSON, "要素(GeoJSON)",
                  href("ogc.items", {"f": "json"}, collection_id=cid)),
             link("items", HTML, "要素(HTML)", href("ogc.items", {"f": "html"}, collection_id=cid)),
+            link(TILESETS_VECTOR, JSON, "矢量瓦片集", href("ogc.tilesets", collection_id=cid)),
         ],
     }
     if loaded.bbox is not None:
@@ -214,6 +220,107 @@ def item(collection_id: str, feature_id: str) -> Response:
                    columns=_columns(loaded, [feature]),
                    map_url=href("ogc.item", {"f": "json"}, collection_id=collection_id,
                                 feature_id=feature_id))
+
+
+# --- OGC API - Tiles: Mapbox Vector Tiles of every layer, WebMercatorQuad ------------
+
+
+@bp.get("/tileMatrixSets")
+def tile_matrix_sets() -> Response:
+    ogc.check_parameters(request.args, ("f",))
+    _json_only()
+    return jsonify({"tileMatrixSets": [{
+        "id": tiles.TILE_MATRIX_SET, "title": "Web Mercator (EPSG:3857)",
+        "uri": tiles.TILE_MATRIX_SET_URI,
+        "links": [link("self", JSON, tiles.TILE_MATRIX_SET, _tms_href())],
+    }]})
+
+
+@bp.get("/tileMatrixSets/<tms_id>")
+def tile_matrix_set(tms_id: str) -> Response:
+    ogc.check_parameters(request.args, ("f",))
+    _json_only()
+    _check_tms(tms_id)
+    return jsonify({**tiles.tile_matrix_set(),
+                    "links": [link("self", JSON, tiles.TILE_MATRIX_SET, _tms_href())]})
+
+
+@bp.get("/collections/<collection_id>/tiles")
+def tilesets(collection_id: str) -> Response:
+    ogc.check_parameters(request.args, ("f",))
+    _json_only()
+    loaded = get_store().get(collection_id)
+    return jsonify({"tilesets": [_tileset(loaded)],
+                    "links": [link("self", JSON, "矢量瓦片集", request.base_url)]})
+
+
+@bp.get("/collections/<collection_id>/tiles/<tms_id>")
+def tileset(collection_id: str, tms_id: str) -> Response:
+    ogc.check_parameters(request.args, ("f",))
+    _json_only()
+    loaded = get_store().get(collection_id)
+    _check_tms(tms_id)
+    body = _tileset(loaded)
+    body["layers"] = [{
+        "id": loaded.name, "title": loaded.layer.title, "dataType": "vector",
+        "geometryDimension": {"Point": 0, "LineString": 1, "Polygon": 2}.get(
+            loaded.layer.geometry),
+        "propertiesSchema": {"type": "object", "properties": {
+            "id": {"type": "string"},
+            **{f.name: {"title": field_label(loaded.layer, f.name)} for f in loaded.layer.fields},
+        }},
+    }]
+    if loaded.bbox is not None:
+        body["boundingBox"] = {"lowerLeft": loaded.bbox[:2], "upperRight": loaded.bbox[2:],
+                               "crs": ogc.CRS84}
+    return jsonify(body)
+
+
+@bp.get("/collections/<collection_id>/tiles/<tms_id>/<int:z>/<int:y>/<int:x>")
+def tile(collection_id: str, tms_id: str, z: int, y: int, x: int) -> Response:
+    """A Mapbox Vector Tile of the layer (204 when no feature meets the tile)."""
+    ogc.check_parameters(request.args, ("f",))
+    if request.args.get("f", "mvt") != "mvt":
+        params.choice(request.args["f"], "f", ("mvt",))
+    get_store().get(collection_id)  # unknown (404) or hidden from the role (401/403)
+    _check_tms(tms_id)
+    tiles.check_tile(z, y, x)
+    body = get_spatial().tile(collection_id, z, y, x)
+    return Response(body, status=200 if body else 204, mimetype=tiles.MVT_MEDIA_TYPE)
+
+
+def _json_only() -> None:
+    if "f" in request.args:
+        params.choice(request.args["f"], "f", ("json",))
+
+
+def _check_tms(tms_id: str) -> None:
+    if tms_id != tiles.TILE_MATRIX_SET:
+        raise NotFound(f"没有瓦片矩阵集 {tms_id!r},只有 {tiles.TILE_MATRIX_SET} (no tile matrix "
+                       f"set {tms_id!r}; this service has {tiles.TILE_MATRIX_SET})")
+
+
+def _tms_href() -> str:
+    return href("ogc.tile_matrix_set", tms_id=tiles.TILE_MATRIX_SET)
+
+
+def _tileset(loaded: LoadedLayer) -> dict[str, Any]:
+    """A layer's one tileset (vector, WebMercatorQuad), with its tile URL template."""
+    cid = loaded.name
+    base = href("ogc.tileset", collection_id=cid, tms_id=tiles.TILE_MATRIX_SET)
+    return {
+        "title": f"{loaded.layer.title} · 矢量瓦片",
+        "dataType": "vector",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": tiles.TILE_MATRIX_SET_URI,
+        "links": [
+            link("self", JSON, loaded.layer.title, base),
+            link("http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON,
+                 tiles.TILE_MATRIX_SET, _tms_href()),
+            {**link("item", tiles.MVT_MEDIA_TYPE, "矢量瓦片(Mapbox Vector Tile)",
+                    base + "/{tileMatrix}/{tileRow}/{tileCol}"), "templated": True},
+        ],
+    }
 
 
 @bp.get("/api")

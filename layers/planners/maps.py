@@ -83,6 +83,8 @@ class _PluginAssets(JSCSSMixin, MacroElement):
             ("map_overlays", f"{options.static_url}/js/map-overlays.js"),
             ("map_clusters", f"{options.static_url}/js/map-clusters.js"),
             ("leaflet_heat", f"{modules}/leaflet.heat/dist/leaflet-heat.js"),
+            ("vectorgrid",
+             f"{modules}/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
         ]
         self.default_css = [
             ("markercluster_css", f"{modules}/leaflet.markercluster/dist/MarkerCluster.css"),

@@ -24,7 +24,9 @@ def map_options() -> MapOptions:
     return MapOptions(static_url=url_for("static", filename="").rstrip("/"),
                       api_url=url_for("api.list_layers").rsplit("/", 1)[0],
                       basemaps=page_basemaps(),
-                      server_cluster_threshold=int(current_app.config["SERVER_CLUSTER_THRESHOLD"]))
+                      server_cluster_threshold=int(current_app.config["SERVER_CLUSTER_THRESHOLD"]),
+                      vector_tile_threshold=int(current_app.config["VECTOR_TILE_THRESHOLD"]),
+                      ogc_url=url_for("ogc.landing").rstrip("/"))
 
 
 def _config() -> dict[str, Any]:

@@ -71,6 +71,11 @@ class SpatialStore(Protocol):
     def feature(self, layer: str, feature_id: str) -> Feature | None:
         ...
 
+    def tile(self, layer: str, z: int, y: int, x: int) -> bytes:
+        """The layer's Mapbox Vector Tile z/y/x of WebMercatorQuad (layers/geo/tiles.py);
+        empty bytes when no feature meets it."""
+        ...
+
     def containing(self, layer: str, lon: float, lat: float) -> list[Feature]:
         """Features that contain (or touch) the point, in layer order."""
         ...

@@ -8,24 +8,25 @@ geometries for spatial queries. Nothing re-reads a file per request.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import Transformer
 from shapely import Geometry, STRtree
 
 from layers.catalogue.entries import CATALOGUE, Layer
 from layers.catalogue.validate import LayerDataError, Problem, ValidFeature, validate_collection
 from layers.errors import UnknownLayer
 from layers.geo.clusters import ClusterIndex
-from layers.geo.crs import METRIC, WGS84, m2_to_mu
+from layers.geo.crs import METRIC, WGS84, m2_to_mu, transformer
 
-_BBOX_TO_METRIC = Transformer.from_crs(WGS84, METRIC, always_xy=True)
+T = TypeVar("T")
+
+_BBOX_TO_METRIC = transformer(WGS84, METRIC, always_xy=True)
 
 
 @dataclass
@@ -37,11 +38,18 @@ class LoadedLayer:
     metric: np.ndarray  # the same in EPSG:4548
     tree: STRtree = field(init=False)  # over `metric`
     clusters: ClusterIndex | None = field(init=False)  # point layers: grids by zoom
+    bbox: list[float] | None = field(init=False)  # [minx, miny, maxx, maxy] lon/lat; None: empty
     _position: dict[str, int] = field(init=False)
+    _memo: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
+        # Everything that follows from the features alone is worked out here, once per
+        # layer version (a new version is a new LoadedLayer): never per request.
         self.tree = STRtree(self.metric)
         self._position = {fid: i for i, fid in enumerate(self.ids)}
+        self._memo = {}
+        self.bbox = ([round(v, 7) for v in shapely.total_bounds(self.geometries).tolist()]
+                     if len(self.features) else None)
         self.clusters = None
         if self.layer.geometry == "Point":
             self.clusters = ClusterIndex.from_points(
@@ -54,12 +62,14 @@ class LoadedLayer:
     def __len__(self) -> int:
         return len(self.features)
 
-    @property
-    def bbox(self) -> list[float] | None:
-        """[minx, miny, maxx, maxy] in lon/lat, or None when empty."""
-        if not len(self):
-            return None
-        return [round(v, 7) for v in shapely.total_bounds(self.geometries).tolist()]
+    def once(self, key: str, compute: Callable[[LoadedLayer], T]) -> T:
+        """`compute(self)`, worked out on first use and kept with this layer version (a
+        derived figure another module owns, e.g. the OGC temporal extent, or tiles)."""
+        try:
+            return cast(T, self._memo[key])
+        except KeyError:
+            value = self._memo[key] = compute(self)  # two threads at once: same value
+            return value
 
     def position(self, feature_id: str) -> int | None:
         return self._position.get(feature_id)

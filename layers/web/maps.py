@@ -39,6 +39,10 @@ class MapOptions:
     # Clustered point layers with more features than this are clustered by the server
     # (/api/layers/<name>/clusters, refetched as the map moves), not in the browser.
     server_cluster_threshold: int = 5000
+    # Other layers with more features than this are drawn from vector tiles
+    # (/ogc/collections/<name>/tiles, leaflet.vectorgrid), not fetched whole.
+    vector_tile_threshold: int = 20000
+    ogc_url: str = "/ogc"
 
 
 def vendor_js(options: MapOptions) -> list[tuple[str, str]]:
@@ -101,6 +105,11 @@ def layer_config(layer: Layer, options: MapOptions, count: int, *, themed: bool 
         "serverCluster": (cluster and layer.geometry == "Point"
                           and count > options.server_cluster_threshold),
         "clustersUrl": f"{options.api_url}/layers/{layer.name}/clusters",
+        "vectorTiles": (count > options.vector_tile_threshold
+                        and not (cluster and layer.geometry == "Point"
+                                 and count > options.server_cluster_threshold)),
+        "tilesUrl": f"{options.ogc_url}/collections/{layer.name}/tiles/WebMercatorQuad/"
+                    "{z}/{y}/{x}",
         "pane": pane,
         "outlinePane": outline_pane,
         "communityField": community_field(layer),

@@ -374,6 +374,10 @@
       serverClusters(entry);
       return;
     }
+    if (config.vectorTiles && L.vectorGrid) { // pages without the plugin fetch it whole
+      vectorTiles(entry);
+      return;
+    }
     HS.getJson(config.url, null, "application/geo+json")
       .then((collection) => {
         entry.geojson = geoJsonLayer(collection, config);
@@ -509,6 +513,56 @@
       if (e.detail.layer === config.name && e.detail.shown) later();
     });
     later();
+  }
+
+  // --- vector tiles (layers too large to fetch whole) -----------------------------
+
+  // A layer with more features than the page fetches whole (and not a point layer the
+  // server clusters) is drawn from the OGC API's vector tiles (leaflet.vectorgrid): the
+  // map asks only for the tiles in view, whatever the layer's size.
+  if (L.DomEvent && !L.DomEvent.fakeStop) {
+    // Leaflet.VectorGrid 1.3 calls this on clicks; Leaflet 1.8 removed it.
+    L.DomEvent.fakeStop = function () { return true; };
+  }
+
+  function vectorTiles(entry) {
+    const config = entry.config;
+    const style = Object.assign({ radius: 5, fill: config.geometry !== "LineString" },
+      config.style);
+    const styles = {};
+    styles[config.name] = style;
+    entry.vector = true;
+    entry.count = entry.visibleCount = config.count;
+    entry.geojson = L.geoJSON(null).addTo(entry.group); // what other scripts look at: none
+    entry.tiles = L.vectorGrid.protobuf(config.tilesUrl, {
+      vectorTileLayerStyles: styles,
+      interactive: true,
+      maxZoom: 22,
+      pane: config.pane ? config.pane.name : "overlayPane",
+      getFeatureId: (feature) => feature.properties.id,
+    }).addTo(entry.group);
+    entry.display = entry.tiles;
+    entry.tiles.on("click", (e) => {
+      L.popup({ maxWidth: config.popupMaxWidth, minWidth: config.popupMinWidth || 200 })
+        .setLatLng(e.latlng)
+        .setContent(popupContent({ properties: e.layer.properties }, config))
+        .openOn(HuaishuMap.map);
+    });
+    let done = false;
+    function loaded() {
+      if (done) return;
+      done = true;
+      entry.loaded = true;
+      layerDone(config.name);
+    }
+    entry.tiles.once("load", loaded);
+    entry.tiles.on("tileerror", (e) => {
+      entry.error = "矢量瓦片加载失败 (" + (e.coords ? e.coords.z + "/" + e.coords.y + "/" + e.coords.x : "") + ")";
+      console.error("layer " + config.name + " failed to load a tile", e);
+      loaded();
+    });
+    // A layer off the map loads no tiles: it is done for the page's first load.
+    if (!HuaishuMap.map || !HuaishuMap.map.hasLayer(entry.group)) loaded();
   }
 
   // Run `callback` once every layer has loaded (at once if they have).

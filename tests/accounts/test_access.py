@@ -24,7 +24,8 @@ WHO = (ANONYMOUS, *ROLES)
 # Path values that name something real in the shipped data (any value would do for a
 # refusal, which comes before the route; these let allowed routes answer for real).
 SAMPLE_VALUES = {"name": "venues", "collection_id": "venues", "feature_id": "V0001",
-                 "venue_id": "V0001", "hazard_id": "HZ00001", "filename": "css/app.css"}
+                 "venue_id": "V0001", "hazard_id": "HZ00001", "filename": "css/app.css",
+                 "tms_id": "WebMercatorQuad", "z": 14, "y": 6396, "x": 13515}
 
 
 def declared(endpoint: str) -> list[RouteGroup]:

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import shapely
 
 from bench import scale
@@ -67,3 +68,39 @@ def test_the_in_process_measures_run_and_agree_with_the_naive_way(tmp_path):
     got = scale.measure_in_process(data, queries=20)
     assert [len(got[k]) for k in ("nearby", "bbox", "clusters", "naive_nearby")] == [20] * 4
     assert got["load_s"] > 0 and got["rss_mb"] > 0 and got["within_1km"] > 0
+
+
+def test_the_growth_queries_ask_for_the_same_result_size_at_every_size(tmp_path):
+    """The growth rows compare like with like: the bbox, radius and tile zoom shrink as
+    the venues grow denser, so that each holds about as many at 1k as at 1M."""
+    assert scale.growth_zoom(1_000_000) == 16 and scale.growth_zoom(1000) == 11
+    lon, lat = 117.0, 36.66
+    for size in (1000, 100_000):
+        minx, miny, maxx, maxy = scale.growth_bbox(lon, lat, size)
+        side_km = (maxx - minx) * 111.32 * 0.8025
+        assert abs(side_km ** 2 * size / scale.city_km2() - scale.GROWTH_FEATURES) < 1
+    assert scale.growth_radius_m(1_000_000) * 10 == pytest.approx(
+        scale.growth_radius_m(10_000), rel=0.01)
+    data = write_data_dir(tmp_path / "data", 20_000, extent="jinan")
+    venues = LayerStore.from_directory(data).get("venues")
+    counts = [len(venues.in_bbox(scale.growth_bbox(lon, lat, 20_000)))
+              for lon, lat in scale.query_points(200)]
+    assert abs(sum(counts) / len(counts) - scale.GROWTH_FEATURES) < 6
+    paths = scale.growth_paths(scale.query_points(3), 20_000)
+    assert set(paths) == {kind for kind, _ in scale.GROWTH_ROWS}
+    assert all(len(v) == 3 for v in paths.values())
+
+
+def test_the_growth_table_gives_the_ratio_of_the_largest_size_to_the_smallest():
+    def result(size, ms):
+        http = {kind: [ms] * 10 for kind, _ in scale.GROWTH_ROWS}
+        http["ogc_page_crs84"] = [ms / 2] * 10
+        http["wrk_ogc_bbox"] = [1234.0]
+        http["ogc_page_html_bytes"] = [52_000.0]
+        return scale.Result(size, {}, http, {})
+
+    rows = scale.growth_rows([result(1000, 2.0), result(1_000_000, 3.0)])
+    first = rows[0]
+    assert first[1:] == ["2.00", "3.00", "1.50×"]
+    assert ["→ OGC page: EPSG:4548 / CRS84", "2.00×", "2.00×", ""] in rows
+    assert rows[-1][1:3] == ["1,234", "1,234"]

@@ -349,3 +349,22 @@ def test_nearest_matches_measuring_every_feature(store):
             assert [(h.feature["id"], round(h.distance_m, 6)) for h in found.hits] == [
                 (h.feature["id"], round(h.distance_m, 6))
                 for h in expected[offset:offset + limit]]
+
+
+def test_a_status_filter_looks_each_venue_up_once(client, monkeypatch):
+    from layers.records.book import InspectionRecords
+
+    asked: list[str] = []
+    real = InspectionRecords.statuses
+
+    def counting(self, venues, today):
+        venues = list(venues)
+        asked.extend(vid for vid, _ in venues)
+        return real(self, venues, today)
+
+    monkeypatch.setattr(InspectionRecords, "statuses", counting)
+    body = nearby(client, lon=OFFICE[0], lat=OFFICE[1], radius_m=5000, limit=5,
+                  status="overdue")
+    assert len(body["features"]) == 5
+    assert all(f["properties"]["overdue"] for f in body["features"])
+    assert len(asked) == len(set(asked))

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import shapely
 
+from layers.geo import tiles
 from layers.geo.crs import lonlat_to_metric, metric_to_lonlat_arrays
 from layers.stores.interfaces import Layers
 from layers.stores.layers import LoadedLayer
@@ -38,6 +39,14 @@ class MemorySpatial:
 
     def _get(self, layer: str) -> LoadedLayer:
         return self._layers().get(layer)
+
+    def tile(self, layer: str, z: int, y: int, x: int) -> bytes:
+        """The layer's Mapbox Vector Tile z/y/x (WebMercatorQuad; layers/geo/tiles.py):
+        the STRtree finds the tile's features, mapbox-vector-tile encodes them."""
+        loaded = self._get(layer)
+        positions = loaded.in_bbox(tiles.lonlat_bounds(z, y, x, tiles.BUFFER / tiles.EXTENT))
+        return tiles.encode(layer, loaded.geometries[positions], positions,
+                            [loaded.features[i] for i in positions], z, y, x)
 
     def targets(self, loaded: LoadedLayer, lon: float, lat: float,
                 positions: Sequence[int]) -> list[Target]:

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from layers.geo import tiles
 from layers.geo.crs import lonlat_to_metric
 from layers.stores.postgis.database import LAYER_NAMES, Database
 from layers.stores.postgis.schema import layer_table
@@ -51,6 +52,25 @@ SELECT id, ST_X(t), ST_Y(t), inside FROM (
     ORDER BY geom <-> here
     {limit}
 ) AS c
+"""
+
+# A tile: the features whose lon/lat geometry meets the tile grown by its buffer (the
+# GiST index on geom_wgs84), in Web Mercator, clipped and snapped by ST_AsMVTGeom; their
+# properties (jsonb: ST_AsMVT makes each key an attribute; it would leave lists and objects
+# out, so they go as their JSON text) and id; `ord` is the MVT id.
+_TILE = """
+SELECT ST_AsMVT(t, %(name)s, %(extent)s, 'geom', 'ord') FROM (
+    SELECT ST_AsMVTGeom(ST_Transform(geom_wgs84, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s),
+                        %(extent)s, %(buffer)s, true) AS geom,
+           ord,
+           coalesce((SELECT jsonb_object_agg(key, CASE WHEN jsonb_typeof(value) IN
+                                 ('array', 'object') THEN to_jsonb(value::text) ELSE value END)
+                     FROM jsonb_each(jsonb_strip_nulls(feature::jsonb -> 'properties'))),
+                    '{{}}') || jsonb_build_object('id', id) AS properties
+    FROM {table}
+    WHERE geom_wgs84 && ST_Transform(
+        ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s), 4326)
+) AS t WHERE geom IS NOT NULL
 """
 
 
@@ -163,6 +183,16 @@ class PostgisSpatial:
         ).format(self._table(layer))
         with self.database.transaction() as db:
             return [json.loads(text) for (text,) in self._rows(db, query, tuple(bbox))]
+
+    def tile(self, layer: str, z: int, y: int, x: int) -> bytes:
+        """The layer's Mapbox Vector Tile z/y/x, by ST_AsMVT (layers/geo/tiles.py says
+        what it holds, as the embedded store encodes it)."""
+        query = sql.SQL(_TILE).format(table=self._table(layer))
+        with self.database.transaction() as db:
+            rows = self._rows(db, query, {"z": z, "x": x, "y": y, "name": layer,
+                                          "extent": tiles.EXTENT, "buffer": tiles.BUFFER,
+                                          "margin": tiles.BUFFER / tiles.EXTENT})
+        return bytes(rows[0][0]) if rows and rows[0][0] is not None else b""
 
     def feature(self, layer: str, feature_id: str) -> Feature | None:
         if "\x00" in feature_id:
