@@ -169,3 +169,39 @@ def test_surroundings_and_briefs_follow_an_import(tmp_path, store_backend):
         {s["id"] for s in before["sites"] if s["layer"] == "parcels"} - {"P02", "P07"} | {"P08"})
     brief = leader.get("/parcels/P08/brief")
     assert brief.status_code == 200 and "新增地块" in brief.get_data(as_text=True)
+
+
+def server_config(tmp_path, name, store_backend):
+    """The configuration of a server process over the test's one database."""
+    config = {"TESTING": True, "TODAY": "2026-11-25", "CLIENT_RATE": 0,
+              "INSPECTIONS_DB": tmp_path / "shared.sqlite",
+              "DATA_DIR": copy_geodata(tmp_path / name)}
+    if store_backend == "postgis":
+        app = make_app(tmp_path / "shared.sqlite")  # the one database of this test
+        config["DATABASE_URL"] = app.config["DATABASE_URL"]
+    return config
+
+
+def served_count(url: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/api/layers", timeout=10) as answer:
+        layers = json.load(answer)["layers"]
+    return next(row["count"] for row in layers if row["name"] == "venues")
+
+
+def test_two_server_processes_follow_imports_and_restores_within_2_s(tmp_path, store_backend):
+    from tests.liveserver import LiveServerProcess
+
+    a_config = server_config(tmp_path, "a", store_backend)
+    b_config = {**a_config, "DATA_DIR": copy_geodata(tmp_path / "b")}
+    with LiveServerProcess(a_config) as a, LiveServerProcess(b_config) as b:
+        assert served_count(a.url) == served_count(b.url) == 353
+        cli = Cli(tmp_path / "a", tmp_path / "shared.sqlite")
+        result = cli("import", write(tmp_path, "venues", [*shipped("venues"), NEW_VENUE]),
+                     "--layer", "venues")
+        assert result.exit_code == 0, result.output
+        waited = wait_for(lambda: served_count(a.url) == served_count(b.url) == 354, 2.0)
+        print(f"both processes served the import after {waited:.2f} s")
+        assert cli("restore", "venues", "1").exit_code == 0
+        wait_for(lambda: served_count(a.url) == served_count(b.url) == 353, 2.0)
