@@ -27,7 +27,6 @@ from layers.planners import analysis_routes as analysis_api
 from layers.planners import pages
 from layers.review import routes as review
 from layers.stores.cli import db_cli
-from layers.stores.layers import LayerStore
 from layers.stores.opening import init_app as init_stores
 from layers.web import hardening, openapi
 from layers.web.context import register_error_handlers
@@ -35,14 +34,15 @@ from layers.web.context import register_error_handlers
 ROOT = Path(__file__).resolve().parent
 
 DEFAULTS: dict[str, Any] = {
-    "DATA_DIR": ROOT / "geodata",  # the GeoJSON layers and the shipped inspection history
+    # The shipped GeoJSON layers (they seed an empty database) and inspection history.
+    "DATA_DIR": ROOT / "geodata",
     "INSPECTIONS_DB": ROOT / "instance" / "inspections.sqlite",  # records (SQLite, WAL)
     # PostgreSQL + PostGIS for records, accounts and spatial queries (postgresql://...);
     # None: the embedded stores (SQLite INSPECTIONS_DB, in-process STRtrees).
     "DATABASE_URL": None,
     "DATABASE_POOL_SIZE": 10,  # connections per app process (with DATABASE_URL)
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
-    "RELOAD_LAYERS": True,  # reload the layers when their files change (after an import)
+    "RELOAD_LAYERS": True,  # follow the layers' versions in the database (at most 1 s late)
     "SECRET_KEY": None,  # signs session cookies; None: generated once, kept in instance/
     # Basemaps (layers/basemaps/): BASEMAPS, a list of sources, or BASEMAPS_FILE, a JSON or
     # TOML file of them; neither: none / OpenStreetMap / 天地图矢量 and 天地图影像 (with a key).
@@ -120,9 +120,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     hardening.init_app(app)  # body limit, strict UTF-8 and JSON, security headers
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     data_dir = Path(app.config["DATA_DIR"])
-    reload.init_app(app, data_dir)  # before loading: a change from now on is seen
-    app.extensions["layer_store"] = LayerStore.from_directory(data_dir)
-    init_stores(app, data_dir)  # records, accounts, spatial: embedded or PostGIS
+    # Records, accounts, spatial, and the layers (from the database; DATA_DIR seeds an
+    # empty one): embedded or PostGIS.
+    init_stores(app, data_dir)
+    reload.init_app(app)  # follow the layers' versions in the database
     register_error_handlers(app)
     basemaps.init_app(app)  # BasemapConfigError on a bad source; /tiles and `flask tiles`
     app.register_blueprint(api.bp)

@@ -30,8 +30,9 @@ ratios naive / ours. Only loopback is used; every loop is bounded.
 
 The app runs on the embedded store unless `--database-url` (or the app's own
 HUAISHU_DATABASE_URL) names a PostGIS database: then the in-process and HTTP
-queries are answered by the PostGIS store. Its layer tables and records are
-overwritten with the synthetic data: give it a scratch database.
+queries are answered by the PostGIS store. Its layers' versions are emptied before
+each size, so that the synthetic data seeds them, and its records are overwritten:
+give it a scratch database.
 """
 
 from __future__ import annotations
@@ -535,6 +536,7 @@ def run(sizes: Sequence[int], queries: int, workdir: Path) -> list[Result]:
     for size in sizes:
         print(f"[{size_label(size)}] writing {size:,} venues", file=sys.stderr, flush=True)
         data_dir = write_data_dir(workdir / f"data-{size}", size, extent="jinan")
+        forget_postgis_layers()
         print(f"[{size_label(size)}] in-process", file=sys.stderr, flush=True)
         inproc = in_child(data_dir, queries)
         print(f"[{size_label(size)}] production server", file=sys.stderr, flush=True)
@@ -556,6 +558,19 @@ def run(sizes: Sequence[int], queries: int, workdir: Path) -> list[Result]:
             naive_largest = (size, int(page["naive_bytes"]))
         results.append(Result(size, inproc, http, page))
     return results
+
+
+def forget_postgis_layers() -> None:
+    """With PostGIS: drop the scratch database's layer versions, so that the next app
+    seeds the layers from this size's files (the database, not the files, is the truth)."""
+    url = os.environ.get("HUAISHU_DATABASE_URL")
+    if not url:
+        return
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        if db.execute("SELECT to_regclass('layer_heads')").fetchone() != (None,):
+            db.execute("TRUNCATE layer_versions, layer_heads")
 
 
 def store_label() -> str:

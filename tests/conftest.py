@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +10,7 @@ from tests.liveserver import LiveServer, LiveServerProcess
 # Fixtures shared across packages: the fake tile server (basemaps, browser tests).
 pytest_plugins = ["tests.basemaps.tileserver"]
 
+GEODATA = Path(__file__).resolve().parents[1] / "geodata"
 TODAY = "2026-11-25"  # the shipped history is illustrative up to this date
 # Tests serve plain HTTP on loopback: the session cookie may not be Secure-only there.
 # The per-client budget is off: every test client is 127.0.0.1 (tests/web/test_budget.py
@@ -23,14 +25,27 @@ STORE_BACKENDS = ("sqlite", "postgis")
 _state = {"backend": "sqlite", "cluster": None, "template": None, "apps": [], "urls": {}}
 
 
+def _shipped_layers(data_dir) -> bool:
+    """Whether DATA_DIR's layer files are the shipped ones (the template holds them)."""
+    if data_dir is None:
+        return True
+    for path in GEODATA.glob("*.geojson"):
+        other = Path(data_dir) / path.name
+        if not other.exists() or other.read_bytes() != path.read_bytes():
+            return False
+    return True
+
+
 def make_app(db_path, **config):
     """An app over a fresh inspection store: a SQLite file at db_path, or (while a test
-    runs against PostGIS) a database cloned from the template with the layers in, one
+    runs against PostGIS) a database cloned from the template with the layers in (an
+    empty one, which DATA_DIR's files seed, when they are not the shipped ones), one
     per db_path (so that a second app on the same path is a restart on the same store)."""
     if _state["backend"] == "postgis" and "DATABASE_URL" not in config:
         urls = _state["urls"]
         if str(db_path) not in urls:
-            urls[str(db_path)] = _state["cluster"].create_database(_state["template"])
+            template = _state["template"] if _shipped_layers(config.get("DATA_DIR")) else None
+            urls[str(db_path)] = _state["cluster"].create_database(template)
         config = {"DATABASE_URL": urls[str(db_path)], "DATABASE_POOL_SIZE": 4, **config}
     app = create_app({**TEST_CONFIG, "INSPECTIONS_DB": db_path, **config})
     if "database" in app.extensions:

@@ -26,8 +26,19 @@ def shipped(name: str) -> list[dict]:
     return json.loads((GEODATA / f"{name}.geojson").read_text(encoding="utf-8"))["features"]
 
 
-def stored(data_dir: Path, name: str) -> list[dict]:
-    return json.loads((data_dir / f"{name}.geojson").read_text(encoding="utf-8"))["features"]
+def _app(source):
+    """The app of a Cli, a test client, or the app itself."""
+    return getattr(source, "app", None) or getattr(source, "application", source)
+
+
+def stored(source, name: str) -> list[dict]:
+    """The features of a layer's current version in the database of an app (or a Cli's)."""
+    return _app(source).extensions["layer_history"].features(name)[1]
+
+
+def head(source, name: str) -> int | None:
+    """A layer's current version in the database of an app (or a Cli's)."""
+    return _app(source).extensions["layer_history"].heads().get(name)
 
 
 def digest(path: Path) -> str:

@@ -493,6 +493,8 @@ ROUTE_GROUPS: tuple[RouteGroup, ...] = (
     RouteGroup("review", "闲置土地、重点项目与年度指标", frozenset({"leader", "admin"}),
                ("review.*",)),
     RouteGroup("admin", "账号、审计与图层数据", frozenset({"admin"}), ("admin.*", "layer_admin.*")),
+    RouteGroup("layer_edit", "编辑图层要素", frozenset({"admin"}),
+               ("ogc.create_item", "ogc.replace_item", "ogc.update_item", "ogc.delete_item")),
 )
 
 # POST routes that only read (their geometry is too large for a query string):

@@ -3,10 +3,11 @@
 The web face of `flask layers import/validate/export` (cli.py), for admins who
 have no shell on the server: the same check (importer.check_import: every
 problem, by row or feature, field and reason, before anything changes), the
-same atomic, audited replacement (importer.replace_layer) and the same export
-writers (layer_export). Every server process picks a new layer file up on its
-next request (reload.py). Uploads may be larger than other request bodies:
-IMPORT_MAX_CONTENT_LENGTH (hardening.body_limit).
+same new version in the database, audited (importer.replace_layer), and the same
+export writers (layer_export). Each layer's versions: list, compare two, download
+any, restore one (a new version equal to it). Every server process follows a new
+version within a second (reload.py). Uploads may be larger than other request
+bodies: IMPORT_MAX_CONTENT_LENGTH (hardening.body_limit).
 """
 
 from __future__ import annotations
@@ -33,12 +34,15 @@ from flask.typing import ResponseReturnValue
 
 from layers.accounts.sessions import current_user
 from layers.catalogue.entries import CATALOGUE, Layer, layer_names
+from layers.catalogue.validate import LayerDataError
 from layers.data.importer import ImportReport, check_import, replace_layer
 from layers.data.layer_export import EXPORT_FORMATS, ExportError, export_layer
 from layers.data.limits import ImportLimits
+from layers.data.reload import follow_now
 from layers.data.sources import FORMATS, ReadOptions
 from layers.errors import BadRequest
-from layers.stores.opening import accounts_transaction
+from layers.records import audit
+from layers.stores.versions import OlderContent, VersionedLayers, diff
 from layers.web.context import LOCAL_TIME_ZONE, get_inspections, today
 from layers.web.hardening import body_limit
 
@@ -60,21 +64,27 @@ MAX_PROBLEMS_SHOWN = 500  # a page with more rows helps nobody; the count says t
 TEXT_FIELDS = ("lon_column", "lat_column", "id_column", "sheet", "source_layer", "crs_code")
 
 
-def _data_dir() -> Path:
-    return Path(current_app.config["DATA_DIR"])
+def _history() -> VersionedLayers:
+    history: VersionedLayers = current_app.extensions["layer_history"]
+    return history
+
+
+def local_time(at: str) -> str:
+    """A version's moment (ISO UTC) as the page shows it: Jinan's time, to the minute."""
+    moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return moment.astimezone(LOCAL_TIME_ZONE).strftime("%Y-%m-%d %H:%M")
 
 
 def _layer_rows() -> list[dict[str, Any]]:
     store = current_app.extensions["layer_store"]
     rows = []
     for layer in CATALOGUE:
-        path = _data_dir() / layer.file_name
-        try:
-            changed = dt.datetime.fromtimestamp(path.stat().st_mtime, LOCAL_TIME_ZONE)
-        except OSError:
-            changed = None
-        rows.append({"layer": layer, "count": len(store.get(layer.name)),
-                     "changed": changed.strftime("%Y-%m-%d %H:%M") if changed else "—"})
+        loaded = store.get(layer.name)
+        versions = _history().versions(layer.name)
+        head = next((v for v in versions if v.version == loaded.version), None)
+        rows.append({"layer": layer, "count": len(loaded), "version": loaded.version,
+                     "changed": local_time(head.at) if head else "—",
+                     "by": head.actor if head else "—"})
     return rows
 
 
@@ -150,7 +160,7 @@ def import_file() -> ResponseReturnValue:
         path = Path(folder) / name
         upload.save(path)
         records = get_inspections().last_inspections() if layer_name == "venues" else {}
-        report = check_import(path, layer_name, _data_dir(), options,
+        report = check_import(path, layer_name, current_app.extensions["layer_store"], options,
                               venues_with_records=list(records),
                               limits=ImportLimits.from_config(current_app.config))
     if not report.ok:
@@ -159,16 +169,61 @@ def import_file() -> ResponseReturnValue:
         return _page(200, form, report, checked=True)
     user = current_user()
     try:
-        _, before = replace_layer(report, _data_dir(), accounts_transaction(current_app),
-                                  user.name if user else "admin")
-    except OSError as e:
-        return _page(500, form, report, error=f"图层文件写入失败,图层未改变:{e.strerror or e}")
-    held = f"原有 {before} 个" if before is not None else "原文件无法读取"
-    flash(f"已将 {name} 的 {len(report.features)} 个要素导入图层「{report.layer.title}」"
-          f"({held});各服务进程在下一次请求时载入新数据。")
+        made = replace_layer(report, _history(), user.name if user else "admin")
+    except OlderContent as e:
+        return _page(409, form, report, error=e.message)
+    if made is None:
+        flash(f"{name} 与图层「{report.layer.title}」的当前版本相同,未产生新版本。")
+    else:
+        flash(f"已将 {name} 的 {len(report.features)} 个要素导入图层「{report.layer.title}」,"
+              f"成为版本 {made.version}(新增 {len(made.added)}、删除 {len(made.removed)}、"
+              f"修改 {len(made.changed)});各服务器在 1 秒内提供新数据。")
+        follow_now()
     for warning in report.warnings:
         flash(f"注意:{warning}")
     return redirect(url_for("layer_admin.layers_page"), 303)
+
+
+def _version_arg(name: str, value: str | None) -> int | None:
+    if value in (None, ""):
+        return None
+    if not value.isdigit():
+        raise BadRequest(f"版本号必须是正整数,而不是 {value[:20]!r} (version must be a number)")
+    return int(value)
+
+
+@bp.get("/admin/layers/<name>/versions")
+def versions_page(name: str) -> tuple[str, int]:
+    loaded = current_app.extensions["layer_store"].get(name)  # unknown: 404
+    versions = _history().versions(name)
+    compare = None
+    a, b = (_version_arg(name, request.args.get(k)) for k in ("from", "to"))
+    if a is not None and b is not None:
+        _, old = _history().features(name, a)
+        _, new = _history().features(name, b)
+        added, removed, changed = diff(old, new)
+        compare = {"from": a, "to": b, "added": added, "removed": removed, "changed": changed}
+    return render_template(
+        "data/versions.html", title=f"图层版本 · {loaded.layer.title}", layer=loaded.layer,
+        head=loaded.version, versions=versions, local_time=local_time, compare=compare,
+        formats=FORMAT_LABELS, max_ids=MAX_PROBLEMS_SHOWN,
+        actions=audit.ACTIONS), 200
+
+
+@bp.post("/admin/layers/<name>/restore")
+def restore(name: str) -> ResponseReturnValue:
+    layer = current_app.extensions["layer_store"].get(name).layer  # unknown: 404
+    version = _version_arg(name, request.form.get("version"))
+    if version is None:
+        raise BadRequest("请选择要恢复的版本 (choose a version)")
+    user = current_user()
+    made = _history().restore(layer, version, user.name if user else "admin")
+    if made is None:
+        flash(f"版本 {version} 与当前版本内容相同,未产生新版本。")
+    else:
+        flash(f"已将图层「{layer.title}」恢复为版本 {version} 的内容,成为版本 {made.version}。")
+        follow_now()
+    return redirect(url_for("layer_admin.versions_page", name=name), 303)
 
 
 @bp.get("/admin/layers/<name>/download")
@@ -177,7 +232,16 @@ def download(name: str) -> Response:
     fmt = request.args.get("format", "geojson")
     if fmt not in EXPORT_FORMATS:
         raise BadRequest(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
-    download_name = f"{name}-{today().isoformat()}{EXPORT_FORMATS[fmt]}"
+    version = _version_arg(name, request.args.get("version"))
+    suffix = today().isoformat()
+    if version is not None and version != loaded.version:
+        try:
+            loaded = _history().loaded(loaded.layer, version)
+        except LayerDataError as e:
+            raise BadRequest(f"版本 {version} 已不符合当前的图层定义,无法导出:{e}") from None
+    if version is not None:
+        suffix = f"v{version}"
+    download_name = f"{name}-{suffix}{EXPORT_FORMATS[fmt]}"
     with tempfile.TemporaryDirectory(prefix="huaishu-export-") as folder:
         output = Path(folder) / download_name
         try:

@@ -2,15 +2,19 @@
 
     flask --app server layers import FILE --layer NAME [--crs EPSG:4548|gcj02|bd09]
     flask --app server layers validate FILE --layer NAME [...]
-    flask --app server layers export NAME [--format geojson|gpkg|csv|shp] --output FILE
+    flask --app server layers export NAME [--version N] [--format ...] --output FILE
+    flask --app server layers versions NAME           # newest first
+    flask --app server layers diff NAME A B           # features added, removed, changed
+    flask --app server layers restore NAME VERSION [--by WHO]
 
-The commands work on the app's DATA_DIR (HUAISHU_DATA_DIR). An import or a
-validation that finds problems prints every one of them (the file, the row
-or feature, the field, why), changes nothing and exits with status 1.
+The layers live in the app's database (INSPECTIONS_DB, or DATABASE_URL), as
+versions: an import makes a new one, in one transaction with its audit row. An
+import or a validation that finds problems prints every one of them (the file,
+the row or feature, the field, why), changes nothing and exits with status 1.
 
 `flask --app server` starts the app, which refuses to start on invalid data;
 `python -m layers.cli import ...` runs the same commands without loading the
-data first, to repair a layer that no longer loads.
+layers into memory first, to repair a layer that no longer loads.
 """
 
 from __future__ import annotations
@@ -25,14 +29,16 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from layers.accounts.cli import cli_actor
-from layers.catalogue.entries import layer_names
+from layers.catalogue.entries import get_layer, layer_names
 from layers.catalogue.validate import LayerDataError
 from layers.data.importer import ImportReport, check_import, replace_layer
 from layers.data.layer_export import EXPORT_FORMATS, ExportError, export_layer, format_for
 from layers.data.limits import ImportLimits
 from layers.data.sources import ReadOptions
-from layers.stores.layers import LayerStore
-from layers.stores.opening import accounts_transaction, embedded_records
+from layers.errors import ApiError
+from layers.stores.layers import LayerStore, LoadedLayer
+from layers.stores.opening import embedded_records, layer_history
+from layers.stores.versions import diff
 
 # Files with at least this many features get a progress bar.
 PROGRESS_MIN_FEATURES = 1000
@@ -76,16 +82,14 @@ def progress_bars() -> Iterator[Callable[[int, str], Callable[[int], None]]]:
         yield start
 
 
-def data_dir() -> Path:
-    return Path(current_app.config["DATA_DIR"])
-
-
 def layer_store() -> LayerStore:
     """The app's store; loaded here when the app runs without one (python -m layers.cli)."""
     store = current_app.extensions.get("layer_store")
     if store is None:
         try:
-            store = LayerStore.from_directory(data_dir())
+            with layer_history(current_app) as history:  # a layer that does not load: empty
+                history.seed(Path(current_app.config["DATA_DIR"]), partial=True)
+                store = history.store(partial=True)
         except LayerDataError as e:
             raise click.ClickException(str(e)) from None
     return store
@@ -109,7 +113,7 @@ def os_error(e: OSError) -> str:
 def run_check(file: Path, layer_name: str, options: ReadOptions) -> ImportReport:
     records = venues_with_records() if layer_name == "venues" else []
     with progress_bars() as start:
-        report = check_import(file, layer_name, data_dir(), options,
+        report = check_import(file, layer_name, layer_store(), options,
                               progress=lambda total: start(total, f"checking {file.name}"),
                               venues_with_records=records,
                               limits=ImportLimits.from_config(current_app.config))
@@ -138,23 +142,25 @@ def import_command(file: Path, layer_name: str, by: str | None, **options: str |
     """Replace a layer's data with FILE (GeoJSON, GPKG, zipped SHP, KML, CSV, XLSX).
 
     Every feature is checked first; with any problem nothing is changed. The
-    replacement is atomic. A running server picks the new data up by itself.
-    The import is written to the audit log in a transaction committed right
-    after the new file is swapped in (rolled back if the swap fails).
+    new data becomes the layer's next version in the database, in one transaction
+    with its audit row. Running servers serve it within a second.
     """
     report = run_check(file, layer_name, read_options(**options))  # type: ignore[arg-type]
     if not report.ok:
         click.echo("nothing was imported; the layer is unchanged", err=True)
         raise SystemExit(1)
-    try:
-        path, before = replace_layer(report, data_dir(), accounts_transaction(current_app),
-                                     cli_actor(by))
-    except OSError as e:  # disk full, no write permission ...
-        raise click.ClickException(f"cannot write the layer file in {data_dir()}: "
-                                   f"{os_error(e)}; the layer is unchanged") from None
-    held = f"it held {before}" if before is not None else "it did not load before"
-    click.echo(f"imported {len(report.features)} feature(s) into {path} ({held}); "
-               "a running server reloads it on its next request")
+    with layer_history(current_app) as history:
+        try:
+            made = replace_layer(report, history, cli_actor(by))
+        except ApiError as e:  # older content: it would undo newer versions
+            raise click.ClickException(e.message) from None
+    if made is None:
+        click.echo(f"{file.name} holds what layer {layer_name} holds already; no new version")
+        return
+    click.echo(f"imported {len(report.features)} feature(s) into layer {layer_name} as "
+               f"version {made.version} (+{len(made.added)} added, -{len(made.removed)} "
+               f"removed, ~{len(made.changed)} changed); running servers serve it within "
+               "a second")
 
 
 @layers_cli.command("validate")
@@ -174,15 +180,78 @@ def validate_command(file: Path, layer_name: str, **options: str | None) -> None
               help="default: from the output's suffix (.geojson .gpkg .csv .zip)")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="the file to write (a Shapefile is written zipped: NAME.zip)")
-def export_command(layer_name: str, fmt: str | None, output: Path) -> None:
+@click.option("--version", "version", type=click.IntRange(min=1),
+              help="the version to write (default: the current one)")
+def export_command(layer_name: str, fmt: str | None, output: Path, version: int | None
+                   ) -> None:
     """Write layer NAME to a file, in WGS84, with its measures (m², 亩, m)."""
+    loaded: LoadedLayer
+    if version is None:
+        loaded = layer_store().get(layer_name)
+    else:
+        with layer_history(current_app) as history:
+            try:
+                loaded = history.loaded(get_layer(layer_name), version)
+            except (ApiError, LayerDataError) as e:
+                raise click.ClickException(str(e)) from None
     try:
-        count = export_layer(layer_store().get(layer_name), format_for(output, fmt), output)
+        count = export_layer(loaded, format_for(output, fmt), output)
     except ExportError as e:
         raise click.ClickException(str(e)) from None
     except OSError as e:
         raise click.ClickException(f"cannot write {output}: {os_error(e)}") from None
     click.echo(f"exported {count} feature(s) of {layer_name} to {output}")
+
+
+@layers_cli.command("versions")
+@click.argument("layer_name", metavar="NAME", type=click.Choice(layer_names()))
+def versions_command(layer_name: str) -> None:
+    """List layer NAME's versions, newest first: when, who, what, why."""
+    with layer_history(current_app) as history:
+        rows = history.versions(layer_name)
+    if not rows:
+        click.echo(f"layer {layer_name} has no version in the database yet")
+    for v in rows:
+        click.echo(f"{v.version:>5}  {v.at}  {v.actor:<14} {v.action:<14} {v.features:>7} "
+                   f"features  {v.describe()}  {v.reason}")
+
+
+@layers_cli.command("diff")
+@click.argument("layer_name", metavar="NAME", type=click.Choice(layer_names()))
+@click.argument("old", type=click.IntRange(min=1))
+@click.argument("new", type=click.IntRange(min=1))
+def diff_command(layer_name: str, old: int, new: int) -> None:
+    """What changed in layer NAME from version OLD to version NEW (feature ids)."""
+    with layer_history(current_app) as history:
+        try:
+            _, before = history.features(layer_name, old)
+            _, after = history.features(layer_name, new)
+        except ApiError as e:
+            raise click.ClickException(e.message) from None
+    added, removed, changed = diff(before, after)
+    click.echo(f"{layer_name} v{old} -> v{new}: {len(added)} added, {len(removed)} removed, "
+               f"{len(changed)} changed")
+    for sign, ids in (("+", added), ("-", removed), ("~", changed)):
+        for fid in ids:
+            click.echo(f"  {sign} {fid}")
+
+
+@layers_cli.command("restore")
+@click.argument("layer_name", metavar="NAME", type=click.Choice(layer_names()))
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--by", help="who restores, for the audit log (default: the OS user)")
+def restore_command(layer_name: str, version: int, by: str | None) -> None:
+    """Make layer NAME's version VERSION current again, as a new version equal to it."""
+    with layer_history(current_app) as history:
+        try:
+            made = history.restore(get_layer(layer_name), version, cli_actor(by))
+        except ApiError as e:
+            raise click.ClickException(e.message) from None
+    if made is None:
+        click.echo(f"version {version} holds what the current version holds; no new version")
+        return
+    click.echo(f"restored layer {layer_name} to the content of version {version}, as version "
+               f"{made.version}; running servers serve it within a second")
 
 
 def main(argv: list[str] | None = None) -> None:

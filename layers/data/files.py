@@ -1,6 +1,6 @@
 """Writing layer files: the shipped format, and atomic replacement.
 
-An import or an export never leaves a half-written file: it writes a
+An export never leaves a half-written file: it writes a
 temporary file in the same directory, flushes and fsyncs it, then swaps it in
 with `os.replace` (atomic within a file system). A failure or an interrupt
 before the swap leaves the old file as it was and removes the temporary one.
@@ -14,8 +14,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from layers.catalogue.entries import Layer
 
 
 def geojson_text(name: str, features: list[dict[str, Any]]) -> str:
@@ -59,10 +57,3 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def write_layer_file(data_dir: Path, layer: Layer, features: list[dict[str, Any]]) -> Path:
-    path = data_dir / layer.file_name
-    text = geojson_text(layer.name, features)
-    write_atomically(path, lambda p: p.write_text(text, encoding="utf-8"))
-    return path

@@ -3,11 +3,12 @@
 `check_import` reads the source (`sources.py`), maps its columns to the layer's
 fields, converts the values a spreadsheet or GIS file holds to the catalogue's
 types, validates the features with the same code that checks the shipped
-data at start-up (`validate.py`), and checks that the data directory would
-still load afterwards (a new boundary must still hold every other layer). It
-reports every problem at once and writes nothing. Writing is
-`files.write_layer_file`: atomic, so an import that fails or is interrupted
-leaves the old file as it was.
+data (`validate.py`), and checks that the layers would still load afterwards
+(a new boundary must still hold every other layer). It reports every problem at
+once and writes nothing. Writing is `replace_layer`: a new version of the layer
+in the database, in one transaction with its audit row
+(layers/stores/versions.py), so an import that fails or is interrupted leaves
+the old version whole.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,14 +28,13 @@ from shapely import Geometry
 from shapely.geometry import mapping
 
 from layers.catalogue.entries import CATALOGUE, MEASURE_LABELS, Field, Layer, get_layer
-from layers.catalogue.validate import validate_collection
-from layers.data.files import write_layer_file
+from layers.catalogue.validate import BOUNDARY_TOLERANCE_M, validate_collection
 from layers.data.layer_export import shapefile_names
 from layers.data.limits import ImportLimits
 from layers.data.sources import ReadOptions, Source, SourceError, read_source
-from layers.records import audit
 from layers.records.inspections import STATUS_PROPERTIES
-from layers.stores.layers import read_layer_file
+from layers.stores.interfaces import Layers
+from layers.stores.versions import Version, VersionedLayers
 
 # Columns that the service computes itself; an export carries them, an import drops them.
 COMPUTED_COLUMNS = (frozenset(MEASURE_LABELS) | frozenset(MEASURE_LABELS.values())
@@ -81,7 +80,7 @@ class ImportReport:
 def check_import(
     path: Path,
     layer_name: str,
-    data_dir: Path,
+    current: Layers,
     options: ReadOptions | None = None,
     progress: Progress | None = None,
     venues_with_records: Iterable[str] = (),
@@ -128,7 +127,7 @@ def check_import(
             advance(1)
     boundary_metric = None
     if layer.inside_boundary:
-        boundary_metric = current_boundary(data_dir, report)
+        boundary_metric = current_boundary(current, report)
     # Validation sees each row under its position, so that every problem names one row.
     by_position = {"type": "FeatureCollection",
                    "features": [{**f, "id": str(i)} for i, f in enumerate(features)]}
@@ -152,7 +151,7 @@ def check_import(
     if report.ok:
         report.features = features
         if layer.name == "boundary":
-            check_other_layers(valid, data_dir, report)
+            check_other_layers(valid, current, report)
         if layer.name == "venues":
             warn_orphaned_records(report, venues_with_records)
         if not features:
@@ -160,31 +159,16 @@ def check_import(
     return report
 
 
-def features_in_file(path: Path) -> int | None:
-    """How many features a layer file holds; None when it does not read."""
-    try:
-        return len(json.loads(path.read_text(encoding="utf-8"))["features"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def replace_layer(report: ImportReport, data_dir: Path,
-                  audit_transaction: AbstractContextManager[Any],
-                  actor: str) -> tuple[Path, int | None]:
-    """Swap a checked import in as the layer's file (atomically), with its audit row.
-
-    The row is written in `audit_transaction` (the accounts store's), committed
-    right after the swap and rolled back if the swap fails. Returns the file and
-    how many features it held before. OSError when the file cannot be written.
-    """
+def replace_layer(report: ImportReport, history: VersionedLayers, actor: str
+                  ) -> Version | None:
+    """Make a checked import the layer's new version (one transaction, with its audit
+    row). None: the file holds what the layer holds already (nothing is written).
+    OlderContent (409) when it holds an older version's content: it would undo the
+    newer ones (a restore does that on purpose)."""
     if not report.ok:
         raise ValueError("an import with problems cannot replace a layer")
-    before = features_in_file(data_dir / report.layer.file_name)
-    with audit_transaction as db:
-        audit.record(db, actor, "layer.import", "layer", report.layer.name, {
-            "file": report.source, "features": len(report.features), "before": before})
-        path = write_layer_file(data_dir, report.layer, report.features)
-    return path, before
+    return history.commit(report.layer, report.features, actor, "layer.import",
+                          f"导入 {report.source}", summary={"file": report.source})
 
 
 # ------------------------------------------------------------------ columns and values
@@ -337,31 +321,34 @@ def _geojson(geometry: Geometry | None) -> dict[str, Any] | None:
     return json.loads(json.dumps(mapping(geometry)))  # tuples -> lists
 
 
-# ------------------------------------------------------------------ the directory
-def current_boundary(data_dir: Path, report: ImportReport) -> Geometry | None:
+# ------------------------------------------------------------------ the other layers
+def current_boundary(current: Layers, report: ImportReport) -> Geometry | None:
     """The sub-district boundary (EPSG:4548) the other layers must lie in."""
-    boundary = get_layer("boundary")
-    valid, problems = read_layer_file(boundary, data_dir / boundary.file_name, None)
-    if problems or not valid:
+    boundary = current.get("boundary")
+    if not len(boundary):
         report.problems.append(ImportProblem(
             report.source, None, None,
-            f"the current {boundary.file_name} is not valid, so the features cannot be "
-            "checked against it; import the boundary first"))
+            "the boundary layer is empty, so the features cannot be checked against it; "
+            "import the boundary first"))
         return None
-    return shapely.union_all([f.metric for f in valid])
+    return shapely.union_all(boundary.metric)
 
 
-def check_other_layers(valid: list[Any], data_dir: Path, report: ImportReport) -> None:
+def check_other_layers(valid: list[Any], current: Layers, report: ImportReport) -> None:
     """A new boundary must still hold every layer that must lie inside it."""
-    metric = shapely.union_all([f.metric for f in valid])
+    fence = shapely.union_all([f.metric for f in valid]).buffer(BOUNDARY_TOLERANCE_M)
+    shapely.prepare(fence)
     for layer in CATALOGUE:
         if layer.name == "boundary" or not layer.inside_boundary:
             continue
-        _, problems = read_layer_file(layer, data_dir / layer.file_name, metric)
-        for p in problems:
+        loaded = current.get(layer.name)
+        outside = ~shapely.covers(fence, loaded.metric) if len(loaded) else np.array([])
+        for position in np.flatnonzero(outside)[:20].tolist():
             report.problems.append(ImportProblem(
                 report.source, None, None,
-                f"with this boundary, {p} (the service would not start)"))
+                f"with this boundary, {layer.file_name}: feature {loaded.ids[position]}: "
+                "geometry: lies (partly) outside the sub-district boundary (that layer would "
+                "no longer be valid)"))
 
 
 def warn_orphaned_records(report: ImportReport, venues_with_records: Iterable[str]) -> None:

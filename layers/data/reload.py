@@ -1,55 +1,38 @@
-"""Reload the layer store when a layer file changes on disk (after an import).
+"""Follow the layers' versions in the database: every server serves a change made
+through any server within about a second, without a restart.
 
-A cheap check before requests: at most once a second, compare each layer
-file's (mtime, size, inode) with what was loaded. When one changed, load and
-validate the whole directory into a new store and swap it in with one
-assignment, so a request sees either the old store or the new one, never a mix.
-If the new data does not load (a file edited by hand, say), the old store keeps
-serving and the problems are logged. Set RELOAD_LAYERS = False to serve the
-data loaded at start-up until a restart.
+A cheap check before requests: at most once a second per process, read the head
+version of every layer (`layer_heads`, one small query). For each layer whose head
+moved, load that version from the database, validate and index it, and swap a new
+layer store in with one assignment: a request sees the old layer or the new one,
+never a mix. The files in DATA_DIR play no part (they only seed an empty database).
+A process that made a change itself follows it at once (`refresh`). Set
+RELOAD_LAYERS = False to serve the layers loaded at start-up until a restart.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 
-from layers.catalogue.entries import CATALOGUE
+from layers.catalogue.entries import get_layer
 from layers.catalogue.validate import LayerDataError
-from layers.records import audit
 from layers.stores.layers import LayerStore
-from layers.stores.opening import accounts_transaction
+from layers.stores.versions import VersionedLayers
 
 log = logging.getLogger(__name__)
 
 CHECK_INTERVAL_S = 1.0
 
-Snapshot = tuple[tuple[str, int, int, int], ...]
-
-
-def snapshot(data_dir: Path) -> Snapshot:
-    rows = []
-    for layer in CATALOGUE:
-        try:
-            st = (data_dir / layer.file_name).stat()
-        except OSError:
-            rows.append((layer.name, 0, 0, 0))
-            continue
-        rows.append((layer.name, st.st_mtime_ns, st.st_size, st.st_ino))
-    return tuple(rows)
-
 
 class LayerReloader:
-    def __init__(self, app: Flask, data_dir: Path) -> None:
+    def __init__(self, app: Flask, history: VersionedLayers) -> None:
         self.app = app
-        self.data_dir = data_dir
+        self.history = history
         self.interval = CHECK_INTERVAL_S
-        self.loaded = snapshot(data_dir)
         self.checked = time.monotonic()
         self.lock = threading.Lock()
 
@@ -61,43 +44,51 @@ class LayerReloader:
             return  # another request is reloading; this one is served the current store
         try:
             self.checked = now
-            current = snapshot(self.data_dir)
-            if current != self.loaded:
-                self.reload(current)
+            self._follow()
+        except Exception:  # the database may be away: keep serving what is loaded
+            log.exception("could not check the layers' versions")
         finally:
             self.lock.release()
 
-    def reload(self, current: Snapshot) -> None:
-        changed = [a[0] for a, b in zip(current, self.loaded, strict=True) if a != b]
-        self.loaded = current  # a failed load is not retried until the files change again
-        try:
-            store = LayerStore.from_directory(self.data_dir)
-        except LayerDataError as e:
-            log.error("layer files changed (%s) but do not load; still serving the data "
-                      "loaded before.\n%s", ", ".join(changed), e)
-            self.note(changed, loaded=False)
-            return
-        self.app.extensions["layer_store"] = store
-        sync = self.app.extensions.get("layer_sync")  # PostGIS: write the new data there too
-        if sync is not None:
-            sync(store)
-        log.info("reloaded the layers after a change of %s", ", ".join(changed))
-        self.note(changed, loaded=True)
+    def refresh(self) -> None:
+        """Follow the heads now (after a change made by this process)."""
+        with self.lock:
+            self.checked = time.monotonic()
+            self._follow()
 
-    def note(self, changed: list[str], loaded: bool) -> None:
-        """The audit row of a reload (each server process reloads, and notes it, once)."""
-        try:
-            with accounts_transaction(self.app) as db:
-                audit.record(db, audit.SYSTEM_ACTOR, "layers.reload", "layers",
-                             ",".join(changed), {"changed": changed, "loaded": loaded,
-                                                 "pid": os.getpid()})
-        except Exception:  # the reload stands even when the log cannot be written
-            log.exception("could not write the audit row of a reload")
+    def _follow(self) -> None:
+        heads = self.history.heads()
+        store: LayerStore = self.app.extensions["layer_store"]
+        for loaded in list(store):
+            head = heads.get(loaded.name)
+            if head is None or head == loaded.version:
+                continue
+            try:
+                fresh = self.history.loaded(get_layer(loaded.name), head)
+            except LayerDataError as e:
+                log.error("layer %s version %s does not load; still serving version %s.\n%s",
+                          loaded.name, head, loaded.version, e)
+                continue
+            store = store.with_layer(fresh)
+            self.app.extensions["layer_store"] = store
+            log.info("now serving layer %s version %s (was %s)", loaded.name, head,
+                     loaded.version)
 
 
-def init_app(app: Flask, data_dir: Path) -> None:
+def follow_now(app: Flask | None = None) -> None:
+    """After a change in this process: serve it from the next request on."""
+    app = app or current_app
+    reloader: LayerReloader | None = app.extensions.get("layer_reloader")
+    if reloader is not None:
+        reloader.refresh()
+    else:
+        history: VersionedLayers = app.extensions["layer_history"]
+        app.extensions["layer_store"] = history.store()
+
+
+def init_app(app: Flask) -> None:
     if not app.config.get("RELOAD_LAYERS", True):
         return
-    reloader = LayerReloader(app, data_dir)
+    reloader = LayerReloader(app, app.extensions["layer_history"])
     app.extensions["layer_reloader"] = reloader
     app.before_request(reloader.check)

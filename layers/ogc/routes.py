@@ -8,21 +8,31 @@ The format follows `?f=json|html`, else the Accept header (browsers get HTML).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
+from layers.accounts.sessions import current_user
 from layers.catalogue.live import live_queryables
 from layers.catalogue.styles import field_label
 from layers.catalogue.values import format_value
-from layers.errors import NotFound
+from layers.data.edits import edit_feature
+from layers.data.reload import follow_now
+from layers.errors import BadRequest, NotFound
 from layers.geo import tiles
 from layers.ogc import features as ogc
 from layers.stores.layers import LoadedLayer
 from layers.web import params
-from layers.web.context import GEOJSON_MEDIA_TYPE, get_spatial, get_store, live_properties
+from layers.web.context import (
+    GEOJSON_MEDIA_TYPE,
+    get_spatial,
+    get_store,
+    json_body,
+    live_properties,
+)
 from layers.web.openapi import OPENAPI_MEDIA_TYPE, app_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -215,11 +225,73 @@ def item(collection_id: str, feature_id: str) -> Response:
              href("ogc.collection", collection_id=collection_id)),
     ]
     name = feature["properties"].get("name", feature_id)
-    return respond(feature, "ogc/item.html", GEOJSON, crs=crs,
-                   title=f"{loaded.layer.title} · {name}", layer=loaded.layer,
-                   columns=_columns(loaded, [feature]),
-                   map_url=href("ogc.item", {"f": "json"}, collection_id=collection_id,
-                                feature_id=feature_id))
+    response = respond(feature, "ogc/item.html", GEOJSON, crs=crs,
+                       title=f"{loaded.layer.title} · {name}", layer=loaded.layer,
+                       columns=_columns(loaded, [feature]),
+                       map_url=href("ogc.item", {"f": "json"}, collection_id=collection_id,
+                                    feature_id=feature_id))
+    response.set_etag(version_etag(loaded))
+    return response
+
+
+# ------------------------------------------------------------------ Part 4: edits
+# OGC API - Features - Part 4 (create, replace, update, delete), for admins
+# (catalogue ROUTE_GROUPS): each edit is a new version of the layer. The ETag of an
+# item (and of the items) is the layer's version; If-Match with it makes a stale edit
+# a 409 that names both versions.
+def version_etag(loaded: LoadedLayer) -> str:
+    return f"v{loaded.version}"
+
+
+def if_match_version() -> int | None:
+    """The version the client's If-Match names; None without one (or with `*`)."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    for tag in request.if_match.as_set():
+        m = re.fullmatch(r"v(\d+)", tag)
+        if m:
+            return int(m.group(1))
+    raise BadRequest(f"If-Match 应为要素的 ETag,如 \"v12\",而不是 {header[:40]!r} (If-Match "
+                     "must be the ETag of the item, e.g. \"v12\")")
+
+
+def _edited(collection_id: str, operation: str, feature_id: str | None) -> Response:
+    loaded = get_store().get(collection_id)  # unknown or hidden: 404/401/403
+    body = None if operation == "delete" else json_body()
+    user = current_user()
+    made, fid = edit_feature(current_app.extensions["layer_history"], get_store(),
+                             loaded.name, operation, feature_id, body, if_match_version(),
+                             user.name if user else "admin")
+    follow_now()  # this server serves the edit from the next request; others within 1 s
+    if operation == "create":
+        response = Response(status=201)
+        response.headers["Location"] = href("ogc.item", collection_id=collection_id,
+                                            feature_id=fid)
+    else:
+        response = Response(status=204)
+    response.headers["ETag"] = f'"v{made.version}"'
+    return response
+
+
+@bp.post("/collections/<collection_id>/items")
+def create_item(collection_id: str) -> Response:
+    return _edited(collection_id, "create", None)
+
+
+@bp.put("/collections/<collection_id>/items/<feature_id>")
+def replace_item(collection_id: str, feature_id: str) -> Response:
+    return _edited(collection_id, "replace", feature_id)
+
+
+@bp.patch("/collections/<collection_id>/items/<feature_id>")
+def update_item(collection_id: str, feature_id: str) -> Response:
+    return _edited(collection_id, "update", feature_id)
+
+
+@bp.delete("/collections/<collection_id>/items/<feature_id>")
+def delete_item(collection_id: str, feature_id: str) -> Response:
+    return _edited(collection_id, "delete", feature_id)
 
 
 # --- OGC API - Tiles: Mapbox Vector Tiles of every layer, WebMercatorQuad ------------

@@ -2,8 +2,7 @@
 accounts store (the SQLite file INSPECTIONS_DB, or PostGIS with DATABASE_URL). A row
 is written with `record(db, ...)` on the transaction of the change it records (an
 `AuditSink` of the store): the change and its audit row are committed together or not at
-all. (A layer import replaces a file, not rows: its row is written in a transaction
-that is committed right after the file is swapped in, see cli.py.) Reading is for
+all (a layer's new version too: layers/stores/versions.py). Reading is for
 admins: /admin/audit and GET /api/audit.
 
 The rules live here (the actions and their labels, the query's arguments, the page);
@@ -29,6 +28,9 @@ ACTIONS = {
     "recheck.create": "记录复查",
     "hazard.status": "隐患状态变更",
     "layer.import": "导入图层",
+    "layer.seed": "图层初始数据",
+    "layer.restore": "恢复图层版本",
+    "layer.edit": "编辑图层要素",
     "layers.reload": "重新加载图层",
     "db.restore": "恢复备份",
     "user.create": "创建用户",

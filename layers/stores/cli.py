@@ -8,13 +8,17 @@ The embedded store (SQLite, the default):
 The PostGIS store (DATABASE_URL):
 
     HUAISHU_DATABASE_URL=postgresql://huaishu@db/huaishu flask --app server db init
-    HUAISHU_DATABASE_URL=... flask --app server db load [--force]
 
-`init` and `load` are idempotent and safe while app servers run: the schema is
-created with IF NOT EXISTS, and each load is one transaction under an advisory
-lock that writes only the layers whose data differ from the database's (all of
-them with --force). The app does the same at start-up, so these commands are
-for deploys (run once, before the servers restart) and for checking.
+Both stores:
+
+    flask --app server db load [--by WHO]   # DATA_DIR's files as new layer versions
+
+`init` is idempotent and safe while app servers run: the schema is created with
+IF NOT EXISTS and the layers the database lacks are seeded from DATA_DIR (the app
+does the same at start-up). `load` makes each file of DATA_DIR whose content
+differs from its layer's current version that layer's next version (as an import
+would); it refuses a file that holds an older version's content (it would undo
+the newer ones), and names the newer version.
 """
 
 from __future__ import annotations
@@ -23,18 +27,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import shapely
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from layers.accounts.cli import cli_actor
+from layers.catalogue.entries import CATALOGUE
+from layers.errors import ApiError
 from layers.records import audit
 from layers.stores.embedded.backup import BackupError, backup, restore
 from layers.stores.embedded.users import SqliteAccounts
+from layers.stores.layers import read_layer_file
+from layers.stores.versions import VersionedLayers, raw_features
 
 if TYPE_CHECKING:
     from layers.stores.postgis.database import Database
 
-db_cli = AppGroup("db", help="The stores: backup and restore (SQLite), init and load (PostGIS).")
+db_cli = AppGroup("db", help="The stores: backup and restore (SQLite), init (PostGIS), load "
+                             "(layer files as new versions).")
 
 
 # --- the embedded store ---------------------------------------------------------------
@@ -98,8 +108,8 @@ def _report(database: Database) -> None:
     from layers.stores.postgis.layers import contents
 
     layers, rows = contents(database)
-    for layer, features, loaded_at in layers:
-        click.echo(f"  {layer:<12} {features:>8} features  (loaded {loaded_at:%Y-%m-%d %H:%M})")
+    for layer, version, features, at in layers:
+        click.echo(f"  {layer:<12} {features:>8} features  (version {version}, {at[:16]})")
     for table, count in rows.items():
         click.echo(f"  {table:<12} {count:>8} rows")
 
@@ -107,25 +117,41 @@ def _report(database: Database) -> None:
 @db_cli.command("init")
 @with_appcontext
 def init_command() -> None:
-    """Create the PostGIS schema (tables, GiST indexes) and load the layers into it."""
-    from layers.stores.postgis.layers import load_layers
-
+    """Create the PostGIS schema (tables, GiST indexes) and seed the layers it lacks."""
     database = _database()
     database.init_schema()
-    written = load_layers(database, current_app.extensions["layer_store"])
-    done = "loaded " + ", ".join(written) if written else "already current"
-    click.echo(f"PostGIS ready (schema made; layers {done}):")
+    click.echo("PostGIS ready (schema made; layers seeded where the database had none):")
     _report(database)
 
 
 @db_cli.command("load")
-@click.option("--force", is_flag=True, help="Rewrite every layer, even those up to date.")
+@click.option("--by", help="who loads, for the audit log (default: the OS user)")
 @with_appcontext
-def load_command(force: bool) -> None:
-    """Write the layers of DATA_DIR into PostGIS (those that differ; all with --force)."""
-    from layers.stores.postgis.layers import load_layers
-
-    database = _database()
-    written = load_layers(database, current_app.extensions["layer_store"], force=force)
-    click.echo("loaded " + ", ".join(f"{k} ({v})" for k, v in written.items())
-               if written else "every layer is up to date; nothing written")
+def load_command(by: str | None) -> None:
+    """Make each layer file of DATA_DIR that differs from its layer's current version the
+    layer's next version (refused when it holds an older version's content)."""
+    history: VersionedLayers = current_app.extensions["layer_history"]
+    boundary = current_app.extensions["layer_store"].get("boundary")
+    fence = shapely.union_all(boundary.metric) if len(boundary) else None
+    data_dir = Path(current_app.config["DATA_DIR"])
+    written, refused = [], []
+    for layer in CATALOGUE:
+        valid, problems = read_layer_file(layer, data_dir / layer.file_name, fence)
+        if problems:
+            refused.append(f"{layer.name}: " + "; ".join(str(p) for p in problems[:5]))
+            continue
+        try:
+            made = history.commit(layer, raw_features(valid), cli_actor(by), "layer.import",
+                                  f"db load {layer.file_name}",
+                                  summary={"file": layer.file_name})
+        except ApiError as e:
+            refused.append(f"{layer.name}: {e.message}")
+            continue
+        if made is not None:
+            written.append(f"{layer.name} (version {made.version}, {made.describe()})")
+    click.echo("loaded " + ", ".join(written) if written
+               else "every layer file matches its layer's current version; nothing written")
+    for line in refused:
+        click.echo(f"refused {line}", err=True)
+    if refused:
+        raise SystemExit(1)

@@ -1,5 +1,9 @@
 """The layer store: every layer loaded and validated once, indexed in metres.
 
+The layers come from the database (layers/stores/versions.py), each at its head
+version; `from_directory` reads a directory of GeoJSON files (the seed of an empty
+database, the benchmarks).
+
 Each layer keeps its features as GeoJSON-ready dicts (WGS84) for output, the
 same geometries in EPSG:4548 for measures, and an STRtree over the metric
 geometries for spatial queries. Nothing re-reads a file per request.
@@ -36,6 +40,7 @@ class LoadedLayer:
     features: list[dict[str, Any]]  # GeoJSON Features, WGS84, measures added
     geometries: np.ndarray  # WGS84 shapely geometries
     metric: np.ndarray  # the same in EPSG:4548
+    version: int = 0  # the layer's version in the database (0: not from one)
     tree: STRtree = field(init=False)  # over `metric`
     clusters: ClusterIndex | None = field(init=False)  # point layers: grids by zoom
     bbox: list[float] | None = field(init=False)  # [minx, miny, maxx, maxy] lon/lat; None: empty
@@ -149,6 +154,11 @@ class LayerStore:
     def names(self) -> tuple[str, ...]:
         return tuple(self._layers)
 
+    def with_layer(self, loaded: LoadedLayer) -> LayerStore:
+        """A new store with `loaded` in place of the layer of its name (this one unchanged:
+        a request holding it sees either all old layers or the new one)."""
+        return LayerStore({**self._layers, loaded.name: loaded})
+
 
 def feature_collection(
     features: list[dict[str, Any]], live: Mapping[str, Mapping[str, Any]] | None = None
@@ -175,7 +185,7 @@ def read_layer_file(
     return validate_collection(layer, data, source, boundary_metric)
 
 
-def build_layer(layer: Layer, valid: list[ValidFeature]) -> LoadedLayer:
+def build_layer(layer: Layer, valid: list[ValidFeature], version: int = 0) -> LoadedLayer:
     features = [
         {
             "type": "Feature",
@@ -191,6 +201,7 @@ def build_layer(layer: Layer, valid: list[ValidFeature]) -> LoadedLayer:
         features=features,
         geometries=np.array([f.geometry for f in valid], dtype=object),
         metric=np.array([f.metric for f in valid], dtype=object),
+        version=version,
     )
 
 

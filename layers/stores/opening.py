@@ -10,9 +10,10 @@ the stores only through the accessors in layers/web/context.py (`get_inspections
 `get_spatial`) and layers/accounts/sessions.py (`get_users`), typed by the
 protocols of layers/stores/interfaces.py, so they do not care which is behind.
 
-The layers themselves are still loaded from DATA_DIR into every server's
-memory (maps, analysis, exports and the OGC API read them there); with PostGIS
-they are also written to the database at start-up when its copy differs.
+The layers live in the same database, as versions (layers/stores/versions.py):
+each server loads every layer's head version into memory at start (maps, analysis,
+exports and the OGC API read it there) and follows the heads (layers/data/reload.py).
+The shipped files of DATA_DIR only seed the layers an empty database lacks.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from layers.records.users import Accounts
 from layers.stores.embedded.records import SqliteRecords
 from layers.stores.embedded.spatial import MemorySpatial
 from layers.stores.embedded.users import SqliteAccounts
+from layers.stores.embedded.versions import SqliteVersions
 from layers.stores.interfaces import AuditSink, RecordStore, SpatialStore, UserStore
-from layers.stores.layers import LayerStore
+from layers.stores.versions import VersionedLayers
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +58,19 @@ def embedded_accounts(path: Path, limits: Limits | None = None) -> Accounts:
     return Accounts(SqliteAccounts(path), limits)
 
 
+def load_layers(app: Flask, history: VersionedLayers, data_dir: Path) -> None:
+    """Seed the layers the database lacks from `data_dir`, then load every layer's head
+    (extensions layer_history and layer_store). LayerDataError if they do not load."""
+    seeded = history.seed(data_dir)
+    if seeded:
+        log.info("seeded the layers %s from %s", ", ".join(seeded), data_dir)
+    app.extensions["layer_history"] = history
+    app.extensions["layer_store"] = history.store()
+
+
 def init_app(app: Flask, data_dir: Path) -> None:
-    """Open the configured stores: extensions inspections, users, spatial (and, with
-    PostGIS, database and layer_sync)."""
+    """Open the configured stores: extensions inspections, users, spatial, layer_history
+    and layer_store (and, with PostGIS, database)."""
     url = app.config.get("DATABASE_URL")
     # Typed by the interfaces: mypy checks that each store implements them.
     records: RecordStore
@@ -68,7 +80,7 @@ def init_app(app: Flask, data_dir: Path) -> None:
         if not str(url).startswith(URL_SCHEMES):
             raise ValueError(f"DATABASE_URL must start with postgresql://, not {str(url)[:12]!r}")
         from layers.stores.postgis.database import Database
-        from layers.stores.postgis.layers import load_layers
+        from layers.stores.postgis.layers import PostgisVersions
         from layers.stores.postgis.records import PostgisRecords
         from layers.stores.postgis.spatial import PostgisSpatial
         from layers.stores.postgis.users import PostgisAccounts
@@ -76,17 +88,14 @@ def init_app(app: Flask, data_dir: Path) -> None:
         database = Database(str(url), int(app.config.get("DATABASE_POOL_SIZE")
                                           or DEFAULT_POOL_SIZE)).open()
         database.init_schema()
-        store: LayerStore = app.extensions["layer_store"]
-        written = load_layers(database, store)
-        if written:
-            log.info("loaded into PostGIS: %s", ", ".join(f"{k} ({v})" for k, v in written.items()))
         app.extensions["database"] = database
-        app.extensions["layer_sync"] = lambda reloaded: load_layers(database, reloaded)
+        load_layers(app, PostgisVersions(database), data_dir)
         users = Accounts(PostgisAccounts(database), login_limits(app))
         spatial = PostgisSpatial(database)
         records = InspectionRecords(PostgisRecords(database))
     else:
         path = Path(app.config["INSPECTIONS_DB"])
+        load_layers(app, SqliteVersions(path), data_dir)
         users = embedded_accounts(path, login_limits(app))
         spatial = MemorySpatial(lambda: app.extensions["layer_store"])
         records = embedded_records(path)
@@ -121,5 +130,28 @@ def accounts_transaction(app: Flask) -> Iterator[AuditSink]:
         database.init_schema()
         with Accounts(PostgisAccounts(database)).audit_transaction() as db:
             yield db
+    finally:
+        database.close()
+
+
+@contextmanager
+def layer_history(app: Flask) -> Iterator[VersionedLayers]:
+    """The layers' versions: the app's, or, for the CLI's bare app (`python -m
+    layers.cli`), opened from the configuration for this command."""
+    history: VersionedLayers | None = app.extensions.get("layer_history")
+    if history is not None:
+        yield history
+        return
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        yield SqliteVersions(Path(app.config["INSPECTIONS_DB"]))
+        return
+    from layers.stores.postgis.database import Database
+    from layers.stores.postgis.layers import PostgisVersions
+
+    database = Database(str(url), 1).open()
+    try:
+        database.init_schema()
+        yield PostgisVersions(database)
     finally:
         database.close()

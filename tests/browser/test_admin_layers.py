@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in_page
 from tests.conftest import ensure_user, make_app
-from tests.layerfiles import copy_geodata, digest, shipped
+from tests.layerfiles import copy_geodata, head, shipped
 from tests.liveserver import LiveServer
 
 
@@ -40,7 +40,6 @@ def test_an_admin_downloads_checks_and_imports_a_layer(server, layers_app, page,
                                                        screenshot_dir):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    data_dir = layers_app.config["DATA_DIR"]
     log_in_page(page, server.url, "chief")
     page.locator(".hs-nav").get_by_role("link", name="图层数据").click()
     page.wait_for_url(server.url + "/admin/layers")
@@ -58,7 +57,7 @@ def test_an_admin_downloads_checks_and_imports_a_layer(server, layers_app, page,
     bad = tmp_path / "停车场-有误.geojson"
     bad.write_text(json.dumps({"type": "FeatureCollection", "features": features},
                               ensure_ascii=False), encoding="utf-8")
-    before = digest(data_dir / "parking.geojson")
+    before = head(layers_app, "parking")
     upload(page, bad, "import")
     expect(page.locator("#import-report .hs-error")).to_contain_text("未导入")
     problems = page.locator("#problems tbody tr")
@@ -66,7 +65,7 @@ def test_an_admin_downloads_checks_and_imports_a_layer(server, layers_app, page,
     expect(problems.first).to_contain_text("泊位(个,示意) [spaces]")
     expect(page.locator("#import-form select[name=layer]")).to_have_value("parking")
     page.screenshot(path=str(screenshot_dir / "admin-layers-problems.png"), full_page=True)
-    assert digest(data_dir / "parking.geojson") == before
+    assert head(layers_app, "parking") == before
 
     # The mended file: a dry run, then the import.
     features[1]["properties"]["spaces"] = 120
@@ -75,13 +74,21 @@ def test_an_admin_downloads_checks_and_imports_a_layer(server, layers_app, page,
                                ensure_ascii=False), encoding="utf-8")
     upload(page, good, "validate")
     expect(page.locator("#import-report .hs-ok")).to_contain_text("校验通过")
-    assert digest(data_dir / "parking.geojson") == before
+    assert head(layers_app, "parking") == before
     upload(page, good, "import")
-    expect(page.locator(".hs-ok").first).to_contain_text("2 个要素导入图层「停车场」(原有 8 个)")
+    expect(page.locator(".hs-ok").first).to_contain_text("2 个要素导入图层「停车场」,成为版本 2")
+    expect(page.locator("#layers tr[data-layer=parking] .hs-count")).to_have_text("2")
     page.screenshot(path=str(screenshot_dir / "admin-layers.png"), full_page=True)
 
-    # Every page now serves the new layer (the server reloads it on a request).
-    layers_app.extensions["layer_reloader"].checked = 0
+    # The layer's versions: what changed, and a restore of version 1.
+    page.locator("#layers tr[data-layer=parking] .hs-version a").click()
+    page.wait_for_url("**/admin/layers/parking/versions")
+    expect(page.locator("#versions tr[data-version='2']")).to_contain_text("导入 停车场.geojson")
+    with page.expect_navigation():
+        page.locator("#versions tr[data-version='1'] button").click()
+    expect(page.locator(".hs-ok").first).to_contain_text("恢复为版本 1 的内容,成为版本 3")
+    expect(page.locator("#head-version")).to_have_text("3")
     page.goto(server.url + "/admin/layers")
-    expect(page.locator("#layers tr[data-layer=parking] .hs-count")).to_have_text("2")
+    expect(page.locator("#layers tr[data-layer=parking] .hs-count")).to_have_text("8")
+    assert head(layers_app, "parking") == 3
     assert errors == []

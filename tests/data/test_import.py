@@ -4,6 +4,7 @@ and the old data intact after any failure or interruption."""
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -18,12 +19,12 @@ import shapely
 from shapely.geometry import shape
 
 from layers.geo import chinacoords
-from layers.stores.layers import LayerStore
+from layers.stores.embedded.versions import SqliteVersionTables
 from tests.layerfiles import (
     Cli,
     assert_same_features,
     copy_geodata,
-    digest,
+    head,
     shipped,
     shipped_frame,
     stored,
@@ -55,18 +56,17 @@ def venue_lonlat():
     return np.array([p.x for p in points]), np.array([p.y for p in points])
 
 
-def assert_unchanged(data_dir, name, before):
-    assert digest(data_dir / f"{name}.geojson") == before
-    assert not list(data_dir.glob(".*tmp*")), "a temporary file was left behind"
+def assert_unchanged(cli, name, before):
+    assert head(cli, name) == before
 
 
 # ------------------------------------------------------------------ formats and CRSs
-def test_geojson_reimport_is_byte_identical(cli, data_dir):
-    before = (data_dir / "venues.geojson").read_bytes()
+def test_geojson_reimport_of_the_current_content_makes_no_version(cli, data_dir):
     result = cli("import", ROOT / "geodata" / "venues.geojson", "--layer", "venues")
     assert result.exit_code == 0, result.output
-    assert "imported 353 feature(s)" in result.output
-    assert (data_dir / "venues.geojson").read_bytes() == before
+    assert "holds what layer venues holds already; no new version" in result.output
+    assert head(cli, "venues") == 1
+    assert stored(cli, "venues") == shipped("venues")
 
 
 def test_geojson_with_a_legacy_crs_member_is_reprojected(cli, data_dir, tmp_path):
@@ -81,7 +81,7 @@ def test_geojson_with_a_legacy_crs_member_is_reprojected(cli, data_dir, tmp_path
     result = cli("import", source, "--layer", "parcels")
     assert result.exit_code == 0, result.output
     assert "reprojected from EPSG:4548" in result.output
-    assert_same_features(stored(data_dir, "parcels"), shipped("parcels"), tolerance=1.5e-7)
+    assert_same_features(stored(cli, "parcels"), shipped("parcels"), tolerance=1.5e-7)
 
 
 def test_geopackage_in_cgcs2000_gauss_kruger(cli, data_dir, tmp_path):
@@ -89,18 +89,18 @@ def test_geopackage_in_cgcs2000_gauss_kruger(cli, data_dir, tmp_path):
     pyogrio.write_dataframe(shipped_frame("parking", "EPSG:4548"), source, layer="停车场")
     result = cli("import", source, "--layer", "parking")
     assert result.exit_code == 0, result.output
-    assert_same_features(stored(data_dir, "parking"), shipped("parking"), tolerance=1.5e-7)
+    assert_same_features(stored(cli, "parking"), shipped("parking"), tolerance=1.5e-7)
 
 
 def test_geopackage_with_several_layers_needs_source_layer(cli, data_dir, tmp_path):
     source = tmp_path / "two.gpkg"
     pyogrio.write_dataframe(shipped_frame("parking"), source, layer="a")
     pyogrio.write_dataframe(shipped_frame("parking"), source, layer="b", append=True)
-    before = digest(data_dir / "parking.geojson")
+    before = head(cli, "parking")
     result = cli("import", source, "--layer", "parking")
     assert result.exit_code == 1
     assert "holds 2 layers (a, b); choose one with --source-layer" in result.output
-    assert_unchanged(data_dir, "parking", before)
+    assert_unchanged(cli, "parking", before)
     result = cli("import", source, "--layer", "parking", "--source-layer", "b")
     assert result.exit_code == 0, result.output
 
@@ -118,7 +118,7 @@ def test_zipped_shapefile_in_cgcs2000(cli, data_dir, tmp_path):
             z.write(part, f"survey/{part.name}")
     result = cli("import", source, "--layer", "garbage")
     assert result.exit_code == 0, result.output
-    assert_same_features(stored(data_dir, "garbage"), shipped("garbage"))
+    assert_same_features(stored(cli, "garbage"), shipped("garbage"))
 
 
 def test_shapefile_without_prj_needs_crs(cli, data_dir, tmp_path):
@@ -130,14 +130,14 @@ def test_shapefile_without_prj_needs_crs(cli, data_dir, tmp_path):
     with zipfile.ZipFile(source, "w") as z:
         for part in work.iterdir():
             z.write(part, part.name)
-    before = digest(data_dir / "roads.geojson")
+    before = head(cli, "roads")
     result = cli("import", source, "--layer", "roads")
     assert result.exit_code == 1
     assert "no .prj (no CRS); say which with --crs" in result.output
-    assert_unchanged(data_dir, "roads", before)
+    assert_unchanged(cli, "roads", before)
     result = cli("import", source, "--layer", "roads", "--crs", "EPSG:4326")
     assert result.exit_code == 0, result.output
-    assert_same_features(stored(data_dir, "roads"), shipped("roads"))
+    assert_same_features(stored(cli, "roads"), shipped("roads"))
 
 
 def test_kml(cli, data_dir, tmp_path):
@@ -145,7 +145,7 @@ def test_kml(cli, data_dir, tmp_path):
     pyogrio.write_dataframe(shipped_frame("parking"), source, driver="LIBKML")
     result = cli("import", source, "--layer", "parking")
     assert result.exit_code == 0, result.output
-    assert_same_features(stored(data_dir, "parking"), shipped("parking"))
+    assert_same_features(stored(cli, "parking"), shipped("parking"))
 
 
 def test_csv_with_gcj02_coordinates(cli, data_dir, tmp_path):
@@ -155,7 +155,7 @@ def test_csv_with_gcj02_coordinates(cli, data_dir, tmp_path):
     result = cli("import", source, "--layer", "venues", "--crs", "gcj02")
     assert result.exit_code == 0, result.output
     assert "converted from GCJ02" in result.output
-    assert_same_features(stored(data_dir, "venues"), shipped("venues"))
+    assert_same_features(stored(cli, "venues"), shipped("venues"))
 
 
 def test_csv_in_gbk_with_projected_columns(cli, data_dir, tmp_path):
@@ -168,7 +168,7 @@ def test_csv_in_gbk_with_projected_columns(cli, data_dir, tmp_path):
                  "--lon-column", "东坐标", "--lat-column", "北坐标")
     assert result.exit_code == 0, result.output
     assert "GB18030" in result.output
-    assert_same_features(stored(data_dir, "venues"), shipped("venues"), tolerance=1.5e-7)
+    assert_same_features(stored(cli, "venues"), shipped("venues"), tolerance=1.5e-7)
 
 
 def test_csv_with_wkt_polygons(cli, data_dir, tmp_path):
@@ -179,7 +179,7 @@ def test_csv_with_wkt_polygons(cli, data_dir, tmp_path):
     table.to_csv(source, index=False)
     result = cli("import", source, "--layer", "parcels")
     assert result.exit_code == 0, result.output
-    assert_same_features(stored(data_dir, "parcels"), shipped("parcels"))
+    assert_same_features(stored(cli, "parcels"), shipped("parcels"))
 
 
 def test_xlsx_with_bd09_and_chinese_headers(cli, data_dir, tmp_path):
@@ -201,7 +201,7 @@ def test_xlsx_with_bd09_and_chinese_headers(cli, data_dir, tmp_path):
     result = cli("import", source, "--layer", "venues", "--crs", "bd09", "--id-column", "编号",
                  "--sheet", "百度坐标")
     assert result.exit_code == 0, result.output
-    assert_same_features(stored(data_dir, "venues"), shipped("venues"))
+    assert_same_features(stored(cli, "venues"), shipped("venues"))
 
 
 def test_xlsx_typed_cells_become_the_schema_types(cli, data_dir, tmp_path):
@@ -217,7 +217,7 @@ def test_xlsx_typed_cells_become_the_schema_types(cli, data_dir, tmp_path):
     book.save(source)
     result = cli("import", source, "--layer", "garbage")
     assert result.exit_code == 0, result.output
-    (feature,) = stored(data_dir, "garbage")
+    (feature,) = stored(cli, "garbage")
     assert feature["id"] == "G900"
     assert feature["properties"] == {
         "code": "3701040305000900", "name": "测试投放点", "community": "裕北社区",
@@ -234,7 +234,7 @@ def test_computed_columns_of_an_api_download_are_dropped(cli, data_dir, tmp_path
     assert result.exit_code == 0, result.output
     assert ("ignored the columns the service computes itself: due_soon, last_inspection, "
             "next_due, open_hazards, overdue, status") in result.output
-    assert_same_features(stored(data_dir, "venues"), shipped("venues"))
+    assert_same_features(stored(cli, "venues"), shipped("venues"))
 
 
 # ------------------------------------------------------------------ problems
@@ -251,7 +251,7 @@ def test_every_problem_is_reported_with_row_and_field(cli, data_dir, tmp_path):
     table["电话"] = ""  # not a field
     source = tmp_path / "bad.csv"
     table.to_csv(source, index=False)
-    before = digest(data_dir / "venues.geojson")
+    before = head(cli, "venues")
     result = cli("import", source, "--layer", "venues")
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
@@ -272,11 +272,11 @@ def test_every_problem_is_reported_with_row_and_field(cli, data_dir, tmp_path):
         assert line.strip().startswith(text), (line, text)
     assert "(are lon and lat swapped?)" in problems[4]
     assert "nothing was imported; the layer is unchanged" in result.stderr
-    assert_unchanged(data_dir, "venues", before)
+    assert_unchanged(cli, "venues", before)
 
 
 def test_validate_is_a_dry_run(cli, data_dir, tmp_path):
-    before = digest(data_dir / "parking.geojson")
+    before = head(cli, "parking")
     source = tmp_path / "parking.gpkg"
     frame = shipped_frame("parking").iloc[:3]
     pyogrio.write_dataframe(frame, source)
@@ -284,7 +284,7 @@ def test_validate_is_a_dry_run(cli, data_dir, tmp_path):
     assert result.exit_code == 0, result.output
     assert "3 feature(s) in parking.gpkg are valid for layer parking; nothing was written" \
         in result.output
-    assert_unchanged(data_dir, "parking", before)
+    assert_unchanged(cli, "parking", before)
     frame = frame.drop(columns="spaces")
     pyogrio.write_dataframe(frame, source)
     result = cli("validate", source, "--layer", "parking")
@@ -292,7 +292,7 @@ def test_validate_is_a_dry_run(cli, data_dir, tmp_path):
     assert ("parking.gpkg: spaces: no column for this required field (泊位(个,示意))"
             in result.stderr)
     assert ": is required" not in result.stderr  # said once for the file, not per row
-    assert_unchanged(data_dir, "parking", before)
+    assert_unchanged(cli, "parking", before)
 
 
 def test_wrong_geometry_type(cli, data_dir):
@@ -346,12 +346,12 @@ def test_unreadable_files(cli, data_dir, tmp_path, name, content, message):
         source.write_bytes(content)
     else:
         source.write_text(content, encoding="utf-8")
-    before = digest(data_dir / "parking.geojson")
+    before = head(cli, "parking")
     result = cli("import", source, "--layer", "parking")
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)  # a report, not a traceback
     assert message in result.stderr
-    assert_unchanged(data_dir, "parking", before)
+    assert_unchanged(cli, "parking", before)
 
 
 def test_a_boundary_that_leaves_layers_outside_is_refused(cli, data_dir, tmp_path):
@@ -363,12 +363,12 @@ def test_a_boundary_that_leaves_layers_outside_is_refused(cli, data_dir, tmp_pat
     source = tmp_path / "boundary.geojson"
     source.write_text(json.dumps({"type": "FeatureCollection", "features": boundary},
                                  ensure_ascii=False), encoding="utf-8")
-    before = digest(data_dir / "boundary.geojson")
+    before = head(cli, "boundary")
     result = cli("import", source, "--layer", "boundary")
     assert result.exit_code == 1
     assert "with this boundary, venues.geojson: feature V" in result.stderr
-    assert "(the service would not start)" in result.stderr
-    assert_unchanged(data_dir, "boundary", before)
+    assert "(that layer would no longer be valid)" in result.stderr
+    assert_unchanged(cli, "boundary", before)
 
 
 def test_removing_venues_with_records_warns(cli, data_dir, tmp_path):
@@ -380,7 +380,7 @@ def test_removing_venues_with_records_warns(cli, data_dir, tmp_path):
     assert result.exit_code == 0, result.output
     assert "warning: 10 venue(s) with inspection records are not in the file: V0001," \
         in result.output
-    assert len(stored(data_dir, "venues")) == 343
+    assert len(stored(cli, "venues")) == 343
 
 
 def test_large_files_show_a_progress_bar(cli, data_dir, tmp_path):
@@ -397,65 +397,71 @@ def test_large_files_show_a_progress_bar(cli, data_dir, tmp_path):
 
 
 # ------------------------------------------------------------------ atomicity
-def test_failure_while_replacing_leaves_the_old_file(cli, data_dir, monkeypatch):
-    before = digest(data_dir / "parking.geojson")
+def fewer_parking(tmp_path):
+    source = tmp_path / "parking-fewer.geojson"
+    source.write_text(json.dumps({"type": "FeatureCollection",
+                                  "features": shipped("parking")[:3]}), encoding="utf-8")
+    return source
+
+
+def test_failure_while_replacing_leaves_the_old_version(cli, tmp_path, monkeypatch):
+    before = head(cli, "parking")
 
     def fail(*args):
-        raise OSError("disk full")
+        raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr("layers.data.files.os.replace", fail)
-    result = cli("import", ROOT / "geodata" / "parking.geojson", "--layer", "parking")
+    monkeypatch.setattr(SqliteVersionTables, "write_current", fail)
+    result = cli("import", fewer_parking(tmp_path), "--layer", "parking")
     assert result.exit_code == 1  # a message, not a traceback
-    assert "cannot write the layer file in" in result.stderr
-    assert "disk full; the layer is unchanged" in result.stderr
-    assert_unchanged(data_dir, "parking", before)
+    assert "写入数据库失败,图层未改变:database or disk is full" in result.stderr
+    assert_unchanged(cli, "parking", before)
+    assert len(stored(cli, "parking")) == 8
 
 
-def test_interrupt_while_writing_leaves_the_old_file(cli, data_dir, monkeypatch):
-    before = digest(data_dir / "parking.geojson")
+def test_interrupt_while_writing_leaves_the_old_version(cli, tmp_path, monkeypatch):
+    before = head(cli, "parking")
 
-    def interrupted(fd):
+    def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("layers.data.files.os.fsync", interrupted)
+    monkeypatch.setattr(SqliteVersionTables, "write_current", interrupted)
     result = cli("import", ROOT / "geodata" / "venues.geojson", "--layer", "parking")
     assert result.exit_code == 1  # venues are not parking: refused before writing
-    result = cli("import", ROOT / "geodata" / "parking.geojson", "--layer", "parking")
+    result = cli("import", fewer_parking(tmp_path), "--layer", "parking")
     assert result.exit_code == 1 and "Aborted!" in result.output  # click's answer to Ctrl-C
-    assert_unchanged(data_dir, "parking", before)
+    assert_unchanged(cli, "parking", before)
 
 
 KILLED_IMPORT = """
 import os, signal, sys
 from pathlib import Path
-import layers.data.files
+from layers.stores.embedded.versions import SqliteVersionTables
 from server import create_app
 
-def die(*args):  # the process is killed after writing, before the swap
+def die(*args):  # the new version's rows are written, not yet committed
     os.kill(os.getpid(), signal.SIGKILL)
 
-layers.data.files.os.replace = die
+SqliteVersionTables.write_current = die
 app = create_app({"DATA_DIR": Path(sys.argv[1]), "INSPECTIONS_DB": Path(sys.argv[2])})
 app.test_cli_runner().invoke(args=["layers", "import", sys.argv[3], "--layer", "parking"])
 """
 
 
-def test_killed_import_leaves_the_old_file(data_dir, tmp_path):
-    before = digest(data_dir / "parking.geojson")
+def test_killed_import_leaves_the_old_version_whole(data_dir, tmp_path):
     source = tmp_path / "parking.gpkg"
     pyogrio.write_dataframe(shipped_frame("parking").iloc[:2], source)
     process = subprocess.run(
         [sys.executable, "-c", KILLED_IMPORT, data_dir, tmp_path / "i.sqlite", source],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, timeout=120)
     assert process.returncode == -signal.SIGKILL, process.stderr.decode()
-    assert digest(data_dir / "parking.geojson") == before
-    leftovers = list(data_dir.glob(".parking.tmp-*.geojson"))
-    assert len(leftovers) == 1  # written in full, never swapped in
-    assert len(json.loads(leftovers[0].read_text())["features"]) == 2
-    assert len(LayerStore.from_directory(data_dir).get("parking")) == 8
+    cli = Cli(data_dir, tmp_path / "i.sqlite")  # a restart on the same database
+    assert head(cli, "parking") == 1
+    assert len(stored(cli, "parking")) == 8
+    assert len(cli.app.extensions["layer_store"].get("parking")) == 8
+    assert [v.version for v in cli.app.extensions["layer_history"].versions("parking")] == [1]
 
 
-def test_a_layer_that_no_longer_loads_is_repaired_without_the_app(data_dir, tmp_path):
+def test_a_layer_that_does_not_seed_is_imported_without_the_app(data_dir, tmp_path):
     (data_dir / "venues.geojson").write_text("{", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HUAISHU_DATA_DIR": str(data_dir),
            "HUAISHU_INSPECTIONS_DB": str(tmp_path / "i.sqlite")}
@@ -463,5 +469,6 @@ def test_a_layer_that_no_longer_loads_is_repaired_without_the_app(data_dir, tmp_
         [sys.executable, "-m", "layers.cli", "import", ROOT / "geodata" / "venues.geojson",
          "--layer", "venues"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert process.returncode == 0, process.stderr
-    assert "(it did not load before)" in process.stdout
-    assert len(LayerStore.from_directory(data_dir).get("venues")) == 353
+    assert "as version 1" in process.stdout
+    cli = Cli(data_dir, tmp_path / "i.sqlite")  # the app starts: every layer has a version
+    assert len(cli.app.extensions["layer_store"].get("venues")) == 353

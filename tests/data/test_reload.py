@@ -1,58 +1,148 @@
-"""A running server serves an import on its next request; bad files leave it serving the old."""
+"""Every server follows the layers' versions in the one database: a change made through
+any server (or the CLI) is served by the others within 2 s, without a restart; a
+server started with stale files reverts nothing; restores travel the same way."""
 
 import json
-import logging
+import time
 
 import pytest
 
-from tests.conftest import client_as, make_app
-from tests.layerfiles import Cli, copy_geodata, shipped
+from tests.conftest import client_as, csrf_token, log_in, make_app
+from tests.layerfiles import Cli, copy_geodata, head, shipped
+
+NEW_VENUE = {"type": "Feature", "id": "V9001",
+             "properties": {**shipped("venues")[0]["properties"], "name": "新开的网吧"},
+             "geometry": {"type": "Point", "coordinates": [116.96502, 36.67141]}}
 
 
 @pytest.fixture
-def data_dir(tmp_path):
-    return copy_geodata(tmp_path / "geodata")
+def servers(tmp_path, store_backend):
+    """Two app servers (A and B) over one database, each with its own copy of the files."""
+    db = tmp_path / "shared.sqlite"
+    a = make_app(db, DATA_DIR=copy_geodata(tmp_path / "a"))
+    b = make_app(db, DATA_DIR=copy_geodata(tmp_path / "b"))
+    return a, b
 
 
-@pytest.fixture
-def served(data_dir, tmp_path, store_backend):
-    app = make_app(tmp_path / "served.sqlite", DATA_DIR=data_dir)
-    app.extensions["layer_reloader"].interval = 0  # check on every request
-    return app.test_client()
-
-
-def count(client, name):
-    return len(client.get(f"/ogc/collections/{name}/items?limit=1000").get_json()["features"])
-
-
-def test_an_import_is_served_without_a_restart(served, data_dir, tmp_path):
-    assert count(served, "parking") == 8
-    source = tmp_path / "parking.geojson"
-    source.write_text(json.dumps({"type": "FeatureCollection", "features": shipped("parking")[:5]},
+def write(tmp_path, name, features):
+    source = tmp_path / f"{name}-{len(features)}.geojson"
+    source.write_text(json.dumps({"type": "FeatureCollection", "features": features},
                                  ensure_ascii=False), encoding="utf-8")
-    result = Cli(data_dir, tmp_path / "cli.sqlite")("import", source, "--layer", "parking")
+    return source
+
+
+def venue_routes(client) -> dict[str, bool]:
+    """Whether each route serves the new venue."""
+    lon, lat = NEW_VENUE["geometry"]["coordinates"]
+    layers = {row["name"]: row["count"] for row in client.get("/api/layers").get_json()["layers"]}
+    bbox = f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
+    in_bbox = client.get(f"/api/layers/venues?bbox={bbox}").get_json()["features"]
+    nearby = client.get(f"/api/nearby?layer=venues&lon={lon}&lat={lat}&radius_m=50"
+                        ).get_json()["features"]
+    items = client.get("/ogc/collections/venues/items?limit=1000").get_json()
+    return {
+        "layers": layers["venues"] == 354,
+        "bbox": "V9001" in {f["id"] for f in in_bbox},
+        "nearby": "V9001" in {f["id"] for f in nearby},
+        "ogc item": client.get("/ogc/collections/venues/items/V9001").status_code == 200,
+        "ogc items": items["numberMatched"] == 354,
+        "map page data": "V9001" in {f["id"] for f in client.get("/api/layers/venues")
+                                     .get_json()["features"]},
+    }
+
+
+def wait_for(check, seconds):
+    """Seconds until check() holds (polling), or fail with its last answer."""
+    start = time.monotonic()
+    while True:
+        got = check()
+        if got is True or (isinstance(got, dict) and all(got.values())):
+            return time.monotonic() - start
+        assert time.monotonic() - start < seconds, got
+        time.sleep(0.05)
+
+
+def test_an_import_on_a_is_served_by_b_within_2_s(servers, tmp_path):
+    a, b = servers
+    on_b = b.test_client()
+    assert not any(venue_routes(on_b).values())
+    result = Cli(tmp_path / "a", tmp_path / "shared.sqlite")(
+        "import", write(tmp_path, "venues", [*shipped("venues"), NEW_VENUE]),
+        "--layer", "venues", "--by", "wangli")
     assert result.exit_code == 0, result.output
-    assert count(served, "parking") == 5
-    assert served.get("/api/layers").get_json()["layers"][4]["count"] == 5
+    assert "as version 2" in result.output
+    waited = wait_for(lambda: venue_routes(on_b), 2.0)
+    print(f"B served the import from every route after {waited:.2f} s")
+    assert all(venue_routes(a.test_client()).values())
 
 
-def test_a_broken_file_keeps_the_old_data(served, data_dir, caplog):
-    (data_dir / "parking.geojson").write_text("{", encoding="utf-8")
-    with caplog.at_level(logging.ERROR, logger="layers.data.reload"):
-        assert count(served, "parking") == 8
-    assert "layer files changed (parking) but do not load" in caplog.text
-    assert "parking.geojson: is not valid JSON" in caplog.text
+def test_a_restart_with_stale_files_reverts_nothing(servers, tmp_path):
+    a, _ = servers
+    admin = log_in(a.test_client(), "chief", "admin")
+    answer = admin.post("/admin/layers/import", content_type="multipart/form-data", data={
+        "layer": "venues", "crs": "", "action": "import", "csrf_token": csrf_token(admin),
+        "file": (write(tmp_path, "venues", [*shipped("venues"), NEW_VENUE]).open("rb"),
+                 "venues.geojson")})
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:2000]
+    assert all(venue_routes(a.test_client()).values())  # A follows its own change at once
+    # B restarts with its old files (353 venues): the database keeps version 2.
+    restarted = make_app(tmp_path / "shared.sqlite", DATA_DIR=tmp_path / "b")
+    assert all(venue_routes(restarted.test_client()).values())
+    assert head(restarted, "venues") == 2
+    assert [v.version for v in restarted.extensions["layer_history"].versions("venues")] == [2, 1]
 
 
-def test_reloading_can_be_turned_off(data_dir, tmp_path):
-    app = make_app(tmp_path / "i.sqlite", DATA_DIR=data_dir, RELOAD_LAYERS=False)
+def test_a_restore_on_b_is_seen_on_a(servers, tmp_path):
+    a, b = servers
+    result = Cli(tmp_path / "a", tmp_path / "shared.sqlite")(
+        "import", write(tmp_path, "venues", [*shipped("venues"), NEW_VENUE]), "--layer", "venues")
+    assert result.exit_code == 0, result.output
+    wait_for(lambda: venue_routes(a.test_client()), 2.0)
+    admin = log_in(b.test_client(), "chief", "admin")
+    answer = admin.post("/admin/layers/venues/restore", data={
+        "version": "1", "csrf_token": csrf_token(admin)})
+    assert answer.status_code == 303
+    page = admin.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "已将图层「" in page and "恢复为版本 1 的内容,成为版本 3" in page
+    on_a = a.test_client()
+    waited = wait_for(lambda: not any(venue_routes(on_a).values()), 2.0)
+    print(f"A served the restore after {waited:.2f} s")
+    history = a.extensions["layer_history"]
+    restored = history.version("venues", 3)
+    assert (restored.action, restored.removed, restored.added) == ("layer.restore", ["V9001"], [])
+    assert history.features("venues", 3)[1] == history.features("venues", 1)[1]
+
+
+def test_db_load_of_older_files_is_refused_and_names_the_newer_version(servers, tmp_path):
+    a, _ = servers
+    result = Cli(tmp_path / "a", tmp_path / "shared.sqlite")(
+        "import", write(tmp_path, "venues", [*shipped("venues"), NEW_VENUE]), "--layer", "venues")
+    assert result.exit_code == 0, result.output
+    stale = make_app(tmp_path / "shared.sqlite", DATA_DIR=tmp_path / "b")
+    loaded = stale.test_cli_runner().invoke(args=["db", "load"])
+    assert loaded.exit_code == 1
+    assert "旧版本 1 相同,而当前版本 2 更新" in loaded.stderr
+    assert head(stale, "venues") == 2
+    # The same file through the import is refused the same way; a restore is the way back.
+    again = Cli(tmp_path / "a", tmp_path / "shared.sqlite")(
+        "import", write(tmp_path, "venues", shipped("venues")), "--layer", "venues")
+    assert again.exit_code == 1 and "当前版本 2 更新" in again.stderr
+
+
+def test_reloading_can_be_turned_off(tmp_path):
+    app = make_app(tmp_path / "i.sqlite", DATA_DIR=copy_geodata(tmp_path / "g"),
+                   RELOAD_LAYERS=False)
     assert "layer_reloader" not in app.extensions
-    (data_dir / "parking.geojson").write_text("{", encoding="utf-8")
-    assert count(app.test_client(), "parking") == 8
+    result = Cli(tmp_path / "g", tmp_path / "i.sqlite")(
+        "import", write(tmp_path, "parking", shipped("parking")[:5]), "--layer", "parking")
+    assert result.exit_code == 0, result.output
+    count = len(app.test_client().get("/ogc/collections/parking/items").get_json()["features"])
+    assert count == 8
 
 
-def test_surroundings_and_briefs_follow_an_import(data_dir, tmp_path, store_backend):
+def test_surroundings_and_briefs_follow_an_import(tmp_path, store_backend):
     """The leaders' queries around a site use the data served, not the data of start-up."""
+    data_dir = copy_geodata(tmp_path / "geodata")
     app = make_app(tmp_path / "leader.sqlite", DATA_DIR=data_dir)
     app.extensions["layer_reloader"].interval = 0
     leader = client_as(app, "leader")
@@ -64,10 +154,8 @@ def test_surroundings_and_briefs_follow_an_import(data_dir, tmp_path, store_back
     added = json.loads(json.dumps(moved))
     added["id"] = "P08"
     added["properties"]["name"] = "新增地块"
-    source = tmp_path / "parcels.geojson"
-    source.write_text(json.dumps({"type": "FeatureCollection", "features": [*parcels, added]},
-                                 ensure_ascii=False), encoding="utf-8")
-    result = Cli(data_dir, tmp_path / "cli.sqlite")("import", source, "--layer", "parcels")
+    result = Cli(data_dir, tmp_path / "leader.sqlite")(
+        "import", write(tmp_path, "parcels", [*parcels, added]), "--layer", "parcels")
     assert result.exit_code == 0, result.output
 
     assert {r["id"] for r in leader.get("/api/parcels").get_json()["rows"]} == {
@@ -81,3 +169,39 @@ def test_surroundings_and_briefs_follow_an_import(data_dir, tmp_path, store_back
         {s["id"] for s in before["sites"] if s["layer"] == "parcels"} - {"P02", "P07"} | {"P08"})
     brief = leader.get("/parcels/P08/brief")
     assert brief.status_code == 200 and "新增地块" in brief.get_data(as_text=True)
+
+
+def server_config(tmp_path, name, store_backend):
+    """The configuration of a server process over the test's one database."""
+    config = {"TESTING": True, "TODAY": "2026-11-25", "CLIENT_RATE": 0,
+              "INSPECTIONS_DB": tmp_path / "shared.sqlite",
+              "DATA_DIR": copy_geodata(tmp_path / name)}
+    if store_backend == "postgis":
+        app = make_app(tmp_path / "shared.sqlite")  # the one database of this test
+        config["DATABASE_URL"] = app.config["DATABASE_URL"]
+    return config
+
+
+def served_count(url: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/api/layers", timeout=10) as answer:
+        layers = json.load(answer)["layers"]
+    return next(row["count"] for row in layers if row["name"] == "venues")
+
+
+def test_two_server_processes_follow_imports_and_restores_within_2_s(tmp_path, store_backend):
+    from tests.liveserver import LiveServerProcess
+
+    a_config = server_config(tmp_path, "a", store_backend)
+    b_config = {**a_config, "DATA_DIR": copy_geodata(tmp_path / "b")}
+    with LiveServerProcess(a_config) as a, LiveServerProcess(b_config) as b:
+        assert served_count(a.url) == served_count(b.url) == 353
+        cli = Cli(tmp_path / "a", tmp_path / "shared.sqlite")
+        result = cli("import", write(tmp_path, "venues", [*shipped("venues"), NEW_VENUE]),
+                     "--layer", "venues")
+        assert result.exit_code == 0, result.output
+        waited = wait_for(lambda: served_count(a.url) == served_count(b.url) == 354, 2.0)
+        print(f"both processes served the import after {waited:.2f} s")
+        assert cli("restore", "venues", "1").exit_code == 0
+        wait_for(lambda: served_count(a.url) == served_count(b.url) == 353, 2.0)

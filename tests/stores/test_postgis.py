@@ -1,5 +1,5 @@
 """The PostGIS store: the same answers as the embedded store, through its indexes,
-loaded idempotently, and set up by the `flask db` commands."""
+seeded once from the files, and set up by the `flask db` commands."""
 
 import json
 import random
@@ -16,7 +16,6 @@ from bench.production import ProductionServer
 from bench.synthetic import write_data_dir
 from layers.records.users import Accounts
 from layers.stores.postgis.database import LAYER_NAMES, Database, PostgisError, redact
-from layers.stores.postgis.layers import load_layers
 from layers.stores.postgis.schema import METRIC_SRID
 from layers.stores.postgis.spatial import PostgisSpatial
 from layers.stores.postgis.users import PostgisAccounts
@@ -258,48 +257,44 @@ def test_st_dwithin_measures_metres(city):
             assert feature["properties"]["distance_m"] == pytest.approx(d, abs=0.11)
 
 
-def test_loading_is_idempotent_and_follows_the_data(postgis_cluster, tmp_path):
+def test_the_database_is_the_truth_and_files_only_seed_it(postgis_cluster, tmp_path):
     data_dir = copy_geodata(tmp_path / "geodata")
     url = postgis_cluster.create_database()
     app = make_app(tmp_path / "i.sqlite", DATA_DIR=data_dir, DATABASE_URL=url)
     database = app.extensions["database"]
     store = app.extensions["layer_store"]
+    with database.transaction() as db:
+        heads = dict(db.execute("SELECT layer, version FROM layer_heads").fetchall())
+        parking_rows = db.execute("SELECT count(*) FROM layer_parking").fetchone()[0]
+    assert heads == {layer.name: 1 for layer in store}  # seeded: version 1 of each
+    assert parking_rows == 8
+    # Another server starts with other files: it writes nothing, it serves the database.
+    parking = json.loads((data_dir / "parking.geojson").read_text(encoding="utf-8"))
+    parking["features"] = parking["features"][:3]
+    (data_dir / "parking.geojson").write_text(json.dumps(parking, ensure_ascii=False),
+                                              encoding="utf-8")
+    second = create_app({"TESTING": True, "TODAY": TODAY, "DATA_DIR": data_dir,
+                         "INSPECTIONS_DB": tmp_path / "i.sqlite", "DATABASE_URL": url})
     try:
-        assert load_layers(database, store) == {}  # start-up loaded it all
+        assert len(second.extensions["layer_store"].get("parking")) == 8
         with database.transaction() as db:
-            loaded = dict(db.execute("SELECT layer, features FROM layer_meta").fetchall())
-        assert loaded == {layer.name: len(layer) for layer in store}
-        # The parking file changes: a new app (another server) loads just that layer.
-        parking = json.loads((data_dir / "parking.geojson").read_text(encoding="utf-8"))
-        parking["features"] = parking["features"][:3]
-        (data_dir / "parking.geojson").write_text(json.dumps(parking, ensure_ascii=False),
-                                                  encoding="utf-8")
-        second = create_app({"TESTING": True, "TODAY": TODAY, "DATA_DIR": data_dir,
-                             "INSPECTIONS_DB": tmp_path / "i.sqlite", "DATABASE_URL": url})
-        try:
-            with database.transaction() as db:
-                assert db.execute("SELECT count(*) FROM layer_parking").fetchone()[0] == 3
-            box = ",".join(map(str, store.get("boundary").bbox))
-            got = app.test_client().get(f"/api/layers/parking?bbox={box}").get_json()
-            assert len(got["features"]) == 3  # every server reads the one database
-        finally:
-            second.extensions["database"].close()
-        assert load_layers(database, store, force=True) == {
-            layer.name: len(layer) for layer in store}
+            assert db.execute("SELECT count(*) FROM layer_parking").fetchone()[0] == 8
+            assert db.execute("SELECT max(version) FROM layer_versions").fetchone()[0] == 1
     finally:
-        database.close()
+        second.extensions["database"].close()
 
 
-def test_a_reload_writes_the_new_data_to_postgis(postgis_cluster, tmp_path):
+def test_a_new_version_rewrites_the_layer_table_for_every_server(postgis_cluster, tmp_path):
     data_dir = copy_geodata(tmp_path / "geodata")
     app = make_app(tmp_path / "i.sqlite", DATA_DIR=data_dir,
                    DATABASE_URL=postgis_cluster.create_database())
-    app.extensions["layer_reloader"].interval = 0
-    garbage = json.loads((data_dir / "garbage.geojson").read_text(encoding="utf-8"))
-    first = garbage["features"][0]
-    garbage["features"] = [first]
-    (data_dir / "garbage.geojson").write_text(json.dumps(garbage, ensure_ascii=False),
-                                              encoding="utf-8")
+    first = json.loads((data_dir / "garbage.geojson").read_text(encoding="utf-8"))["features"][0]
+    source = tmp_path / "garbage.geojson"
+    source.write_text(json.dumps({"type": "FeatureCollection", "features": [first]},
+                                 ensure_ascii=False), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["layers", "import", str(source),
+                                                "--layer", "garbage"])
+    assert result.exit_code == 0, result.output
     lon, lat = first["geometry"]["coordinates"]
     got = app.test_client().get(f"/api/nearby?layer=garbage&lon={lon}&lat={lat}&radius_m=5000")
     assert [f["id"] for f in got.get_json()["features"]] == [first["id"]]
@@ -314,12 +309,12 @@ def test_db_commands(postgis_cluster, tmp_path, monkeypatch):
         runner = app.test_cli_runner()
         result = runner.invoke(args=["db", "init"])
         assert result.exit_code == 0, result.output
-        assert "PostGIS ready (schema made; layers already current)" in result.output
-        assert "venues" in result.output and "inspections" in result.output
+        assert "PostGIS ready (schema made; layers seeded" in result.output
+        assert "venues" in result.output and "(version 1," in result.output
+        assert "inspections" in result.output
         result = runner.invoke(args=["db", "load"])
-        assert result.output.strip() == "every layer is up to date; nothing written"
-        result = runner.invoke(args=["db", "load", "--force"])
-        assert result.exit_code == 0 and "venues (" in result.output
+        assert result.output.strip() == ("every layer file matches its layer's current version;"
+                                         " nothing written")
         result = runner.invoke(args=["db", "backup", str(tmp_path / "b.sqlite")])
         assert result.exit_code != 0 and "pg_dump" in result.output
     finally:

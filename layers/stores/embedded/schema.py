@@ -1,5 +1,5 @@
-"""The SQLite schema of the embedded store: records, accounts, the audit log and the
-login failures, all in the file INSPECTIONS_DB."""
+"""The SQLite schema of the embedded store: records, accounts, the audit log, the
+login failures and the layers' versions, all in the file INSPECTIONS_DB."""
 
 from __future__ import annotations
 
@@ -84,6 +84,29 @@ CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, at);
 CREATE INDEX IF NOT EXISTS audit_log_action ON audit_log (action, at);
 """
 
+# The layers' versions (layers/stores/versions.py): each version's features, compressed;
+# the head of each layer is the version served.
+LAYERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS layer_versions (
+    layer TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    features INTEGER NOT NULL,
+    changes TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    content BLOB NOT NULL,
+    PRIMARY KEY (layer, version)
+);
+CREATE INDEX IF NOT EXISTS layer_versions_fingerprint ON layer_versions (layer, fingerprint);
+CREATE TABLE IF NOT EXISTS layer_heads (
+    layer TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+"""
+
 # Columns added after the first release, for stores made before them.
 ADDED_COLUMNS = {
     "inspections": {"recorded_by": "TEXT"},
@@ -94,7 +117,7 @@ ADDED_COLUMNS = {
 def create(db: sqlite3.Connection) -> None:
     """Every table of the store (idempotent), with the columns added since."""
     db.execute("PRAGMA journal_mode=WAL")
-    db.executescript(RECORDS_SCHEMA + ACCOUNTS_SCHEMA + AUDIT_SCHEMA)
+    db.executescript(RECORDS_SCHEMA + ACCOUNTS_SCHEMA + AUDIT_SCHEMA + LAYERS_SCHEMA)
     for table, columns in ADDED_COLUMNS.items():
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         for name, sql_type in columns.items():

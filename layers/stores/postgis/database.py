@@ -24,6 +24,7 @@ LAYER_NAMES = tuple(layer.name for layer in CATALOGUE)
 SCHEMA_LOCK = 0x48554149  # "HUAI"
 WRITE_LOCK = 0x53485531  # "SHU1"
 ACCOUNTS_LOCK = 0x53485532  # "SHU2"
+LAYERS_LOCK = 0x53485533  # "SHU3": a new version of a layer
 
 Params = Sequence[Any] | Mapping[str, Any]
 

@@ -1,5 +1,5 @@
 """The PostgreSQL schema of the PostGIS store: records, accounts, the audit log, the
-login failures, the layers' fingerprints, and one table per layer."""
+login failures, the layers' versions, and one table per layer (its head version)."""
 
 from __future__ import annotations
 
@@ -84,11 +84,23 @@ CREATE TABLE IF NOT EXISTS sessions (
     started double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_name ON sessions (name);
-CREATE TABLE IF NOT EXISTS layer_meta (
-    layer text PRIMARY KEY,
-    fingerprint text NOT NULL,
+CREATE TABLE IF NOT EXISTS layer_versions (
+    layer text NOT NULL,
+    version integer NOT NULL,
+    at text NOT NULL DEFAULT {_NOW_UTC},
+    actor text NOT NULL,
+    action text NOT NULL,
+    reason text NOT NULL,
     features integer NOT NULL,
-    loaded_at timestamptz NOT NULL DEFAULT now()
+    changes text NOT NULL,
+    fingerprint text NOT NULL,
+    content bytea NOT NULL,
+    PRIMARY KEY (layer, version)
+);
+CREATE INDEX IF NOT EXISTS layer_versions_fingerprint ON layer_versions (layer, fingerprint);
+CREATE TABLE IF NOT EXISTS layer_heads (
+    layer text PRIMARY KEY,
+    version integer NOT NULL
 );
 """
 

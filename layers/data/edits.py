@@ -1,0 +1,161 @@
+"""Single-feature edits of a layer: create, replace, update (merge) or delete one
+feature, each a new version of the layer (layers/stores/versions.py), checked by the
+catalogue as an import is. The OGC API - Features Part 4 routes (layers/ogc/routes.py)
+call it; no Flask here.
+
+An edit names the version it was made on (`base`, from the client's If-Match, else
+the version it read): when the layer moved on in between, it is refused with 409,
+naming both versions and what changed, never applied over someone else's change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import shapely
+
+from layers.catalogue.entries import get_layer
+from layers.catalogue.validate import validate_collection
+from layers.data.importer import COMPUTED_COLUMNS
+from layers.errors import BadRequest, Conflict, NotFound
+from layers.stores.interfaces import Layers
+from layers.stores.versions import (
+    Feature,
+    StaleVersion,
+    Version,
+    VersionedLayers,
+    diff,
+    raw_features,
+)
+
+OPERATIONS = ("create", "replace", "update", "delete")
+
+
+class EditConflict(Conflict):
+    def __init__(self, layer: str, base: int, head: int, changed: list[str]):
+        shown = "、".join(changed[:20]) + (" 等" if len(changed) > 20 else "")
+        super().__init__(
+            f"图层「{layer}」已从版本 {base} 更新到版本 {head}(变动的要素:{shown or '无'}),"
+            f"您的修改未保存;请重新读取后再改 (layer {layer} is at version {head}, your edit "
+            f"was made on version {base})")
+        self.base, self.head, self.changed = base, head, changed
+
+
+def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, operation: str,
+                 feature_id: str | None, body: Any, base: int | None, actor: str
+                 ) -> tuple[Version, str]:
+    """Apply one edit as a new version; (the version, the feature's id)."""
+    layer = get_layer(layer_name)
+    number, features = history.features(layer_name)
+    if base is not None and base != number:
+        raise _conflict(history, layer_name, base, number, None)
+    position = {str(f["id"]): i for i, f in enumerate(features)}
+    new = list(features)
+    if operation == "delete":
+        fid = _existing(layer_name, feature_id, position)
+        del new[position[fid]]
+    else:
+        incoming = _feature(body)
+        if operation == "create":
+            fid = str(incoming.get("id") or next_id(list(position)))
+            if fid in position:
+                raise Conflict(f"图层「{layer_name}」已有编号为 {fid} 的要素 (feature {fid} "
+                               "exists already)")
+            edited = {"type": "Feature", "id": fid, "properties": _own(incoming["properties"]),
+                      "geometry": incoming["geometry"]}
+            new.append(_checked(layer_name, edited, current))
+        else:
+            fid = _existing(layer_name, feature_id, position)
+            old = features[position[fid]]
+            if incoming.get("id") not in (None, fid):
+                raise BadRequest(f"要素编号不能修改:{incoming.get('id')!r} ≠ {fid!r} (the id "
+                                 "of a feature cannot change)")
+            if operation == "replace":
+                properties = _own(incoming["properties"])
+                geometry = incoming["geometry"]
+            else:  # update: a merge; a property set to null is removed
+                properties = {**old["properties"], **_own(incoming.get("properties") or {})}
+                properties = {k: v for k, v in properties.items() if v is not None}
+                geometry = incoming.get("geometry") or old["geometry"]
+            edited = {"type": "Feature", "id": fid, "properties": properties,
+                      "geometry": geometry}
+            new[position[fid]] = _checked(layer_name, edited, current)
+    verb = {"create": "新增", "replace": "替换", "update": "修改", "delete": "删除"}[operation]
+    try:
+        made = history.commit(layer, new, actor, "layer.edit", f"{verb}要素 {fid}",
+                              base=number, allow_older=True,  # deliberate, not a stale file
+                              summary={"feature": fid, "operation": operation})
+    except StaleVersion as e:  # another edit committed since we read
+        raise _conflict(history, layer_name, number, e.head, features) from None
+    if made is None:  # an edit that changes nothing: the current version stands
+        return history.version(layer_name, number), fid
+    return made, fid
+
+
+def next_id(ids: list[str]) -> str:
+    """The next id in the layer's own pattern (V0353 -> V0354), else a number."""
+    best: tuple[str, int, int] | None = None
+    for fid in ids:
+        m = re.fullmatch(r"(.*?)(\d+)", fid)
+        if m and (best is None or int(m.group(2)) > best[1]):
+            best = (m.group(1), int(m.group(2)), len(m.group(2)))
+    if best is None:
+        return str(len(ids) + 1)
+    prefix, number, width = best
+    candidate = number + 1
+    taken = set(ids)
+    while f"{prefix}{candidate:0{width}d}" in taken:
+        candidate += 1
+    return f"{prefix}{candidate:0{width}d}"
+
+
+def _conflict(history: VersionedLayers, layer: str, base: int, head: int,
+              base_features: list[Feature] | None) -> EditConflict:
+    try:
+        before = base_features if base_features is not None else history.features(layer, base)[1]
+        _, after = history.features(layer, head)
+        added, removed, changed = diff(before, after)
+    except NotFound:
+        added, removed, changed = [], [], []
+    return EditConflict(layer, base, head, [*added, *removed, *changed])
+
+
+def _existing(layer: str, feature_id: str | None, position: Mapping[str, int]) -> str:
+    if feature_id is None or feature_id not in position:
+        raise NotFound(f"集合 {layer} 中没有要素 {feature_id!r} (collection {layer} has no "
+                       f"feature {feature_id!r})")
+    return feature_id
+
+
+def _feature(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise BadRequest("请求体必须是一个 GeoJSON 要素 (Feature) (send one GeoJSON Feature)")
+    properties = body.get("properties")
+    if properties is not None and not isinstance(properties, dict):
+        raise BadRequest("properties 必须是对象 (properties must be an object)")
+    return {**body, "properties": properties or {}}
+
+
+def _own(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties a client may set: the ones the service computes are dropped."""
+    return {k: v for k, v in properties.items() if k not in COMPUTED_COLUMNS}
+
+
+def _checked(layer_name: str, feature: Feature, current: Layers) -> Feature:
+    """The feature as stored, once the catalogue finds it valid; else 400 listing why."""
+    layer = get_layer(layer_name)
+    boundary = None
+    if layer.inside_boundary:
+        fence = current.get("boundary")
+        boundary = shapely.union_all(fence.metric) if len(fence) else None
+    valid, problems = validate_collection(
+        layer, {"type": "FeatureCollection", "features": [feature]}, "要素", boundary)
+    if problems:
+        reasons = ";".join(
+            f"{layer.label(p.field) if p.field else '要素'}{f' [{p.field}]' if p.field else ''}"
+            f":{p.message}" for p in problems)
+        raise BadRequest(f"要素不符合图层「{layer.title}」的要求,未保存:{reasons} "
+                         "(the feature is not valid for this layer)")
+    return raw_features(valid)[0]

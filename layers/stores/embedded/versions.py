@@ -1,0 +1,89 @@
+"""The layers' versions in the SQLite file INSPECTIONS_DB (the rules:
+layers/stores/versions.py), beside the records and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from layers.stores.embedded.audit import SqliteAudit
+from layers.stores.embedded.database import SqliteFile
+from layers.stores.layers import LoadedLayer
+from layers.stores.versions import Version, VersionedLayers, changes_json, iter_versions
+
+_COLUMNS = "layer, version, at, actor, action, reason, features, changes, fingerprint"
+
+
+class SqliteVersionTables(SqliteAudit):
+    """`VersionTables` on a connection in a write transaction (BEGIN IMMEDIATE)."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def head(self, layer: str) -> tuple[int, str] | None:
+        row = self.db.execute(
+            "SELECT h.version, v.fingerprint FROM layer_heads h JOIN layer_versions v"
+            " ON v.layer = h.layer AND v.version = h.version WHERE h.layer = ?",
+            (layer,)).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def version_of(self, layer: str, mark: str) -> int | None:
+        row = self.db.execute("SELECT max(version) FROM layer_versions WHERE layer = ?"
+                              " AND fingerprint = ?", (layer, mark)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def content(self, layer: str, version: int) -> bytes | None:
+        row = self.db.execute("SELECT content FROM layer_versions WHERE layer = ? AND"
+                              " version = ?", (layer, version)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def add(self, row: Version, content: bytes) -> None:
+        self.db.execute(
+            f"INSERT INTO layer_versions ({_COLUMNS}, content) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (row.layer, row.version, row.at, row.actor, row.action, row.reason, row.features,
+             changes_json(row), row.fingerprint, content))
+        self.db.execute("INSERT INTO layer_heads (layer, version) VALUES (?, ?) ON CONFLICT"
+                        " (layer) DO UPDATE SET version = excluded.version",
+                        (row.layer, row.version))
+
+    def write_current(self, loaded: LoadedLayer) -> None:
+        """Nothing: the embedded store serves the head from each process's memory."""
+
+
+class SqliteVersions(VersionedLayers):
+    database_errors = (sqlite3.Error, OSError)
+
+    def __init__(self, path: Path):
+        self.file = SqliteFile(path)
+
+    @contextmanager
+    def writing(self) -> Iterator[SqliteVersionTables]:
+        with self.file.write() as db:
+            yield SqliteVersionTables(db)
+
+    def heads(self) -> dict[str, int]:
+        rows = self.file.reader().execute("SELECT layer, version FROM layer_heads")
+        return {str(layer): int(version) for layer, version in rows}
+
+    def versions(self, layer: str) -> list[Version]:
+        rows = self.file.reader().execute(
+            f"SELECT {_COLUMNS} FROM layer_versions WHERE layer = ? ORDER BY version DESC",
+            (layer,))
+        return iter_versions(iter(rows.fetchall()))
+
+    def content(self, layer: str, version: int | None = None) -> tuple[int, bytes] | None:
+        db = self.file.reader()
+        if version is None:
+            row = db.execute("SELECT v.version, v.content FROM layer_heads h JOIN"
+                             " layer_versions v ON v.layer = h.layer AND v.version = h.version"
+                             " WHERE h.layer = ?", (layer,)).fetchone()
+        else:
+            row = db.execute("SELECT version, content FROM layer_versions WHERE layer = ?"
+                             " AND version = ?", (layer, version)).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    def now(self) -> str:
+        return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
