@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from layers.errors import BadRequest, Conflict, NotFound
+from layers.errors import BadRequest, Conflict, DatabaseUnavailable, NotFound
 from layers.records import audit
 from layers.records.inspections import (
     OPEN_HAZARD_STATUSES,
@@ -61,6 +61,10 @@ class InspectionRecords:
 
     def __init__(self, tables: RecordTables):
         self.tables = tables
+        # venue id -> (last inspection date, open hazards) as last read: the maps'
+        # colours during an outage (bounded by the venues of the layer).
+        self._last_known: dict[str, tuple[str | None, int]] = {}
+        self._last_whole: tuple[dict[str, str], dict[str, int]] | None = None
 
     def is_empty(self) -> bool:
         return self.tables.is_empty()
@@ -83,18 +87,35 @@ class InspectionRecords:
 
     def statuses(self, venues: Iterable[tuple[str, str]], today: dt.date
                  ) -> dict[str, VenueStatus]:
-        """venue_id -> status, for (venue_id, kind) pairs."""
+        """venue_id -> status, for (venue_id, kind) pairs.
+
+        While the database is unreachable, the statuses this process last read for
+        these venues (the maps keep their colours through an outage, as of its
+        start); DatabaseUnavailable if it has not read them all."""
         venues = list(venues)
-        if not venues:
-            last, open_counts = {}, {}
-        elif len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the whole table
-            ids = [vid for vid, _ in venues]
-            with self.tables.glancing() as db:
-                last = db.last_inspections(ids)
-                open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES, ids)
-        else:
-            last = self.last_inspections()
-            open_counts = self.open_hazard_counts()
+        try:
+            if not venues:
+                last, open_counts = {}, {}
+            elif len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the table
+                ids = [vid for vid, _ in venues]
+                with self.tables.glancing() as db:
+                    last = db.last_inspections(ids)
+                    open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES, ids)
+                self._last_known.update((vid, (last.get(vid), open_counts.get(vid, 0)))
+                                        for vid in ids)
+            else:
+                last = self.last_inspections()
+                open_counts = self.open_hazard_counts()
+                self._last_whole = (last, open_counts)  # kept as they are: no cost
+        except DatabaseUnavailable:
+            known = self._last_known
+            if self._last_whole is not None:
+                last, open_counts = self._last_whole
+            elif any(vid not in known for vid, _ in venues):
+                raise
+            else:
+                last = {vid: d for vid, _ in venues if (d := known[vid][0]) is not None}
+                open_counts = {vid: known[vid][1] for vid, _ in venues}
         return {
             vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today)
             for vid, kind in venues

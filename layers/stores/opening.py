@@ -18,8 +18,9 @@ they are also written to the database at start-up when its copy differs.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from flask import Flask
@@ -74,7 +75,8 @@ def init_app(app: Flask, data_dir: Path) -> None:
         from layers.stores.postgis.users import PostgisAccounts
 
         database = Database(str(url), int(app.config.get("DATABASE_POOL_SIZE")
-                                          or DEFAULT_POOL_SIZE)).open()
+                                          or DEFAULT_POOL_SIZE))
+        database.open(float(app.config.get("DATABASE_START_WAIT_S") or 0))
         database.init_schema()
         store: LayerStore = app.extensions["layer_store"]
         written = load_layers(database, store)
@@ -96,6 +98,21 @@ def init_app(app: Flask, data_dir: Path) -> None:
     app.extensions["inspections"] = records
     if "database" in app.extensions:  # no connection crosses a fork (gunicorn preload_app)
         app.extensions["database"].release()
+
+
+def database_problem(app: Flask, timeout_s: float) -> str | None:
+    """Why the app's database cannot serve now (in Chinese), or None: PostGIS must answer
+    `SELECT 1` within `timeout_s`; the SQLite file must be readable."""
+    database = app.extensions.get("database")
+    if database is not None:
+        return database.problem(timeout_s)
+    uri = f"{Path(app.config['INSPECTIONS_DB']).resolve().as_uri()}?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True, timeout=timeout_s)) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as e:
+        return f"数据库不可用 (the SQLite file cannot be read: {e})"
+    return None
 
 
 @contextmanager

@@ -74,7 +74,8 @@ _ERROR_TEXT = {400: "bad request: a parameter is missing or wrong (the message s
                403: "logged in, but the user's role may not do this",
                404: "not found",
                409: "the request does not fit the current state (the message says why)",
-               413: "the request body is larger than the server accepts"}
+               413: "the request body is larger than the server accepts",
+               503: "the database is unreachable or busy: retry after Retry-After seconds"}
 
 
 def errors(*codes: int) -> dict[str, Schema]:
