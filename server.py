@@ -42,7 +42,11 @@ DEFAULTS: dict[str, Any] = {
     # PostgreSQL + PostGIS for records, accounts and spatial queries (postgresql://...);
     # None: the embedded stores (SQLite INSPECTIONS_DB, in-process STRtrees).
     "DATABASE_URL": None,
-    "DATABASE_POOL_SIZE": 10,  # connections per app process (with DATABASE_URL)
+    "DATABASE_POOL_SIZE": 10,  # at most this many connections per app process
+    # The connections this host's server may use in all (gunicorn: split among the workers,
+    # each pool gets DATABASE_CONNECTIONS // workers, at most DATABASE_POOL_SIZE); checked
+    # against PostgreSQL's max_connections at start. 0: DATABASE_POOL_SIZE per process.
+    "DATABASE_CONNECTIONS": 20,
     # Seconds a start waits for an unreachable database, trying every 2 s with a log line
     # ("inf": until it answers; the production server's default); 0: fail at once.
     "DATABASE_START_WAIT_S": 0,

@@ -20,6 +20,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from layers.errors import ApiError, BadRequest, DatabaseUnavailable
+from layers.records.idempotency import Once, once
 from layers.stores.interfaces import Layers, RecordStore, SpatialStore
 from layers.stores.layers import LoadedLayer
 from layers.stores.visibility import visible_store
@@ -89,6 +90,19 @@ def json_body() -> Any:
         return current_app.json.loads(request.get_data(as_text=True))
     except ValueError as e:  # the parser's complaint, e.g. NaN is not a JSON number
         raise BadRequest(f"请求体不是有效的 JSON (send a JSON object; {e})") from None
+
+
+def submission(user_name: str | None) -> Once | None:
+    """This write's `Idempotency-Key` (records/idempotency.py), per user; None without one."""
+    return once(user_name or "", request.headers.get("Idempotency-Key"), request.method,
+                request.path, request.get_data())
+
+
+def replayed(response: Response, done: Once | None) -> Response:
+    """Mark the answer of a retry that the key answered from the first attempt."""
+    if done is not None and done.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"

@@ -19,13 +19,15 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from layers.catalogue.entries import CATALOGUE
 from layers.errors import BadRequest, DatabaseUnavailable
-from layers.stores.postgis.schema import TABLES_SCHEMA, layer_schema
+from layers.stores.interfaces import ID_PREFIXES
+from layers.stores.postgis.schema import TABLES_SCHEMA, layer_schema, sync_numbers
 
 LAYER_NAMES = tuple(layer.name for layer in CATALOGUE)
-# Advisory lock keys (pg_advisory_xact_lock): schema and layer loads; record writes.
+# Advisory lock keys (pg_advisory_xact_lock): schema and layer loads; accounts; and the
+# class of the per-venue record locks (two-key form: the class, hashtext(venue id)).
 SCHEMA_LOCK = 0x48554149  # "HUAI"
-WRITE_LOCK = 0x53485531  # "SHU1"
 ACCOUNTS_LOCK = 0x53485532  # "SHU2"
+VENUE_LOCK_CLASS = 0x53485533  # "SHU3"
 
 Params = Sequence[Any] | Mapping[str, Any]
 log = logging.getLogger(__name__)
@@ -104,6 +106,20 @@ class Database:
         except DatabaseUnavailable as e:
             return e.message
         return None
+
+    def server_limits(self) -> tuple[int, int] | None:
+        """(connections PostgreSQL allows others than superusers, connections held now by
+        other processes than this one), or None when it cannot say."""
+        try:
+            with psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                row = conn.execute(
+                    "SELECT current_setting('max_connections')::int"
+                    " - current_setting('superuser_reserved_connections')::int,"
+                    " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                    "'client backend' AND pid <> pg_backend_pid())").fetchone()
+        except psycopg.Error:
+            return None
+        return (int(row[0]), int(row[1])) if row else None
 
     @property
     def down(self) -> bool:
@@ -205,6 +221,8 @@ class Database:
                                    "(install postgresql-15-postgis-3, or have the database "
                                    "owner run CREATE EXTENSION postgis)") from None
             db.execute(sql.SQL(TABLES_SCHEMA))
+            for table, prefix in ID_PREFIXES.items():
+                db.execute(sync_numbers(table, prefix))
             for name in catalogue_names:
                 db.execute(layer_schema(name))
 
