@@ -5,7 +5,9 @@
 #                  tests included)
 #   make lint-js   ESLint over the page scripts (static/js, static/eslint.config.js)
 #   make loadtest  50 clients for 60 s against the production server on loopback
-#                  (make loadtest SLOW=1: beside 200 + 200 slow clients)
+#                  (make loadtest SLOW=1: beside 200 + 200 slow clients; make loadtest
+#                  CLUSTER=1: 100 logged-in inspectors against `make cluster`, PostgreSQL
+#                  stopped 30 s in the middle)
 #   make cluster   PostgreSQL + PostGIS, two app servers and nginx on one machine, on
 #                  http://127.0.0.1:8080/ (make cluster-stop ends it)
 #   make bench     the service at 1k, 100k and 1M synthetic venues against the naive way
@@ -23,6 +25,7 @@ THREADS ?= 4
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SIZES  ?= 1000,100000,1000000
 QUERIES ?= 1000
+CLUSTER_PORT ?= 8080
 
 .PHONY: run test lint-js loadtest bench setup setup-test assets browser-deps postgis-deps geodata clean \
 	cluster cluster-stop cluster-deps
@@ -36,8 +39,13 @@ run: setup
 		--workers $(WORKERS) --threads $(THREADS)
 
 loadtest: setup
+ifdef CLUSTER
+	$(PY) bench/cluster_load.py --url http://127.0.0.1:$(CLUSTER_PORT) --clients 100 --duration 60 \
+		--outage 30 $(if $(SEED),--seed $(SEED))
+else
 	$(PY) bench/loadtest.py --clients 50 --duration 60 --workers $(WORKERS) --threads $(THREADS) \
 		$(if $(SLOW),--slow)
+endif
 
 bench: setup-test browser-deps
 	$(PY) bench/scale.py --sizes $(SIZES) --queries $(QUERIES) \
@@ -96,7 +104,6 @@ postgis-deps:
 # instance/cluster/pg, two gunicorn app servers (127.0.0.1:5101, :5102) and nginx on
 # http://127.0.0.1:$(CLUSTER_PORT)/ in front of them. `make cluster-stop` ends it (the
 # data stays in instance/cluster).
-CLUSTER_PORT ?= 8080
 cluster: setup postgis-deps cluster-deps
 	$(PY) ops/cluster.py start --port $(CLUSTER_PORT)
 

@@ -82,7 +82,8 @@ class Cluster:
 
     def db_start(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        if not (self.pg_data / "PG_VERSION").exists():
+        fresh = not (self.pg_data / "PG_VERSION").exists()
+        if fresh:
             self.pg_data.mkdir(parents=True, exist_ok=True)
             if self.pg_user:
                 shutil.chown(self.pg_data, self.pg_user)
@@ -95,6 +96,8 @@ class Cluster:
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.pg_port} "
                    f"-c unix_socket_directories={self.pg_data} -c max_connections=100")
         self._pg(PG_BIN / "pg_ctl", "-D", self.pg_data, "-l", log, "-o", options, "-w", "start")
+        if not fresh:
+            return
         exists = self._psql("postgres", f"SELECT 1 FROM pg_database WHERE datname='{DATABASE}'")
         if exists.strip() != "1":
             self._psql("postgres", f"CREATE DATABASE {DATABASE}")
@@ -144,7 +147,8 @@ class Cluster:
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
              "--bind", f"127.0.0.1:{port}", "--workers", str(self.workers),
              "--threads", str(self.threads), "--daemon", "--pid", str(self._pidfile(name)),
-             "--error-logfile", str(log), "--access-logfile", str(self.dir / f"{name}.access")],
+             "--capture-output", "--error-logfile", str(log),
+             "--access-logfile", str(self.dir / f"{name}.access")],
             cwd=ROOT, env=env, check=True)
 
     def app_stop(self, index: int) -> None:

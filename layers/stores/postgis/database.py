@@ -147,8 +147,11 @@ class Database:
                 self._drop_pool()
             if self._pool is None or self._pid != os.getpid():
                 # A pool made before a fork belongs to the parent: never touch it here.
+                # All its connections open at once: a pool that grows one connection at a
+                # time, under load, made requests wait past POOL_WAIT_S (503) for nothing.
                 self._pool = ConnectionPool(
-                    self.url, min_size=1, max_size=self.pool_size, name="huaishu", open=True,
+                    self.url, min_size=self.pool_size, max_size=self.pool_size,
+                    name="huaishu", open=True,
                     kwargs={"autocommit": False, "connect_timeout": CONNECT_TIMEOUT_S})
                 self._pid = os.getpid()
             return self._pool
