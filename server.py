@@ -152,18 +152,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def production_app() -> Flask:
     """The app for the production server (gunicorn.conf.py); invalid data ends the start."""
-    # A server started during a database outage waits for it (load balancers keep
-    # sending to the others meanwhile), unless HUAISHU_DATABASE_START_WAIT_S says otherwise.
-    wait = {} if "HUAISHU_DATABASE_START_WAIT_S" in os.environ else {
-        "DATABASE_START_WAIT_S": math.inf}
     try:
-        return create_app(wait)
+        return create_app(start_waiting())
     except PostgisError as e:
         sys.exit(report_unreachable_database(e))
     except LayerDataError as e:
         sys.exit(report_invalid_data(e))
     except BasemapConfigError as e:
         sys.exit(report_invalid_basemaps(e))
+
+
+def start_waiting() -> dict[str, Any]:
+    """A production server started during a database outage waits for it (load balancers
+    keep sending to the others meanwhile), unless HUAISHU_DATABASE_START_WAIT_S says
+    otherwise."""
+    if "HUAISHU_DATABASE_START_WAIT_S" in os.environ:
+        return {}
+    return {"DATABASE_START_WAIT_S": math.inf}
 
 
 def report_invalid_data(e: LayerDataError) -> int:
@@ -193,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     try:
-        app = create_app({"DATA_DIR": args.data_dir} if args.data_dir else None)
+        app = create_app({**start_waiting(), **({"DATA_DIR": args.data_dir}
+                                                 if args.data_dir else {})})
+    except PostgisError as e:
+        return report_unreachable_database(e)
     except LayerDataError as e:
         return report_invalid_data(e)
     except BasemapConfigError as e:

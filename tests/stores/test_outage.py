@@ -130,3 +130,20 @@ def test_a_server_started_during_an_outage_waits_for_the_database(cluster, caplo
             assert db.execute("SELECT 1").fetchone() == (1,)
     finally:
         database.close()
+
+
+def test_a_production_start_that_may_not_wait_says_why_without_a_traceback(
+        monkeypatch, capsys, tmp_path):
+    import server
+
+    monkeypatch.setenv("HUAISHU_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
+    monkeypatch.setenv("HUAISHU_DATABASE_START_WAIT_S", "0")
+    monkeypatch.setenv("HUAISHU_INSPECTIONS_DB", str(tmp_path / "unused.sqlite"))
+    with pytest.raises(SystemExit) as ended:
+        server.production_app()
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert "服务未启动:数据库无法连接" in err and "Traceback" not in err
+    assert server.start_waiting() == {}
+    monkeypatch.delenv("HUAISHU_DATABASE_START_WAIT_S")
+    assert server.start_waiting() == {"DATABASE_START_WAIT_S": float("inf")}
