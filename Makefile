@@ -5,7 +5,11 @@
 #                  tests included)
 #   make lint-js   ESLint over the page scripts (static/js, static/eslint.config.js)
 #   make loadtest  50 clients for 60 s against the production server on loopback
-#                  (make loadtest SLOW=1: beside 200 + 200 slow clients)
+#                  (make loadtest SLOW=1: beside 200 + 200 slow clients; make loadtest
+#                  CLUSTER=1: 100 logged-in inspectors against `make cluster`, PostgreSQL
+#                  stopped 30 s in the middle)
+#   make cluster   PostgreSQL + PostGIS, two app servers and nginx on one machine, on
+#                  http://127.0.0.1:8080/ (make cluster-stop ends it)
 #   make bench     the service at 1k, 100k and 1M synthetic venues against the naive way
 #                  (make bench SIZES=1000,100000 for a shorter run; DATABASE_URL=postgresql://...
 #                  runs it on a scratch PostGIS database, whose layers and records it overwrites)
@@ -21,8 +25,10 @@ THREADS ?= 4
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SIZES  ?= 1000,100000,1000000
 QUERIES ?= 1000
+CLUSTER_PORT ?= 8080
 
-.PHONY: run test lint-js loadtest bench setup setup-test assets browser-deps postgis-deps wrk-deps geodata clean
+.PHONY: run test lint-js loadtest bench setup setup-test assets browser-deps postgis-deps wrk-deps geodata clean \
+	cluster cluster-stop cluster-deps
 
 # gunicorn.conf.py holds the rest of the serving settings.
 # EXTERNAL_URL: the address users type (https://map.example.gov.cn), when they reach the
@@ -33,14 +39,19 @@ run: setup
 		--workers $(WORKERS) --threads $(THREADS)
 
 loadtest: setup
+ifdef CLUSTER
+	$(PY) bench/cluster_load.py --url http://127.0.0.1:$(CLUSTER_PORT) --clients 100 --duration 60 \
+		--outage 30 $(if $(SEED),--seed $(SEED))
+else
 	$(PY) bench/loadtest.py --clients 50 --duration 60 --workers $(WORKERS) --threads $(THREADS) \
 		$(if $(SLOW),--slow)
+endif
 
 bench: setup-test browser-deps wrk-deps
 	$(PY) bench/scale.py --sizes $(SIZES) --queries $(QUERIES) \
 		$(if $(DATABASE_URL),--database-url '$(DATABASE_URL)')
 
-test: setup-test browser-deps postgis-deps
+test: setup-test browser-deps postgis-deps cluster-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
@@ -93,6 +104,23 @@ postgis-deps:
 wrk-deps:
 	@if command -v wrk >/dev/null 2>&1; then :; else \
 		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; \
+	fi
+
+# Several servers on one machine (ops/cluster.py): PostgreSQL + PostGIS in
+# instance/cluster/pg, two gunicorn app servers (127.0.0.1:5101, :5102) and nginx on
+# http://127.0.0.1:$(CLUSTER_PORT)/ in front of them. `make cluster-stop` ends it (the
+# data stays in instance/cluster).
+cluster: setup postgis-deps cluster-deps
+	$(PY) ops/cluster.py start --port $(CLUSTER_PORT)
+
+cluster-stop:
+	$(PY) ops/cluster.py stop --port $(CLUSTER_PORT)
+
+# nginx, the load balancer of `make cluster` (Debian's package; installed when missing).
+cluster-deps: postgis-deps
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; else \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q nginx-light; \
 	fi
 
 # Regenerate the illustrative shipped data (deterministic).

@@ -31,3 +31,17 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 # which servers started side by side, by the tests say, would fight over).
 control_socket_disable = True
 
+
+
+def on_starting(server):
+    """Before the workers are forked: split the host's DATABASE_CONNECTIONS among them
+    (each worker's pool opens after the fork with that size); a budget that cannot be
+    kept ends the start with a clear message."""
+    from layers.stores.opening import ConnectionBudgetError, share_connections
+
+    app = server.app.wsgi()
+    try:
+        share_connections(app, server.cfg.workers)
+    except ConnectionBudgetError as e:
+        server.log.error("服务未启动 (the service did not start): %s", e)
+        raise SystemExit(2) from None

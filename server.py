@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -28,7 +29,8 @@ from layers.planners import pages
 from layers.review import routes as review
 from layers.stores.cli import db_cli
 from layers.stores.opening import init_app as init_stores
-from layers.web import hardening, openapi
+from layers.stores.postgis.database import PostgisError
+from layers.web import hardening, health, openapi
 from layers.web.context import register_error_handlers
 
 ROOT = Path(__file__).resolve().parent
@@ -40,7 +42,14 @@ DEFAULTS: dict[str, Any] = {
     # PostgreSQL + PostGIS for records, accounts and spatial queries (postgresql://...);
     # None: the embedded stores (SQLite INSPECTIONS_DB, in-process STRtrees).
     "DATABASE_URL": None,
-    "DATABASE_POOL_SIZE": 10,  # connections per app process (with DATABASE_URL)
+    "DATABASE_POOL_SIZE": 10,  # at most this many connections per app process
+    # The connections this host's server may use in all (gunicorn: split among the workers,
+    # each pool gets DATABASE_CONNECTIONS // workers, at most DATABASE_POOL_SIZE); checked
+    # against PostgreSQL's max_connections at start. 0: DATABASE_POOL_SIZE per process.
+    "DATABASE_CONNECTIONS": 20,
+    # Seconds a start waits for an unreachable database, trying every 2 s with a log line
+    # ("inf": until it answers; the production server's default); 0: fail at once.
+    "DATABASE_START_WAIT_S": 0,
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
     "RELOAD_LAYERS": True,  # follow the layers' versions in the database (at most 1 s late)
     "SECRET_KEY": None,  # signs session cookies; None: generated once, kept in instance/
@@ -130,6 +139,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(analysis_api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(ogcapi.bp)
+    app.register_blueprint(health.bp)  # /healthz, /readyz for load balancers
     openapi.init_app(app, openapi_document)  # every section's document, served at /ogc/api
     app.cli.add_command(layers_cli)
     auth.init_app(app)
@@ -146,16 +156,32 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def production_app() -> Flask:
     """The app for the production server (gunicorn.conf.py); invalid data ends the start."""
     try:
-        return create_app()
+        return create_app(start_waiting())
+    except PostgisError as e:
+        sys.exit(report_unreachable_database(e))
     except LayerDataError as e:
         sys.exit(report_invalid_data(e))
     except BasemapConfigError as e:
         sys.exit(report_invalid_basemaps(e))
 
 
+def start_waiting() -> dict[str, Any]:
+    """A production server started during a database outage waits for it (load balancers
+    keep sending to the others meanwhile), unless HUAISHU_DATABASE_START_WAIT_S says
+    otherwise."""
+    if "HUAISHU_DATABASE_START_WAIT_S" in os.environ:
+        return {}
+    return {"DATABASE_START_WAIT_S": math.inf}
+
+
 def report_invalid_data(e: LayerDataError) -> int:
     print(f"error: the layer data is not valid, the service did not start.\n{e}",
           file=sys.stderr)
+    return 2
+
+
+def report_unreachable_database(e: Exception) -> int:
+    print(f"服务未启动:数据库无法连接 (the service did not start).\n{e}", file=sys.stderr)
     return 2
 
 
@@ -175,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     try:
-        app = create_app({"DATA_DIR": args.data_dir} if args.data_dir else None)
+        app = create_app({**start_waiting(), **({"DATA_DIR": args.data_dir}
+                                                 if args.data_dir else {})})
+    except PostgisError as e:
+        return report_unreachable_database(e)
     except LayerDataError as e:
         return report_invalid_data(e)
     except BasemapConfigError as e:

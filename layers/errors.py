@@ -56,3 +56,16 @@ class TooManyRequests(ApiError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after_s)}
+
+
+class DatabaseUnavailable(ApiError):
+    """The database cannot be reached now (an outage) or is saturated: try again soon."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after_s: int = 2):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}

@@ -24,6 +24,7 @@ from layers.inspectors.openapi import inspect_section
 from layers.ogc.openapi import ogc_section
 from layers.planners.openapi import analysis_section
 from layers.review.openapi import review_section
+from layers.web.health import health_section
 from layers.web.openapi_helpers import COMMON_SCHEMAS, SECURITY_SCHEMES, Schema, Section
 
 # Every part of the API, in the order of the document. Add new sections here.
@@ -34,6 +35,7 @@ SECTIONS: tuple[Callable[[Sequence[Layer]], Section], ...] = (
     review_section,
     admin_section,
     ogc_section,
+    health_section,
 )
 
 

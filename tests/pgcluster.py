@@ -60,6 +60,14 @@ class PgCluster:
             shutil.chown(self.root, self.user)
         self._run(PG_BIN / "initdb", "-D", self.data, "-U", self.superuser, "-A", "trust",
                   "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync")
+        return self.resume()
+
+    def pause(self) -> None:
+        """Stop the server (as an operator would: fast shutdown), keeping its data."""
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+
+    def resume(self) -> PgCluster:
+        """Start the server (again) on the same port and data."""
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
                    f"-c unix_socket_directories={self.root} -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")

@@ -25,10 +25,11 @@ from flask import Flask, current_app, g, request
 
 from layers.accounts.access import request_roles
 from layers.errors import TooManyRequests
+from layers.web import health
 from layers.web.ratelimit import TokenBuckets
 
 UNLIMITED_ROLES = frozenset({"inspector", "leader", "admin"})
-EXEMPT_ENDPOINTS = frozenset({"static"})
+EXEMPT_ENDPOINTS = frozenset({"static"}) | health.ENDPOINTS  # a load balancer's probes
 MAX_CLIENTS = 100_000  # addresses remembered at once (memory bound)
 
 

@@ -79,6 +79,8 @@ def login() -> ResponseReturnValue:
     session["user"] = outcome.name
     session["sid"] = get_users().open_session(outcome.name)
     session["epoch"] = outcome.epoch
+    # Read only while the database is unreachable (sessions.current_user).
+    session["role"], session["display"] = outcome.role, outcome.display_name
     response = redirect(next_url)
     remember_device(response, outcome.name, device)
     return response

@@ -10,17 +10,30 @@ user's password or role, or disabling them, bumps the epoch and so ends their
 sessions too. `current_user()` is the one way to ask who is
 logged in, `get_users()` the app's accounts store (opened by
 layers/stores/opening.py).
+
+While the database is unreachable (PostGIS outage) the session cannot be checked,
+yet pages that need no database must keep working for logged-in users too. Then
+the user is the one this process last saw for that session (`RecentUsers`), else
+the one the signed cookie names (its role and name, written at login; a role
+change bumps the epoch, so they stay true to the cookie's epoch): valid but not
+re-checked. A session ended just before the outage may thus read in-memory pages
+until the database is back; it can change nothing, since every write needs the
+database.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import cast
 
 from flask import Flask, current_app, g, session
 
-from layers.records.users import User
+from layers.errors import DatabaseUnavailable
+from layers.records.users import ROLE_LABELS, User
 from layers.stores.interfaces import UserStore
 
 
@@ -28,15 +41,58 @@ def get_users() -> UserStore:
     return cast(UserStore, current_app.extensions["users"])
 
 
+class RecentUsers:
+    """The users this process last found for recent sessions (bounded, thread-safe)."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self._users: OrderedDict[tuple[str, str], tuple[User | None, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, sid: str, name: str, user: User | None) -> None:
+        with self._lock:
+            self._users[(sid, name)] = (user, time.monotonic())
+            self._users.move_to_end((sid, name))
+            while len(self._users) > self.size:
+                self._users.popitem(last=False)
+
+    def recall(self, sid: str, name: str, max_age_s: float) -> tuple[User | None] | None:
+        """(the user last seen, or None if the session was found ended), or None if
+        this process has not checked the session within `max_age_s`."""
+        with self._lock:
+            seen = self._users.get((sid, name))
+        if seen is None or time.monotonic() - seen[1] > max_age_s:
+            return None
+        return (seen[0],)
+
+
 def current_user() -> User | None:
     """The logged-in user of this request, or None (also for a session that was logged
     out, a disabled user, or a session from before their password or role changed)."""
     if "user" not in g:
         name, sid, epoch = session.get("user"), session.get("sid"), session.get("epoch")
-        user = (get_users().session_user(sid, name)
-                if isinstance(name, str) and isinstance(sid, str) else None)
+        user = None
+        if isinstance(name, str) and isinstance(sid, str):
+            recent: RecentUsers = current_app.extensions.setdefault("recent_users",
+                                                                    RecentUsers())
+            try:
+                user = get_users().session_user(sid, name)
+                recent.remember(sid, name, user)
+            except DatabaseUnavailable:
+                user = _unchecked_user(recent, sid, name)
         g.user = user if user and not user.disabled and user.epoch == epoch else None
     return cast(User | None, g.user)
+
+
+def _unchecked_user(recent: RecentUsers, sid: str, name: str) -> User | None:
+    """The session's user while the database cannot say: see the module's notes."""
+    seen = recent.recall(sid, name, current_app.permanent_session_lifetime.total_seconds())
+    if seen is not None:
+        return seen[0]
+    role, display, epoch = session.get("role"), session.get("display"), session.get("epoch")
+    if role not in ROLE_LABELS or not isinstance(epoch, int):
+        return None
+    return User(name, display if isinstance(display, str) else name, str(role), epoch=epoch)
 
 
 def secret_key(app: Flask) -> str:

@@ -481,7 +481,7 @@ class RouteGroup:
 
 
 ROUTE_GROUPS: tuple[RouteGroup, ...] = (
-    RouteGroup("login", "登录", EVERYONE, ("static", "auth.*")),
+    RouteGroup("login", "登录", EVERYONE, ("static", "auth.*", "health.*")),
     RouteGroup("maps", "地图与数据服务", ALL_ROLES,
                ("pages.*", "api.*", "analysis.*", "ogc.*", "basemaps.*")),
     RouteGroup("inspect", "巡查查询", ALL_ROLES,

@@ -34,6 +34,7 @@ from layers.web.openapi_helpers import (
     COUNT,
     CSRF_TOKEN,
     DATE,
+    IDEMPOTENCY_KEY,
     Schema,
     Section,
     array,
@@ -279,7 +280,7 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                                              "hazards": [{"category": HAZARD_CATEGORIES[0],
                                                           "description": "灭火器过期",
                                                           "deadline": "2026-12-10"}]}}),
-            error_codes=(400, 401, 403, 413),
+            parameters=[IDEMPOTENCY_KEY], error_codes=(400, 401, 403, 413, 422),
             description="A record that fails validation is 400 and stores nothing."),
         "/api/rechecks": operation(
             TAG, "recordRecheck", "Record a re-check (复查) that closes hazards (inspector)",
@@ -289,20 +290,20 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                               "rectification", {
                                   "closes": {"venue_id": EXAMPLE_VENUE, "inspector": "张伟",
                                              "closed": [EXAMPLE_RECTIFYING_HAZARD]}}),
-            error_codes=(400, 401, 403, 409, 413),
+            parameters=[IDEMPOTENCY_KEY], error_codes=(400, 401, 403, 409, 413, 422),
             description="409 when the venue has no hazard in 整改中, or a hazard listed is "
                         "not in 整改中."),
         "/api/hazards/{hazard_id}/status": operation(
             TAG, "startRectification", "Move a hazard from 立案 to 整改中 (inspector)",
             method="post", security=WRITER, ok_status=201,
             parameters=[path_param("hazard_id", string(), "the hazard's id",
-                                   example=EXAMPLE_FILED_HAZARD)],
+                                   example=EXAMPLE_FILED_HAZARD), IDEMPOTENCY_KEY],
             ok=json_content(obj({"ok": OK_TRUE, "hazard": ref("Hazard"),
                                  "venue": ref("InspectedVenue")})),
             ok_description="moved: the hazard with its events, and its venue",
             body=request_body(bodies["hazard_status"], "the new status",
                               {"rectifying": {"status": "整改中"}}),
-            error_codes=(400, 401, 403, 404, 409, 413),
+            error_codes=(400, 401, 403, 404, 409, 413, 422),
             description="409 when the hazard is not in 立案."),
     }
     return Section(

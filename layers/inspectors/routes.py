@@ -30,6 +30,7 @@ from layers.inspectors.nearby import (
     parse_nearby,
     parse_point,
 )
+from layers.records.idempotency import Once
 from layers.records.inspections import (
     DEFAULT_INTERVAL_DAYS,
     HAZARD_CATEGORIES,
@@ -46,6 +47,8 @@ from layers.web.context import (
     get_spatial,
     get_store,
     json_body,
+    replayed,
+    submission,
     today,
 )
 
@@ -152,25 +155,29 @@ def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
             "open_hazards": [hazard(h) for h in history["open_hazards"]]}
 
 
-def _written(venue_id: str, key: str, value: dict[str, Any]):
+def _written(venue_id: str, key: str, value: dict[str, Any], done: Once | None = None):
+    """201 with the record and its venue as it is now. A retry with the same
+    Idempotency-Key gets the same record (the venue as it is at the retry)."""
     venue = venue_feature(venue_id)
-    return jsonify({"ok": True, key: value, "venue": venue}), 201
+    return replayed(jsonify({"ok": True, key: value, "venue": venue}), done), 201
 
 
 @bp.post("/api/inspections")
 def api_record_inspection():
     new = parse_inspection(json_object(), today(), venue_exists)
     user = current_user()
-    stored = get_inspections().record_inspection(new, user.name if user else None)
-    return _written(new.venue_id, "inspection", stored)
+    done = submission(user.name if user else None)
+    stored = get_inspections().record_inspection(new, user.name if user else None, done)
+    return _written(new.venue_id, "inspection", stored, done)
 
 
 @bp.post("/api/rechecks")
 def api_record_recheck():
     new = parse_recheck(json_object(), today(), venue_exists)
     user = current_user()
-    stored = get_inspections().record_recheck(new, user.name if user else None)
-    return _written(new.venue_id, "inspection", stored)
+    done = submission(user.name if user else None)
+    stored = get_inspections().record_recheck(new, user.name if user else None, done)
+    return _written(new.venue_id, "inspection", stored, done)
 
 
 @bp.post("/api/hazards/<hazard_id>/status")
@@ -183,9 +190,11 @@ def api_hazard_status(hazard_id: str):
         raise BadRequest(f"状态只能改为整改中,而不是 {wanted!r} (status must be 整改中, "
                          f"not {wanted!r})")
     user = current_user()
+    done = submission(user.name if user else None)
     hazard = get_inspections().start_rectification(
-        hazard_id, today(), user.display_name if user else None, by=user.name if user else None)
-    return _written(hazard["venue_id"], "hazard", hazard)
+        hazard_id, today(), user.display_name if user else None, by=user.name if user else None,
+        once=done)
+    return _written(hazard["venue_id"], "hazard", hazard, done)
 
 
 @bp.get("/inspect")

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from layers.errors import BadRequest, Conflict, NotFound
+from layers.errors import BadRequest, Conflict, DatabaseUnavailable, NotFound
 from layers.records import audit
+from layers.records.idempotency import Once, earlier_result, keep_result
 from layers.records.inspections import (
     OPEN_HAZARD_STATUSES,
     RECHECK_CAMPAIGN,
@@ -29,6 +30,7 @@ from layers.records.inspections import (
     VenueStatus,
     venue_status,
 )
+from layers.stores.interfaces import ID_PREFIXES
 
 if TYPE_CHECKING:
     from layers.stores.interfaces import RecordReads, RecordTable, RecordTables, RecordWrites, Row
@@ -41,19 +43,18 @@ FILED, RECTIFYING, RECTIFIED = "立案", "整改中", "已整改"
 
 @dataclass(frozen=True)
 class IdFormat:
-    """A table's ids: a prefix and a zero-padded number, `INS000123`."""
+    """A table's ids: its prefix (ID_PREFIXES) and a zero-padded number, `INS000123`."""
 
     table: RecordTable
-    prefix: str
     width: int
 
     def next(self, db: RecordWrites) -> str:
-        """The next id (call inside a write transaction)."""
-        return f"{self.prefix}{db.highest_number(self.table, self.prefix) + 1:0{self.width}d}"
+        """The next id (call inside a write transaction; from the store's sequence)."""
+        return f"{ID_PREFIXES[self.table]}{db.next_number(self.table):0{self.width}d}"
 
 
-INSPECTION_IDS = IdFormat("inspections", "INS", 6)
-HAZARD_IDS = IdFormat("hazards", "HZ", 5)
+INSPECTION_IDS = IdFormat("inspections", 6)
+HAZARD_IDS = IdFormat("hazards", 5)
 
 
 class InspectionRecords:
@@ -61,6 +62,10 @@ class InspectionRecords:
 
     def __init__(self, tables: RecordTables):
         self.tables = tables
+        # venue id -> (last inspection date, open hazards) as last read: the maps'
+        # colours during an outage (bounded by the venues of the layer).
+        self._last_known: dict[str, tuple[str | None, int]] = {}
+        self._last_whole: tuple[dict[str, str], dict[str, int]] | None = None
 
     def is_empty(self) -> bool:
         return self.tables.is_empty()
@@ -83,18 +88,35 @@ class InspectionRecords:
 
     def statuses(self, venues: Iterable[tuple[str, str]], today: dt.date
                  ) -> dict[str, VenueStatus]:
-        """venue_id -> status, for (venue_id, kind) pairs."""
+        """venue_id -> status, for (venue_id, kind) pairs.
+
+        While the database is unreachable, the statuses this process last read for
+        these venues (the maps keep their colours through an outage, as of its
+        start); DatabaseUnavailable if it has not read them all."""
         venues = list(venues)
-        if not venues:
-            last, open_counts = {}, {}
-        elif len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the whole table
-            ids = [vid for vid, _ in venues]
-            with self.tables.glancing() as db:
-                last = db.last_inspections(ids)
-                open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES, ids)
-        else:
-            last = self.last_inspections()
-            open_counts = self.open_hazard_counts()
+        try:
+            if not venues:
+                last, open_counts = {}, {}
+            elif len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the table
+                ids = [vid for vid, _ in venues]
+                with self.tables.glancing() as db:
+                    last = db.last_inspections(ids)
+                    open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES, ids)
+                self._last_known.update((vid, (last.get(vid), open_counts.get(vid, 0)))
+                                        for vid in ids)
+            else:
+                last = self.last_inspections()
+                open_counts = self.open_hazard_counts()
+                self._last_whole = (last, open_counts)  # kept as they are: no cost
+        except DatabaseUnavailable:
+            known = self._last_known
+            if self._last_whole is not None:
+                last, open_counts = self._last_whole
+            elif any(vid not in known for vid, _ in venues):
+                raise
+            else:
+                last = {vid: d for vid, _ in venues if (d := known[vid][0]) is not None}
+                open_counts = {vid: known[vid][1] for vid, _ in venues}
         return {
             vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today)
             for vid, kind in venues
@@ -102,10 +124,14 @@ class InspectionRecords:
 
     # --- writes ---------------------------------------------------------------
 
-    def record_inspection(self, new: NewInspection, recorded_by: str | None = None
-                          ) -> dict[str, Any]:
-        """Store an inspection and the hazards it found (each filed as 立案), atomically."""
+    def record_inspection(self, new: NewInspection, recorded_by: str | None = None,
+                          once: Once | None = None) -> dict[str, Any]:
+        """Store an inspection and the hazards it found (each filed as 立案), atomically.
+        With `once` (an Idempotency-Key), a retry gets the first result and stores nothing."""
         with self.tables.writing() as db:
+            if (earlier := earlier_result(db, once)) is not None:
+                return earlier
+            db.lock_venue(new.venue_id)
             inspection_id = INSPECTION_IDS.next(db)
             db.insert_inspection({
                 "id": inspection_id, "venue_id": new.venue_id, "date": new.date,
@@ -122,14 +148,19 @@ class InspectionRecords:
             audit.record(db, recorded_by, "inspection.create", "inspection", inspection_id, {
                 "venue_id": new.venue_id, "date": new.date, "inspector": new.inspector,
                 "result": new.result, "hazards": [h["id"] for h in stored["hazards"]]})
+            keep_result(db, once, stored)
             return stored
 
     def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None,
-                            by: str | None = None) -> dict[str, Any]:
+                            by: str | None = None, once: Once | None = None
+                            ) -> dict[str, Any]:
         """立案 → 整改中: the venue has started to rectify the hazard. `actor` is the name
         kept with the hazard's event, `by` the user who made the change (the audit log)."""
         with self.tables.writing() as db:
-            hazard = _hazard_row(db, hazard_id)
+            if (earlier := earlier_result(db, once)) is not None:
+                return earlier
+            db.lock_venue(_hazard_row(db, hazard_id)["venue_id"])
+            hazard = _hazard_row(db, hazard_id)  # again, now that no one else changes it
             if hazard["status"] != FILED:
                 raise Conflict(f"隐患 {hazard_id} 现为{hazard['status']},只有立案的隐患才能标记为"
                                f"整改中 (hazard {hazard_id} is {hazard['status']}; only a hazard "
@@ -139,15 +170,21 @@ class InspectionRecords:
             audit.record(db, by or actor, "hazard.status", "hazard", hazard_id, {
                 "venue_id": hazard["venue_id"], "from": FILED, "to": RECTIFYING,
                 "date": date.isoformat()})
-            return _hazard_dict(db, _hazard_row(db, hazard_id))
+            changed = _hazard_dict(db, _hazard_row(db, hazard_id))
+            keep_result(db, once, changed)
+            return changed
 
-    def record_recheck(self, new: NewRecheck, recorded_by: str | None = None) -> dict[str, Any]:
+    def record_recheck(self, new: NewRecheck, recorded_by: str | None = None,
+                       once: Once | None = None) -> dict[str, Any]:
         """A re-check inspection (复查): the hazards in `closed` become 已整改.
 
         Only hazards under rectification (整改中) can be closed. The re-check is an
         inspection of the venue: 合格 when no open hazard remains, else 发现隐患.
         """
         with self.tables.writing() as db:
+            if (earlier := earlier_result(db, once)) is not None:
+                return earlier
+            db.lock_venue(new.venue_id)
             rectifying = {row["id"]: row for row in db.venue_hazards(new.venue_id, (RECTIFYING,))}
             if not rectifying:
                 raise Conflict(f"场所 {new.venue_id} 没有整改中的隐患,无需复查 (venue "
@@ -181,7 +218,9 @@ class InspectionRecords:
             audit.record(db, recorded_by, "recheck.create", "inspection", inspection_id, {
                 "venue_id": new.venue_id, "date": new.date, "inspector": new.inspector,
                 "closed": list(new.closed)})
-            return _inspection(db, inspection_id)
+            stored = _inspection(db, inspection_id)
+            keep_result(db, once, stored)
+            return stored
 
     # --- reads ------------------------------------------------------------------
 

@@ -15,9 +15,9 @@ Two kinds of interface live here:
   The embedded store (`layers.stores.embedded`, SQLite) and the PostGIS store
   (`layers.stores.postgis`) each implement them with their own SQL.
 
-A write transaction holds the store's write lock from its start (SQLite's
-BEGIN IMMEDIATE, a PostgreSQL advisory lock), so ids read inside it stay free
-until it commits.
+Ids come from sequences. A write transaction on PostgreSQL locks only the venue
+it writes (`lock_venue`: an advisory lock per venue), so writers of different
+venues run at once; SQLite has one writer at a time anyway (BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from layers.records.audit import AuditQuery
+    from layers.records.idempotency import Once
     from layers.records.inspections import NewInspection, NewRecheck, VenueStatus
     from layers.records.users import User
     from layers.stores.layers import LoadedLayer
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 RecordTable = Literal["inspections", "hazards"]
+# The records' readable ids: the prefix and a number, INS000123, HZ00359 (book.py pads).
+ID_PREFIXES: dict[RecordTable, str] = {"inspections": "INS", "hazards": "HZ"}
 
 # --- what routes and features use ----------------------------------------------------
 
@@ -94,12 +97,14 @@ class RecordStore(Protocol):
     def open_hazard_counts(self) -> dict[str, int]: ...
     def statuses(self, venues: Iterable[tuple[str, str]], today: dt.date
                  ) -> dict[str, VenueStatus]: ...
-    def record_inspection(self, new: NewInspection, recorded_by: str | None = None
-                          ) -> dict[str, Any]: ...
+    # `once`: the request's Idempotency-Key (records/idempotency.py).
+    def record_inspection(self, new: NewInspection, recorded_by: str | None = None,
+                          once: Once | None = None) -> dict[str, Any]: ...
     def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None,
-                            by: str | None = None) -> dict[str, Any]: ...
-    def record_recheck(self, new: NewRecheck, recorded_by: str | None = None
-                       ) -> dict[str, Any]: ...
+                            by: str | None = None, once: Once | None = None
+                            ) -> dict[str, Any]: ...
+    def record_recheck(self, new: NewRecheck, recorded_by: str | None = None,
+                       once: Once | None = None) -> dict[str, Any]: ...
     def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]: ...
     def hazard(self, hazard_id: str) -> dict[str, Any]: ...
 
@@ -211,8 +216,14 @@ class RecordReads(Protocol):
 class RecordWrites(RecordReads, AuditSink, Protocol):
     """A write transaction that holds the records' write lock."""
 
-    def highest_number(self, table: RecordTable, prefix: str) -> int:
-        """The largest N of the ids `<prefix><N>` in the table (0 when none)."""
+    def next_number(self, table: RecordTable) -> int:
+        """The number of the table's next id (`ID_PREFIXES`), never given before: from a
+        sequence, with no scan and no lock (a rolled-back write leaves a gap)."""
+        ...
+
+    def lock_venue(self, venue_id: str) -> None:
+        """Hold the venue's write lock until the transaction ends: writers of the same
+        venue (or its hazards) wait for each other, no one else does."""
         ...
 
     def insert_inspection(self, row: Row) -> None:
@@ -230,6 +241,12 @@ class RecordWrites(RecordReads, AuditSink, Protocol):
 
     def add_hazard_event(self, hazard_id: str, status: str, date: str,
                          inspection_id: str | None, actor: str | None) -> None: ...
+
+    # Idempotency keys (layers/records/idempotency.py: `KeyTable`).
+    def claim_key(self, user: str, key: str, fingerprint: str, now: float,
+                  expired_before: float) -> Row | None: ...
+    def set_key_result(self, user: str, key: str, result: str) -> None: ...
+    def forget_keys(self, expired_before: float) -> None: ...
 
 
 class RecordTables(Protocol):

@@ -19,8 +19,9 @@ The shipped files of DATA_DIR only seed the layers an empty database lacks.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from flask import Flask
@@ -86,9 +87,11 @@ def init_app(app: Flask, data_dir: Path) -> None:
         from layers.stores.postgis.users import PostgisAccounts
 
         database = Database(str(url), int(app.config.get("DATABASE_POOL_SIZE")
-                                          or DEFAULT_POOL_SIZE)).open()
-        database.init_schema()
+                                          or DEFAULT_POOL_SIZE))
+        database.open(float(app.config.get("DATABASE_START_WAIT_S") or 0))
         app.extensions["database"] = database
+        share_connections(app, 1)  # one process until a server says how many (gunicorn)
+        database.init_schema()
         load_layers(app, PostgisVersions(database), data_dir)
         users = Accounts(PostgisAccounts(database), login_limits(app))
         spatial = PostgisSpatial(database)
@@ -105,6 +108,66 @@ def init_app(app: Flask, data_dir: Path) -> None:
     app.extensions["inspections"] = records
     if "database" in app.extensions:  # no connection crosses a fork (gunicorn preload_app)
         app.extensions["database"].release()
+
+
+class ConnectionBudgetError(Exception):
+    """DATABASE_CONNECTIONS cannot be kept (too small for the workers, or larger than
+    the PostgreSQL server allows); the message says which and what to change."""
+
+
+def share_connections(app: Flask, processes: int) -> int:
+    """Split this host's DATABASE_CONNECTIONS among its `processes` (gunicorn workers):
+    each process's pool gets budget // processes connections (at most
+    DATABASE_POOL_SIZE), so that processes × pool never exceeds the budget. Checks the
+    budget against PostgreSQL's max_connections (less the superuser's reserve) and
+    the connections others hold. Returns the pool size (0 without PostGIS)."""
+    database = app.extensions.get("database")
+    if database is None:
+        return 0
+    budget = int(app.config.get("DATABASE_CONNECTIONS") or 0)
+    cap = int(app.config.get("DATABASE_POOL_SIZE") or DEFAULT_POOL_SIZE)
+    if budget <= 0:
+        database.pool_size = cap
+        return cap
+    if processes > budget:
+        raise ConnectionBudgetError(
+            f"数据库连接预算不足:{processes} 个工作进程至少需要 {processes} 个连接,"
+            f"而 DATABASE_CONNECTIONS 为 {budget} (the connection budget is smaller than the "
+            f"worker processes: raise HUAISHU_DATABASE_CONNECTIONS to at least {processes} "
+            "or start fewer workers)")
+    size = min(cap, budget // processes)
+    limits = database.server_limits()
+    if limits is not None:
+        allowed, others = limits
+        if budget > allowed:
+            raise ConnectionBudgetError(
+                f"数据库连接预算 DATABASE_CONNECTIONS={budget} 超过 PostgreSQL 允许的 "
+                f"{allowed} 个连接 (max_connections less superuser_reserved_connections): "
+                "lower HUAISHU_DATABASE_CONNECTIONS (on every host: their sum must stay "
+                "under it, with room for psql, pg_dump and the flask commands), or raise "
+                "max_connections in postgresql.conf")
+        if budget + others > allowed:
+            log.warning("数据库连接可能不足: this host may use %s connections, others hold %s "
+                        "now, PostgreSQL allows %s", budget, others, allowed)
+    database.pool_size = size
+    log.info("database connections: %s process(es) x pool %s <= DATABASE_CONNECTIONS %s",
+             processes, size, budget)
+    return size
+
+
+def database_problem(app: Flask, timeout_s: float) -> str | None:
+    """Why the app's database cannot serve now (in Chinese), or None: PostGIS must answer
+    `SELECT 1` within `timeout_s`; the SQLite file must be readable."""
+    database = app.extensions.get("database")
+    if database is not None:
+        return database.problem(timeout_s)
+    uri = f"{Path(app.config['INSPECTIONS_DB']).resolve().as_uri()}?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True, timeout=timeout_s)) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as e:
+        return f"数据库不可用 (the SQLite file cannot be read: {e})"
+    return None
 
 
 @contextmanager

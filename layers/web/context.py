@@ -7,10 +7,20 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+)
 from werkzeug.exceptions import HTTPException
 
-from layers.errors import ApiError, BadRequest
+from layers.errors import ApiError, BadRequest, DatabaseUnavailable
+from layers.records.idempotency import Once, once
 from layers.stores.interfaces import Layers, RecordStore, SpatialStore
 from layers.stores.layers import LoadedLayer
 from layers.stores.visibility import visible_store
@@ -82,6 +92,19 @@ def json_body() -> Any:
         raise BadRequest(f"请求体不是有效的 JSON (send a JSON object; {e})") from None
 
 
+def submission(user_name: str | None) -> Once | None:
+    """This write's `Idempotency-Key` (records/idempotency.py), per user; None without one."""
+    return once(user_name or "", request.headers.get("Idempotency-Key"), request.method,
+                request.path, request.get_data())
+
+
+def replayed(response: Response, done: Once | None) -> Response:
+    """Mark the answer of a retry that the key answered from the first attempt."""
+    if done is not None and done.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 
 
@@ -98,10 +121,16 @@ def error_response(message: str, status: int) -> tuple[Response, int]:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
-    def _api_error(e: ApiError) -> tuple[Response, int]:
+    def _api_error(e: ApiError) -> tuple[Response | str, int, dict[str, str]]:
+        json_wanted = request.accept_mimetypes.best == "application/json"
+        if isinstance(e, DatabaseUnavailable) and not (
+                request.path.startswith(JSON_PATHS) or json_wanted):
+            page = render_template("message.html", title="服务暂不可用", heading="服务暂不可用",
+                                   message="数据库暂时无法连接,地图仍可查看;记录、查询等功能请"
+                                           f"稍后重试。({e.message})")
+            return page, e.status, e.headers()
         response, status = error_response(e.message, e.status)
-        response.headers.update(e.headers())
-        return response, status
+        return response, status, e.headers()
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> tuple[Response, int] | HTTPException:

@@ -67,6 +67,16 @@ def request_body(schema: Schema, description: str,
             "content": {"application/json": media}}
 
 
+# The header of the record-writing POSTs (layers/records/idempotency.py).
+IDEMPOTENCY_KEY: Schema = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "one random key per submission (e.g. a UUID): a retry with the same key "
+                   "(same user, same request) within 24 h gets the first answer, with the "
+                   "header Idempotent-Replayed: true, and stores nothing new",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+               "pattern": "^[\\x21-\\x7e]{1,200}$"}}
+
+
 HTML_CONTENT: Schema = {"text/html": {"schema": {"type": "string"}}}
 
 _ERROR_TEXT = {400: "bad request: a parameter is missing or wrong (the message says which)",
@@ -74,7 +84,9 @@ _ERROR_TEXT = {400: "bad request: a parameter is missing or wrong (the message s
                403: "logged in, but the user's role may not do this",
                404: "not found",
                409: "the request does not fit the current state (the message says why)",
-               413: "the request body is larger than the server accepts"}
+               413: "the request body is larger than the server accepts",
+               422: "this Idempotency-Key was sent before with another request",
+               503: "the database is unreachable or busy: retry after Retry-After seconds"}
 
 
 def errors(*codes: int) -> dict[str, Schema]:

@@ -43,14 +43,18 @@
     return HS.fetchJson(url, { headers: { Accept: accept || "application/json" } }, messages);
   };
 
-  // POSTs `data` as JSON with the CSRF token.
-  HS.postJson = function (url, data, messages) {
-    const options = {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": HS.csrfToken() },
-      body: JSON.stringify(data),
-      credentials: "same-origin",
-    };
+  // A random key for one submission (the Idempotency-Key header): a retry with the same
+  // key is stored once. crypto.getRandomValues works on plain HTTP too (randomUUID does not).
+  HS.idempotencyKey = function () {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  };
+
+  // POSTs `data` as JSON with the CSRF token (and `key` as its Idempotency-Key, if given).
+  HS.postJson = function (url, data, messages, key) {
+    const headers = { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": HS.csrfToken() };
+    if (key) headers["Idempotency-Key"] = key;
+    const options = { method: "POST", headers: headers, body: JSON.stringify(data), credentials: "same-origin" };
     return HS.fetchJson(url, options, messages);
   };
 

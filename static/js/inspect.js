@@ -56,8 +56,16 @@
     return HS.getJson(url, READ_REFUSED);
   }
 
+  // One Idempotency-Key per submission: a submission sent again unchanged (after an
+  // error or a lost answer) keeps its key, so the server stores it once.
+  const submissions = new Map();
   function postJson(url, data) {
-    return HS.postJson(url, data, WRITE_REFUSED);
+    const body = url + " " + JSON.stringify(data);
+    if (!submissions.has(body)) submissions.set(body, HS.idempotencyKey());
+    return HS.postJson(url, data, WRITE_REFUSED, submissions.get(body)).then((answer) => {
+      submissions.delete(body);
+      return answer;
+    });
   }
 
   function apiUrl(name, id) {

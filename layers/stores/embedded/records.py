@@ -11,7 +11,7 @@ from typing import Any
 
 from layers.stores.embedded.audit import SqliteAudit
 from layers.stores.embedded.database import SqliteFile
-from layers.stores.interfaces import RecordTable, Row
+from layers.stores.interfaces import ID_PREFIXES, RecordTable, Row
 
 _TABLES: dict[RecordTable, str] = {"inspections": "inspections", "hazards": "hazards"}
 
@@ -85,11 +85,23 @@ class SqliteRecordReads:
 class SqliteRecordWrites(SqliteRecordReads, SqliteAudit):
     """`RecordWrites` in a write transaction (BEGIN IMMEDIATE)."""
 
-    def highest_number(self, table: RecordTable, prefix: str) -> int:
+    def next_number(self, table: RecordTable) -> int:
+        """The table's counter in `id_numbers` (one writer at a time: no race); made from
+        the ids present when missing (a store from before it, or just seeded)."""
+        row = self.db.execute("UPDATE id_numbers SET value = value + 1 WHERE name = ?"
+                              " RETURNING value", (table,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        prefix = ID_PREFIXES[table]
         n = self.db.execute(
             f"SELECT max(CAST(substr(id, {len(prefix) + 1}) AS INTEGER)) FROM {_TABLES[table]}"
             " WHERE id GLOB ?", (prefix + "[0-9]*",)).fetchone()[0]
-        return int(n or 0)
+        self.db.execute("INSERT INTO id_numbers (name, value) VALUES (?, ?)",
+                        (table, int(n or 0) + 1))
+        return int(n or 0) + 1
+
+    def lock_venue(self, venue_id: str) -> None:
+        """Nothing to do: the transaction holds SQLite's one write lock (BEGIN IMMEDIATE)."""
 
     def insert_inspection(self, row: Row) -> None:
         self.db.execute(
@@ -110,6 +122,27 @@ class SqliteRecordWrites(SqliteRecordReads, SqliteAudit):
         else:
             self.db.execute("UPDATE hazards SET status = ?, rectified = ? WHERE id = ?",
                             (status, rectified, hazard_id))
+
+    def claim_key(self, user: str, key: str, fingerprint: str, now: float,
+                  expired_before: float) -> Row | None:
+        claimed = self.db.execute(
+            "INSERT INTO idempotency_keys (user_name, key, fingerprint, at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (user_name, key) DO UPDATE SET"
+            " fingerprint = excluded.fingerprint, at = excluded.at, result = NULL"
+            " WHERE idempotency_keys.at < ? RETURNING 1",
+            (user, key, fingerprint, now, expired_before)).fetchone()
+        if claimed is not None:
+            return None
+        row = self.db.execute("SELECT fingerprint, result FROM idempotency_keys"
+                              " WHERE user_name = ? AND key = ?", (user, key)).fetchone()
+        return dict(row) if row is not None else None
+
+    def set_key_result(self, user: str, key: str, result: str) -> None:
+        self.db.execute("UPDATE idempotency_keys SET result = ? WHERE user_name = ?"
+                        " AND key = ?", (result, user, key))
+
+    def forget_keys(self, expired_before: float) -> None:
+        self.db.execute("DELETE FROM idempotency_keys WHERE at < ?", (expired_before,))
 
     def add_hazard_event(self, hazard_id: str, status: str, date: str,
                          inspection_id: str | None, actor: str | None) -> None:
@@ -155,3 +188,4 @@ class SqliteRecords:
                 "INSERT INTO hazards (id, venue_id, inspection_id, category, description, found,"
                 " deadline, status, rectified) VALUES (:id, :venue_id, :inspection_id, :category,"
                 " :description, :found, :deadline, :status, :rectified)", hazards)
+            db.execute("DELETE FROM id_numbers")  # counted again from the seeded ids

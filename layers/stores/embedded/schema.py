@@ -61,6 +61,19 @@ CREATE TABLE IF NOT EXISTS login_failures (
 );
 CREATE INDEX IF NOT EXISTS login_failures_name ON login_failures (name, at);
 CREATE INDEX IF NOT EXISTS login_failures_address ON login_failures (address, at);
+CREATE TABLE IF NOT EXISTS id_numbers (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    user_name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    at REAL NOT NULL,
+    result TEXT,
+    PRIMARY KEY (user_name, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_at ON idempotency_keys (at);
 CREATE TABLE IF NOT EXISTS sessions (
     sid TEXT PRIMARY KEY,
     name TEXT NOT NULL,

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from psycopg import sql
 
-from layers.stores.interfaces import RecordTable, Row
+from layers.stores.interfaces import ID_PREFIXES, RecordTable, Row
 from layers.stores.postgis.audit import PostgisAudit
-from layers.stores.postgis.database import WRITE_LOCK, Database, Tables
+from layers.stores.postgis.database import VENUE_LOCK_CLASS, Database, Tables
+from layers.stores.postgis.schema import sync_numbers
 
 
 class PostgisRecordReads(Tables):
@@ -73,13 +73,15 @@ class PostgisRecordReads(Tables):
 
 
 class PostgisRecordWrites(PostgisRecordReads, PostgisAudit):
-    """`RecordWrites` in a transaction holding the records' advisory lock."""
+    """`RecordWrites` in a transaction; it locks the venues it writes (`lock_venue`)."""
 
-    def highest_number(self, table: RecordTable, prefix: str) -> int:
-        n = self.value(sql.SQL("SELECT max(CAST(substr(id, %s) AS bigint)) FROM {}"
-                               " WHERE id ~ %s").format(sql.Identifier(table)),
-                       (len(prefix) + 1, f"^{re.escape(prefix)}[0-9]+$"))
-        return int(n or 0)
+    def next_number(self, table: RecordTable) -> int:
+        return int(self.value(sql.SQL("SELECT nextval({})").format(
+            sql.Literal(f"{table}_number"))))
+
+    def lock_venue(self, venue_id: str) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                     (VENUE_LOCK_CLASS, venue_id))
 
     def insert_inspection(self, row: Row) -> None:
         self.execute(
@@ -100,6 +102,27 @@ class PostgisRecordWrites(PostgisRecordReads, PostgisAudit):
         else:
             self.execute("UPDATE hazards SET status = %s, rectified = %s WHERE id = %s",
                          (status, rectified, hazard_id))
+
+    def claim_key(self, user: str, key: str, fingerprint: str, now: float,
+                  expired_before: float) -> Row | None:
+        # Waits, on the key's row, for a concurrent attempt with the same key to end.
+        claimed = self.row(
+            "INSERT INTO idempotency_keys (user_name, key, fingerprint, at)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (user_name, key) DO UPDATE SET"
+            " fingerprint = excluded.fingerprint, at = excluded.at, result = NULL"
+            " WHERE idempotency_keys.at < %s RETURNING 1",
+            (user, key, fingerprint, now, expired_before))
+        if claimed is not None:
+            return None
+        return self.row("SELECT fingerprint, result FROM idempotency_keys"
+                        " WHERE user_name = %s AND key = %s", (user, key))
+
+    def set_key_result(self, user: str, key: str, result: str) -> None:
+        self.execute("UPDATE idempotency_keys SET result = %s WHERE user_name = %s"
+                     " AND key = %s", (result, user, key))
+
+    def forget_keys(self, expired_before: float) -> None:
+        self.execute("DELETE FROM idempotency_keys WHERE at < %s", (expired_before,))
 
     def add_hazard_event(self, hazard_id: str, status: str, date: str,
                          inspection_id: str | None, actor: str | None) -> None:
@@ -123,8 +146,9 @@ class PostgisRecords:
 
     @contextmanager
     def writing(self) -> Iterator[PostgisRecordWrites]:
-        """A write transaction that holds the records' write lock from its start."""
-        with self.database.locked(WRITE_LOCK) as db:
+        """A write transaction; no lock for the whole city (ids from sequences, a lock per
+        venue written)."""
+        with self.database.transaction() as db:
             yield PostgisRecordWrites(db)
 
     def is_empty(self) -> bool:
@@ -148,3 +172,5 @@ class PostgisRecords:
                         " description, found, deadline, status, rectified) VALUES (%(id)s,"
                         " %(venue_id)s, %(inspection_id)s, %(category)s, %(description)s,"
                         " %(found)s, %(deadline)s, %(status)s, %(rectified)s)", hazards)
+            for table, prefix in ID_PREFIXES.items():
+                conn.execute(sync_numbers(table, prefix))

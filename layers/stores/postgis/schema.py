@@ -84,6 +84,17 @@ CREATE TABLE IF NOT EXISTS sessions (
     started double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_name ON sessions (name);
+CREATE SEQUENCE IF NOT EXISTS inspections_number;
+CREATE SEQUENCE IF NOT EXISTS hazards_number;
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    user_name text NOT NULL,
+    key text NOT NULL,
+    fingerprint text NOT NULL,
+    at double precision NOT NULL,
+    result text,
+    PRIMARY KEY (user_name, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_at ON idempotency_keys (at);
 CREATE TABLE IF NOT EXISTS layer_versions (
     layer text NOT NULL,
     version integer NOT NULL,
@@ -122,6 +133,24 @@ ALTER TABLE {table} SET (parallel_workers = 0);
 """
 
 
+
+
+def number_sequence(table: str) -> sql.Identifier:
+    """The sequence of the numbers of a records table's ids (`ID_PREFIXES`)."""
+    return sql.Identifier(f"{table}_number")
+
+
+def sync_numbers(table: str, prefix: str) -> sql.Composed:
+    """Move the table's sequence past the ids present when they are ahead of it (rows
+    written by a seed or a restore, not numbered by it); else nothing. Whole-table
+    scan: at start-up and after a seed, never per write."""
+    return sql.SQL(
+        "SELECT setval({seq}, m) FROM (SELECT max(CAST(substr(id, {start}) AS bigint)) AS m"
+        " FROM {table} WHERE id ~ {pattern}) ids, {seq_table} q"
+        " WHERE m >= CASE WHEN q.is_called THEN q.last_value + 1 ELSE q.last_value END"
+    ).format(seq=sql.Literal(f"{table}_number"), start=sql.Literal(len(prefix) + 1),
+             table=sql.Identifier(table), pattern=sql.Literal(f"^{prefix}[0-9]+$"),
+             seq_table=number_sequence(table))
 
 
 def layer_table(name: str) -> sql.Identifier:
