@@ -28,7 +28,8 @@ class NotFound(ApiError):
 
 class UnknownLayer(NotFound):
     def __init__(self, name: str, known: tuple[str, ...]):
-        super().__init__(f"no layer named {name!r}; layers are: {', '.join(known)}")
+        super().__init__(f"没有图层 {name!r} (no layer named {name!r}; layers are: "
+                         f"{', '.join(known)})")
 
 
 class Unauthorized(ApiError):

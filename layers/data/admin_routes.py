@@ -176,7 +176,8 @@ def download(name: str) -> Response:
     loaded = current_app.extensions["layer_store"].get(name)  # unknown: 404
     fmt = request.args.get("format", "geojson")
     if fmt not in EXPORT_FORMATS:
-        raise BadRequest(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+        raise BadRequest(f"下载格式须为 {'、'.join(EXPORT_FORMATS)} 之一 (format must be one of "
+                         f"{', '.join(EXPORT_FORMATS)}, not {fmt!r})")
     download_name = f"{name}-{today().isoformat()}{EXPORT_FORMATS[fmt]}"
     with tempfile.TemporaryDirectory(prefix="huaishu-export-") as folder:
         output = Path(folder) / download_name

@@ -1,4 +1,4 @@
-"""Flask wiring shared by the blueprints: the store accessor and JSON errors."""
+"""Flask wiring shared by the blueprints: the store accessor and the error handlers."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from layers.errors import ApiError, BadRequest
 from layers.stores.interfaces import Layers, RecordStore, SpatialStore
 from layers.stores.layers import LoadedLayer
 from layers.stores.visibility import visible_store
+from layers.web.error_pages import error_answer
 
 log = logging.getLogger(__name__)
 
-# Paths whose errors are always JSON (the API and the OGC API).
-JSON_PATHS = ("/api/", "/ogc/")
 
 
 def get_store() -> Layers:
@@ -97,24 +96,20 @@ def error_response(message: str, status: int) -> tuple[Response, int]:
 
 
 def register_error_handlers(app: Flask) -> None:
+    """Every error answers as `error_pages.error_answer` decides: JSON for the API and
+    for clients asking for JSON, else a page in the site's layout, in Chinese."""
     @app.errorhandler(ApiError)
     def _api_error(e: ApiError) -> tuple[Response, int]:
-        response, status = error_response(e.message, e.status)
-        response.headers.update(e.headers())
-        return response, status
+        return error_answer(e.message, e.status, e.headers())
 
     @app.errorhandler(HTTPException)
-    def _http_error(e: HTTPException) -> tuple[Response, int] | HTTPException:
-        json_wanted = request.accept_mimetypes.best == "application/json"
-        if request.path.startswith(JSON_PATHS) or json_wanted:
-            response, status = error_response(e.description or e.name, e.code or 500)
-            for name, value in e.get_headers():  # e.g. Allow on 405
-                if name.lower() != "content-type":
-                    response.headers[name] = value
-            return response, status
-        return e
+    def _http_error(e: HTTPException) -> tuple[Response, int]:
+        status = e.code or 500
+        own = e.description if e.description != type(e).description else None
+        headers = {name: value for name, value in e.get_headers()}  # e.g. Allow on 405
+        return error_answer(own, status, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> tuple[Response, int]:
         log.exception("unexpected error on %s", request.path)
-        return error_response("internal error; it has been logged", 500)
+        return error_answer(None, 500)
