@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from flask import Response, jsonify, render_template, request
 from markupsafe import escape
 
+from layers.errors import chinese_part
+
 log = logging.getLogger(__name__)
 
 # Paths whose errors are always JSON (the API and the OGC API).
@@ -62,15 +64,6 @@ def in_chinese(message: str | None, status: int) -> str:
         return text
     default = status_text(status)[1]
     return f"{default}: {text}" if text else default
-
-
-def chinese_part(message: str) -> tuple[str, str]:
-    """A "中文 (English detail)" message split into what a page shows and the detail a
-    developer may open."""
-    head, sep, tail = message.partition(" (")
-    if sep and _CJK.search(head) and message.endswith(")"):
-        return head, tail[:-1]
-    return message, ""
 
 
 def error_answer(message: str | None, status: int,
