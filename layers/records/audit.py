@@ -122,8 +122,14 @@ def _integer(text: str | None, name: str, default: int, low: int, high: int) -> 
     return value
 
 
+# The sub-district's clock (UTC+8): a date, or a date-time without a zone, in a filter is
+# Beijing time, as the audit page shows the rows.
+BEIJING = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+
+
 def _instant(text: str | None, name: str, end: bool) -> str | None:
-    """An ISO date or date-time as the log's UTC text; a date `until` covers that day."""
+    """An ISO date or date-time as the log's UTC text; a date `until` covers that day; a
+    date or a date-time without a zone is Beijing time."""
     if text is None or not text.strip():
         return None
     text = text.strip()
@@ -131,11 +137,11 @@ def _instant(text: str | None, name: str, end: bool) -> str | None:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
             when = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(),
-                                       dt.UTC)
+                                       BEIJING)
         else:
             when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
             if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.UTC)
+                when = when.replace(tzinfo=BEIJING)
         utc = when.astimezone(dt.UTC)  # 0001-01-01T00:00:00+14:00 lies before year 1
     except (ValueError, OverflowError):
         raise BadRequest(f"{LABELS[name]} {name} 不是有效的日期或时间 ({name} must be an ISO date, "

@@ -34,3 +34,13 @@ def test_summaries_and_times():
     assert summary_fields("login.failure", {"reason": "wrong password", "count": 2,
                                             "last": "2026-11-25T00:00:00.000Z"}) == [
         ("原因", "密码错误"), ("次数", "2"), ("最近一次", "2026-11-25 08:00:00")]
+
+
+def test_filter_dates_are_beijing_days():
+    from layers.records.audit import parse_query
+
+    query = parse_query({"since": "2026-11-25", "until": "2026-11-25"})
+    assert query.since == "2026-11-24T16:00:00.000Z"  # 00:00 in Beijing
+    assert query.until == "2026-11-25T16:00:00.000Z"  # the whole Beijing day
+    assert parse_query({"since": "2026-11-25T08:00:00"}).since == "2026-11-25T00:00:00.000Z"
+    assert parse_query({"since": "2026-11-25T08:00:00Z"}).since == "2026-11-25T08:00:00.000Z"
