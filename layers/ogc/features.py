@@ -157,10 +157,12 @@ def _day(text: str) -> dt.date | None:
 
 
 def _filter_value(f: Field, text: str) -> Any:
+    # The field's minimum, as the OpenAPI document states it (bins=-7560 is refused).
     if f.type == "int":
-        return params.integer(text, f.name, minimum=None)
+        return params.integer(text, f.name,
+                              minimum=None if f.minimum is None else math.ceil(f.minimum))
     if f.type == "float":
-        return params.number(text, f.name)
+        return params.number(text, f.name, minimum=f.minimum)
     if f.type == "bool":
         return params.boolean(text, f.name)
     return text

@@ -57,10 +57,11 @@ def status_text(status: int) -> tuple[str, str]:
 
 
 def in_chinese(message: str | None, status: int) -> str:
-    """`message` when it is Chinese first, else the status's Chinese text followed by it
+    """`message` when it is Chinese first (Chinese before any English detail in
+    parentheses: 「bins 须为…」 is), else the status's Chinese text followed by it
     (werkzeug's English descriptions; any message not written for users)."""
     text = (message or "").strip()
-    if text and _CJK.match(text):
+    if text and _CJK.search(text.partition(" (")[0]):
         return text
     default = status_text(status)[1]
     return f"{default}: {text}" if text else default

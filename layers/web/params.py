@@ -23,7 +23,7 @@ LONLAT_ORDER = "minx,miny,maxx,maxy (lon/lat, WGS84)"
 PARAM_LABELS = {
     "lon": "经度", "lat": "纬度", "crs": "坐标系", "radius_m": "半径(米)", "limit": "数量",
     "offset": "起始位置", "distance": "周边距离(米)", "year": "年份", "zoom": "缩放级别",
-    "bins": "分级数", "layer": "图层", "layers": "图层", "indicator": "专题指标",
+    "layer": "图层", "layers": "图层", "indicator": "专题指标",
     "status": "状态", "sort": "排序", "order": "排序方向", "community": "社区",
     "basemap": "底图", "format": "格式", "datetime": "时间",
 }
