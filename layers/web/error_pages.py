@@ -20,8 +20,9 @@ from layers.errors import chinese_part
 
 log = logging.getLogger(__name__)
 
-# Paths whose errors are always JSON (the API and the OGC API).
-JSON_PATHS = ("/api/", "/ogc/")
+# Paths whose errors are always JSON: the API, the OGC API and the tile proxy (read by
+# scripts and the map, not by people).
+JSON_PATHS = ("/api/", "/ogc/", "/tiles/")
 
 # Each status a user may meet: its page title and what it means, in Chinese first.
 STATUS_TEXT: dict[int, tuple[str, str]] = {
