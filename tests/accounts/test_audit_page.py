@@ -4,10 +4,11 @@ import datetime as dt
 import re
 
 from layers.accounts.audit_view import beijing_time, summary_fields
-from tests.conftest import client_as
+from tests.conftest import client_as, make_app
 
 
-def test_the_page_shows_beijing_time_and_labelled_fields(app):
+def test_the_page_shows_beijing_time_and_labelled_fields(tmp_path):
+    app = make_app(tmp_path / "inspections.sqlite")  # its own: other tests end sessions
     users = app.extensions["users"]
     if users.get("audit-zhang") is None:
         users.create("audit-zhang", "test-password-1", "inspector", "张审计", by="tests")
