@@ -235,11 +235,15 @@ def _in_period(value: Any, start: dt.date | None, end: dt.date | None) -> bool:
 
 
 def temporal_extent(loaded: LoadedLayer) -> list[str] | None:
-    """[first, last] date of a layer's features, or None when it has no dates."""
+    """The first and the last day of a layer's features as RFC 3339 date-times (the days
+    are Beijing days: from 00:00 of the first to the end of the last, +08:00), or None
+    when it has no dates."""
     when = temporal_field(loaded.layer)
     days = sorted(v for f in loaded.features
                   if isinstance(v := f["properties"].get(when), str)) if when else []
-    return [days[0], days[-1]] if days else None
+    if not days:
+        return None
+    return [f"{days[0]}T00:00:00+08:00", f"{days[-1]}T23:59:59+08:00"]
 
 
 def _clamp(box: Sequence[float]) -> tuple[float, float, float, float]:
