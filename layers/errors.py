@@ -5,6 +5,19 @@ The web layer turns any ApiError into `{"ok": false, "error": ..., "status": ...
 
 from __future__ import annotations
 
+import re
+
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def chinese_part(message: str) -> tuple[str, str]:
+    """A "中文 (English detail)" message split into what a page shows and the detail for
+    developers and the command line (it may name CLI flags; a page does not show it)."""
+    head, sep, tail = message.partition(" (")
+    if sep and _CJK.search(head) and message.endswith(")"):
+        return head, tail[:-1]
+    return message, ""
+
 
 class ApiError(Exception):
     status = 500
@@ -28,7 +41,8 @@ class NotFound(ApiError):
 
 class UnknownLayer(NotFound):
     def __init__(self, name: str, known: tuple[str, ...]):
-        super().__init__(f"no layer named {name!r}; layers are: {', '.join(known)}")
+        super().__init__(f"没有图层 {name!r} (no layer named {name!r}; layers are: "
+                         f"{', '.join(known)})")
 
 
 class Unauthorized(ApiError):

@@ -1,6 +1,7 @@
 """Helpers for tests that import and export layer files: a copy of the shipped data,
 the CLI over it, and the shipped features to compare with."""
 
+import functools
 import hashlib
 import json
 import shutil
@@ -10,6 +11,7 @@ import geopandas as gpd
 import shapely
 from shapely.geometry import shape
 
+from layers.stores.layers import LayerStore
 from tests.conftest import make_app
 
 GEODATA = Path(__file__).resolve().parents[1] / "geodata"
@@ -20,6 +22,17 @@ def copy_geodata(directory: Path) -> Path:
     for path in [*GEODATA.glob("*.geojson"), *GEODATA.glob("*.csv")]:
         shutil.copy(path, directory)
     return directory
+
+
+def layers_of(directory: Path) -> LayerStore:
+    """The layers of a directory of files, as an import checks against them (cached: the
+    tests do not change the files they check against)."""
+    return _layers_of(str(directory))
+
+
+@functools.cache
+def _layers_of(directory: str) -> LayerStore:
+    return LayerStore.from_directory(Path(directory))
 
 
 def shipped(name: str) -> list[dict]:

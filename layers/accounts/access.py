@@ -29,7 +29,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from layers.accounts.sessions import current_user
 from layers.catalogue.entries import ANONYMOUS, READ_ONLY_POSTS, ROLES, ROUTE_GROUPS, RouteGroup
 from layers.errors import Forbidden, Unauthorized
-from layers.web.context import JSON_PATHS, error_response
+from layers.web.context import error_response
+from layers.web.error_pages import error_answer, wants_json
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,6 @@ def may_use(endpoint: str) -> bool:
     return may(route_group(endpoint), request_roles())
 
 
-def wants_json() -> bool:
-    return (request.path.startswith(JSON_PATHS)
-            or request.accept_mimetypes.best == "application/json")
-
-
 def check_request() -> Any:
     endpoint = request.endpoint
     if endpoint is None:
@@ -106,17 +102,17 @@ def refuse(group: RouteGroup | None) -> Any:
     what = group.title if group else "此页面"
     if wants_json():
         if user is None:
-            raise Unauthorized(f"log in first (/login): {request.path} needs a role "
-                               f"({_roles_text(group)})")
-        raise Forbidden(f"{user.name} is {user.role}; {request.path} needs the role "
-                        f"{_roles_text(group)}")
+            raise Unauthorized(f"请先登录:{what}需要相应权限 (log in first (/login): "
+                               f"{request.path} needs a role ({_roles_text(group)}))")
+        raise Forbidden(f"当前账号({user.display_name},{user.role_label})没有使用「{what}」的权限 "
+                        f"({user.name} is {user.role}; {request.path} needs the role "
+                        f"{_roles_text(group)})")
     if user is None:
         next_url = request.full_path.rstrip("?") if request.method == "GET" else "/"
         return render_template("accounts/login.html", title="登录", next_url=next_url, error=None,
                                notice=f"请先登录:{what}需要相应权限。", name=""), 401
-    return render_template("message.html", title="无权访问", heading="无权访问",
-                           message=f"当前账号({user.display_name},{user.role_label})"
-                                   f"没有使用「{what}」的权限。如需开通,请联系街道管理员。"), 403
+    return error_answer(f"当前账号({user.display_name},{user.role_label})没有使用「{what}」"
+                        "的权限。如需开通,请联系街道管理员。", 403)
 
 
 def _roles_text(group: RouteGroup | None) -> str:

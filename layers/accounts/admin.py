@@ -7,7 +7,6 @@ transaction with its audit row (users.Accounts). Routes stay thin.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import (
@@ -22,6 +21,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from layers.accounts import audit_view
 from layers.accounts.sessions import current_user, get_users
 from layers.catalogue.entries import ROLES
 from layers.errors import ApiError
@@ -140,14 +140,9 @@ def audit_page() -> ResponseReturnValue:
         pages["prev"] = url_for("admin.audit_page", **query.as_args(),
                                 offset=max(query.offset - query.limit, 0))
     return render_template("accounts/audit.html", title="审计日志", found=found, query=query,
+                           rows=audit_view.page_rows(found["entries"]),
                            actions=audit.ACTIONS, pages=pages,
                            error=error), 400 if error else 200
-
-
-@bp.app_template_filter("tojson_text")
-def tojson_text(value: Any) -> str:
-    """A summary as JSON text (Jinja escapes it like any other text)."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def init_app(app: Flask) -> None:

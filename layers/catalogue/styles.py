@@ -24,6 +24,11 @@ from layers.catalogue.live import (
     live_properties,
 )
 
+# Column labels of properties that several layers label differently (停车场名称, 场所名称 ...):
+# exports of several layers head them so, and imports take them.
+SHARED_LABELS = {"name": "名称", "kind": "类型", "status": "状态", "category": "类别",
+                 "code": "编码"}
+
 
 def field_label(layer: Layer, name: str) -> str:
     """Chinese label of a catalogue field, a measure, or a live property or flag."""

@@ -33,6 +33,12 @@ _ALLOWED_GEOMETRIES = {
 }
 
 
+# Messages that callers recognise (the importer says a missing column once for the file).
+REQUIRED = "为必填项 (is required)"
+MISSING_GEOMETRY = "缺少几何 (missing)"
+OUTSIDE_BOUNDARY = "位于街道辖区以外(或部分在外) (lies (partly) outside the sub-district boundary)"
+
+
 @dataclass(frozen=True)
 class Problem:
     source: str  # file name or other origin
@@ -147,30 +153,35 @@ def _check_geometry(
     layer: Layer, raw: Any, fence: Any
 ) -> tuple[Geometry | None, Geometry | None, str | None]:
     if not isinstance(raw, Mapping):
-        return None, None, "missing"
+        return None, None, MISSING_GEOMETRY
     try:
         geom = shape(raw)
     except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException) as e:
-        return None, None, f"cannot be read: {e}"
+        return None, None, f"几何无法读取 (cannot be read: {e})"
     allowed = _ALLOWED_GEOMETRIES[layer.geometry]
     if geom.geom_type not in allowed:
-        return None, None, f"is a {geom.geom_type}; layer {layer.name} takes {'/'.join(allowed)}"
+        return None, None, (f"几何类型为 {geom.geom_type},本图层只接受 {'/'.join(allowed)} "
+                            f"(is a {geom.geom_type}; layer {layer.name} takes "
+                            f"{'/'.join(allowed)})")
     if geom.is_empty:
-        return None, None, "is empty"
+        return None, None, "几何为空 (is empty)"
     coords = shapely.get_coordinates(geom)
     if not all(math.isfinite(v) for v in coords.flat):
-        return None, None, "has a coordinate that is not a finite number"
+        return None, None, "有坐标不是有限数值 (has a coordinate that is not a finite number)"
     minx, miny, maxx, maxy = geom.bounds
     west, south, east, north = JINAN_BOUNDS
     if not (west <= minx and maxx <= east and south <= miny and maxy <= north):
-        hint = " (are lon and lat swapped?)" if south <= minx <= north else ""
-        return None, None, (f"lies outside Jinan (lon {west}..{east}, lat {south}..{north}): "
-                            f"bounds {minx:.6f},{miny:.6f},{maxx:.6f},{maxy:.6f}{hint}")
+        swapped = south <= minx <= north
+        zh = ",经纬度是否颠倒?" if swapped else ",请检查坐标系"
+        hint = " (are lon and lat swapped?)" if swapped else ""
+        return None, None, (f"位于济南以外{zh} (lies outside Jinan (lon {west}..{east}, lat "
+                            f"{south}..{north}): bounds {minx:.6f},{miny:.6f},{maxx:.6f},"
+                            f"{maxy:.6f}{hint})")
     if not geom.is_valid:
-        return None, None, f"is invalid: {explain_validity(geom)}"
+        return None, None, f"几何无效,如自相交 (is invalid: {explain_validity(geom)})"
     metric = to_metric(geom)
     if fence is not None and not fence.covers(metric):
-        return None, None, "lies (partly) outside the sub-district boundary"
+        return None, None, OUTSIDE_BOUNDARY
     return geom, metric, None
 
 
@@ -180,13 +191,13 @@ def check_properties(layer: Layer, props: Mapping[str, Any]) -> list[tuple[str, 
     known = {f.name for f in layer.fields}
     for name in props:
         if name not in known:
-            problems.append((name, f"is not a property of layer {layer.name} "
-                                   f"(known: {', '.join(sorted(known))})"))
+            problems.append((name, f"不是本图层的字段 (is not a property of layer {layer.name}; "
+                                   f"known: {', '.join(sorted(known))})"))
     for f in layer.fields:
         value = props.get(f.name)
         if value is None:
             if f.required:
-                problems.append((f.name, "is required"))
+                problems.append((f.name, REQUIRED))
             continue
         message = check_value(f, value)
         if message:
@@ -198,37 +209,41 @@ def check_value(f: Field, value: Any) -> str | None:
     """The problem with one property value, or None if it is fine."""
     if f.type == "str":
         if not isinstance(value, str):
-            return f"must be text, not {type(value).__name__}"
+            return f"须为文本 (must be text, not {type(value).__name__})"
         if not value.strip():
-            return "must not be empty"
+            return "不能为空 (must not be empty)"
         if len(value) > f.max_length:
-            return f"is longer than {f.max_length} characters"
+            return f"超过 {f.max_length} 个字 (is longer than {f.max_length} characters)"
         if f.pattern and not re.fullmatch(f.pattern, value):
-            return f"{value!r} does not match the pattern {f.pattern}"
+            return f"格式不对:{value!r} ({value!r} does not match the pattern {f.pattern})"
         if f.choices and value not in f.choices:
-            return f"{value!r} is not one of {', '.join(f.choices)}"
+            return (f"不是可选值:{value!r},可选 {'、'.join(f.choices)} ({value!r} is not one of "
+                    f"{', '.join(f.choices)})")
     elif f.type in ("int", "float"):
         ok = isinstance(value, int) if f.type == "int" else isinstance(value, int | float)
         if isinstance(value, bool) or not ok:
-            return f"must be {'an integer' if f.type == 'int' else 'a number'}, not {value!r}"
+            return (f"须为{'整数' if f.type == 'int' else '数值'},而不是 {value!r} (must be "
+                    f"{'an integer' if f.type == 'int' else 'a number'}, not {value!r})")
         if not math.isfinite(value):
-            return "must be a finite number"
+            return "须为有限数值 (must be a finite number)"
         if f.minimum is not None and value < f.minimum:
-            return f"must be at least {f.minimum:g}, not {value}"
+            return (f"不能小于 {f.minimum:g},而是 {value} (must be at least {f.minimum:g}, "
+                    f"not {value})")
     elif f.type == "bool":
         if not isinstance(value, bool):
-            return f"must be true or false, not {value!r}"
+            return f"须为 是 或 否,而不是 {value!r} (must be true or false, not {value!r})"
     elif f.type == "date":
         if not _is_iso_date(value):
-            return f"{value!r} is not a date (YYYY-MM-DD)"
+            return f"不是日期:{value!r},应为 YYYY-MM-DD ({value!r} is not a date (YYYY-MM-DD))"
     elif f.type == "list":
         if not isinstance(value, list) or not value:
-            return "must be a non-empty list"
+            return "须为非空的列表 (must be a non-empty list)"
         bad = [v for v in value if v not in f.choices]
         if bad:
-            return f"{bad} not among {', '.join(f.choices)}"
+            return (f"不在可选值中:{'、'.join(map(str, bad))},可选 {'、'.join(f.choices)} "
+                    f"({bad} not among {', '.join(f.choices)})")
         if len(set(value)) != len(value):
-            return "has repeated values"
+            return "有重复的值 (has repeated values)"
     return None
 
 

@@ -39,8 +39,8 @@ from layers.data.importer import ImportReport, check_import, replace_layer
 from layers.data.layer_export import EXPORT_FORMATS, ExportError, export_layer
 from layers.data.limits import ImportLimits
 from layers.data.reload import follow_now
-from layers.data.sources import FORMATS, ReadOptions
-from layers.errors import BadRequest
+from layers.data.sources import ENCODINGS, FORMATS, ReadOptions
+from layers.errors import BadRequest, chinese_part
 from layers.records import audit
 from layers.stores.versions import OlderContent, VersionedLayers, diff
 from layers.web.context import LOCAL_TIME_ZONE, get_inspections, today
@@ -50,8 +50,8 @@ bp = Blueprint("layer_admin", __name__)
 
 # The choices of the form's 坐标系; "other" takes an EPSG code typed in.
 CRS_CHOICES = (
-    ("", "文件自带(无则按 WGS84)"),
-    ("EPSG:4326", "WGS84 经纬度 (EPSG:4326)"),
+    ("", "文件自带(CSV、XLSX 须选择)"),
+    ("wgs84", "WGS84 经纬度 (EPSG:4326)"),
     ("EPSG:4490", "CGCS2000 经纬度 (EPSG:4490)"),
     ("EPSG:4548", "CGCS2000 高斯-克吕格 117°E (EPSG:4548)"),
     ("gcj02", "GCJ-02 (高德、腾讯、微信)"),
@@ -62,6 +62,8 @@ FORMAT_LABELS = {"geojson": "GeoJSON", "gpkg": "GeoPackage", "csv": "CSV",
                  "shp": "Shapefile (zip)"}
 MAX_PROBLEMS_SHOWN = 500  # a page with more rows helps nobody; the count says the rest
 TEXT_FIELDS = ("lon_column", "lat_column", "id_column", "sheet", "source_layer", "crs_code")
+# The form's 文字编码 (Shapefile .dbf, CSV); "": found out (see sources.text encodings).
+ENCODING_CHOICES = (("", "自动识别(UTF-8,否则 GBK)"), *ENCODINGS.items())
 
 
 def _history() -> VersionedLayers:
@@ -94,9 +96,10 @@ def _page(status: int = 200, form: dict[str, str] | None = None,
     return render_template(
         "data/layers.html", title="图层数据", rows=_layer_rows(), crs_choices=CRS_CHOICES,
         formats=FORMAT_LABELS, accept=",".join(sorted(FORMATS)), form=form or {},
-        report=report, error=error, checked=checked,
-        problems=[(p.where or "整个文件", _field_label(report.layer, p.field), p.message)
-                  for p in report.problems[:MAX_PROBLEMS_SHOWN]] if report else []), status
+        encoding_choices=ENCODING_CHOICES, report=report, error=error, checked=checked,
+        problems=[(p.where or "整个文件", _field_label(report.layer, p.field),
+                   chinese_part(p.message)[0]) for p in report.problems[:MAX_PROBLEMS_SHOWN]]
+        if report else []), status
 
 
 def _field_label(layer: Layer, name: str | None) -> str:
@@ -114,19 +117,23 @@ def layers_page() -> tuple[str, int]:
 
 def _read_form() -> tuple[dict[str, str], str, ReadOptions]:
     """The form's fields as typed (to show again), the layer, and the read options."""
-    form = {k: request.form.get(k, "").strip() for k in ("layer", "crs", *TEXT_FIELDS)}
+    form = {k: request.form.get(k, "").strip()
+            for k in ("layer", "crs", "encoding", *TEXT_FIELDS)}
     if form["layer"] not in layer_names():
         raise BadRequest("请选择要导入的图层 (choose a layer)")
     crs_values = {value for value, _ in CRS_CHOICES}
     if form["crs"] not in crs_values:
         raise BadRequest("未知的坐标系选项 (unknown coordinate system choice)")
+    if form["encoding"] not in {value for value, _ in ENCODING_CHOICES}:
+        raise BadRequest("未知的文字编码选项 (unknown encoding choice)")
     crs = form["crs_code"] if form["crs"] == "other" else form["crs"]
     if form["crs"] == "other" and not crs:
         raise BadRequest("请填写 EPSG 代码,如 EPSG:4549 (give an EPSG code)")
     options = ReadOptions(crs=crs or None, lon_column=form["lon_column"] or None,
                           lat_column=form["lat_column"] or None,
                           id_column=form["id_column"] or "id", sheet=form["sheet"] or None,
-                          source_layer=form["source_layer"] or None)
+                          source_layer=form["source_layer"] or None,
+                          encoding=form["encoding"] or None)
     return form, form["layer"], options
 
 
@@ -180,7 +187,7 @@ def import_file() -> ResponseReturnValue:
               f"修改 {len(made.changed)});各服务器在 1 秒内提供新数据。")
         follow_now()
     for warning in report.warnings:
-        flash(f"注意:{warning}")
+        flash(f"注意:{chinese_part(warning)[0]}")
     return redirect(url_for("layer_admin.layers_page"), 303)
 
 
@@ -231,7 +238,8 @@ def download(name: str) -> Response:
     loaded = current_app.extensions["layer_store"].get(name)  # unknown: 404
     fmt = request.args.get("format", "geojson")
     if fmt not in EXPORT_FORMATS:
-        raise BadRequest(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+        raise BadRequest(f"下载格式须为 {'、'.join(EXPORT_FORMATS)} 之一 (format must be one of "
+                         f"{', '.join(EXPORT_FORMATS)}, not {fmt!r})")
     version = _version_arg(name, request.args.get("version"))
     suffix = today().isoformat()
     if version is not None and version != loaded.version:
@@ -254,3 +262,4 @@ def download(name: str) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_filter(lambda message: chinese_part(message)[0], "chinese_part")

@@ -34,7 +34,7 @@ from layers.catalogue.validate import LayerDataError
 from layers.data.importer import ImportReport, check_import, replace_layer
 from layers.data.layer_export import EXPORT_FORMATS, ExportError, export_layer, format_for
 from layers.data.limits import ImportLimits
-from layers.data.sources import ReadOptions
+from layers.data.sources import ENCODINGS, ReadOptions
 from layers.errors import ApiError
 from layers.stores.layers import LayerStore, LoadedLayer
 from layers.stores.opening import embedded_records, layer_history
@@ -54,7 +54,11 @@ def source_options(command: Callable) -> Callable:
                      help="the layer to fill"),
         click.option("--crs", help="the coordinates' CRS: an EPSG code (EPSG:4326, EPSG:4490, "
                                    "EPSG:4548 ...), or gcj02 (Amap, Tencent, WeChat) or bd09 "
-                                   "(Baidu); default: what the file says, else WGS84"),
+                                   "(Baidu), or wgs84; default: what the file says (CSV and "
+                                   "XLSX say nothing: required)"),
+        click.option("--encoding", type=click.Choice(list(ENCODINGS)),
+                     help="the text encoding of a Shapefile's .dbf or a CSV; default: what "
+                          "the file says, else UTF-8 when valid, else GB18030 (GBK)"),
         click.option("--lon-column", help="CSV/XLSX: the column of x (lon, or easting); "
                                           "default: lon, lng, longitude, x or 经度"),
         click.option("--lat-column", help="CSV/XLSX: the column of y (lat, or northing); "
@@ -118,11 +122,12 @@ def run_check(file: Path, layer_name: str, options: ReadOptions) -> ImportReport
                               venues_with_records=records,
                               limits=ImportLimits.from_config(current_app.config))
     for note in report.notes:
-        click.echo(f"note: {note}")
+        click.echo(f"说明 (note): {note}")
     for warning in report.warnings:
-        click.echo(f"warning: {warning}")
+        click.echo(f"注意 (warning): {warning}")
     if not report.ok:
-        click.echo(f"{len(report.problems)} problem(s) in {file.name} for layer {layer_name}:",
+        click.echo(f"{file.name} 有 {len(report.problems)} 个问题,未导入图层 {layer_name} "
+                   f"({len(report.problems)} problem(s) in {file.name} for layer {layer_name}):",
                    err=True)
         for problem in report.problems:
             click.echo(f"  {problem}", err=True)
@@ -130,9 +135,11 @@ def run_check(file: Path, layer_name: str, options: ReadOptions) -> ImportReport
 
 
 def read_options(crs: str | None, lon_column: str | None, lat_column: str | None,
-                 id_column: str, sheet: str | None, source_layer: str | None) -> ReadOptions:
+                 id_column: str, sheet: str | None, source_layer: str | None,
+                 encoding: str | None = None) -> ReadOptions:
     return ReadOptions(crs=crs, lon_column=lon_column, lat_column=lat_column,
-                       id_column=id_column, sheet=sheet, source_layer=source_layer)
+                       id_column=id_column, sheet=sheet, source_layer=source_layer,
+                       encoding=encoding)
 
 
 @layers_cli.command("import")
@@ -147,7 +154,7 @@ def import_command(file: Path, layer_name: str, by: str | None, **options: str |
     """
     report = run_check(file, layer_name, read_options(**options))  # type: ignore[arg-type]
     if not report.ok:
-        click.echo("nothing was imported; the layer is unchanged", err=True)
+        click.echo("未导入,图层未改变 (nothing was imported; the layer is unchanged)", err=True)
         raise SystemExit(1)
     with layer_history(current_app) as history:
         try:
@@ -155,12 +162,14 @@ def import_command(file: Path, layer_name: str, by: str | None, **options: str |
         except ApiError as e:  # older content: it would undo newer versions
             raise click.ClickException(e.message) from None
     if made is None:
-        click.echo(f"{file.name} holds what layer {layer_name} holds already; no new version")
+        click.echo(f"{file.name} 与图层 {layer_name} 的当前版本相同,未产生新版本 ({file.name} "
+                   f"holds what layer {layer_name} holds already; no new version)")
         return
-    click.echo(f"imported {len(report.features)} feature(s) into layer {layer_name} as "
+    click.echo(f"已导入 {len(report.features)} 个要素,成为图层 {layer_name} 的版本 {made.version} "
+               f"(imported {len(report.features)} feature(s) into layer {layer_name} as "
                f"version {made.version} (+{len(made.added)} added, -{len(made.removed)} "
                f"removed, ~{len(made.changed)} changed); running servers serve it within "
-               "a second")
+               "a second)")
 
 
 @layers_cli.command("validate")
@@ -170,8 +179,8 @@ def validate_command(file: Path, layer_name: str, **options: str | None) -> None
     report = run_check(file, layer_name, read_options(**options))  # type: ignore[arg-type]
     if not report.ok:
         raise SystemExit(1)
-    click.echo(f"{len(report.features)} feature(s) in {file.name} are valid for layer "
-               f"{layer_name}; nothing was written")
+    click.echo(f"校验通过,未写入任何数据 ({len(report.features)} feature(s) in {file.name} are "
+               f"valid for layer {layer_name}; nothing was written)")
 
 
 @layers_cli.command("export")

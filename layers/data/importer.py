@@ -28,10 +28,20 @@ from shapely import Geometry
 from shapely.geometry import mapping
 
 from layers.catalogue.entries import CATALOGUE, MEASURE_LABELS, Field, Layer, get_layer
-from layers.catalogue.validate import BOUNDARY_TOLERANCE_M, validate_collection
+from layers.catalogue.ids import new_ids
+from layers.catalogue.live import live_properties
+from layers.catalogue.styles import SHARED_LABELS
+from layers.catalogue.validate import (
+    BOUNDARY_TOLERANCE_M,
+    OUTSIDE_BOUNDARY,
+    REQUIRED,
+    validate_collection,
+)
 from layers.data.layer_export import shapefile_names
 from layers.data.limits import ImportLimits
-from layers.data.sources import ReadOptions, Source, SourceError, read_source
+from layers.data.sources import OFFSETS, ReadOptions, Source, SourceError, read_source
+from layers.geo import chinacoords
+from layers.geo.crs import to_metric
 from layers.records.inspections import STATUS_PROPERTIES
 from layers.stores.interfaces import Layers
 from layers.stores.versions import Version, VersionedLayers
@@ -40,6 +50,8 @@ from layers.stores.versions import Version, VersionedLayers
 COMPUTED_COLUMNS = (frozenset(MEASURE_LABELS) | frozenset(MEASURE_LABELS.values())
                     | frozenset(STATUS_PROPERTIES))
 # KML structure that GDAL exposes as columns; it is not attribute data.
+# Columns of the map's own exports that are not data: the layer (GeoJSON `layer`, CSV 图层).
+EXPORT_COLUMNS = frozenset({"layer", "图层"})
 KML_COLUMNS = frozenset({"timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
                          "visibility", "draworder", "icon", "snippet", "description"})
 LIST_SEPARATORS = r"[、;；,，|/]"
@@ -96,6 +108,8 @@ def check_import(
             f"{path.name}: ")))
         return report
     report.notes += source.notes
+    if source.ids_missing:
+        give_ids(layer, source, report)
     columns = map_columns(layer, source, report)
     missing = set(report_missing_columns(layer, columns.values(), report))
     advance = progress(2 * len(source.records)) if progress else None
@@ -107,11 +121,14 @@ def check_import(
                  for k, v in record.properties.items() if k in columns}
         fid = to_id(record.id)
         if fid is None:
-            found.append((position, "id", "is empty: every feature needs an id"))
+            found.append((position, "id", "编号为空,每个要素都须有编号 (is empty: every feature "
+                                          "needs an id)"))
         elif not isinstance(fid, str):
-            found.append((position, "id", f"must be text or an integer, not {fid!r}"))
+            found.append((position, "id", f"编号须为文本或整数,而不是 {fid!r} (must be text or an "
+                                          f"integer, not {fid!r})"))
         elif fid in first_row:
-            found.append((position, "id", f"is also the id of {first_row[fid]}"))
+            found.append((position, "id", f"与{first_row[fid]}的编号重复 (is also the id of "
+                                          f"{first_row[fid]})"))
         else:
             first_row[fid] = record.label
         if record.problem:
@@ -139,14 +156,19 @@ def check_import(
         position = int(p.feature_id) if p.feature_id is not None else -1
         if p.field == "geometry" and position in no_geometry:
             continue  # already said why there is no geometry
-        if p.field in missing and p.message == "is required":
+        if p.field in missing and p.message == REQUIRED:
             continue  # said once for the whole file
         found.append((position, p.field, p.message))
+    outside = [position for position, name, message in found if message == OUTSIDE_BOUNDARY]
+    offset = guess_offset(source, boundary_metric, len(outside), options) \
+        if boundary_metric is not None else None
+    if offset is not None:
+        report.problems.append(ImportProblem(path.name, None, None, offset))
     for position, name, message in sorted(found, key=lambda row: row[0]):
         place = None
         if position >= 0:
             fid = features[position]["id"]
-            place = labels[position] + (f" (id {fid})" if isinstance(fid, str) else "")
+            place = labels[position] + (f"(编号 {fid})" if isinstance(fid, str) else "")
         report.problems.append(ImportProblem(path.name, place, name, message))
     if report.ok:
         report.features = features
@@ -155,7 +177,8 @@ def check_import(
         if layer.name == "venues":
             warn_orphaned_records(report, venues_with_records)
         if not features:
-            report.warnings.append("the file holds no features: the layer will be empty")
+            report.warnings.append("文件中没有要素,导入后图层将为空 (the file holds no "
+                                   "features: the layer will be empty)")
     return report
 
 
@@ -171,11 +194,59 @@ def replace_layer(report: ImportReport, history: VersionedLayers, actor: str
                           f"导入 {report.source}", summary={"file": report.source})
 
 
+# ------------------------------------------------------------------ ids and offsets
+OFFSET_NAMES = {"gcj02": "高德/腾讯(GCJ-02)", "bd09": "百度(BD-09)"}
+OFFSET_CODES = {"gcj02": "GCJ-02", "bd09": "BD-09"}
+
+
+def give_ids(layer: Layer, source: Source, report: ImportReport) -> None:
+    """Ids in the layer's pattern for a file without any (KML, GPX, a table without 编号)."""
+    wanted = [r for r in source.records if to_id(r.id) is None]
+    ids = new_ids(layer.name, len(wanted), (str(to_id(r.id)) for r in source.records))
+    if ids is None:
+        report.problems.append(ImportProblem(
+            source.path.name, None, "id",
+            f"文件中没有编号列(表头为 id 或 编号);图层「{layer.title}」的编号须来自数据,不能自动"
+            f"生成 (the file has no id column; layer {layer.name} takes no generated ids)"))
+        return
+    for record, fid in zip(wanted, ids, strict=True):
+        record.id = fid
+    if ids:
+        report.notes.append(f"文件中没有编号,已按图层编号规则依次生成 {ids[0]}–{ids[-1]} "
+                            f"(the file has no ids: {ids[0]} to {ids[-1]} were given in "
+                            "file order)")
+
+
+def guess_offset(source: Source, boundary: Geometry, outside: int,
+                 options: ReadOptions | None) -> str | None:
+    """When many features lie outside the sub-district and the GCJ-02 or BD-09 inverse
+    would put them all inside, say so (coordinates copied from 高德 or 百度)."""
+    if options is not None and options.crs is not None \
+            and options.crs.strip().lower().replace("-", "") in OFFSETS:
+        return None
+    geometries = [r.geometry for r in source.records if r.geometry is not None]
+    if not geometries or outside < max(1, len(geometries) // 5):
+        return None
+    for offset in OFFSETS:
+        def undo(xy: np.ndarray, offset: str = offset) -> np.ndarray:
+            lon, lat = chinacoords.to_wgs84(xy[:, 0], xy[:, 1], offset)
+            return np.column_stack([lon, lat])
+        moved = [to_metric(shapely.transform(g, undo)) for g in geometries]
+        if all(boundary.covers(g) for g in moved):
+            return (f"坐标疑似为{OFFSET_NAMES[offset]}坐标,按 {OFFSET_CODES[offset]} "
+                    f"转换后全部位于辖区内;请在「坐标系」中选择 {OFFSET_CODES[offset]} 后重新导入 "
+                    f"({outside} features lie outside the sub-district; as {offset} "
+                    f"coordinates all lie inside: import with --crs {offset})")
+    return None
+
+
 # ------------------------------------------------------------------ columns and values
 def map_columns(layer: Layer, source: Source, report: ImportReport) -> dict[str, str]:
     """Source column -> field name. Unknown columns are problems; computed ones are dropped."""
     by_name = {f.name: f.name for f in layer.fields}
-    by_label = {f.label: f.name for f in layer.fields}
+    by_label = {label: name for name, label in SHARED_LABELS.items() if name in
+                {f.name for f in layer.fields}} | {f.label: f.name for f in layer.fields}
+    computed = COMPUTED_COLUMNS | {p.label for p in live_properties(layer)}
     by_lower = {f.name.lower(): f.name for f in layer.fields}
     by_short = {short: name for name, short in shapefile_names(layer).items() if name in by_name}
     mapping_: dict[str, str] = {}
@@ -186,22 +257,26 @@ def map_columns(layer: Layer, source: Source, report: ImportReport) -> dict[str,
         if name is not None:
             if name in mapping_.values():
                 report.problems.append(ImportProblem(source.path.name, None, column,
-                                                     f"is a second column for {name}"))
+                                                     f"与另一列同为字段 {layer.label(name)} "
+                                                     f"(is a second column for {name})"))
                 continue
             mapping_[column] = name
-        elif column in COMPUTED_COLUMNS:
+        elif column in computed:
             dropped.append(column)
-        elif source.format == "KML" and column.lower() in KML_COLUMNS:
+        elif column in EXPORT_COLUMNS or (source.format == "KML"
+                                          and column.lower() in KML_COLUMNS):
             continue
         else:
             unknown.append(column)
     if dropped:
-        report.notes.append(f"ignored the columns the service computes itself: "
-                            f"{', '.join(dropped)}")
+        report.notes.append(f"已忽略由系统自动计算的列:{'、'.join(dropped)} (ignored the "
+                            f"columns the service computes itself: {', '.join(dropped)})")
     for column in unknown:
         report.problems.append(ImportProblem(
             source.path.name, None, column,
-            f"is not a property of layer {layer.name} (its fields: "
+            f"不是图层「{layer.title}」的字段,表头须为字段名或中文名:"
+            f"{'、'.join(f.label for f in layer.fields)} (is not a property of layer "
+            f"{layer.name}; its fields: "
             f"{', '.join(f'{f.name} {f.label}' for f in layer.fields)})"))
     return mapping_
 
@@ -213,7 +288,8 @@ def report_missing_columns(layer: Layer, present: Iterable[str],
     for name in missing:
         report.problems.append(ImportProblem(
             report.source, None, name,
-            f"no column for this required field ({layer.label(name)})"))
+            f"缺少必填字段「{layer.label(name)}」的列 (no column for this required field "
+            f"{name})"))
     return missing
 
 
@@ -226,8 +302,15 @@ def to_id(value: Any) -> Any:
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
         return str(int(value))
     if isinstance(value, str):
-        return value.strip()
+        return excel_text(value.strip())
     return value
+
+
+def excel_text(text: str) -> str:
+    """A code as the map's CSV exports keep it text for Excel (`="0123"`): the code."""
+    if text.startswith('="') and text.endswith('"') and len(text) >= 3:
+        return text[2:-1]
+    return text
 
 
 def to_field_value(f: Field, value: Any) -> Any:
@@ -240,7 +323,7 @@ def to_field_value(f: Field, value: Any) -> Any:
     if _empty(value):
         return None
     if isinstance(value, str):
-        value = value.strip()
+        value = excel_text(value.strip())
     if f.type == "str":
         if isinstance(value, float) and value.is_integer():
             return str(int(value))  # a code typed into a number cell
@@ -328,8 +411,8 @@ def current_boundary(current: Layers, report: ImportReport) -> Geometry | None:
     if not len(boundary):
         report.problems.append(ImportProblem(
             report.source, None, None,
-            "the boundary layer is empty, so the features cannot be checked against it; "
-            "import the boundary first"))
+            "街道边界图层为空,无法检查要素位置,请先导入边界 (the boundary layer is empty, so the "
+            "features cannot be checked against it; import the boundary first)"))
         return None
     return shapely.union_all(boundary.metric)
 
@@ -346,9 +429,10 @@ def check_other_layers(valid: list[Any], current: Layers, report: ImportReport) 
         for position in np.flatnonzero(outside)[:20].tolist():
             report.problems.append(ImportProblem(
                 report.source, None, None,
-                f"with this boundary, {layer.file_name}: feature {loaded.ids[position]}: "
-                "geometry: lies (partly) outside the sub-district boundary (that layer would "
-                "no longer be valid)"))
+                f"按此边界,{layer.file_name}: feature {loaded.ids[position]} 将位于辖区以外,"
+                f"该图层将不再有效 (with this boundary, {layer.file_name}: feature "
+                f"{loaded.ids[position]}: geometry: lies (partly) outside the sub-district "
+                "boundary (that layer would no longer be valid))"))
 
 
 def warn_orphaned_records(report: ImportReport, venues_with_records: Iterable[str]) -> None:
@@ -357,5 +441,6 @@ def warn_orphaned_records(report: ImportReport, venues_with_records: Iterable[st
     if gone:
         shown = ", ".join(gone[:20]) + (f" and {len(gone) - 20} more" if len(gone) > 20 else "")
         report.warnings.append(
-            f"{len(gone)} venue(s) with inspection records are not in the file: {shown}; "
-            "their records stay in the inspection store but no map shows them")
+            f"{len(gone)} 个有检查记录的场所不在文件中:{shown};其记录仍保留,但地图上不再显示 "
+            f"({len(gone)} venue(s) with inspection records are not in the file: {shown}; "
+            "their records stay in the inspection store but no map shows them)")

@@ -3,7 +3,9 @@
 Headers are the Chinese column labels. Text that a spreadsheet would take for
 a formula (starting with = + - @ or a control character) is kept as text: a
 leading apostrophe in CSV (the usual defence against CSV injection), an
-explicit string cell in XLSX.
+explicit string cell in XLSX. Codes that Excel would turn into numbers (a 16-digit
+部件编码 into 3.70104E+15, 0123 into 123) stay text: `="3701040305000001"` in CSV
+(Excel shows the code; the importer reads it back), a text cell ("@") in XLSX.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +25,9 @@ from openpyxl.utils import get_column_letter
 from layers.catalogue.values import format_value
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Digits Excel would read as a number and mangle: 12 or more (shown as 3.70104E+15, and
+# past 15 digits changed), or a leading zero (dropped).
+EXCEL_MANGLED = re.compile(r"\d{12,}|0\d+")
 NUMBER_FORMATS = {"float": "#,##0.0#", "int": "0", "pct": "0.0", "date": "yyyy-mm-dd"}
 
 
@@ -42,6 +48,8 @@ def cell_text(value: Any) -> str:
     """A value as CSV text (catalogue.values.format_value, numbers as they are), formula-like
     text quoted."""
     text = format_value(value, grouped=False)
+    if isinstance(value, str) and EXCEL_MANGLED.fullmatch(text):
+        return f'="{text}"'
     return "'" + text if isinstance(value, str | list) and text.startswith(FORMULA_STARTS) else text
 
 
@@ -102,6 +110,7 @@ def _put(cell: Any, value: Any, kind: str) -> None:
     elif isinstance(value, str):
         cell.value = value
         cell.data_type = "s"  # openpyxl would take "=..." for a formula
+        cell.number_format = "@"  # text: Excel keeps codes such as 3701040305000001 as typed
     else:
         cell.value = value
         cell.number_format = NUMBER_FORMATS.get(kind, "General")

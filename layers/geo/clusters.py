@@ -162,9 +162,10 @@ class ClusterIndex:
         iy1 = min(math.floor((y1 - oy) / grid.size), grid.rows - 1)
         columns = ix1 - ix0 + 1
         if columns * (iy1 - iy0 + 1) > MAX_CELLS:
-            raise BadRequest(f"bbox is too large for zoom {grid.zoom}: it spans over "
+            raise BadRequest(f"范围过大,请放大地图后再试 (bbox is too large for zoom {grid.zoom}: "
+                             f"it spans over "
                              f"{MAX_CELLS} cells of {grid.size:.0f} m; zoom out or send the "
-                             "map's visible bbox")
+                             "map's visible bbox)")
         ix = np.arange(ix0, ix1 + 1, dtype=np.int64)
         lo = np.searchsorted(grid.keys, ix * grid.rows + iy0, side="left")
         hi = np.searchsorted(grid.keys, ix * grid.rows + iy1, side="right")

@@ -199,6 +199,8 @@ def api_hazard_status(hazard_id: str):
 
 @bp.get("/inspect")
 def inspect_page():
+    if any(request.args.get(k) for k in ("lon", "lat")):
+        parse_point(request.args)  # a bad position in the link: a 400 page in Chinese
     user = current_user()
     boundary = get_store().get("boundary")
     config = {

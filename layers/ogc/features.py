@@ -176,10 +176,12 @@ def _day(text: str) -> dt.date | None:
 
 
 def _filter_value(f: Field, text: str) -> Any:
+    # The field's minimum, as the OpenAPI document states it (bins=-7560 is refused).
     if f.type == "int":
-        return params.integer(text, f.name, minimum=None)
+        return params.integer(text, f.name,
+                              minimum=None if f.minimum is None else math.ceil(f.minimum))
     if f.type == "float":
-        return params.number(text, f.name)
+        return params.number(text, f.name, minimum=f.minimum)
     if f.type == "bool":
         return params.boolean(text, f.name)
     return text
@@ -252,8 +254,9 @@ def _in_period(value: Any, start: dt.date | None, end: dt.date | None) -> bool:
 
 
 def temporal_extent(loaded: LoadedLayer) -> list[str] | None:
-    """[first, last] date of a layer's features, or None when it has no dates (worked out
-    once per layer version)."""
+    """The first and the last day of a layer's features as RFC 3339 date-times (the days
+    are Beijing days: from 00:00 of the first to the end of the last, +08:00), or None
+    when it has no dates (worked out once per layer version)."""
     return loaded.once("ogc.temporal_extent", _temporal_extent)
 
 
@@ -261,7 +264,9 @@ def _temporal_extent(loaded: LoadedLayer) -> list[str] | None:
     when = temporal_field(loaded.layer)
     days = sorted(v for f in loaded.features
                   if isinstance(v := f["properties"].get(when), str)) if when else []
-    return [days[0], days[-1]] if days else None
+    if not days:
+        return None
+    return [f"{days[0]}T00:00:00+08:00", f"{days[-1]}T23:59:59+08:00"]
 
 
 def _clamp(box: Sequence[float]) -> tuple[float, float, float, float]:

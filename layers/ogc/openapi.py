@@ -72,7 +72,8 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
                     "temporal": {"type": "object", "properties": {
                         "interval": {"type": "array", "items": {
                             "type": "array", "minItems": 2, "maxItems": 2,
-                            "items": {"type": "string", "nullable": True}}},
+                            "items": {"type": "string", "format": "date-time",
+                                      "nullable": True}}},
                         "trs": {"type": "string"}}}}},
                 "links": link_list,
             },

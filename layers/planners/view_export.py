@@ -19,7 +19,7 @@ import shapely
 
 from layers.catalogue.entries import MEASURE_LABELS
 from layers.catalogue.live import shown_live_properties
-from layers.catalogue.styles import community_field, field_label
+from layers.catalogue.styles import SHARED_LABELS, community_field, field_label
 from layers.data.tables import cell_text
 from layers.errors import BadRequest
 from layers.stores.interfaces import Layers
@@ -94,9 +94,6 @@ def to_geojson(rows: Sequence[tuple[LoadedLayer, dict[str, Any]]]) -> dict[str, 
     }
 
 
-# Column labels of properties that several layers label differently (停车场名称, 场所名称 ...).
-SHARED_LABELS = {"name": "名称", "kind": "类型", "status": "状态", "category": "类别",
-                 "code": "编码"}
 
 
 def columns(layers: Sequence[LoadedLayer]) -> list[tuple[str, str]]:

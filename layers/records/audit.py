@@ -109,19 +109,29 @@ def parse_query(args: Mapping[str, str]) -> AuditQuery:
     )
 
 
+LABELS = {"limit": "每页条数", "offset": "起始位置", "since": "起始时间", "until": "截止时间"}
+
+
 def _integer(text: str | None, name: str, default: int, low: int, high: int) -> int:
     if text is None or text == "":
         return default
     if not text.isascii() or not text.isdigit():
-        raise BadRequest(f"{name} 必须是整数 ({name} must be a whole number, {low} to {high})")
+        raise BadRequest(f"{LABELS[name]} {name} 必须是整数 ({name} must be a whole number, "
+                         f"{low} to {high})")
     value = int(text)
     if not low <= value <= high:
-        raise BadRequest(f"{name} 超出范围 ({name} must be {low} to {high})")
+        raise BadRequest(f"{LABELS[name]} {name} 超出范围 ({name} must be {low} to {high})")
     return value
 
 
+# The sub-district's clock (UTC+8): a date, or a date-time without a zone, in a filter is
+# Beijing time, as the audit page shows the rows.
+BEIJING = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+
+
 def _instant(text: str | None, name: str, end: bool) -> str | None:
-    """An ISO date or date-time as the log's UTC text; a date `until` covers that day."""
+    """An ISO date or date-time as the log's UTC text; a date `until` covers that day; a
+    date or a date-time without a zone is Beijing time."""
     if text is None or not text.strip():
         return None
     text = text.strip()
@@ -129,14 +139,14 @@ def _instant(text: str | None, name: str, end: bool) -> str | None:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
             when = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(),
-                                       dt.UTC)
+                                       BEIJING)
         else:
             when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
             if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.UTC)
+                when = when.replace(tzinfo=BEIJING)
         utc = when.astimezone(dt.UTC)  # 0001-01-01T00:00:00+14:00 lies before year 1
     except (ValueError, OverflowError):
-        raise BadRequest(f"参数 {name} 不是有效的日期或时间 ({name} must be an ISO date, "
+        raise BadRequest(f"{LABELS[name]} {name} 不是有效的日期或时间 ({name} must be an ISO date, "
                          "2026-11-25, or date-time, 2026-11-25T08:00:00Z)") from None
     return utc.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 

@@ -32,8 +32,9 @@ class VisibleLayers:
     def get(self, name: str) -> LoadedLayer:
         if name not in self._layers and name in self._all.names():
             if ANONYMOUS in self._roles:
-                raise Unauthorized(f"log in to see the layer {name} (/login)")
-            raise Forbidden(f"your role may not see the layer {name}")
+                raise Unauthorized(f"请先登录后查看图层 {name} (log in to see the layer {name}: "
+                                   "/login)")
+            raise Forbidden(f"当前账号无权查看图层 {name} (your role may not see the layer {name})")
         return self._all.get(name)  # UnknownLayer for a name no store has
 
     def __iter__(self) -> Iterator[LoadedLayer]:

@@ -1,4 +1,4 @@
-"""Flask wiring shared by the blueprints: the store accessor and JSON errors."""
+"""Flask wiring shared by the blueprints: the store accessor and the error handlers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from flask import (
     g,
     has_request_context,
     jsonify,
-    render_template,
     request,
 )
 from werkzeug.exceptions import HTTPException
@@ -24,11 +23,10 @@ from layers.records.idempotency import Once, once
 from layers.stores.interfaces import Layers, RecordStore, SpatialStore
 from layers.stores.layers import LoadedLayer
 from layers.stores.visibility import visible_store
+from layers.web.error_pages import error_answer, wants_json
 
 log = logging.getLogger(__name__)
 
-# Paths whose errors are always JSON (the API and the OGC API).
-JSON_PATHS = ("/api/", "/ogc/")
 
 
 def get_store() -> Layers:
@@ -120,30 +118,23 @@ def error_response(message: str, status: int) -> tuple[Response, int]:
 
 
 def register_error_handlers(app: Flask) -> None:
+    """Every error answers as `error_pages.error_answer` decides: JSON for the API and
+    for clients asking for JSON, else a page in the site's layout, in Chinese."""
     @app.errorhandler(ApiError)
-    def _api_error(e: ApiError) -> tuple[Response | str, int, dict[str, str]]:
-        json_wanted = request.accept_mimetypes.best == "application/json"
-        if isinstance(e, DatabaseUnavailable) and not (
-                request.path.startswith(JSON_PATHS) or json_wanted):
-            page = render_template("message.html", title="服务暂不可用", heading="服务暂不可用",
-                                   message="数据库暂时无法连接,地图仍可查看;记录、查询等功能请"
-                                           f"稍后重试。({e.message})")
-            return page, e.status, e.headers()
-        response, status = error_response(e.message, e.status)
-        return response, status, e.headers()
+    def _api_error(e: ApiError) -> tuple[Response, int]:
+        message = e.message
+        if isinstance(e, DatabaseUnavailable) and not wants_json():  # a page: what still works
+            message = f"数据库暂时无法连接,地图仍可查看;记录、查询等功能请稍后重试。{message}"
+        return error_answer(message, e.status, e.headers())
 
     @app.errorhandler(HTTPException)
-    def _http_error(e: HTTPException) -> tuple[Response, int] | HTTPException:
-        json_wanted = request.accept_mimetypes.best == "application/json"
-        if request.path.startswith(JSON_PATHS) or json_wanted:
-            response, status = error_response(e.description or e.name, e.code or 500)
-            for name, value in e.get_headers():  # e.g. Allow on 405
-                if name.lower() != "content-type":
-                    response.headers[name] = value
-            return response, status
-        return e
+    def _http_error(e: HTTPException) -> tuple[Response, int]:
+        status = e.code or 500
+        own = e.description if e.description != type(e).description else None
+        headers = {name: value for name, value in e.get_headers()}  # e.g. Allow on 405
+        return error_answer(own, status, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> tuple[Response, int]:
         log.exception("unexpected error on %s", request.path)
-        return error_response("internal error; it has been logged", 500)
+        return error_answer(None, 500)

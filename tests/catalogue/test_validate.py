@@ -51,17 +51,18 @@ def test_a_good_feature_passes():
 @pytest.mark.parametrize(
     ("feature", "expected"),
     [
-        (venue(kind="大商场"), "venues.geojson: feature v1: kind: '大商场' is not one of"),
-        (venue(name=""), "feature v1: name: must not be empty"),
-        (venue(name=None), "feature v1: name: is required"),
-        (venue(quancheng_app="yes"), "quancheng_app: must be true or false"),
-        (venue(colour="red"), "colour: is not a property of layer venues"),
+        (venue(kind="大商场"), "venues.geojson: feature v1: kind: 不是可选值:'大商场',可选 "),
+        (venue(name=""), "feature v1: name: 不能为空 (must not be empty)"),
+        (venue(name=None), "feature v1: name: 为必填项 (is required)"),
+        (venue(quancheng_app="yes"),
+         "quancheng_app: 须为 是 或 否,而不是 'yes' (must be true or false"),
+        (venue(colour="red"), "colour: 不是本图层的字段 (is not a property of layer venues"),
         (venue(lon=36.665, lat=116.962), "are lon and lat swapped?"),
         (venue(lon=116.90, lat=36.665), "lies (partly) outside the sub-district boundary"),
         (venue(lon=float("nan")), "not a finite number"),
         (venue(category="企业", kind="小商店"), "a firm (企业) must have one of"),
         ({**venue(), "id": None}, "feature #0: has no id"),
-        ({**venue(), "geometry": None}, "feature v1: geometry: missing"),
+        ({**venue(), "geometry": None}, "feature v1: geometry: 缺少几何 (missing)"),
         ({**venue(), "geometry": {"type": "Point", "coordinates": "x"}}, "cannot be read"),
         ({**venue(), "geometry": {"type": "LineString",
                                    "coordinates": [[116.96, 36.66], [116.961, 36.661]]}},
@@ -135,7 +136,8 @@ def test_store_names_the_file_and_feature(data_copy):
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(LayerDataError) as e:
         LayerStore.from_directory(data_copy)
-    assert f"parking.geojson: feature {fid}: spaces: must be at least 0, not -3" in str(e.value)
+    assert f"parking.geojson: feature {fid}: spaces: 不能小于 0,而是 -3 (must be at least 0, " \
+        "not -3)" in str(e.value)
 
 
 def test_store_reports_missing_and_unreadable_files(data_copy):

@@ -66,6 +66,9 @@ def test_a_download_reads_back_with_gdal(admin, tmp_path, fmt):
 def test_bad_downloads_are_refused(admin):
     assert admin.get("/admin/layers/nosuch/download").status_code == 404
     response = admin.get("/admin/layers/parking/download?format=dwg")
+    assert response.status_code == 400 and "下载格式须为" in response.get_data(as_text=True)
+    response = admin.get("/admin/layers/parking/download?format=dwg",
+                         headers={"Accept": "application/json"})
     assert response.status_code == 400 and "format" in response.get_json()["error"]
 
 
@@ -108,7 +111,8 @@ def test_every_problem_is_listed_and_nothing_changes(admin, app, data_dir):
     assert response.status_code == 400
     assert "个问题,未导入,图层「停车场」未改变" in html
     problems = html.split('id="problems"')[1]
-    assert "spaces" in problems and "geometry" in problems and "is also the id of" in problems
+    assert "spaces" in problems and "geometry" in problems and "的编号重复" in problems
+    assert "is also the id of" not in problems  # the page shows the Chinese part alone
     assert head(app, "parking") == before
     assert 'value="parking" selected' in html  # the form keeps what was chosen
 

@@ -99,7 +99,8 @@ def test_geopackage_with_several_layers_needs_source_layer(cli, data_dir, tmp_pa
     before = head(cli, "parking")
     result = cli("import", source, "--layer", "parking")
     assert result.exit_code == 1
-    assert "holds 2 layers (a, b); choose one with --source-layer" in result.output
+    assert "含有 2 个图层(a、b),请在「源图层」中选择一个 (holds 2 layers: a, b; choose one with " \
+        "--source-layer)" in result.output
     assert_unchanged(cli, "parking", before)
     result = cli("import", source, "--layer", "parking", "--source-layer", "b")
     assert result.exit_code == 0, result.output
@@ -177,7 +178,7 @@ def test_csv_with_wkt_polygons(cli, data_dir, tmp_path):
     table["wkt"] = frame.geometry.to_wkt(rounding_precision=-1)
     source = tmp_path / "parcels.csv"
     table.to_csv(source, index=False)
-    result = cli("import", source, "--layer", "parcels")
+    result = cli("import", source, "--layer", "parcels", "--crs", "wgs84")
     assert result.exit_code == 0, result.output
     assert_same_features(stored(cli, "parcels"), shipped("parcels"))
 
@@ -215,7 +216,7 @@ def test_xlsx_typed_cells_become_the_schema_types(cli, data_dir, tmp_path):
                   "可回收物、其他垃圾", 4.0, 2, 0, 0, 2, dt.datetime(2023, 5, 6)])
     source = tmp_path / "one.xlsx"
     book.save(source)
-    result = cli("import", source, "--layer", "garbage")
+    result = cli("import", source, "--layer", "garbage", "--crs", "wgs84")
     assert result.exit_code == 0, result.output
     (feature,) = stored(cli, "garbage")
     assert feature["id"] == "G900"
@@ -252,26 +253,27 @@ def test_every_problem_is_reported_with_row_and_field(cli, data_dir, tmp_path):
     source = tmp_path / "bad.csv"
     table.to_csv(source, index=False)
     before = head(cli, "venues")
-    result = cli("import", source, "--layer", "venues")
+    result = cli("import", source, "--layer", "venues", "--crs", "wgs84")
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[0] == "8 problem(s) in bad.csv for layer venues:"
+    assert lines[0] == "bad.csv 有 8 个问题,未导入图层 venues (8 problem(s) in bad.csv for layer " \
+        "venues):"
     expected = [
-        "bad.csv: 电话: is not a property of layer venues",
-        "bad.csv: row 2 (id V0001): kind: '大商场' is not one of",
-        "bad.csv: row 5 (id V0004): geometry: lon/lat 'abc', '",
-        "bad.csv: row 6 (id V0005): community: is required",
-        "bad.csv: row 7 (id V0006): geometry: lies outside Jinan",
-        "bad.csv: row 8 (id V0007): quancheng_app: must be true or false, not 'maybe'",
-        "bad.csv: row 9 (id V0001): id: is also the id of row 2",
-        "bad.csv: row 10 (id V0009): geometry: lies (partly) outside the sub-district",
+        "bad.csv: 电话: 不是图层「安全监管场所」的字段,表头须为字段名或中文名:",
+        "bad.csv: 第 2 行(编号 V0001): kind: 不是可选值:'大商场',可选 ",
+        "bad.csv: 第 5 行(编号 V0004): geometry: 坐标 lon/lat 不是数值:'abc', '",
+        "bad.csv: 第 6 行(编号 V0005): community: 为必填项 (is required)",
+        "bad.csv: 第 7 行(编号 V0006): geometry: 位于济南以外,经纬度是否颠倒?",
+        "bad.csv: 第 8 行(编号 V0007): quancheng_app: 须为 是 或 否,而不是 'maybe'",
+        "bad.csv: 第 9 行(编号 V0001): id: 与第 2 行的编号重复 (is also the id of 第 2 行)",
+        "bad.csv: 第 10 行(编号 V0009): geometry: 位于街道辖区以外(或部分在外)",
     ]
     problems = lines[1:-1]
     assert len(problems) == len(expected)
     for line, text in zip(problems, expected, strict=True):
         assert line.strip().startswith(text), (line, text)
     assert "(are lon and lat swapped?)" in problems[4]
-    assert "nothing was imported; the layer is unchanged" in result.stderr
+    assert "未导入,图层未改变 (nothing was imported; the layer is unchanged)" in result.stderr
     assert_unchanged(cli, "venues", before)
 
 
@@ -289,16 +291,15 @@ def test_validate_is_a_dry_run(cli, data_dir, tmp_path):
     pyogrio.write_dataframe(frame, source)
     result = cli("validate", source, "--layer", "parking")
     assert result.exit_code == 1
-    assert ("parking.gpkg: spaces: no column for this required field (泊位(个,示意))"
-            in result.stderr)
-    assert ": is required" not in result.stderr  # said once for the file, not per row
+    assert "parking.gpkg: spaces: 缺少必填字段「泊位(个,示意)」的列" in result.stderr
+    assert "(is required)" not in result.stderr  # said once for the file, not per row
     assert_unchanged(cli, "parking", before)
 
 
 def test_wrong_geometry_type(cli, data_dir):
     result = cli("validate", ROOT / "geodata" / "parcels.geojson", "--layer", "venues")
     assert result.exit_code == 1
-    assert "feature 1 (id P01): geometry: is a Polygon; layer venues takes Point" in result.stderr
+    assert "第 1 个要素(编号 P01): geometry: 几何类型为 Polygon,本图层只接受 Point" in result.stderr
 
 
 @pytest.mark.parametrize(("crs", "message"), [
@@ -329,13 +330,14 @@ def test_offset_of_projected_coordinates_is_refused(cli, tmp_path):
     ("broken.gpkg", "not a database", "GDAL cannot read it as GeoPackage"),
     ("broken.xlsx", "not a workbook", "is not an XLSX workbook"),
     ("empty.zip", None, "the zip holds no .shp file"),
-    ("noid.csv", "name,lon,lat\na,116.96,36.67\n", "has no 'id' column"),
+    ("nocrs.csv", "name,lon,lat\na,116.96,36.67\n", "表格不带坐标系,请选择坐标系"),
     ("nocoords.csv", "id,name\nK1,a\n", "no coordinate columns"),
     ("latin.csv", b"id,lon,lat\n\x80\x80,1,2\n", "is neither UTF-8 nor GB18030 (GBK) text"),
     ("deep.geojson", "[" * 100000 + "]" * 100000, "is nested too deeply to be GeoJSON"),
     ("bogus.geojson", '{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "K1", '
                       '"properties": {}, "geometry": {"type": "Bogus", "coordinates": [1]}}]}',
-     "feature 1 (id K1): geometry: cannot be read: Unknown geometry type: 'bogus'"),
+     "第 1 个要素(编号 K1): geometry: 几何无法读取 (cannot be read: Unknown geometry type: "
+     "'bogus')"),
 ])
 def test_unreadable_files(cli, data_dir, tmp_path, name, content, message):
     source = tmp_path / name
@@ -366,7 +368,7 @@ def test_a_boundary_that_leaves_layers_outside_is_refused(cli, data_dir, tmp_pat
     before = head(cli, "boundary")
     result = cli("import", source, "--layer", "boundary")
     assert result.exit_code == 1
-    assert "with this boundary, venues.geojson: feature V" in result.stderr
+    assert "按此边界,venues.geojson: feature V" in result.stderr
     assert "(that layer would no longer be valid)" in result.stderr
     assert_unchanged(cli, "boundary", before)
 
@@ -378,8 +380,8 @@ def test_removing_venues_with_records_warns(cli, data_dir, tmp_path):
                                  ensure_ascii=False), encoding="utf-8")
     result = cli("import", source, "--layer", "venues")
     assert result.exit_code == 0, result.output
-    assert "warning: 10 venue(s) with inspection records are not in the file: V0001," \
-        in result.output
+    assert "注意 (warning): 10 个有检查记录的场所不在文件中:V0001," in result.output
+    assert "(10 venue(s) with inspection records are not in the file: V0001," in result.output
     assert len(stored(cli, "venues")) == 343
 
 

@@ -190,7 +190,8 @@ def test_datetime_and_layers_without_dates(client):
     assert body["numberMatched"] == 0  # no venue has a place in time
     collection = client.get("/ogc/collections/garbage").get_json()
     built = sorted(f["properties"]["built"] for f in shipped("garbage"))
-    assert collection["extent"]["temporal"]["interval"] == [[built[0], built[-1]]]
+    assert collection["extent"]["temporal"]["interval"] == [
+        [f"{built[0]}T00:00:00+08:00", f"{built[-1]}T23:59:59+08:00"]]  # RFC 3339 date-times
     assert "temporal" not in client.get("/ogc/collections/venues").get_json()["extent"]
 
 

@@ -133,6 +133,9 @@ def test_print_view_shows_the_layers_asked_for_none_when_none(client):
     ],
 )
 def test_print_view_rejects_bad_state(client, query, text):
-    response = client.get(f"/print?{query}")
-    assert response.status_code == 400
+    response = client.get(f"/print?{query}")  # a page: the error page, in Chinese
+    assert response.status_code == 400 and 'hs-error-page' in response.get_data(
+        as_text=True)
+    assert text in response.get_data(as_text=True)
+    response = client.get(f"/print?{query}", headers={"Accept": "application/json"})
     assert text in response.get_json()["error"]

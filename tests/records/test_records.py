@@ -82,7 +82,7 @@ def test_recording_needs_an_inspector(app):
     assert response.status_code == 401
     body = response.get_json()
     assert body["ok"] is False and body["status"] == 401
-    assert body["error"].startswith("log in first (/login)")
+    assert body["error"].startswith("请先登录") and "log in first (/login)" in body["error"]
     app.extensions["users"].create("lingdao", PASSWORD, "leader", "李领导")
     leader = login(app.test_client(), "lingdao")
     response = record(leader, venue_id)

@@ -42,7 +42,8 @@ def test_integer_is_whole_and_within_bounds():
     assert params.integer("3.0", "n") == 3
     assert params.integer(None, "n", default=10) == 10
     assert params.integer("-4", "n", minimum=None) == -4
-    assert message(params.integer, "-1", "offset").startswith("offset 须为不小于 0 的整数 (")
+    assert message(params.integer, "-1", "offset").startswith(
+        "起始位置 offset 须为不小于 0 的整数 (")
     assert "n must be at least 1" in message(params.integer, "0", "n", minimum=1)
     assert "whole number" in message(params.integer, "2.5", "n")
     assert "n must be an integer" in message(params.integer, "ten", "n")
