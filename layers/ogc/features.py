@@ -228,15 +228,23 @@ def select(
         for box in _lonlat_boxes(query):
             hits.update(in_bbox(_clamp(box)))
         positions = sorted(hits)
-    for name, wanted in query.filters:
-        positions = [i for i in positions
-                     if _matches(_properties(loaded, i, live), name, wanted)]
+    positions = filter_properties(loaded, positions, query.filters, live)
     if query.period is not None:
         # A feature without a date has no place in time, so no time selects it.
         when = temporal_field(loaded.layer)
         start, end = query.period
         positions = [i for i in positions if when is not None
                      and _in_period(loaded.features[i]["properties"].get(when), start, end)]
+    return positions
+
+
+def filter_properties(loaded: LoadedLayer, positions: list[int],
+                      filters: Sequence[tuple[str, Any]],
+                      live: Mapping[str, Mapping[str, Any]] | None) -> list[int]:
+    """The positions whose properties (with `live` ones, by feature id) match every filter."""
+    for name, wanted in filters:
+        positions = [i for i in positions
+                     if _matches(_properties(loaded, i, live), name, wanted)]
     return positions
 
 
