@@ -217,12 +217,14 @@ def select(
     query: ItemsQuery,
     live: Mapping[str, Mapping[str, Any]] | None,
     in_bbox: Callable[[BBox], list[int]],
-) -> list[int]:
+) -> Sequence[int]:
     """Positions (in layer order) of the features that match the bbox and property filters.
 
-    `in_bbox` finds the positions in a lon/lat box (the app's spatial store)."""
+    `in_bbox` finds the positions in a lon/lat box (the app's spatial store). Without any
+    filter, a range: a page of a large layer costs its page, not a list of the layer."""
+    positions: Sequence[int]
     if query.bbox is None:
-        positions = list(range(len(loaded)))
+        positions = range(len(loaded))
     else:
         hits: set[int] = set()
         for box in _lonlat_boxes(query):
@@ -238,9 +240,9 @@ def select(
     return positions
 
 
-def filter_properties(loaded: LoadedLayer, positions: list[int],
+def filter_properties(loaded: LoadedLayer, positions: Sequence[int],
                       filters: Sequence[tuple[str, Any]],
-                      live: Mapping[str, Mapping[str, Any]] | None) -> list[int]:
+                      live: Mapping[str, Mapping[str, Any]] | None) -> Sequence[int]:
     """The positions whose properties (with `live` ones, by feature id) match every filter."""
     for name, wanted in filters:
         positions = [i for i in positions
