@@ -68,7 +68,8 @@ def _shareable(searched: Transformer) -> Transformer:
 
 
 def _crs_key(crs: CRS | str) -> str:
-    return crs.to_wkt() if isinstance(crs, CRS) else str(crs)
+    # What the CRS was made from ("EPSG:4548", a WKT ...): cheap, unlike to_wkt() (0.15 ms).
+    return crs.srs if isinstance(crs, CRS) else str(crs)
 
 
 _TO_METRIC = transformer(WGS84, METRIC, always_xy=True)

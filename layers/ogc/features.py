@@ -223,26 +223,36 @@ def select(
     query: ItemsQuery,
     live: Mapping[str, Mapping[str, Any]] | None,
     in_bbox: Callable[[BBox], list[int]],
-) -> list[int]:
+) -> Sequence[int]:
     """Positions (in layer order) of the features that match the bbox and property filters.
 
-    `in_bbox` finds the positions in a lon/lat box (the app's spatial store)."""
+    `in_bbox` finds the positions in a lon/lat box (the app's spatial store). Without any
+    filter, a range: a page of a large layer costs its page, not a list of the layer."""
+    positions: Sequence[int]
     if query.bbox is None:
-        positions = list(range(len(loaded)))
+        positions = range(len(loaded))
     else:
         hits: set[int] = set()
         for box in _lonlat_boxes(query):
             hits.update(in_bbox(_clamp(box)))
         positions = sorted(hits)
-    for name, wanted in query.filters:
-        positions = [i for i in positions
-                     if _matches(_properties(loaded, i, live), name, wanted)]
+    positions = filter_properties(loaded, positions, query.filters, live)
     if query.period is not None:
         # A feature without a date has no place in time, so no time selects it.
         when = temporal_field(loaded.layer)
         start, end = query.period
         positions = [i for i in positions if when is not None
                      and _in_period(loaded.features[i]["properties"].get(when), start, end)]
+    return positions
+
+
+def filter_properties(loaded: LoadedLayer, positions: Sequence[int],
+                      filters: Sequence[tuple[str, Any]],
+                      live: Mapping[str, Mapping[str, Any]] | None) -> Sequence[int]:
+    """The positions whose properties (with `live` ones, by feature id) match every filter."""
+    for name, wanted in filters:
+        positions = [i for i in positions
+                     if _matches(_properties(loaded, i, live), name, wanted)]
     return positions
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -171,11 +172,20 @@ def items(collection_id: str) -> Response:
     loaded = get_store().get(collection_id)
     query = ogc.parse_items_query(loaded.layer, request.args)
     html = wants_html()
-    # The live statuses of every venue only when a filter reads them; else the page's.
+    # Live statuses (from the records) only for the features the other filters leave
+    # (bbox, stored properties, datetime), and only when a filter reads them; else the
+    # page's: a small bbox costs its own venues' statuses, not the layer's.
     live_names = {field.name for field in live_queryables(loaded.layer)}
-    filtering_live = any(name in live_names for name, _ in query.filters)
-    live = live_properties(loaded) if filtering_live else None
-    positions = ogc.select(loaded, query, live, _bbox_positions(loaded))
+    live_filters = tuple((n, v) for n, v in query.filters if n in live_names)
+    live = None
+    if live_filters:
+        plain = replace(query, filters=tuple((n, v) for n, v in query.filters
+                                             if n not in live_names))
+        candidates = ogc.select(loaded, plain, None, _bbox_positions(loaded))
+        live = live_properties(loaded, [loaded.features[i] for i in candidates])
+        positions = ogc.filter_properties(loaded, candidates, live_filters, live)
+    else:
+        positions = ogc.select(loaded, query, None, _bbox_positions(loaded))
     page = positions[query.offset:query.offset + query.limit]
     if live is None:
         live = live_properties(loaded, [loaded.features[i] for i in page])

@@ -297,3 +297,31 @@ def test_html_escapes_data(client, tmp_path):
     html = app.test_client().get("/ogc/collections/parking/items?f=html").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_status_filter_in_a_bbox_looks_up_only_the_bboxs_venues(client, store,
+                                                                  monkeypatch):
+    """The live statuses are worked out for the venues the other filters leave, not the
+    layer's (a request's cost follows what it returns)."""
+    from layers.records.book import InspectionRecords
+
+    bbox = "116.955,36.655,116.965,36.665"
+    everything = client.get(f"/ogc/collections/venues/items?bbox={bbox}&limit=1000").get_json()
+    in_bbox = {f["id"] for f in everything["features"]}
+    expected = {f["id"] for f in everything["features"]
+                if f["properties"]["status"] == "逾期未检"}
+    asked: list[str] = []
+    real = InspectionRecords.statuses
+
+    def counting(self, venues, today):
+        venues = list(venues)
+        asked.extend(vid for vid, _ in venues)
+        return real(self, venues, today)
+
+    monkeypatch.setattr(InspectionRecords, "statuses", counting)
+    body = client.get(f"/ogc/collections/venues/items?bbox={bbox}&status=逾期未检"
+                      "&limit=1000").get_json()
+    assert {f["id"] for f in body["features"]} == expected and expected
+    assert body["numberMatched"] == len(expected)
+    assert asked and set(asked) <= in_bbox
+    assert len(in_bbox) < len(store.get("venues")) / 2  # a part of the layer
