@@ -98,7 +98,7 @@ def test_an_archive_of_too_many_files_is_refused(tmp_path):
 def test_a_feature_of_too_many_vertices_is_refused(tmp_path):
     path = write_geojson(tmp_path / "parking.geojson", [polygon_feature(2_000)])
     message = refused(path, ImportLimits(max_vertices_per_feature=1_000))
-    assert "每个要素的上限 1,000" in message and "feature 1(2,000 个)" in message
+    assert "每个要素的上限 1,000" in message and "第 1 个要素(2,000 个)" in message
 
 
 def test_a_layer_of_too_many_vertices_is_refused_before_parsing(tmp_path, monkeypatch):
