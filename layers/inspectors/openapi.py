@@ -18,6 +18,7 @@ from layers.inspectors.nearby import (
     MAX_OFFSET,
     MAX_RADIUS_M,
     NEARBY_LAYERS,
+    OVERDUE_LISTS,
     STATUS_FILTERS,
 )
 from layers.records.inspections import (
@@ -106,7 +107,7 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         return obj({"type": enum(["Feature"]), "id": string(), "geometry": ref("Geometry"),
                     "properties": properties})
 
-    hazard = obj({
+    hazard_properties: dict[str, Schema] = {
         "id": string(), "venue_id": string(), "inspection_id": string(),
         "category": enum(HAZARD_CATEGORIES), "description": string(),
         "found": DATE, "deadline": nullable(DATE),
@@ -117,7 +118,12 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
                              "actor": nullable(string(f"who took the step{ACCOUNTS_ONLY}"))},
                             required=["status", "date", "inspection_id"]),
                         "the hazard's steps, oldest first"),
-    })
+        "overdue_days": nullable(integer(
+            "in a venue's history: days an open hazard is past its deadline (超期未整改); "
+            "null when it is not", minimum=1)),
+    }
+    hazard = obj(hazard_properties, required=[k for k in hazard_properties
+                                              if k != "overdue_days"])
     inspection_properties: dict[str, Schema] = {
         "id": string(), "venue_id": string(), "date": DATE, "inspector": string(),
         "campaign": nullable(string("e.g. 复查 for a re-check")),
@@ -138,9 +144,8 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         "NearbyFeature": feature({"allOf": [
             {"anyOf": [layer_properties_ref(name) for name in NEARBY_LAYERS]},
             obj(BEARING)]}),
-        "OverdueVenue": feature({"allOf": [
-            live_venue, obj({"overdue": {"type": "boolean", "enum": [True]}}),
-            obj(BEARING, required=[])]}),
+        # overdue: true (of=inspection), or overdue_hazards > 0 (of=rectification)
+        "OverdueVenue": feature({"allOf": [live_venue, obj(BEARING, required=[])]}),
         "Hazard": hazard,
         "Inspection": inspection,
         "Written": obj({"ok": OK_TRUE, "inspection": ref("Inspection"),
@@ -215,7 +220,8 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                 query("status", array(enum(STATUS_FILTERS), minItems=1),
                       "venues only, comma-separated (any of them): due (next inspection "
                       f"within {DUE_SOON_DAYS} days), overdue (not inspected within its "
-                      "interval), hazard (a hazard open)", explode=False),
+                      "interval), hazard (a hazard open), late (a hazard open past its "
+                      "deadline: 超期未整改)", explode=False),
             ],
             ok=json_content(obj({
                 **collection,
@@ -243,14 +249,18 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                     "how far outside the sub-district (m); null inside", minimum=0)),
             }))),
         "/api/overdue": operation(
-            TAG, "getOverdueVenues", "Venues not inspected within their interval",
-            parameters=_point_params(required=False),
+            TAG, "getOverdueVenues", "Venues not inspected within their interval (逾期未检), "
+            "or with a hazard open past its deadline (超期未整改)",
+            parameters=[*_point_params(required=False),
+                        query("of", enum(OVERDUE_LISTS), "inspection (default: 逾期未检) or "
+                              "rectification (超期未整改)")],
             ok=json_content(obj({
                 **collection,
                 "features": array(ref("OverdueVenue"), "nearest first from the point (with "
                                   "distance_m, bearing_deg, direction), else the longest "
                                   "overdue first"),
-                "query": obj({"point": nullable(ref("QueryPoint"))}),
+                "query": obj({"point": nullable(ref("QueryPoint")),
+                              "of": enum(OVERDUE_LISTS)}),
             }), geojson),
             description="Give lon and lat (and crs) to sort by distance; one without the "
                         "other is 400."),

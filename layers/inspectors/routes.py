@@ -28,6 +28,7 @@ from layers.inspectors.nearby import (
     nearby_collection,
     overdue_collection,
     parse_nearby,
+    parse_overdue_list,
     parse_point,
 )
 from layers.records.inspections import (
@@ -39,6 +40,7 @@ from layers.records.inspections import (
     no_such_venue,
     parse_inspection,
     parse_recheck,
+    with_overdue_days,
 )
 from layers.web.context import (
     geojson_response,
@@ -120,15 +122,16 @@ def api_locate():
 
 @bp.get("/api/overdue")
 def api_overdue():
+    of = parse_overdue_list(request.args.get("of"))
     given = any(request.args.get(k) for k in ("lon", "lat"))
     point = parse_point(request.args) if given else None
-    return geojson_response(overdue_collection(get_store(), venue_statuses(), point))
+    return geojson_response(overdue_collection(get_store(), venue_statuses(), point, of))
 
 
 @bp.get("/api/venues/<venue_id>/history")
 def api_venue_history(venue_id: str):
     venue = venue_feature(venue_id)
-    history = get_inspections().history(venue_id)
+    history = with_overdue_days(get_inspections().history(venue_id), today())
     if current_user() is None:
         history = without_accounts(history)
     return jsonify({"venue": venue, **history})

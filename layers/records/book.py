@@ -24,6 +24,7 @@ from layers.records import audit
 from layers.records.inspections import (
     OPEN_HAZARD_STATUSES,
     RECHECK_CAMPAIGN,
+    LateHazards,
     NewInspection,
     NewRecheck,
     VenueStatus,
@@ -85,18 +86,24 @@ class InspectionRecords:
                  ) -> dict[str, VenueStatus]:
         """venue_id -> status, for (venue_id, kind) pairs."""
         venues = list(venues)
+        day = today.isoformat()
+        late: dict[str, tuple[int, str]]
         if not venues:
-            last, open_counts = {}, {}
+            last, open_counts, late = {}, {}, {}
         elif len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the whole table
             ids = [vid for vid, _ in venues]
             with self.tables.glancing() as db:
                 last = db.last_inspections(ids)
                 open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES, ids)
+                late = db.late_hazards(OPEN_HAZARD_STATUSES, day, ids) if open_counts else {}
         else:
-            last = self.last_inspections()
-            open_counts = self.open_hazard_counts()
+            with self.tables.reading() as db:
+                last = db.last_inspections()
+                open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES)
+                late = db.late_hazards(OPEN_HAZARD_STATUSES, day)
         return {
-            vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today)
+            vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today,
+                              LateHazards(*late[vid]) if vid in late else None)
             for vid, kind in venues
         }
 
@@ -197,6 +204,11 @@ class InspectionRecords:
                 "inspection_count": total,
                 "open_hazards": [_hazard_dict(db, row) for row in open_rows],
             }
+
+    def inspections_since(self, date: dt.date) -> int:
+        """How many inspections are dated on or after `date`."""
+        with self.tables.reading() as db:
+            return db.inspections_since(date.isoformat())
 
     def hazard(self, hazard_id: str) -> dict[str, Any]:
         with self.tables.reading() as db:

@@ -6,6 +6,7 @@ history (geodata/inspections.csv, geodata/hazards.csv), then growing with the
 records inspectors make. A venue's status on every map and list follows from
 its records:
 
+- 超期未整改: a hazard found is not yet rectified and its deadline (整改期限) has passed;
 - 隐患未改: a hazard found is not yet rectified (立案 or 整改中);
 - 逾期未检: no inspection within the interval of the venue's kind;
 - 合格: neither.
@@ -32,6 +33,7 @@ from layers.catalogue.live import (
     STATUS_HAZARD,
     STATUS_OK,
     STATUS_OVERDUE,
+    STATUS_RECTIFICATION_OVERDUE,
     VENUE_LIVE_NAMES,
 )
 from layers.catalogue.live import STATUSES as STATUSES  # re-exported
@@ -75,6 +77,8 @@ class VenueStatus:
     open_hazards: int
     due_soon: bool  # next_due within DUE_SOON_DAYS (and not yet overdue)
     overdue: bool = False  # not inspected within its interval (whatever its hazards)
+    overdue_hazards: int = 0  # open hazards past their deadline (超期未整改)
+    rectification_overdue_days: int = 0  # days past the earliest such deadline
 
     def as_properties(self) -> dict[str, Any]:
         """The venue's live properties, as catalogue.live declares them."""
@@ -85,21 +89,66 @@ class VenueStatus:
 STATUS_PROPERTIES = VENUE_LIVE_NAMES
 
 
+@dataclass(frozen=True)
+class LateHazards:
+    """A venue's open hazards past their deadline: how many, and the earliest deadline."""
+
+    count: int
+    earliest_deadline: str  # YYYY-MM-DD
+
+
+def days_overdue(deadline: str | None, today: dt.date) -> int:
+    """Days a rectification deadline lies behind today (0 when none or not yet passed)."""
+    if not deadline:
+        return 0
+    return max(0, (today - dt.date.fromisoformat(deadline)).days)
+
+
+def hazard_overdue_days(hazard: Mapping[str, Any], today: dt.date) -> int | None:
+    """Days an open hazard is past its deadline (超期未整改); None when it is not."""
+    if hazard.get("status") not in OPEN_HAZARD_STATUSES:
+        return None
+    days = days_overdue(hazard.get("deadline"), today)
+    return days or None
+
+
+def with_overdue_days(history: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """A venue's history (book.history) with each hazard's `overdue_days`: the days an
+    open hazard is past its deadline (超期未整改), else None."""
+
+    def hazard(h: dict[str, Any]) -> dict[str, Any]:
+        return {**h, "overdue_days": hazard_overdue_days(h, today)}
+
+    def inspection(i: dict[str, Any]) -> dict[str, Any]:
+        return {**i, "hazards": [hazard(h) for h in i["hazards"]],
+                "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
+
+    return {**history, "inspections": [inspection(i) for i in history["inspections"]],
+            "open_hazards": [hazard(h) for h in history["open_hazards"]]}
+
+
 def venue_status(
-    kind: str, last: str | None, open_hazards: int, today: dt.date
+    kind: str, last: str | None, open_hazards: int, today: dt.date,
+    late: LateHazards | None = None,
 ) -> VenueStatus:
-    """The status of one venue from its last inspection date and open hazards."""
+    """The status of one venue from its last inspection date, open hazards and the
+    open hazards past their deadline (`late`)."""
     interval = dt.timedelta(days=interval_days(kind))
     next_due = (dt.date.fromisoformat(last) + interval) if last else today
     overdue = next_due < today or last is None
-    if open_hazards:
+    late_count = late.count if late else 0
+    late_days = days_overdue(late.earliest_deadline, today) if late else 0
+    if late_count:
+        status = STATUS_RECTIFICATION_OVERDUE
+    elif open_hazards:
         status = STATUS_HAZARD
     elif overdue:
         status = STATUS_OVERDUE
     else:
         status = STATUS_OK
     due_soon = not overdue and (next_due - today).days <= DUE_SOON_DAYS
-    return VenueStatus(status, last, next_due.isoformat(), open_hazards, due_soon, overdue)
+    return VenueStatus(status, last, next_due.isoformat(), open_hazards, due_soon, overdue,
+                       late_count, late_days)
 
 
 # --- what an inspector sends, validated before anything is stored -----------

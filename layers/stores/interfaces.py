@@ -97,6 +97,7 @@ class RecordStore(Protocol):
                        ) -> dict[str, Any]: ...
     def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]: ...
     def hazard(self, hazard_id: str) -> dict[str, Any]: ...
+    def inspections_since(self, date: dt.date) -> int: ...
 
 
 class UserStore(Protocol):
@@ -200,6 +201,16 @@ class RecordReads(Protocol):
     def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
                       ) -> dict[str, int]:
         """venue_id -> how many of its hazards are in these statuses (None: every venue)."""
+        ...
+
+    def inspections_since(self, date: str) -> int:
+        """How many inspections are dated on or after `date`."""
+        ...
+
+    def late_hazards(self, statuses: Sequence[str], before: str,
+                     venue_ids: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
+        """venue_id -> (how many of its hazards in these statuses have a deadline before
+        `before`, the earliest such deadline), for venues that have any (None: every venue)."""
         ...
 
 

@@ -18,6 +18,7 @@
     nearby: null, // the /api/nearby FeatureCollection shown: its pages so far, nearest first
     nearbyQuery: 0, // counts the list's queries: a page that comes back late is dropped
     overdue: null,
+    late: null, // /api/overdue?of=rectification: venues with a hazard past its deadline (超期未整改)
     venueId: null, // the venue whose detail is open
     tab: "nearby",
   };
@@ -121,6 +122,22 @@
   });
   document.addEventListener("huaishu:basemapfallback", () => { basemap = "none"; });
   Inspect.basemap = () => basemap;
+  // The venues' status colours (the catalogue's one palette, as on the overview map).
+  const legend = L.control({ position: "bottomleft" });
+  legend.onAdd = () => {
+    const box = el("div", null, "hs-legend");
+    box.id = "inspect-legend";
+    for (const [status, color] of Object.entries(STATUS_COLORS)) {
+      const row = el("div");
+      const swatch = el("span", null, "hs-legend-swatch");
+      swatch.style.background = color;
+      row.appendChild(swatch);
+      row.appendChild(el("span", status));
+      box.appendChild(row);
+    }
+    return box;
+  };
+  legend.addTo(map);
   const baseLayers = L.layerGroup().addTo(map);
   const resultLayer = L.layerGroup().addTo(map);
   const hereLayer = L.layerGroup().addTo(map);
@@ -358,16 +375,32 @@
     show(more, total > shown && state.tab === "nearby" && !state.venueId);
   }
 
+  // The two overdue lists, nearest first from the point chosen: 逾期未检 (inspection) and
+  // 超期未整改 (rectification past a hazard's deadline).
   async function loadOverdue() {
-    const params = state.point ? "?lon=" + state.point.lon + "&lat=" + state.point.lat : "";
+    await Promise.all([loadOverdueList("inspection"), loadOverdueList("rectification")]);
+  }
+
+  const OVERDUE_LISTS = {
+    inspection: { key: "overdue", list: "overdue", count: "overdue-count", title: "逾期未检" },
+    rectification: { key: "late", list: "late", count: "late-count", title: "超期未整改" },
+  };
+
+  async function loadOverdueList(of) {
+    const which = OVERDUE_LISTS[of];
+    const params = new URLSearchParams({ of: of });
+    if (state.point) {
+      params.set("lon", state.point.lon);
+      params.set("lat", state.point.lat);
+    }
     try {
-      state.overdue = await getJson(config.api.overdue + params);
+      state[which.key] = await getJson(config.api.overdue + "?" + params.toString());
     } catch (error) {
-      message("无法查询逾期场所:" + error.message);
+      message("无法查询" + which.title + "的场所:" + error.message);
       return;
     }
-    renderList($("overdue"), state.overdue, "venues", "没有逾期未检的场所。");
-    $("overdue-count").textContent = "(" + state.overdue.total + ")";
+    renderList($(which.list), state[which.key], "venues", "没有" + which.title + "的场所。");
+    $(which.count).textContent = "(" + state[which.key].total + ")";
   }
 
   function layerTitle(name) {
@@ -403,6 +436,10 @@
         const facts = ["上次检查 " + (p.last_inspection || "无"), live.next_due.label + " " + p.next_due];
         if (p.open_hazards) facts.push(live.open_hazards.label + " " + p.open_hazards);
         button.appendChild(el("div", facts.join(" · "), "hs-item-facts"));
+        if (p.overdue_hazards) {
+          button.appendChild(el("div", "超期未整改 " + p.overdue_hazards + " 处,已超期 " +
+            p.rectification_overdue_days + " 天", "hs-item-late"));
+        }
       } else if (layer === "garbage") {
         button.appendChild(el("div", "垃圾桶 " + p.bins + " 个 · " + (p.kinds || []).join("、"), "hs-item-facts"));
       } else if (layer === "parking") {
@@ -415,24 +452,29 @@
   }
 
   function statusBadge(props) {
-    const badge = el("span", props.status, "hs-badge");
+    const badge = el("span", statusText(props), "hs-badge");
     badge.style.background = STATUS_COLORS[props.status] || config.unknownColor;
     if (props.due_soon && props.status === "合格") badge.title = config.dueSoonDays + "天内应检";
     return badge;
   }
 
+  // A venue's status as its badge says it: 超期未整改 with the days past the deadline.
+  function statusText(props) {
+    return props.rectification_overdue_days ? props.status + " " + props.rectification_overdue_days + "天" : props.status;
+  }
+
+  const TABS = { nearby: "results", overdue: "overdue", late: "late" }; // tab -> its list
   function setTab(tab) {
     state.tab = tab;
-    $("tab-nearby").setAttribute("aria-selected", String(tab === "nearby"));
-    $("tab-overdue").setAttribute("aria-selected", String(tab === "overdue"));
-    if (!state.venueId) {
-      show($("results"), tab === "nearby");
-      show($("overdue"), tab === "overdue");
+    for (const [name, list] of Object.entries(TABS)) {
+      $("tab-" + name).setAttribute("aria-selected", String(tab === name));
+      if (!state.venueId) show($(list), tab === name);
     }
     if (state.nearby) showNearbyCount();
   }
-  $("tab-nearby").addEventListener("click", () => { closeDetail(); setTab("nearby"); });
-  $("tab-overdue").addEventListener("click", () => { closeDetail(); setTab("overdue"); });
+  for (const name of Object.keys(TABS)) {
+    $("tab-" + name).addEventListener("click", () => { closeDetail(); setTab(name); });
+  }
 
   for (const id of ["f-layer", "f-radius", "f-kind", "f-status"]) {
     $(id).addEventListener("change", () => {
@@ -470,8 +512,7 @@
     }
     state.venueId = venueId;
     renderDetail(data);
-    show($("results"), false);
-    show($("overdue"), false);
+    for (const list of Object.values(TABS)) show($(list), false);
     show($("nearby-more"), false);
     show($("detail"), true);
     const [lon, lat] = data.venue.geometry.coordinates;
@@ -507,7 +548,7 @@
     $("detail-meta").textContent = [p.category, p.kind, p.address, p.community,
       "每 " + interval + " 天检查一次"].join(" · ");
     const badge = $("detail-status");
-    badge.textContent = p.status;
+    badge.textContent = statusText(p);
     badge.style.background = STATUS_COLORS[p.status] || config.unknownColor;
     $("detail-last").textContent = p.last_inspection || "无";
     $("detail-next").textContent = p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(" + config.dueSoonDays + "天内)" : "");
@@ -540,6 +581,7 @@
       item.dataset.hazard = h.id;
       const head = el("div");
       head.appendChild(el("span", h.status, "hs-tag hs-tag-" + (h.status === "立案" ? "filed" : "fixing")));
+      if (h.overdue_days) head.appendChild(lateTag(h));
       head.appendChild(el("span", " " + hazardText(h)));
       item.appendChild(head);
       item.appendChild(el("div", "发现 " + h.found + " · 整改期限 " + (h.deadline || "无") + " · 编号 " + h.id, "hs-meta"));
@@ -551,6 +593,13 @@
       }
       list.appendChild(item);
     }
+  }
+
+  // 超期未整改: an open hazard past its deadline, with the days.
+  function lateTag(h) {
+    const tag = el("span", "超期未整改 " + h.overdue_days + " 天", "hs-tag hs-tag-late");
+    tag.style.background = STATUS_COLORS["超期未整改"];
+    return tag;
   }
 
   function renderHistory(data) {
@@ -566,8 +615,10 @@
       head.appendChild(el("span", ins.result, ins.result === "合格" ? "hs-ok" : "hs-bad"));
       item.appendChild(head);
       for (const h of ins.hazards) {
-        item.appendChild(el("div", "发现:" + hazardText(h) + "(" + h.status +
-          (h.rectified ? "," + h.rectified + " 整改" : "") + ")", "hs-meta"));
+        const line = el("div", "发现:" + hazardText(h) + "(" + h.status +
+          (h.rectified ? "," + h.rectified + " 整改" : "") + ")", "hs-meta");
+        if (h.overdue_days) line.appendChild(lateTag(h));
+        item.appendChild(line);
       }
       for (const h of ins.closed_hazards) {
         item.appendChild(el("div", "复查已整改:" + hazardText(h), "hs-meta"));
@@ -773,6 +824,7 @@
     } else {
       await loadOverdue();
     }
+    if (TABS[params.get("list")]) setTab(params.get("list")); // e.g. from the dashboard
     if (startVenue) await openVenue(startVenue);
     document.body.dataset.ready = "true";
   })();

@@ -197,7 +197,44 @@ def test_tap_on_the_map_and_overdue_list(server, phone):
         "() => Inspect.state.overdue && Inspect.state.overdue.query.point !== null")
     distances = page.evaluate("Inspect.state.overdue.features.map(f => f.properties.distance_m)")
     assert len(distances) == 30 and distances == sorted(distances)
-    assert page.locator("#overdue .hs-badge").first.inner_text() in ("逾期未检", "隐患未改")
+    badge = page.locator("#overdue .hs-badge").first.inner_text()
+    assert badge.startswith(("逾期未检", "隐患未改", "超期未整改"))
+    assert_stayed_local(page)
+
+
+def test_hazards_past_their_deadline_show_as_such_with_their_days(server, inspect_app, phone,
+                                                                   screenshot_dir):
+    """超期未整改: its tab (nearest first), the days on the list, the venue and the hazard."""
+    late = inspect_app.test_client().get(
+        "/api/overdue?of=rectification&lon=116.964&lat=36.662").get_json()["features"]
+    assert late  # the shipped history has hazards past their deadline on TODAY
+    page = phone
+    page.goto(server.url + "/inspect?lon=116.964&lat=36.662&crs=wgs84")
+    expect(page.locator("#late-count")).to_have_text(f"({len(late)})")
+    expect(page.locator("#inspect-legend")).to_contain_text("超期未整改")
+    page.click("#tab-late")
+    first = late[0]["properties"]
+    days = first["rectification_overdue_days"]
+    item = page.locator("#late .hs-item").first
+    expect(item.locator(".hs-badge")).to_have_text(f"超期未整改 {days}天")
+    expect(item.locator(".hs-item-late")).to_have_text(
+        f"超期未整改 {first['overdue_hazards']} 处,已超期 {days} 天")
+    # The filter of the nearby list.
+    page.select_option("#f-status", "late")
+    page.wait_for_function("() => Inspect.state.nearby && Inspect.state.nearby.query.status[0]"
+                           " === 'late'")
+    statuses = page.evaluate("Inspect.state.nearby.features.map(f => f.properties.status)")
+    assert statuses and set(statuses) == {"超期未整改"}
+    # The venue: its badge and each hazard past its deadline with its days.
+    page.click("#tab-late")
+    item.click()
+    expect(page.locator("#detail-status")).to_have_text(f"超期未整改 {days}天")
+    history = inspect_app.test_client().get(
+        f"/api/venues/{late[0]['id']}/history").get_json()
+    expected = [f"超期未整改 {h['overdue_days']} 天" for h in history["open_hazards"]
+                if h["overdue_days"]]
+    expect(page.locator("#detail-hazards .hs-tag-late")).to_have_text(expected)
+    page.screenshot(path=str(screenshot_dir / "inspect-late.png"))
     assert_stayed_local(page)
 
 

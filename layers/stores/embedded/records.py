@@ -82,6 +82,23 @@ class SqliteRecordReads:
             f" ({_marks(statuses)}) GROUP BY venue_id", [*params, *statuses]).fetchall())
 
 
+    def inspections_since(self, date: str) -> int:
+        count: int = self.db.execute("SELECT count(*) FROM inspections WHERE date >= ?",
+                                     (date,)).fetchone()[0]
+        return count
+
+    def late_hazards(self, statuses: Sequence[str], before: str,
+                     venue_ids: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
+        where, params = "", list(venue_ids or ())
+        if venue_ids is not None:
+            where = f" venue_id IN ({_marks(venue_ids)}) AND"
+        rows = self.db.execute(
+            f"SELECT venue_id, count(*), min(deadline) FROM hazards WHERE{where} status IN"
+            f" ({_marks(statuses)}) AND deadline IS NOT NULL AND deadline < ?"
+            " GROUP BY venue_id", [*params, *statuses, before]).fetchall()
+        return {vid: (n, first) for vid, n, first in rows}
+
+
 class SqliteRecordWrites(SqliteRecordReads, SqliteAudit):
     """`RecordWrites` in a write transaction (BEGIN IMMEDIATE)."""
 

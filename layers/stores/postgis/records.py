@@ -72,6 +72,20 @@ class PostgisRecordReads(Tables):
         return {row["venue_id"]: row["n"] for row in rows}
 
 
+    def inspections_since(self, date: str) -> int:
+        return int(self.value("SELECT count(*) FROM inspections WHERE date >= %s", (date,)))
+
+    def late_hazards(self, statuses: Sequence[str], before: str,
+                     venue_ids: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
+        where, params = "", [list(statuses), before]
+        if venue_ids is not None:
+            where, params = " AND venue_id = ANY(%s)", [*params, list(venue_ids)]
+        rows = self.rows("SELECT venue_id, count(*) AS n, min(deadline) AS first FROM hazards"
+                         " WHERE status = ANY(%s) AND deadline IS NOT NULL AND deadline < %s"
+                         f"{where} GROUP BY venue_id", params)
+        return {row["venue_id"]: (row["n"], row["first"]) for row in rows}
+
+
 class PostgisRecordWrites(PostgisRecordReads, PostgisAudit):
     """`RecordWrites` in a transaction holding the records' advisory lock."""
 
