@@ -24,9 +24,11 @@ from layers.inspectors.nearby import (
 from layers.records.inspections import (
     HAZARD_CATEGORIES,
     HAZARD_STATUSES,
+    MAX_ACCURACY_M,
     MAX_DEADLINE_DAYS,
     MAX_HAZARDS_PER_INSPECTION,
     MAX_LENGTH,
+    OFF_SITE_M,
     RESULTS,
     STATUS_PROPERTIES,
 )
@@ -130,11 +132,19 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         "result": enum(RESULTS), "note": nullable(string()),
         "recorded_by": nullable(string("the login name of the user who recorded it"
                                        + ACCOUNTS_ONLY)),
+        "position": nullable(obj({
+            "lon": number(), "lat": number(),
+            "accuracy_m": nullable(number("the phone's accuracy (m)", minimum=0)),
+            "distance_m": number("in a venue's history: to the venue (m, geodesic)", minimum=0),
+            "off_site": {"type": "boolean", "description": "in a venue's history: farther "
+                         f"than {OFF_SITE_M:g} m from the venue (非现场记录)"},
+        }, required=["lon", "lat", "accuracy_m"], description="where the phone was when the "
+           "record was made, when the browser gave it" + ACCOUNTS_ONLY)),
         "hazards": array(ref("Hazard"), "the hazards it found"),
         "closed_hazards": array(ref("Hazard"), "the hazards it closed (a re-check)"),
     }
-    inspection = obj(inspection_properties,
-                     required=[k for k in inspection_properties if k != "recorded_by"])
+    inspection = obj(inspection_properties, required=[
+        k for k in inspection_properties if k not in ("recorded_by", "position")])
     point = obj({"lon": number(), "lat": number(), "crs": enum(SYSTEMS),
                  "input": array(number(), "lon, lat as given", minItems=2, maxItems=2)},
                 description="the query point in WGS84, and as given")
@@ -170,17 +180,21 @@ def _bodies() -> dict[str, Schema]:
         "deadline": {**DATE, "description": "rectify by (on or after the inspection, at most "
                                             f"{MAX_DEADLINE_DAYS} days later)"},
     })
+    position = obj({
+        "lon": number(minimum=-180, maximum=180), "lat": number(minimum=-90, maximum=90),
+        "accuracy_m": nullable(number(minimum=0, maximum=MAX_ACCURACY_M)),
+    }, required=["lon", "lat"], description="where the phone is (WGS84), when it knows")
     return {
         "inspection": obj({
             "venue_id": venue_id, "date": date, "inspector": inspector,
             "result": enum(RESULTS, "发现隐患 needs hazards, 合格 none"),
             "hazards": array(new_hazard, "filed as 立案", maxItems=MAX_HAZARDS_PER_INSPECTION),
-            "note": note}, required=["venue_id", "inspector", "result"]),
+            "note": note, "position": position}, required=["venue_id", "inspector", "result"]),
         "recheck": obj({
             "venue_id": venue_id, "date": date, "inspector": inspector,
             "closed": array(string(minLength=1), "hazards of the venue in 整改中 found "
                             "rectified (已整改)", uniqueItems=True),
-            "note": note}, required=["venue_id", "inspector"]),
+            "note": note, "position": position}, required=["venue_id", "inspector"]),
         "hazard_status": obj({"status": enum(["整改中"], "the venue has started to rectify "
                                                      "(已整改 is set by a re-check)")}),
     }

@@ -41,6 +41,7 @@ from layers.records.inspections import (
     parse_inspection,
     parse_recheck,
     with_overdue_days,
+    with_position_checks,
 )
 from layers.web.context import (
     geojson_response,
@@ -131,7 +132,9 @@ def api_overdue():
 @bp.get("/api/venues/<venue_id>/history")
 def api_venue_history(venue_id: str):
     venue = venue_feature(venue_id)
-    history = with_overdue_days(get_inspections().history(venue_id), today())
+    lon, lat = venue["geometry"]["coordinates"][:2]
+    history = with_position_checks(
+        with_overdue_days(get_inspections().history(venue_id), today()), lon, lat)
     if current_user() is None:
         history = without_accounts(history)
     return jsonify({"venue": venue, **history})
@@ -140,14 +143,15 @@ def api_venue_history(venue_id: str):
 def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
     """A venue's history for visitors not logged in: without the accounts that wrote it
     (an inspection's `recorded_by`, the login name; a hazard step's `actor`, the name of
-    the user or inspector who took it). The inspector written on each record stays."""
+    the user or inspector who took it) nor where their phones were (`position`). The
+    inspector written on each record stays."""
 
     def hazard(h: dict[str, Any]) -> dict[str, Any]:
         return {**h, "events": [{k: v for k, v in e.items() if k != "actor"}
                                 for e in h["events"]]}
 
     def inspection(i: dict[str, Any]) -> dict[str, Any]:
-        return {**{k: v for k, v in i.items() if k != "recorded_by"},
+        return {**{k: v for k, v in i.items() if k not in ("recorded_by", "position")},
                 "hazards": [hazard(h) for h in i["hazards"]],
                 "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
 
@@ -223,6 +227,7 @@ def inspect_page():
         "intervals": {**INTERVAL_DAYS, "default": DEFAULT_INTERVAL_DAYS},
         "hazardCategories": list(HAZARD_CATEGORIES),
         "statusColors": VENUE_STATUS_COLORS,
+        "statusOrder": list(VENUE_STATUS_COLORS),  # worst first (JSON objects lose the order)
         # The catalogue's styles of the layers the page draws.
         "styles": {name: leaflet_style(get_layer(name))
                    for name in (*NEARBY_LAYERS, "communities", "boundary")},

@@ -118,6 +118,9 @@ class InspectionRecords:
                 "id": inspection_id, "venue_id": new.venue_id, "date": new.date,
                 "inspector": new.inspector, "campaign": None, "result": new.result,
                 "note": new.note, "recorded_by": recorded_by})
+            if new.position is not None:
+                p = new.position
+                db.insert_position(inspection_id, p.lon, p.lat, p.accuracy_m)
             for hazard in new.hazards:
                 hazard_id = HAZARD_IDS.next(db)
                 db.insert_hazard({
@@ -181,6 +184,9 @@ class InspectionRecords:
                 "inspector": new.inspector, "campaign": RECHECK_CAMPAIGN,
                 "result": "发现隐患" if still_open else "合格", "note": new.note,
                 "recorded_by": recorded_by})
+            if new.position is not None:
+                p = new.position
+                db.insert_position(inspection_id, p.lon, p.lat, p.accuracy_m)
             for hazard_id in new.closed:
                 db.set_hazard_status(hazard_id, RECTIFIED, rectified=new.date)
                 db.add_hazard_event(hazard_id, RECTIFIED, new.date, inspection_id,
@@ -233,6 +239,7 @@ def _inspection(db: RecordReads, inspection_id: str) -> dict[str, Any]:
                        f"{inspection_id!r})")
     return {
         **row,
+        "position": db.inspection_position(inspection_id),
         "hazards": [_hazard_dict(db, h) for h in db.hazards_found(inspection_id)],
         "closed_hazards": [_hazard_dict(db, h)
                            for h in db.hazards_moved(inspection_id, RECTIFIED)],

@@ -23,9 +23,12 @@ Every transition is kept in `hazard_events`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from pyproj import Geod
 
 # The statuses and the live properties a status adds to a venue: see catalogue.live.
 from layers.catalogue.live import (
@@ -64,6 +67,12 @@ MAX_HAZARDS_PER_INSPECTION = 20
 MAX_DEADLINE_DAYS = 365  # a rectification deadline lies at most this long after finding
 EARLIEST_DATE = dt.date(2000, 1, 1)
 MAX_LENGTH = {"inspector": 50, "description": 200, "note": 500}
+# A record made farther than this from its venue is marked 非现场记录 for review.
+OFF_SITE_M = 200.0
+MAX_ACCURACY_M = 100_000.0  # a phone's accuracy beyond this is no position at all
+
+_GEOD = Geod(ellps="WGS84")
+
 
 def interval_days(kind: str) -> int:
     return INTERVAL_DAYS.get(kind, DEFAULT_INTERVAL_DAYS)
@@ -162,6 +171,15 @@ class NewHazard:
 
 
 @dataclass(frozen=True)
+class Position:
+    """Where the phone was when the record was made (WGS84), as the browser gave it."""
+
+    lon: float
+    lat: float
+    accuracy_m: float | None
+
+
+@dataclass(frozen=True)
 class NewInspection:
     venue_id: str
     date: str  # YYYY-MM-DD
@@ -169,6 +187,7 @@ class NewInspection:
     result: str
     note: str | None
     hazards: tuple[NewHazard, ...]
+    position: Position | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +199,7 @@ class NewRecheck:
     inspector: str
     note: str | None
     closed: tuple[str, ...]
+    position: Position | None = None
 
 
 class Label(NamedTuple):
@@ -244,6 +264,7 @@ def parse_inspection(
         result=result,
         note=_optional_text(data.get("note"), "note", labels["note"]),
         hazards=hazards,
+        position=parse_position(data.get("position")),
     )
 
 
@@ -265,7 +286,47 @@ def parse_recheck(
         inspector=_text(data.get("inspector"), "inspector", labels["inspector"]),
         note=_optional_text(data.get("note"), "note", labels["note"]),
         closed=tuple(closed),
+        position=parse_position(data.get("position")),
     )
+
+
+def parse_position(raw: Any) -> Position | None:
+    """`position`: {lon, lat, accuracy_m} of the phone (WGS84 degrees, metres), or absent."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise BadRequest("位置须为对象 {lon, lat, accuracy_m} (position must be an object "
+                         "{lon, lat, accuracy_m})")
+
+    def number(key: str, low: float, high: float, what: str) -> float:
+        value = raw.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value) or not low <= value <= high:
+            raise BadRequest(f"位置的{what}须为 {low:g} 到 {high:g} 之间的数 (position {key} "
+                             f"must be a number from {low:g} to {high:g}, not {value!r})")
+        return float(value)
+
+    lon = number("lon", -180, 180, "经度")
+    lat = number("lat", -90, 90, "纬度")
+    accuracy = (None if raw.get("accuracy_m") is None
+                else number("accuracy_m", 0, MAX_ACCURACY_M, "精度（米）"))
+    return Position(lon, lat, accuracy)
+
+
+def with_position_checks(history: dict[str, Any], venue_lon: float, venue_lat: float
+                         ) -> dict[str, Any]:
+    """A venue's history with each record's position measured to the venue: `distance_m`
+    (geodesic) and `off_site` (farther than OFF_SITE_M: 非现场记录)."""
+
+    def inspection(i: dict[str, Any]) -> dict[str, Any]:
+        where = i.get("position")
+        if not where:
+            return i
+        distance = float(_GEOD.inv(venue_lon, venue_lat, where["lon"], where["lat"])[2])
+        return {**i, "position": {**where, "distance_m": round(distance, 1),
+                                  "off_site": distance > OFF_SITE_M}}
+
+    return {**history, "inspections": [inspection(i) for i in history["inspections"]]}
 
 
 def _venue(data: Mapping[str, Any], venue_exists: Callable[[str], bool]) -> str:

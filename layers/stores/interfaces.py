@@ -203,6 +203,10 @@ class RecordReads(Protocol):
         """venue_id -> how many of its hazards are in these statuses (None: every venue)."""
         ...
 
+    def inspection_position(self, inspection_id: str) -> Row | None:
+        """lon, lat, accuracy_m of where the phone was, when it was given."""
+        ...
+
     def inspections_since(self, date: str) -> int:
         """How many inspections are dated on or after `date`."""
         ...
@@ -224,6 +228,9 @@ class RecordWrites(RecordReads, AuditSink, Protocol):
     def insert_inspection(self, row: Row) -> None:
         """id, venue_id, date, inspector, campaign, result, note, recorded_by."""
         ...
+
+    def insert_position(self, inspection_id: str, lon: float, lat: float,
+                        accuracy_m: float | None) -> None: ...
 
     def insert_hazard(self, row: Row) -> None:
         """id, venue_id, inspection_id, category, description, found, deadline, status."""

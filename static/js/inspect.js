@@ -53,13 +53,34 @@
   const READ_REFUSED = { 401: "请先登录(或登录已失效,请重新登录)。", 403: "当前账号没有查看此内容的权限。" };
   const WRITE_REFUSED = { 401: "登录已失效,请重新登录。", 403: "当前账号没有记录检查的权限。" };
 
+  // The browser's own failures (「Failed to fetch」, a proxy's HTML page) in Chinese; the
+  // API's own messages (Chinese first) as they are.
+  const NETWORK_DOWN = "网络未连接或服务器无响应";
+  function inChinese(error) {
+    if (error instanceof TypeError) return new Error(NETWORK_DOWN);
+    const status = /^HTTP (\d+)$/.exec(error.message);
+    if (status) return new Error("服务器未能处理(HTTP " + status[1] + ")");
+    return error;
+  }
+
   function getJson(url) {
-    return HS.getJson(url, READ_REFUSED);
+    return HS.getJson(url, READ_REFUSED).catch((error) => { throw inChinese(error); });
   }
 
   function postJson(url, data) {
-    return HS.postJson(url, data, WRITE_REFUSED);
+    return HS.postJson(url, data, WRITE_REFUSED).catch((error) => { throw inChinese(error); });
   }
+
+  // What a write recorded, said at the bottom of the screen (whatever is scrolled into view).
+  let noticeTimer = null;
+  function notice(text) {
+    const box = $("notice");
+    box.textContent = text;
+    show(box, true);
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => show(box, false), 12000);
+  }
+  $("notice").addEventListener("click", () => show($("notice"), false));
 
   function apiUrl(name, id) {
     return config.api[name].replace(encodeURIComponent("{id}"), encodeURIComponent(id));
@@ -127,7 +148,8 @@
   legend.onAdd = () => {
     const box = el("div", null, "hs-legend");
     box.id = "inspect-legend";
-    for (const [status, color] of Object.entries(STATUS_COLORS)) {
+    for (const status of config.statusOrder) {
+      const color = STATUS_COLORS[status];
       const row = el("div");
       const swatch = el("span", null, "hs-legend-swatch");
       swatch.style.background = color;
@@ -602,6 +624,33 @@
     return tag;
   }
 
+  // Where the phone was: the distance to the venue; farther than 200 m is 非现场记录.
+  function positionLine(where) {
+    const line = el("div", null, "hs-meta hs-position");
+    if (where.off_site) {
+      const tag = el("span", "非现场记录", "hs-tag hs-tag-offsite");
+      line.appendChild(tag);
+      line.appendChild(document.createTextNode(" "));
+    }
+    const accuracy = where.accuracy_m === null ? "" : "(定位精度 ±" + Math.round(where.accuracy_m) + " 米)";
+    line.appendChild(el("span", "记录时距场所 " + distanceText(where.distance_m) + accuracy));
+    return line;
+  }
+
+  // The phone's position for a record, when the browser gives one within a few seconds
+  // (never blocks a record: no permission or no fix means no position).
+  function currentPosition() {
+    if (!navigator.geolocation) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      navigator.geolocation.getCurrentPosition(
+        (p) => resolve({ lon: +p.coords.longitude.toFixed(7), lat: +p.coords.latitude.toFixed(7),
+          accuracy_m: Number.isFinite(p.coords.accuracy) ? Math.round(p.coords.accuracy * 10) / 10 : null }),
+        () => resolve(null),
+        { enableHighAccuracy: true, timeout: 5000, maximumAge: 60000 },
+      );
+    });
+  }
+
   function renderHistory(data) {
     const list = clear($("history"));
     $("history-count").textContent = "(" + data.inspection_count + ")";
@@ -624,6 +673,7 @@
         item.appendChild(el("div", "复查已整改:" + hazardText(h), "hs-meta"));
       }
       if (ins.note) item.appendChild(el("div", "备注:" + ins.note, "hs-meta"));
+      if (ins.position && ins.position.distance_m !== undefined) item.appendChild(positionLine(ins.position));
       list.appendChild(item);
     });
     const more = $("history-more");
@@ -670,6 +720,7 @@
     remove.addEventListener("click", () => {
       row.remove();
       if (!$("hazard-rows").children.length) setResult("合格");
+      saveDraft();
     });
     for (const [label, input] of [["类别", category], ["描述", description], ["整改期限", deadline]]) {
       const wrap = el("label", label);
@@ -707,7 +758,57 @@
     $("record-note").value = "";
     setResult("合格");
     formError(form, "");
+    restoreDraft();
   }
+
+  // The record form's draft, kept on the phone per venue until it is sent: a reload (or
+  // a dead battery) does not lose what was written.
+  const DRAFT_KEY = "huaishu.inspect.draft.";
+
+  function hazardValues() {
+    return Array.from($("hazard-rows").children).map((row) => ({
+      category: row.querySelector("[name=category]").value,
+      description: row.querySelector("[name=description]").value,
+      deadline: row.querySelector("[name=deadline]").value,
+    }));
+  }
+
+  function saveDraft() {
+    if (!state.venueId) return;
+    const draft = {
+      date: $("record-date").value, inspector: $("record-inspector").value, note: $("record-note").value,
+      result: $("record-form").querySelector("input[name=result]:checked").value, hazards: hazardValues(),
+    };
+    try { localStorage.setItem(DRAFT_KEY + state.venueId, JSON.stringify(draft)); } catch { /* storage off */ }
+  }
+
+  function forgetDraft(venueId) {
+    try { localStorage.removeItem(DRAFT_KEY + venueId); } catch { /* storage off */ }
+  }
+
+  function restoreDraft() {
+    let draft = null;
+    try { draft = JSON.parse(localStorage.getItem(DRAFT_KEY + state.venueId) || "null"); } catch { /* none */ }
+    show($("draft-note"), Boolean(draft));
+    if (!draft) return;
+    $("record-date").value = draft.date || config.today;
+    $("record-inspector").value = draft.inspector || "";
+    $("record-note").value = draft.note || "";
+    setResult(draft.result === "发现隐患" ? "发现隐患" : "合格");
+    const rows = clear($("hazard-rows"));
+    for (const h of draft.hazards || []) {
+      const row = hazardRow();
+      row.querySelector("[name=category]").value = h.category || "";
+      row.querySelector("[name=description]").value = h.description || "";
+      row.querySelector("[name=deadline]").value = h.deadline || "";
+      rows.appendChild(row);
+    }
+    if (draft.result === "发现隐患" && !rows.children.length) rows.appendChild(hazardRow());
+  }
+
+  $("record-form").addEventListener("input", saveDraft);
+  $("record-form").addEventListener("change", saveDraft);
+  $("add-hazard").addEventListener("click", saveDraft);
 
   $("record-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -717,11 +818,7 @@
       formError(form, "请填写完整:检查人、日期(不晚于今天)和每条隐患的类别、描述、整改期限。");
       return;
     }
-    const hazards = Array.from($("hazard-rows").children).map((row) => ({
-      category: row.querySelector("[name=category]").value,
-      description: row.querySelector("[name=description]").value,
-      deadline: row.querySelector("[name=deadline]").value,
-    }));
+    const hazards = hazardValues();
     const payload = {
       venue_id: state.venueId,
       date: $("record-date").value,
@@ -730,22 +827,42 @@
       hazards: hazards,
       note: $("record-note").value,
     };
-    await submit(form, config.api.inspections, payload);
+    await submit(form, config.api.inspections, payload, recordedInspection);
   });
 
-  async function submit(form, url, payload) {
+  function venueName() {
+    return $("detail-name").textContent;
+  }
+
+  // 「已记录:…」 of an inspection or a re-check, from the server's answer.
+  function recordedInspection(body) {
+    const ins = body.inspection;
+    const parts = [ins.date + " " + venueName() + " " + (ins.campaign || "检查") + "," + ins.result];
+    if (ins.hazards.length) parts.push("立案隐患 " + ins.hazards.map((h) => h.id).join("、"));
+    if (ins.closed_hazards.length) parts.push("已整改 " + ins.closed_hazards.map((h) => h.id).join("、"));
+    parts.push("记录编号 " + ins.id);
+    return "已记录:" + parts.join(";") + "。";
+  }
+
+  async function submit(form, url, payload, said) {
+    const venueId = state.venueId;
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     formError(form, "");
+    let body;
     try {
-      await postJson(url, payload);
+      const position = await currentPosition();
+      if (position) payload = Object.assign({}, payload, { position: position });
+      body = await postJson(url, payload);
     } catch (error) {
-      formError(form, "提交未成功:" + error.message);
+      formError(form, "提交未成功:" + error.message + "。填写的内容仍在表单中,未记录任何内容;请稍后重试。");
       return;
     } finally {
       button.disabled = false;
     }
+    if (form.id === "record-form") forgetDraft(venueId);
     await refreshAfterWrite();
+    notice(said(body));
   }
 
   async function refreshAfterWrite() {
@@ -757,14 +874,17 @@
 
   async function startRectification(hazardId, button) {
     button.disabled = true;
+    let body;
     try {
-      await postJson(apiUrl("hazardStatus", hazardId), { status: "整改中" });
+      body = await postJson(apiUrl("hazardStatus", hazardId), { status: "整改中" });
     } catch (error) {
       button.disabled = false;
-      message("未能标记整改中:" + error.message);
+      message("未能标记整改中:" + error.message + "。隐患状态未改变,请稍后重试。");
       return;
     }
+    const name = venueName();
     await refreshAfterWrite();
+    notice("已记录:" + name + " 隐患 " + body.hazard.id + "(" + body.hazard.category + ")标记为整改中。");
   }
 
   // The re-check form.
@@ -804,7 +924,7 @@
       inspector: $("recheck-inspector").value,
       note: $("recheck-note").value,
       closed: closed,
-    });
+    }, recordedInspection);
   });
 
   // --- start: restore a location and venue from the URL (e.g. after logging in) ----

@@ -82,6 +82,11 @@ class SqliteRecordReads:
             f" ({_marks(statuses)}) GROUP BY venue_id", [*params, *statuses]).fetchall())
 
 
+    def inspection_position(self, inspection_id: str) -> Row | None:
+        rows = self._rows("SELECT lon, lat, accuracy_m FROM inspection_positions"
+                          " WHERE inspection_id = ?", (inspection_id,))
+        return rows[0] if rows else None
+
     def inspections_since(self, date: str) -> int:
         count: int = self.db.execute("SELECT count(*) FROM inspections WHERE date >= ?",
                                      (date,)).fetchone()[0]
@@ -113,6 +118,11 @@ class SqliteRecordWrites(SqliteRecordReads, SqliteAudit):
             "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note,"
             " recorded_by) VALUES (:id, :venue_id, :date, :inspector, :campaign, :result,"
             " :note, :recorded_by)", row)
+
+    def insert_position(self, inspection_id: str, lon: float, lat: float,
+                        accuracy_m: float | None) -> None:
+        self.db.execute("INSERT INTO inspection_positions (inspection_id, lon, lat, accuracy_m)"
+                        " VALUES (?, ?, ?, ?)", (inspection_id, lon, lat, accuracy_m))
 
     def insert_hazard(self, row: Row) -> None:
         self.db.execute(

@@ -72,6 +72,10 @@ class PostgisRecordReads(Tables):
         return {row["venue_id"]: row["n"] for row in rows}
 
 
+    def inspection_position(self, inspection_id: str) -> Row | None:
+        return self.row("SELECT lon, lat, accuracy_m FROM inspection_positions"
+                        " WHERE inspection_id = %s", (inspection_id,))
+
     def inspections_since(self, date: str) -> int:
         return int(self.value("SELECT count(*) FROM inspections WHERE date >= %s", (date,)))
 
@@ -100,6 +104,11 @@ class PostgisRecordWrites(PostgisRecordReads, PostgisAudit):
             "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note,"
             " recorded_by) VALUES (%(id)s, %(venue_id)s, %(date)s, %(inspector)s,"
             " %(campaign)s, %(result)s, %(note)s, %(recorded_by)s)", row)
+
+    def insert_position(self, inspection_id: str, lon: float, lat: float,
+                        accuracy_m: float | None) -> None:
+        self.execute("INSERT INTO inspection_positions (inspection_id, lon, lat, accuracy_m)"
+                     " VALUES (%s, %s, %s, %s)", (inspection_id, lon, lat, accuracy_m))
 
     def insert_hazard(self, row: Row) -> None:
         self.execute(
