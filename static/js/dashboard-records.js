@@ -61,6 +61,7 @@
       }
       box.appendChild(table);
       box.hidden = false;
+      box.dataset.ready = "true";
     })
     .catch((error) => {
       box.appendChild(el("p", "无法读取检查记录的统计:" + error.message, "rv-error"));
