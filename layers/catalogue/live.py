@@ -40,13 +40,13 @@ LIVE_PROPERTIES: dict[str, tuple[LiveProperty, ...]] = {
         LiveProperty("last_inspection", "最近检查", type="date", required=False),
         LiveProperty("next_due", "下次应检", type="date"),
         LiveProperty("open_hazards", "未改隐患", type="int", minimum=0, unit="处"),
+        LiveProperty("due_soon", f"{DUE_SOON_DAYS}天内到期应检", type="bool", flag=True),
+        LiveProperty("overdue", "超期未检", type="bool", flag=True,
+                     note="超过检查周期未检"),
         LiveProperty("overdue_hazards", "超期未整改隐患", type="int", minimum=0, unit="处",
                      note="未整改且已过整改期限"),
         LiveProperty("rectification_overdue_days", "超期天数", type="int", minimum=0, unit="天",
                      note="最早过期的未改隐患已超过整改期限的天数;无则为0"),
-        LiveProperty("due_soon", f"{DUE_SOON_DAYS}天内到期应检", type="bool", flag=True),
-        LiveProperty("overdue", "超期未检", type="bool", flag=True,
-                     note="超过检查周期未检"),
     ),
 }
 
