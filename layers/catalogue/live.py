@@ -17,7 +17,9 @@ from layers.catalogue.entries import Field, Layer
 STATUS_OK = "合格"
 STATUS_HAZARD = "隐患未改"
 STATUS_OVERDUE = "逾期未检"
-STATUSES = (STATUS_OK, STATUS_HAZARD, STATUS_OVERDUE)
+# A hazard open past its rectification deadline (整改期限): worse than 隐患未改.
+STATUS_RECTIFICATION_OVERDUE = "超期未整改"
+STATUSES = (STATUS_OK, STATUS_HAZARD, STATUS_OVERDUE, STATUS_RECTIFICATION_OVERDUE)
 
 DUE_SOON_DAYS = 30  # "due": the next inspection falls within this many days
 
@@ -41,6 +43,10 @@ LIVE_PROPERTIES: dict[str, tuple[LiveProperty, ...]] = {
         LiveProperty("due_soon", f"{DUE_SOON_DAYS}天内到期应检", type="bool", flag=True),
         LiveProperty("overdue", "超期未检", type="bool", flag=True,
                      note="超过检查周期未检"),
+        LiveProperty("overdue_hazards", "超期未整改隐患", type="int", minimum=0, unit="处",
+                     note="未整改且已过整改期限"),
+        LiveProperty("rectification_overdue_days", "超期天数", type="int", minimum=0, unit="天",
+                     note="最早过期的未改隐患已超过整改期限的天数;无则为0"),
     ),
 }
 

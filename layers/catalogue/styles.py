@@ -21,6 +21,7 @@ from layers.catalogue.live import (
     STATUS_HAZARD,
     STATUS_OK,
     STATUS_OVERDUE,
+    STATUS_RECTIFICATION_OVERDUE,
     live_properties,
 )
 
@@ -77,6 +78,7 @@ GARBAGE_SIZE_CLASSES: tuple[tuple[int | None, int, str], ...] = (
 
 # Worst first: a cluster of venues is a ring of its statuses' shares, in this order.
 VENUE_STATUS_COLORS = {
+    STATUS_RECTIFICATION_OVERDUE: "#7a1fa2",  # purple: past the hazard's deadline
     STATUS_HAZARD: "#d62c1f",
     STATUS_OVERDUE: "#f0a020",
     STATUS_OK: "#2e9e5b",

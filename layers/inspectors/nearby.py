@@ -43,8 +43,12 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_OFFSET = 100_000  # pages of the nearest: far more than any radius here holds
 # Venue status filters: due (next inspection within DUE_SOON_DAYS), overdue (not
-# inspected within the kind's interval), hazard (a hazard is open: 立案 or 整改中).
-STATUS_FILTERS = ("due", "overdue", "hazard")
+# inspected within the kind's interval), hazard (a hazard is open: 立案 or 整改中),
+# late (a hazard is open past its deadline: 超期未整改).
+STATUS_FILTERS = ("due", "overdue", "hazard", "late")
+# The lists of /api/overdue: venues overdue for inspection (逾期未检, the default) or
+# with a hazard past its rectification deadline (超期未整改).
+OVERDUE_LISTS = ("inspection", "rectification")
 # Category names accepted as `kind`, meaning all of their kinds.
 KIND_GROUPS = {NINE_SMALL: NINE_SMALL_KINDS, FIRM: FIRM_KINDS}
 DIRECTIONS = ("北", "东北", "东", "东南", "南", "西南", "西", "西北")
@@ -168,7 +172,7 @@ def status_matches(status: VenueStatus | None, wanted: Sequence[str]) -> bool:
     if status is None:
         return False
     flags = {"due": status.due_soon, "overdue": status.overdue,
-             "hazard": status.open_hazards > 0}
+             "hazard": status.open_hazards > 0, "late": status.overdue_hazards > 0}
     return any(flags[w] for w in wanted)
 
 
@@ -249,23 +253,41 @@ def nearby_collection(spatial: SpatialStore, query: NearbyQuery,
 StatusLookup = Callable[[Sequence[str]], Mapping[str, VenueStatus]]
 
 
+def parse_overdue_list(text: str | None) -> str:
+    """`of`: which overdue list (OVERDUE_LISTS; inspection when absent)."""
+    if not text:
+        return OVERDUE_LISTS[0]
+    if text not in OVERDUE_LISTS:
+        raise BadRequest(f"列表须为 inspection（逾期未检）或 rectification（超期未整改）,而不是 "
+                         f"{text!r} (of must be one of {', '.join(OVERDUE_LISTS)}, not {text!r})")
+    return text
+
+
 def overdue_collection(store: Layers, statuses: Mapping[str, VenueStatus],
-                       point: Point | None) -> dict[str, Any]:
-    """Every overdue venue: nearest first from a point, else the longest overdue first."""
+                       point: Point | None, of: str = "inspection") -> dict[str, Any]:
+    """Every venue overdue for inspection (`of` "inspection": 逾期未检) or with a hazard
+    past its deadline ("rectification": 超期未整改): nearest first from a point, else
+    the longest overdue first."""
     venues = store.get("venues")
+    late = of == "rectification"
     positions = [i for i, vid in enumerate(venues.ids)
-                 if (s := statuses.get(vid)) is not None and s.overdue]
+                 if (s := statuses.get(vid)) is not None
+                 and (s.overdue_hazards > 0 if late else s.overdue)]
     live = {vid: s.as_properties() for vid, s in statuses.items()}
     if point is not None:
         hits = ranked(measure(venues, point, positions))
         features = [hit_feature(h, live) for h in hits]
     else:
-        positions.sort(key=lambda i: (statuses[venues.ids[i]].next_due, venues.ids[i]))
+        if late:
+            positions.sort(key=lambda i: (-statuses[venues.ids[i]].rectification_overdue_days,
+                                          venues.ids[i]))
+        else:
+            positions.sort(key=lambda i: (statuses[venues.ids[i]].next_due, venues.ids[i]))
         features = venues.collection(positions, live)["features"]
     return {
         "type": "FeatureCollection",
         "features": features,
-        "query": {"point": point.as_json() if point else None},
+        "query": {"point": point.as_json() if point else None, "of": of},
         "total": len(features),
     }
 

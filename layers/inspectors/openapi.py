@@ -18,14 +18,17 @@ from layers.inspectors.nearby import (
     MAX_OFFSET,
     MAX_RADIUS_M,
     NEARBY_LAYERS,
+    OVERDUE_LISTS,
     STATUS_FILTERS,
 )
 from layers.records.inspections import (
     HAZARD_CATEGORIES,
     HAZARD_STATUSES,
+    MAX_ACCURACY_M,
     MAX_DEADLINE_DAYS,
     MAX_HAZARDS_PER_INSPECTION,
     MAX_LENGTH,
+    OFF_SITE_M,
     RESULTS,
     STATUS_PROPERTIES,
 )
@@ -107,7 +110,7 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         return obj({"type": enum(["Feature"]), "id": string(), "geometry": ref("Geometry"),
                     "properties": properties})
 
-    hazard = obj({
+    hazard_properties: dict[str, Schema] = {
         "id": string(), "venue_id": string(), "inspection_id": string(),
         "category": enum(HAZARD_CATEGORIES), "description": string(),
         "found": DATE, "deadline": nullable(DATE),
@@ -118,18 +121,31 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
                              "actor": nullable(string(f"who took the step{ACCOUNTS_ONLY}"))},
                             required=["status", "date", "inspection_id"]),
                         "the hazard's steps, oldest first"),
-    })
+        "overdue_days": nullable(integer(
+            "in a venue's history: days an open hazard is past its deadline (超期未整改); "
+            "null when it is not", minimum=1)),
+    }
+    hazard = obj(hazard_properties, required=[k for k in hazard_properties
+                                              if k != "overdue_days"])
     inspection_properties: dict[str, Schema] = {
         "id": string(), "venue_id": string(), "date": DATE, "inspector": string(),
         "campaign": nullable(string("e.g. 复查 for a re-check")),
         "result": enum(RESULTS), "note": nullable(string()),
         "recorded_by": nullable(string("the login name of the user who recorded it"
                                        + ACCOUNTS_ONLY)),
+        "position": nullable(obj({
+            "lon": number(), "lat": number(),
+            "accuracy_m": nullable(number("the phone's accuracy (m)", minimum=0)),
+            "distance_m": number("in a venue's history: to the venue (m, geodesic)", minimum=0),
+            "off_site": {"type": "boolean", "description": "in a venue's history: farther "
+                         f"than {OFF_SITE_M:g} m from the venue (非现场记录)"},
+        }, required=["lon", "lat", "accuracy_m"], description="where the phone was when the "
+           "record was made, when the browser gave it" + ACCOUNTS_ONLY)),
         "hazards": array(ref("Hazard"), "the hazards it found"),
         "closed_hazards": array(ref("Hazard"), "the hazards it closed (a re-check)"),
     }
-    inspection = obj(inspection_properties,
-                     required=[k for k in inspection_properties if k != "recorded_by"])
+    inspection = obj(inspection_properties, required=[
+        k for k in inspection_properties if k not in ("recorded_by", "position")])
     point = obj({"lon": number(), "lat": number(), "crs": enum(SYSTEMS),
                  "input": array(number(), "lon, lat as given", minItems=2, maxItems=2)},
                 description="the query point in WGS84, and as given")
@@ -139,9 +155,8 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         "NearbyFeature": feature({"allOf": [
             {"anyOf": [layer_properties_ref(name) for name in NEARBY_LAYERS]},
             obj(BEARING)]}),
-        "OverdueVenue": feature({"allOf": [
-            live_venue, obj({"overdue": {"type": "boolean", "enum": [True]}}),
-            obj(BEARING, required=[])]}),
+        # overdue: true (of=inspection), or overdue_hazards > 0 (of=rectification)
+        "OverdueVenue": feature({"allOf": [live_venue, obj(BEARING, required=[])]}),
         "Hazard": hazard,
         "Inspection": inspection,
         "Written": obj({"ok": OK_TRUE, "inspection": ref("Inspection"),
@@ -166,17 +181,21 @@ def _bodies() -> dict[str, Schema]:
         "deadline": {**DATE, "description": "rectify by (on or after the inspection, at most "
                                             f"{MAX_DEADLINE_DAYS} days later)"},
     })
+    position = obj({
+        "lon": number(minimum=-180, maximum=180), "lat": number(minimum=-90, maximum=90),
+        "accuracy_m": nullable(number(minimum=0, maximum=MAX_ACCURACY_M)),
+    }, required=["lon", "lat"], description="where the phone is (WGS84), when it knows")
     return {
         "inspection": obj({
             "venue_id": venue_id, "date": date, "inspector": inspector,
             "result": enum(RESULTS, "发现隐患 needs hazards, 合格 none"),
             "hazards": array(new_hazard, "filed as 立案", maxItems=MAX_HAZARDS_PER_INSPECTION),
-            "note": note}, required=["venue_id", "inspector", "result"]),
+            "note": note, "position": position}, required=["venue_id", "inspector", "result"]),
         "recheck": obj({
             "venue_id": venue_id, "date": date, "inspector": inspector,
             "closed": array(string(minLength=1), "hazards of the venue in 整改中 found "
                             "rectified (已整改)", uniqueItems=True),
-            "note": note}, required=["venue_id", "inspector"]),
+            "note": note, "position": position}, required=["venue_id", "inspector"]),
         "hazard_status": obj({"status": enum(["整改中"], "the venue has started to rectify "
                                                      "(已整改 is set by a re-check)")}),
     }
@@ -216,7 +235,8 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                 query("status", array(enum(STATUS_FILTERS), minItems=1),
                       "venues only, comma-separated (any of them): due (next inspection "
                       f"within {DUE_SOON_DAYS} days), overdue (not inspected within its "
-                      "interval), hazard (a hazard open)", explode=False),
+                      "interval), hazard (a hazard open), late (a hazard open past its "
+                      "deadline: 超期未整改)", explode=False),
             ],
             ok=json_content(obj({
                 **collection,
@@ -244,14 +264,18 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                     "how far outside the sub-district (m); null inside", minimum=0)),
             }))),
         "/api/overdue": operation(
-            TAG, "getOverdueVenues", "Venues not inspected within their interval",
-            parameters=_point_params(required=False),
+            TAG, "getOverdueVenues", "Venues not inspected within their interval (逾期未检), "
+            "or with a hazard open past its deadline (超期未整改)",
+            parameters=[*_point_params(required=False),
+                        query("of", enum(OVERDUE_LISTS), "inspection (default: 逾期未检) or "
+                              "rectification (超期未整改)")],
             ok=json_content(obj({
                 **collection,
                 "features": array(ref("OverdueVenue"), "nearest first from the point (with "
                                   "distance_m, bearing_deg, direction), else the longest "
                                   "overdue first"),
-                "query": obj({"point": nullable(ref("QueryPoint"))}),
+                "query": obj({"point": nullable(ref("QueryPoint")),
+                              "of": enum(OVERDUE_LISTS)}),
             }), geojson),
             description="Give lon and lat (and crs) to sort by distance; one without the "
                         "other is 400."),

@@ -28,6 +28,7 @@ from layers.inspectors.nearby import (
     nearby_collection,
     overdue_collection,
     parse_nearby,
+    parse_overdue_list,
     parse_point,
 )
 from layers.records.idempotency import Once
@@ -40,6 +41,8 @@ from layers.records.inspections import (
     no_such_venue,
     parse_inspection,
     parse_recheck,
+    with_overdue_days,
+    with_position_checks,
 )
 from layers.web.context import (
     geojson_response,
@@ -123,15 +126,18 @@ def api_locate():
 
 @bp.get("/api/overdue")
 def api_overdue():
+    of = parse_overdue_list(request.args.get("of"))
     given = any(request.args.get(k) for k in ("lon", "lat"))
     point = parse_point(request.args) if given else None
-    return geojson_response(overdue_collection(get_store(), venue_statuses(), point))
+    return geojson_response(overdue_collection(get_store(), venue_statuses(), point, of))
 
 
 @bp.get("/api/venues/<venue_id>/history")
 def api_venue_history(venue_id: str):
     venue = venue_feature(venue_id)
-    history = get_inspections().history(venue_id)
+    lon, lat = venue["geometry"]["coordinates"][:2]
+    history = with_position_checks(
+        with_overdue_days(get_inspections().history(venue_id), today()), lon, lat)
     if current_user() is None:
         history = without_accounts(history)
     return jsonify({"venue": venue, **history})
@@ -140,14 +146,15 @@ def api_venue_history(venue_id: str):
 def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
     """A venue's history for visitors not logged in: without the accounts that wrote it
     (an inspection's `recorded_by`, the login name; a hazard step's `actor`, the name of
-    the user or inspector who took it). The inspector written on each record stays."""
+    the user or inspector who took it) nor where their phones were (`position`). The
+    inspector written on each record stays."""
 
     def hazard(h: dict[str, Any]) -> dict[str, Any]:
         return {**h, "events": [{k: v for k, v in e.items() if k != "actor"}
                                 for e in h["events"]]}
 
     def inspection(i: dict[str, Any]) -> dict[str, Any]:
-        return {**{k: v for k, v in i.items() if k != "recorded_by"},
+        return {**{k: v for k, v in i.items() if k not in ("recorded_by", "position")},
                 "hazards": [hazard(h) for h in i["hazards"]],
                 "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
 
@@ -231,6 +238,7 @@ def inspect_page():
         "intervals": {**INTERVAL_DAYS, "default": DEFAULT_INTERVAL_DAYS},
         "hazardCategories": list(HAZARD_CATEGORIES),
         "statusColors": VENUE_STATUS_COLORS,
+        "statusOrder": list(VENUE_STATUS_COLORS),  # worst first (JSON objects lose the order)
         # The catalogue's styles of the layers the page draws.
         "styles": {name: leaflet_style(get_layer(name))
                    for name in (*NEARBY_LAYERS, "communities", "boundary")},

@@ -25,6 +25,7 @@ from layers.records.idempotency import Once, earlier_result, keep_result
 from layers.records.inspections import (
     OPEN_HAZARD_STATUSES,
     RECHECK_CAMPAIGN,
+    LateHazards,
     NewInspection,
     NewRecheck,
     VenueStatus,
@@ -64,8 +65,9 @@ class InspectionRecords:
         self.tables = tables
         # venue id -> (last inspection date, open hazards) as last read: the maps'
         # colours during an outage (bounded by the venues of the layer).
-        self._last_known: dict[str, tuple[str | None, int]] = {}
-        self._last_whole: tuple[dict[str, str], dict[str, int]] | None = None
+        self._last_known: dict[str, tuple[str | None, int, tuple[int, str] | None]] = {}
+        self._last_whole: tuple[dict[str, str], dict[str, int],
+                                dict[str, tuple[int, str]]] | None = None
 
     def is_empty(self) -> bool:
         return self.tables.is_empty()
@@ -94,31 +96,38 @@ class InspectionRecords:
         these venues (the maps keep their colours through an outage, as of its
         start); DatabaseUnavailable if it has not read them all."""
         venues = list(venues)
+        day = today.isoformat()
+        late: dict[str, tuple[int, str]]
         try:
             if not venues:
-                last, open_counts = {}, {}
+                last, open_counts, late = {}, {}, {}
             elif len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the table
                 ids = [vid for vid, _ in venues]
                 with self.tables.glancing() as db:
                     last = db.last_inspections(ids)
                     open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES, ids)
-                self._last_known.update((vid, (last.get(vid), open_counts.get(vid, 0)))
-                                        for vid in ids)
+                    late = db.late_hazards(OPEN_HAZARD_STATUSES, day, ids) if open_counts else {}
+                self._last_known.update(
+                    (vid, (last.get(vid), open_counts.get(vid, 0), late.get(vid))) for vid in ids)
             else:
-                last = self.last_inspections()
-                open_counts = self.open_hazard_counts()
-                self._last_whole = (last, open_counts)  # kept as they are: no cost
+                with self.tables.reading() as db:
+                    last = db.last_inspections()
+                    open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES)
+                    late = db.late_hazards(OPEN_HAZARD_STATUSES, day)
+                self._last_whole = (last, open_counts, late)  # kept as they are: no cost
         except DatabaseUnavailable:
             known = self._last_known
             if self._last_whole is not None:
-                last, open_counts = self._last_whole
+                last, open_counts, late = self._last_whole
             elif any(vid not in known for vid, _ in venues):
                 raise
             else:
                 last = {vid: d for vid, _ in venues if (d := known[vid][0]) is not None}
                 open_counts = {vid: known[vid][1] for vid, _ in venues}
+                late = {vid: v for vid, _ in venues if (v := known[vid][2]) is not None}
         return {
-            vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today)
+            vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today,
+                              LateHazards(*late[vid]) if vid in late else None)
             for vid, kind in venues
         }
 
@@ -137,6 +146,9 @@ class InspectionRecords:
                 "id": inspection_id, "venue_id": new.venue_id, "date": new.date,
                 "inspector": new.inspector, "campaign": None, "result": new.result,
                 "note": new.note, "recorded_by": recorded_by})
+            if new.position is not None:
+                p = new.position
+                db.insert_position(inspection_id, p.lon, p.lat, p.accuracy_m)
             for hazard in new.hazards:
                 hazard_id = HAZARD_IDS.next(db)
                 db.insert_hazard({
@@ -211,6 +223,9 @@ class InspectionRecords:
                 "inspector": new.inspector, "campaign": RECHECK_CAMPAIGN,
                 "result": "发现隐患" if still_open else "合格", "note": new.note,
                 "recorded_by": recorded_by})
+            if new.position is not None:
+                p = new.position
+                db.insert_position(inspection_id, p.lon, p.lat, p.accuracy_m)
             for hazard_id in new.closed:
                 db.set_hazard_status(hazard_id, RECTIFIED, rectified=new.date)
                 db.add_hazard_event(hazard_id, RECTIFIED, new.date, inspection_id,
@@ -237,6 +252,11 @@ class InspectionRecords:
                 "open_hazards": [_hazard_dict(db, row) for row in open_rows],
             }
 
+    def inspections_since(self, date: dt.date) -> int:
+        """How many inspections are dated on or after `date`."""
+        with self.tables.reading() as db:
+            return db.inspections_since(date.isoformat())
+
     def hazard(self, hazard_id: str) -> dict[str, Any]:
         with self.tables.reading() as db:
             return _hazard_dict(db, _hazard_row(db, hazard_id))
@@ -260,6 +280,7 @@ def _inspection(db: RecordReads, inspection_id: str) -> dict[str, Any]:
                        f"{inspection_id!r})")
     return {
         **row,
+        "position": db.inspection_position(inspection_id),
         "hazards": [_hazard_dict(db, h) for h in db.hazards_found(inspection_id)],
         "closed_hazards": [_hazard_dict(db, h)
                            for h in db.hazards_moved(inspection_id, RECTIFIED)],

@@ -6,6 +6,7 @@ history (geodata/inspections.csv, geodata/hazards.csv), then growing with the
 records inspectors make. A venue's status on every map and list follows from
 its records:
 
+- 超期未整改: a hazard found is not yet rectified and its deadline (整改期限) has passed;
 - 隐患未改: a hazard found is not yet rectified (立案 or 整改中);
 - 逾期未检: no inspection within the interval of the venue's kind;
 - 合格: neither.
@@ -22,9 +23,12 @@ Every transition is kept in `hazard_events`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from pyproj import Geod
 
 # The statuses and the live properties a status adds to a venue: see catalogue.live.
 from layers.catalogue.live import (
@@ -32,6 +36,7 @@ from layers.catalogue.live import (
     STATUS_HAZARD,
     STATUS_OK,
     STATUS_OVERDUE,
+    STATUS_RECTIFICATION_OVERDUE,
     VENUE_LIVE_NAMES,
 )
 from layers.catalogue.live import STATUSES as STATUSES  # re-exported
@@ -62,6 +67,12 @@ MAX_HAZARDS_PER_INSPECTION = 20
 MAX_DEADLINE_DAYS = 365  # a rectification deadline lies at most this long after finding
 EARLIEST_DATE = dt.date(2000, 1, 1)
 MAX_LENGTH = {"inspector": 50, "description": 200, "note": 500}
+# A record made farther than this from its venue is marked 非现场记录 for review.
+OFF_SITE_M = 200.0
+MAX_ACCURACY_M = 100_000.0  # a phone's accuracy beyond this is no position at all
+
+_GEOD = Geod(ellps="WGS84")
+
 
 def interval_days(kind: str) -> int:
     return INTERVAL_DAYS.get(kind, DEFAULT_INTERVAL_DAYS)
@@ -75,6 +86,8 @@ class VenueStatus:
     open_hazards: int
     due_soon: bool  # next_due within DUE_SOON_DAYS (and not yet overdue)
     overdue: bool = False  # not inspected within its interval (whatever its hazards)
+    overdue_hazards: int = 0  # open hazards past their deadline (超期未整改)
+    rectification_overdue_days: int = 0  # days past the earliest such deadline
 
     def as_properties(self) -> dict[str, Any]:
         """The venue's live properties, as catalogue.live declares them."""
@@ -85,21 +98,66 @@ class VenueStatus:
 STATUS_PROPERTIES = VENUE_LIVE_NAMES
 
 
+@dataclass(frozen=True)
+class LateHazards:
+    """A venue's open hazards past their deadline: how many, and the earliest deadline."""
+
+    count: int
+    earliest_deadline: str  # YYYY-MM-DD
+
+
+def days_overdue(deadline: str | None, today: dt.date) -> int:
+    """Days a rectification deadline lies behind today (0 when none or not yet passed)."""
+    if not deadline:
+        return 0
+    return max(0, (today - dt.date.fromisoformat(deadline)).days)
+
+
+def hazard_overdue_days(hazard: Mapping[str, Any], today: dt.date) -> int | None:
+    """Days an open hazard is past its deadline (超期未整改); None when it is not."""
+    if hazard.get("status") not in OPEN_HAZARD_STATUSES:
+        return None
+    days = days_overdue(hazard.get("deadline"), today)
+    return days or None
+
+
+def with_overdue_days(history: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """A venue's history (book.history) with each hazard's `overdue_days`: the days an
+    open hazard is past its deadline (超期未整改), else None."""
+
+    def hazard(h: dict[str, Any]) -> dict[str, Any]:
+        return {**h, "overdue_days": hazard_overdue_days(h, today)}
+
+    def inspection(i: dict[str, Any]) -> dict[str, Any]:
+        return {**i, "hazards": [hazard(h) for h in i["hazards"]],
+                "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
+
+    return {**history, "inspections": [inspection(i) for i in history["inspections"]],
+            "open_hazards": [hazard(h) for h in history["open_hazards"]]}
+
+
 def venue_status(
-    kind: str, last: str | None, open_hazards: int, today: dt.date
+    kind: str, last: str | None, open_hazards: int, today: dt.date,
+    late: LateHazards | None = None,
 ) -> VenueStatus:
-    """The status of one venue from its last inspection date and open hazards."""
+    """The status of one venue from its last inspection date, open hazards and the
+    open hazards past their deadline (`late`)."""
     interval = dt.timedelta(days=interval_days(kind))
     next_due = (dt.date.fromisoformat(last) + interval) if last else today
     overdue = next_due < today or last is None
-    if open_hazards:
+    late_count = late.count if late else 0
+    late_days = days_overdue(late.earliest_deadline, today) if late else 0
+    if late_count:
+        status = STATUS_RECTIFICATION_OVERDUE
+    elif open_hazards:
         status = STATUS_HAZARD
     elif overdue:
         status = STATUS_OVERDUE
     else:
         status = STATUS_OK
     due_soon = not overdue and (next_due - today).days <= DUE_SOON_DAYS
-    return VenueStatus(status, last, next_due.isoformat(), open_hazards, due_soon, overdue)
+    return VenueStatus(status, last, next_due.isoformat(), open_hazards, due_soon, overdue,
+                       late_count, late_days)
 
 
 # --- what an inspector sends, validated before anything is stored -----------
@@ -113,6 +171,15 @@ class NewHazard:
 
 
 @dataclass(frozen=True)
+class Position:
+    """Where the phone was when the record was made (WGS84), as the browser gave it."""
+
+    lon: float
+    lat: float
+    accuracy_m: float | None
+
+
+@dataclass(frozen=True)
 class NewInspection:
     venue_id: str
     date: str  # YYYY-MM-DD
@@ -120,6 +187,7 @@ class NewInspection:
     result: str
     note: str | None
     hazards: tuple[NewHazard, ...]
+    position: Position | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +199,7 @@ class NewRecheck:
     inspector: str
     note: str | None
     closed: tuple[str, ...]
+    position: Position | None = None
 
 
 class Label(NamedTuple):
@@ -195,6 +264,7 @@ def parse_inspection(
         result=result,
         note=_optional_text(data.get("note"), "note", labels["note"]),
         hazards=hazards,
+        position=parse_position(data.get("position")),
     )
 
 
@@ -216,7 +286,47 @@ def parse_recheck(
         inspector=_text(data.get("inspector"), "inspector", labels["inspector"]),
         note=_optional_text(data.get("note"), "note", labels["note"]),
         closed=tuple(closed),
+        position=parse_position(data.get("position")),
     )
+
+
+def parse_position(raw: Any) -> Position | None:
+    """`position`: {lon, lat, accuracy_m} of the phone (WGS84 degrees, metres), or absent."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise BadRequest("位置须为对象 {lon, lat, accuracy_m} (position must be an object "
+                         "{lon, lat, accuracy_m})")
+
+    def number(key: str, low: float, high: float, what: str) -> float:
+        value = raw.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value) or not low <= value <= high:
+            raise BadRequest(f"位置的{what}须为 {low:g} 到 {high:g} 之间的数 (position {key} "
+                             f"must be a number from {low:g} to {high:g}, not {value!r})")
+        return float(value)
+
+    lon = number("lon", -180, 180, "经度")
+    lat = number("lat", -90, 90, "纬度")
+    accuracy = (None if raw.get("accuracy_m") is None
+                else number("accuracy_m", 0, MAX_ACCURACY_M, "精度（米）"))
+    return Position(lon, lat, accuracy)
+
+
+def with_position_checks(history: dict[str, Any], venue_lon: float, venue_lat: float
+                         ) -> dict[str, Any]:
+    """A venue's history with each record's position measured to the venue: `distance_m`
+    (geodesic) and `off_site` (farther than OFF_SITE_M: 非现场记录)."""
+
+    def inspection(i: dict[str, Any]) -> dict[str, Any]:
+        where = i.get("position")
+        if not where:
+            return i
+        distance = float(_GEOD.inv(venue_lon, venue_lat, where["lon"], where["lat"])[2])
+        return {**i, "position": {**where, "distance_m": round(distance, 1),
+                                  "off_site": distance > OFF_SITE_M}}
+
+    return {**history, "inspections": [inspection(i) for i in history["inspections"]]}
 
 
 def _venue(data: Mapping[str, Any], venue_exists: Callable[[str], bool]) -> str:

@@ -222,6 +222,22 @@ def review_section(catalogue: Sequence[Layer]) -> Section:
     paths["/api/figures"] = operation(
         TAG, "getFigures", "The figures of the year (the dashboard's data)",
         ok=json_content(ref("Figures")), error_codes=())
+    per_community = obj({"community": string(), "venues": COUNT, "open_hazards": COUNT,
+                         "rectification_overdue": COUNT, "inspection_overdue": COUNT})
+    paths["/api/records/figures"] = operation(
+        TAG, "getRecordFigures", "The records' live figures beside the year's (the dashboard)",
+        ok=json_content(obj({
+            "date": string(format="date"),
+            "inspections_this_year": COUNT, "inspections_this_month": COUNT,
+            "open_hazards": COUNT, "rectification_overdue": COUNT, "inspection_overdue": COUNT,
+            "labels": obj({"rectification_overdue": string(), "inspection_overdue": string()}),
+            "by_community": array(per_community, "every community, then any venue without"),
+            "lists": obj({"rectification_overdue": string("the list on /inspect"),
+                          "inspection_overdue": string("the list on /inspect")}),
+        })), error_codes=(),
+        description="Counted now from the records: inspections dated this year and this "
+                    "month; venues with a hazard past its deadline (超期未整改) and venues "
+                    "not inspected within their interval (逾期未检), by community.")
     count_of = lambda key, schema: array(obj({key: schema, "count": COUNT}))  # noqa: E731
     paths["/api/hotline"] = operation(
         TAG, "getHotline", "The 12345 work orders of 2022 by month, community and category",

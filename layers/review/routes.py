@@ -37,6 +37,7 @@ from layers.catalogue.entries import get_layer
 from layers.catalogue.styles import leaflet_style, status_colors
 from layers.catalogue.values import format_value
 from layers.data.tables import to_csv, to_xlsx
+from layers.records.summary import live_figures
 from layers.review import sites
 from layers.review.brief import make_brief
 from layers.review.brief_pdf import brief_pdf
@@ -50,7 +51,7 @@ from layers.review.surroundings import (
     Surroundings,
     parse_distance,
 )
-from layers.web.context import get_store, today
+from layers.web.context import get_inspections, get_store, live_properties, today
 from layers.web.maps import MapOptions, render_parts
 
 bp = Blueprint("review", __name__)
@@ -150,6 +151,7 @@ def dashboard():
     return render_template("review/dashboard.html", title="2022年主要工作指标",
                            figures_url=url_for("review.figures"),
                            hotline_url=url_for("review.hotline"),
+                           records_url=url_for("review.record_figures"),
                            projects_url=url_for("review.site_table", kind="projects"),
                            parcels_url=url_for("review.site_table", kind="parcels"))
 
@@ -231,6 +233,20 @@ def surroundings(kind: str, feature_id: str):
 @bp.get("/api/figures")
 def figures():
     return jsonify(current_app.extensions["figures"])
+
+
+@bp.get("/api/records/figures")
+def record_figures():
+    """The records' live figures (the dashboard's second part), counted now."""
+    store = get_store()
+    venues = store.get("venues")
+    pairs = [(f["id"], f["properties"].get("community")) for f in venues.features]
+    names = [f["properties"]["name"] for f in store.get("communities").features]
+    figures = live_figures(get_inspections(), pairs, live_properties(venues) or {}, names,
+                           today())
+    lists = {"rectification_overdue": url_for("inspect.inspect_page", list="late"),
+             "inspection_overdue": url_for("inspect.inspect_page", list="overdue")}
+    return jsonify({**figures, "lists": lists})
 
 
 @bp.get("/api/hotline")

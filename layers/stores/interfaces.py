@@ -107,6 +107,7 @@ class RecordStore(Protocol):
                        once: Once | None = None) -> dict[str, Any]: ...
     def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]: ...
     def hazard(self, hazard_id: str) -> dict[str, Any]: ...
+    def inspections_since(self, date: dt.date) -> int: ...
 
 
 class UserStore(Protocol):
@@ -212,6 +213,20 @@ class RecordReads(Protocol):
         """venue_id -> how many of its hazards are in these statuses (None: every venue)."""
         ...
 
+    def inspection_position(self, inspection_id: str) -> Row | None:
+        """lon, lat, accuracy_m of where the phone was, when it was given."""
+        ...
+
+    def inspections_since(self, date: str) -> int:
+        """How many inspections are dated on or after `date`."""
+        ...
+
+    def late_hazards(self, statuses: Sequence[str], before: str,
+                     venue_ids: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
+        """venue_id -> (how many of its hazards in these statuses have a deadline before
+        `before`, the earliest such deadline), for venues that have any (None: every venue)."""
+        ...
+
 
 class RecordWrites(RecordReads, AuditSink, Protocol):
     """A write transaction that holds the records' write lock."""
@@ -229,6 +244,9 @@ class RecordWrites(RecordReads, AuditSink, Protocol):
     def insert_inspection(self, row: Row) -> None:
         """id, venue_id, date, inspector, campaign, result, note, recorded_by."""
         ...
+
+    def insert_position(self, inspection_id: str, lon: float, lat: float,
+                        accuracy_m: float | None) -> None: ...
 
     def insert_hazard(self, row: Row) -> None:
         """id, venue_id, inspection_id, category, description, found, deadline, status."""

@@ -18,6 +18,7 @@
     nearby: null, // the /api/nearby FeatureCollection shown: its pages so far, nearest first
     nearbyQuery: 0, // counts the list's queries: a page that comes back late is dropped
     overdue: null,
+    late: null, // /api/overdue?of=rectification: venues with a hazard past its deadline (超期未整改)
     venueId: null, // the venue whose detail is open
     tab: "nearby",
   };
@@ -52,8 +53,18 @@
   const READ_REFUSED = { 401: "请先登录(或登录已失效,请重新登录)。", 403: "当前账号没有查看此内容的权限。" };
   const WRITE_REFUSED = { 401: "登录已失效,请重新登录。", 403: "当前账号没有记录检查的权限。" };
 
+  // The browser's own failures (「Failed to fetch」, a proxy's HTML page) in Chinese; the
+  // API's own messages (Chinese first) as they are.
+  const NETWORK_DOWN = "网络未连接或服务器无响应";
+  function inChinese(error) {
+    if (error instanceof TypeError) return new Error(NETWORK_DOWN);
+    const status = /^HTTP (\d+)$/.exec(error.message);
+    if (status) return new Error("服务器未能处理(HTTP " + status[1] + ")");
+    return error;
+  }
+
   function getJson(url) {
-    return HS.getJson(url, READ_REFUSED);
+    return HS.getJson(url, READ_REFUSED).catch((error) => { throw inChinese(error); });
   }
 
   // One Idempotency-Key per submission: a submission sent again unchanged (after an
@@ -65,8 +76,19 @@
     return HS.postJson(url, data, WRITE_REFUSED, submissions.get(body)).then((answer) => {
       submissions.delete(body);
       return answer;
-    });
+    }).catch((error) => { throw inChinese(error); });
   }
+
+  // What a write recorded, said at the bottom of the screen (whatever is scrolled into view).
+  let noticeTimer = null;
+  function notice(text) {
+    const box = $("notice");
+    box.textContent = text;
+    show(box, true);
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => show(box, false), 12000);
+  }
+  $("notice").addEventListener("click", () => show($("notice"), false));
 
   function apiUrl(name, id) {
     return config.api[name].replace(encodeURIComponent("{id}"), encodeURIComponent(id));
@@ -129,6 +151,23 @@
   });
   document.addEventListener("huaishu:basemapfallback", () => { basemap = "none"; });
   Inspect.basemap = () => basemap;
+  // The venues' status colours (the catalogue's one palette, as on the overview map).
+  const legend = L.control({ position: "bottomleft" });
+  legend.onAdd = () => {
+    const box = el("div", null, "hs-legend");
+    box.id = "inspect-legend";
+    for (const status of config.statusOrder) {
+      const color = STATUS_COLORS[status];
+      const row = el("div");
+      const swatch = el("span", null, "hs-legend-swatch");
+      swatch.style.background = color;
+      row.appendChild(swatch);
+      row.appendChild(el("span", status));
+      box.appendChild(row);
+    }
+    return box;
+  };
+  legend.addTo(map);
   const baseLayers = L.layerGroup().addTo(map);
   const resultLayer = L.layerGroup().addTo(map);
   const hereLayer = L.layerGroup().addTo(map);
@@ -366,16 +405,32 @@
     show(more, total > shown && state.tab === "nearby" && !state.venueId);
   }
 
+  // The two overdue lists, nearest first from the point chosen: 逾期未检 (inspection) and
+  // 超期未整改 (rectification past a hazard's deadline).
   async function loadOverdue() {
-    const params = state.point ? "?lon=" + state.point.lon + "&lat=" + state.point.lat : "";
+    await Promise.all([loadOverdueList("inspection"), loadOverdueList("rectification")]);
+  }
+
+  const OVERDUE_LISTS = {
+    inspection: { key: "overdue", list: "overdue", count: "overdue-count", title: "逾期未检" },
+    rectification: { key: "late", list: "late", count: "late-count", title: "超期未整改" },
+  };
+
+  async function loadOverdueList(of) {
+    const which = OVERDUE_LISTS[of];
+    const params = new URLSearchParams({ of: of });
+    if (state.point) {
+      params.set("lon", state.point.lon);
+      params.set("lat", state.point.lat);
+    }
     try {
-      state.overdue = await getJson(config.api.overdue + params);
+      state[which.key] = await getJson(config.api.overdue + "?" + params.toString());
     } catch (error) {
-      message("无法查询逾期场所:" + error.message);
+      message("无法查询" + which.title + "的场所:" + error.message);
       return;
     }
-    renderList($("overdue"), state.overdue, "venues", "没有逾期未检的场所。");
-    $("overdue-count").textContent = "(" + state.overdue.total + ")";
+    renderList($(which.list), state[which.key], "venues", "没有" + which.title + "的场所。");
+    $(which.count).textContent = "(" + state[which.key].total + ")";
   }
 
   function layerTitle(name) {
@@ -411,6 +466,10 @@
         const facts = ["上次检查 " + (p.last_inspection || "无"), live.next_due.label + " " + p.next_due];
         if (p.open_hazards) facts.push(live.open_hazards.label + " " + p.open_hazards);
         button.appendChild(el("div", facts.join(" · "), "hs-item-facts"));
+        if (p.overdue_hazards) {
+          button.appendChild(el("div", "超期未整改 " + p.overdue_hazards + " 处,已超期 " +
+            p.rectification_overdue_days + " 天", "hs-item-late"));
+        }
       } else if (layer === "garbage") {
         button.appendChild(el("div", "垃圾桶 " + p.bins + " 个 · " + (p.kinds || []).join("、"), "hs-item-facts"));
       } else if (layer === "parking") {
@@ -423,24 +482,29 @@
   }
 
   function statusBadge(props) {
-    const badge = el("span", props.status, "hs-badge");
+    const badge = el("span", statusText(props), "hs-badge");
     badge.style.background = STATUS_COLORS[props.status] || config.unknownColor;
     if (props.due_soon && props.status === "合格") badge.title = config.dueSoonDays + "天内应检";
     return badge;
   }
 
+  // A venue's status as its badge says it: 超期未整改 with the days past the deadline.
+  function statusText(props) {
+    return props.rectification_overdue_days ? props.status + " " + props.rectification_overdue_days + "天" : props.status;
+  }
+
+  const TABS = { nearby: "results", overdue: "overdue", late: "late" }; // tab -> its list
   function setTab(tab) {
     state.tab = tab;
-    $("tab-nearby").setAttribute("aria-selected", String(tab === "nearby"));
-    $("tab-overdue").setAttribute("aria-selected", String(tab === "overdue"));
-    if (!state.venueId) {
-      show($("results"), tab === "nearby");
-      show($("overdue"), tab === "overdue");
+    for (const [name, list] of Object.entries(TABS)) {
+      $("tab-" + name).setAttribute("aria-selected", String(tab === name));
+      if (!state.venueId) show($(list), tab === name);
     }
     if (state.nearby) showNearbyCount();
   }
-  $("tab-nearby").addEventListener("click", () => { closeDetail(); setTab("nearby"); });
-  $("tab-overdue").addEventListener("click", () => { closeDetail(); setTab("overdue"); });
+  for (const name of Object.keys(TABS)) {
+    $("tab-" + name).addEventListener("click", () => { closeDetail(); setTab(name); });
+  }
 
   for (const id of ["f-layer", "f-radius", "f-kind", "f-status"]) {
     $(id).addEventListener("change", () => {
@@ -478,8 +542,7 @@
     }
     state.venueId = venueId;
     renderDetail(data);
-    show($("results"), false);
-    show($("overdue"), false);
+    for (const list of Object.values(TABS)) show($(list), false);
     show($("nearby-more"), false);
     show($("detail"), true);
     const [lon, lat] = data.venue.geometry.coordinates;
@@ -515,7 +578,7 @@
     $("detail-meta").textContent = [p.category, p.kind, p.address, p.community,
       "每 " + interval + " 天检查一次"].join(" · ");
     const badge = $("detail-status");
-    badge.textContent = p.status;
+    badge.textContent = statusText(p);
     badge.style.background = STATUS_COLORS[p.status] || config.unknownColor;
     $("detail-last").textContent = p.last_inspection || "无";
     $("detail-next").textContent = p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(" + config.dueSoonDays + "天内)" : "");
@@ -548,6 +611,7 @@
       item.dataset.hazard = h.id;
       const head = el("div");
       head.appendChild(el("span", h.status, "hs-tag hs-tag-" + (h.status === "立案" ? "filed" : "fixing")));
+      if (h.overdue_days) head.appendChild(lateTag(h));
       head.appendChild(el("span", " " + hazardText(h)));
       item.appendChild(head);
       item.appendChild(el("div", "发现 " + h.found + " · 整改期限 " + (h.deadline || "无") + " · 编号 " + h.id, "hs-meta"));
@@ -559,6 +623,40 @@
       }
       list.appendChild(item);
     }
+  }
+
+  // 超期未整改: an open hazard past its deadline, with the days.
+  function lateTag(h) {
+    const tag = el("span", "超期未整改 " + h.overdue_days + " 天", "hs-tag hs-tag-late");
+    tag.style.background = STATUS_COLORS["超期未整改"];
+    return tag;
+  }
+
+  // Where the phone was: the distance to the venue; farther than 200 m is 非现场记录.
+  function positionLine(where) {
+    const line = el("div", null, "hs-meta hs-position");
+    if (where.off_site) {
+      const tag = el("span", "非现场记录", "hs-tag hs-tag-offsite");
+      line.appendChild(tag);
+      line.appendChild(document.createTextNode(" "));
+    }
+    const accuracy = where.accuracy_m === null ? "" : "(定位精度 ±" + Math.round(where.accuracy_m) + " 米)";
+    line.appendChild(el("span", "记录时距场所 " + distanceText(where.distance_m) + accuracy));
+    return line;
+  }
+
+  // The phone's position for a record, when the browser gives one within a few seconds
+  // (never blocks a record: no permission or no fix means no position).
+  function currentPosition() {
+    if (!navigator.geolocation) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      navigator.geolocation.getCurrentPosition(
+        (p) => resolve({ lon: +p.coords.longitude.toFixed(7), lat: +p.coords.latitude.toFixed(7),
+          accuracy_m: Number.isFinite(p.coords.accuracy) ? Math.round(p.coords.accuracy * 10) / 10 : null }),
+        () => resolve(null),
+        { enableHighAccuracy: true, timeout: 5000, maximumAge: 60000 },
+      );
+    });
   }
 
   function renderHistory(data) {
@@ -574,13 +672,16 @@
       head.appendChild(el("span", ins.result, ins.result === "合格" ? "hs-ok" : "hs-bad"));
       item.appendChild(head);
       for (const h of ins.hazards) {
-        item.appendChild(el("div", "发现:" + hazardText(h) + "(" + h.status +
-          (h.rectified ? "," + h.rectified + " 整改" : "") + ")", "hs-meta"));
+        const line = el("div", "发现:" + hazardText(h) + "(" + h.status +
+          (h.rectified ? "," + h.rectified + " 整改" : "") + ")", "hs-meta");
+        if (h.overdue_days) line.appendChild(lateTag(h));
+        item.appendChild(line);
       }
       for (const h of ins.closed_hazards) {
         item.appendChild(el("div", "复查已整改:" + hazardText(h), "hs-meta"));
       }
       if (ins.note) item.appendChild(el("div", "备注:" + ins.note, "hs-meta"));
+      if (ins.position && ins.position.distance_m !== undefined) item.appendChild(positionLine(ins.position));
       list.appendChild(item);
     });
     const more = $("history-more");
@@ -627,6 +728,7 @@
     remove.addEventListener("click", () => {
       row.remove();
       if (!$("hazard-rows").children.length) setResult("合格");
+      saveDraft();
     });
     for (const [label, input] of [["类别", category], ["描述", description], ["整改期限", deadline]]) {
       const wrap = el("label", label);
@@ -664,7 +766,57 @@
     $("record-note").value = "";
     setResult("合格");
     formError(form, "");
+    restoreDraft();
   }
+
+  // The record form's draft, kept on the phone per venue until it is sent: a reload (or
+  // a dead battery) does not lose what was written.
+  const DRAFT_KEY = "huaishu.inspect.draft.";
+
+  function hazardValues() {
+    return Array.from($("hazard-rows").children).map((row) => ({
+      category: row.querySelector("[name=category]").value,
+      description: row.querySelector("[name=description]").value,
+      deadline: row.querySelector("[name=deadline]").value,
+    }));
+  }
+
+  function saveDraft() {
+    if (!state.venueId) return;
+    const draft = {
+      date: $("record-date").value, inspector: $("record-inspector").value, note: $("record-note").value,
+      result: $("record-form").querySelector("input[name=result]:checked").value, hazards: hazardValues(),
+    };
+    try { localStorage.setItem(DRAFT_KEY + state.venueId, JSON.stringify(draft)); } catch { /* storage off */ }
+  }
+
+  function forgetDraft(venueId) {
+    try { localStorage.removeItem(DRAFT_KEY + venueId); } catch { /* storage off */ }
+  }
+
+  function restoreDraft() {
+    let draft = null;
+    try { draft = JSON.parse(localStorage.getItem(DRAFT_KEY + state.venueId) || "null"); } catch { /* none */ }
+    show($("draft-note"), Boolean(draft));
+    if (!draft) return;
+    $("record-date").value = draft.date || config.today;
+    $("record-inspector").value = draft.inspector || "";
+    $("record-note").value = draft.note || "";
+    setResult(draft.result === "发现隐患" ? "发现隐患" : "合格");
+    const rows = clear($("hazard-rows"));
+    for (const h of draft.hazards || []) {
+      const row = hazardRow();
+      row.querySelector("[name=category]").value = h.category || "";
+      row.querySelector("[name=description]").value = h.description || "";
+      row.querySelector("[name=deadline]").value = h.deadline || "";
+      rows.appendChild(row);
+    }
+    if (draft.result === "发现隐患" && !rows.children.length) rows.appendChild(hazardRow());
+  }
+
+  $("record-form").addEventListener("input", saveDraft);
+  $("record-form").addEventListener("change", saveDraft);
+  $("add-hazard").addEventListener("click", saveDraft);
 
   $("record-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -674,11 +826,7 @@
       formError(form, "请填写完整:检查人、日期(不晚于今天)和每条隐患的类别、描述、整改期限。");
       return;
     }
-    const hazards = Array.from($("hazard-rows").children).map((row) => ({
-      category: row.querySelector("[name=category]").value,
-      description: row.querySelector("[name=description]").value,
-      deadline: row.querySelector("[name=deadline]").value,
-    }));
+    const hazards = hazardValues();
     const payload = {
       venue_id: state.venueId,
       date: $("record-date").value,
@@ -687,22 +835,42 @@
       hazards: hazards,
       note: $("record-note").value,
     };
-    await submit(form, config.api.inspections, payload);
+    await submit(form, config.api.inspections, payload, recordedInspection);
   });
 
-  async function submit(form, url, payload) {
+  function venueName() {
+    return $("detail-name").textContent;
+  }
+
+  // 「已记录:…」 of an inspection or a re-check, from the server's answer.
+  function recordedInspection(body) {
+    const ins = body.inspection;
+    const parts = [ins.date + " " + venueName() + " " + (ins.campaign || "检查") + "," + ins.result];
+    if (ins.hazards.length) parts.push("立案隐患 " + ins.hazards.map((h) => h.id).join("、"));
+    if (ins.closed_hazards.length) parts.push("已整改 " + ins.closed_hazards.map((h) => h.id).join("、"));
+    parts.push("记录编号 " + ins.id);
+    return "已记录:" + parts.join(";") + "。";
+  }
+
+  async function submit(form, url, payload, said) {
+    const venueId = state.venueId;
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     formError(form, "");
+    let body;
     try {
-      await postJson(url, payload);
+      const position = await currentPosition();
+      if (position) payload = Object.assign({}, payload, { position: position });
+      body = await postJson(url, payload);
     } catch (error) {
-      formError(form, "提交未成功:" + error.message);
+      formError(form, "提交未成功:" + error.message + "。填写的内容仍在表单中,未记录任何内容;请稍后重试。");
       return;
     } finally {
       button.disabled = false;
     }
+    if (form.id === "record-form") forgetDraft(venueId);
     await refreshAfterWrite();
+    notice(said(body));
   }
 
   async function refreshAfterWrite() {
@@ -714,14 +882,17 @@
 
   async function startRectification(hazardId, button) {
     button.disabled = true;
+    let body;
     try {
-      await postJson(apiUrl("hazardStatus", hazardId), { status: "整改中" });
+      body = await postJson(apiUrl("hazardStatus", hazardId), { status: "整改中" });
     } catch (error) {
       button.disabled = false;
-      message("未能标记整改中:" + error.message);
+      message("未能标记整改中:" + error.message + "。隐患状态未改变,请稍后重试。");
       return;
     }
+    const name = venueName();
     await refreshAfterWrite();
+    notice("已记录:" + name + " 隐患 " + body.hazard.id + "(" + body.hazard.category + ")标记为整改中。");
   }
 
   // The re-check form.
@@ -761,7 +932,7 @@
       inspector: $("recheck-inspector").value,
       note: $("recheck-note").value,
       closed: closed,
-    });
+    }, recordedInspection);
   });
 
   // --- start: restore a location and venue from the URL (e.g. after logging in) ----
@@ -781,6 +952,7 @@
     } else {
       await loadOverdue();
     }
+    if (TABS[params.get("list")]) setTab(params.get("list")); // e.g. from the dashboard
     if (startVenue) await openVenue(startVenue);
     document.body.dataset.ready = "true";
   })();

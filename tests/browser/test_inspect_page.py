@@ -125,12 +125,16 @@ def test_locate_list_log_in_record_and_recheck(server, inspect_app, phone, scree
     page.fill("#record-note", "店主在场")
     page.click("#record-form button[type=submit]")  # markup is refused, nothing stored
     expect(page.locator("#record-form .hs-error")).to_contain_text("不能包含 HTML 标记")
+    expect(page.locator("#record-form .hs-error")).to_contain_text("填写的内容仍在表单中")
+    expect(page.locator("#notice")).to_be_hidden()
     expect(page.locator("#detail-status")).not_to_have_text("隐患未改")
     page.fill("#hazard-rows input[name=description]", "灭火器过期 " + LITERAL)
     page.locator("#record-form").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "inspect-record-form.png"))
     page.click("#record-form button[type=submit]")
     expect(page.locator("#detail-status")).to_have_text("隐患未改")
+    expect(page.locator("#notice")).to_contain_text(
+        f"已记录:2026-11-25 {name} 检查,发现隐患;立案隐患 HZ")
     expect(page.locator("#detail-last")).to_have_text("2026-11-25")
     hazard = page.locator("#detail-hazards li").first
     expect(hazard).to_contain_text("立案")
@@ -148,11 +152,13 @@ def test_locate_list_log_in_record_and_recheck(server, inspect_app, phone, scree
     expect(page.locator("#recheck-form")).to_be_hidden()
     hazard.get_by_role("button", name="标记为整改中").click()
     expect(page.locator("#detail-hazards li").first).to_contain_text("整改中")
+    expect(page.locator("#notice")).to_contain_text("标记为整改中")
     expect(page.locator("#recheck-form")).to_be_visible()
     expect(page.locator("#recheck-list input[type=checkbox]")).to_be_checked()
     page.fill("#recheck-note", "已更换灭火器")
     page.click("#recheck-form button[type=submit]")
     expect(page.locator("#detail-status")).to_have_text("合格")
+    expect(page.locator("#notice")).to_contain_text(f"已记录:2026-11-25 {name} 复查,合格;已整改 HZ")
     expect(page.locator("#detail-hazards")).to_have_text("无")
     expect(page.locator("#recheck-form")).to_be_hidden()
     expect(page.locator("#history li").first).to_contain_text("复查")
@@ -161,6 +167,92 @@ def test_locate_list_log_in_record_and_recheck(server, inspect_app, phone, scree
 
     page.click("#detail-back")
     expect(page.locator("#results .hs-item").first.locator(".hs-badge")).to_have_text("合格")
+    assert_stayed_local(page)
+
+
+def test_a_submit_without_network_says_so_in_chinese_and_keeps_the_form(server, inspect_app,
+                                                                        phone):
+    venue, here, _, _ = a_plain_venue(inspect_app)
+    page = phone
+    page.goto(server.url + f"/login?next=/inspect?venue={venue['id']}")
+    page.fill("input[name=name]", "zhangwei")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#record-form")).to_be_visible()
+    before = inspect_app.test_client().get(
+        f"/api/venues/{venue['id']}/history").get_json()["inspection_count"]
+    page.fill("#record-note", "楼梯间没有信号")
+    page.context.set_offline(True)
+    try:
+        page.click("#record-form button[type=submit]")
+        error = page.locator("#record-form .hs-error")
+        expect(error).to_contain_text("提交未成功:网络未连接或服务器无响应")
+        expect(error).to_contain_text("填写的内容仍在表单中")
+        assert "Failed to fetch" not in error.inner_text()
+        expect(page.locator("#record-note")).to_have_value("楼梯间没有信号")
+    finally:
+        page.context.set_offline(False)
+    after = inspect_app.test_client().get(
+        f"/api/venues/{venue['id']}/history").get_json()["inspection_count"]
+    assert after == before
+
+
+@pytest.mark.parametrize(("north_deg", "off_site"), [(0.0002, False), (0.004, True)])
+def test_a_record_keeps_where_the_phone_was(server, inspect_app, browser, north_deg, off_site):
+    """The phone's position goes with the record; the history shows the distance to the
+    venue, and 「非现场记录」 beyond 200 m."""
+    venue, _, _, _ = a_plain_venue(inspect_app)
+    lon, lat = venue["geometry"]["coordinates"]
+    context = browser.new_context(**PHONE, permissions=["geolocation"], geolocation={
+        "longitude": lon, "latitude": lat + north_deg, "accuracy": 8})
+    page = context.new_page()
+    try:
+        page.goto(server.url + f"/login?next=/inspect?venue={venue['id']}")
+        page.fill("input[name=name]", "zhangwei")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("#record-form")).to_be_visible()
+        page.click("#record-form button[type=submit]")
+        expect(page.locator("#notice")).to_contain_text("已记录:")
+        line = page.locator("#history li").first.locator(".hs-position")
+        expect(line).to_contain_text("记录时距场所")
+        expect(line).to_contain_text("(定位精度 ±8 米)")
+        if off_site:
+            expect(line.locator(".hs-tag-offsite")).to_have_text("非现场记录")
+        else:
+            expect(line.locator(".hs-tag-offsite")).to_have_count(0)
+        stored = inspect_app.test_client().get(
+            f"/api/venues/{venue['id']}/history").get_json()["inspections"][0]
+        assert "position" not in stored  # visitors never see where the phone was
+    finally:
+        context.close()
+
+
+def test_a_draft_survives_a_reload_until_it_is_sent(server, inspect_app, phone):
+    venue, _, _, _ = a_plain_venue(inspect_app)
+    page = phone
+    page.goto(server.url + f"/login?next=/inspect?venue={venue['id']}")
+    page.fill("input[name=name]", "zhangwei")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#record-form")).to_be_visible()
+    expect(page.locator("#draft-note")).to_be_hidden()
+    page.check("#record-form input[value=发现隐患]")
+    page.select_option("#hazard-rows select[name=category]", "用电安全")
+    page.fill("#hazard-rows input[name=description]", "插线板串接")
+    page.fill("#record-note", "店主不在")
+    page.reload()
+    expect(page.locator("#draft-note")).to_be_visible()
+    expect(page.locator("#record-note")).to_have_value("店主不在")
+    expect(page.locator("#record-form input[value=发现隐患]")).to_be_checked()
+    expect(page.locator("#hazard-rows select[name=category]")).to_have_value("用电安全")
+    expect(page.locator("#hazard-rows input[name=description]")).to_have_value("插线板串接")
+    page.click("#record-form button[type=submit]")
+    expect(page.locator("#notice")).to_contain_text("已记录:")
+    page.reload()
+    expect(page.locator("#record-form")).to_be_visible()
+    expect(page.locator("#draft-note")).to_be_hidden()
+    expect(page.locator("#record-note")).to_have_value("")
     assert_stayed_local(page)
 
 
@@ -197,7 +289,44 @@ def test_tap_on_the_map_and_overdue_list(server, phone):
         "() => Inspect.state.overdue && Inspect.state.overdue.query.point !== null")
     distances = page.evaluate("Inspect.state.overdue.features.map(f => f.properties.distance_m)")
     assert len(distances) == 30 and distances == sorted(distances)
-    assert page.locator("#overdue .hs-badge").first.inner_text() in ("逾期未检", "隐患未改")
+    badge = page.locator("#overdue .hs-badge").first.inner_text()
+    assert badge.startswith(("逾期未检", "隐患未改", "超期未整改"))
+    assert_stayed_local(page)
+
+
+def test_hazards_past_their_deadline_show_as_such_with_their_days(server, inspect_app, phone,
+                                                                   screenshot_dir):
+    """超期未整改: its tab (nearest first), the days on the list, the venue and the hazard."""
+    late = inspect_app.test_client().get(
+        "/api/overdue?of=rectification&lon=116.964&lat=36.662").get_json()["features"]
+    assert late  # the shipped history has hazards past their deadline on TODAY
+    page = phone
+    page.goto(server.url + "/inspect?lon=116.964&lat=36.662&crs=wgs84")
+    expect(page.locator("#late-count")).to_have_text(f"({len(late)})")
+    expect(page.locator("#inspect-legend")).to_contain_text("超期未整改")
+    page.click("#tab-late")
+    first = late[0]["properties"]
+    days = first["rectification_overdue_days"]
+    item = page.locator("#late .hs-item").first
+    expect(item.locator(".hs-badge")).to_have_text(f"超期未整改 {days}天")
+    expect(item.locator(".hs-item-late")).to_have_text(
+        f"超期未整改 {first['overdue_hazards']} 处,已超期 {days} 天")
+    # The filter of the nearby list.
+    page.select_option("#f-status", "late")
+    page.wait_for_function("() => Inspect.state.nearby && Inspect.state.nearby.query.status[0]"
+                           " === 'late'")
+    statuses = page.evaluate("Inspect.state.nearby.features.map(f => f.properties.status)")
+    assert statuses and set(statuses) == {"超期未整改"}
+    # The venue: its badge and each hazard past its deadline with its days.
+    page.click("#tab-late")
+    item.click()
+    expect(page.locator("#detail-status")).to_have_text(f"超期未整改 {days}天")
+    history = inspect_app.test_client().get(
+        f"/api/venues/{late[0]['id']}/history").get_json()
+    expected = [f"超期未整改 {h['overdue_days']} 天" for h in history["open_hazards"]
+                if h["overdue_days"]]
+    expect(page.locator("#detail-hazards .hs-tag-late")).to_have_text(expected)
+    page.screenshot(path=str(screenshot_dir / "inspect-late.png"))
     assert_stayed_local(page)
 
 

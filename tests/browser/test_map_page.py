@@ -65,6 +65,7 @@ def test_layers_are_grouped_with_their_counts_and_toggle(live_server, page, clie
     row.check()
     assert page.locator(".hs-venue, .hs-cluster-venues").count() > 0
     assert page.locator("#legend [data-layer=venues]").count() == 1
+    assert "超期未整改" in page.locator("#legend [data-layer=venues]").inner_text()
 
 
 def test_map_fits_the_sub_district_with_a_metric_scale(live_server, page):
@@ -124,7 +125,7 @@ def test_symbols_follow_the_categories(live_server, page):
     assert venue["glyph"] == {"商贸企业": "贸", "工贸企业": "工", "物流仓储企业": "仓",
                               "建筑施工企业": "建"}[venue["kind"]]
     expected = {"合格": "rgb(46, 158, 91)", "隐患未改": "rgb(214, 44, 31)",
-                "逾期未检": "rgb(240, 160, 32)"}[venue["status"]]
+                "逾期未检": "rgb(240, 160, 32)", "超期未整改": "rgb(122, 31, 162)"}[venue["status"]]
     assert venue["colour"] == expected
     # Garbage points: a pie of their bins by kind, larger with more bins.
     sizes = page.evaluate("""HuaishuMap.layers.garbage.items.filter(l => l._icon).map(l =>
@@ -190,11 +191,12 @@ def test_points_cluster_when_zoomed_out(live_server, page):
     for ring in rings:
         assert ring["shares"] == ring["expected"]
         assert ring["background"].startswith("conic-gradient")
-        hazards, overdue, ok = map(int, ring["shares"].split(","))
+        late, hazards, overdue, ok = map(int, ring["shares"].split(","))  # worst first
+        assert ("rgb(122, 31, 162)" in ring["background"]) == (late > 0)
         assert ("rgb(214, 44, 31)" in ring["background"]) == (hazards > 0)
         assert ("rgb(46, 158, 91)" in ring["background"]) == (ok > 0)
     # Mostly green: a few hazards colour a slice, not the whole map.
-    assert sum(int(r["shares"].split(",")[2]) for r in rings) > 0.7 * sum(
+    assert sum(int(r["shares"].split(",")[3]) for r in rings) > 0.7 * sum(
         sum(map(int, r["shares"].split(","))) for r in rings)
 
     page.evaluate("HuaishuMap.map.setView([36.667, 116.963], 18, {animate: false})")

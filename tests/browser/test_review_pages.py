@@ -284,6 +284,34 @@ def test_dashboard_draws_the_figures_from_the_data_file(live_server, watched, sc
     assert page.foreign == [] and page.errors == []
 
 
+def test_dashboard_shows_the_records_live_figures_with_links_to_the_lists(live_server,
+                                                                           watched):
+    page = watched
+    page.goto(live_server.url + "/dashboard")
+    page.wait_for_function("() => document.getElementById('db-records').dataset.ready === 'true'",
+                           timeout=20000)
+    live = api(live_server, "/api/records/figures")
+    box = page.locator("#db-records")
+    for key, unit in (("inspections_this_year", "次"), ("inspections_this_month", "次"),
+                      ("open_hazards", "处"), ("rectification_overdue", "个"),
+                      ("inspection_overdue", "个")):
+        value = box.locator(f"[data-figure='{key}'] .db-card-value")
+        assert value.inner_text() == format_value(live[key], "") + unit
+    rows = box.locator("tbody tr")
+    assert rows.count() == len(live["by_community"])
+    first = live["by_community"][0]
+    assert rows.first.inner_text().split("\t") == [
+        first["community"], str(first["venues"]), str(first["open_hazards"]),
+        str(first["rectification_overdue"]), str(first["inspection_overdue"])]
+    assert page.foreign == [] and page.errors == []
+    box.locator("[data-figure='rectification_overdue']").click()
+    page.wait_for_url("**/inspect?list=late")
+    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=20000)
+    assert page.get_attribute("#tab-late", "aria-selected") == "true"
+    assert page.locator("#late").is_visible()
+    assert page.inner_text("#late-count") == f"({live['rectification_overdue']})"
+
+
 def test_dashboard_shows_12345_orders_by_month_and_community(live_server, watched):
     page = watched
     page.goto(live_server.url + "/dashboard")

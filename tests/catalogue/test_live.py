@@ -36,6 +36,7 @@ def test_labels_units_schema_and_queryables_come_from_the_declaration():
             {g.name for g in VENUES.fields}] == ["status"]
     # Popups and exports show the properties, not the flags.
     assert [p.name for p in shown_live_properties(VENUES)] == [
-        "status", "last_inspection", "next_due", "open_hazards"]
+        "status", "last_inspection", "next_due", "open_hazards", "overdue_hazards",
+        "rectification_overdue_days"]
     assert live_properties(get_layer("parcels")) == ()
     assert list(VENUE_STATUS_COLORS) != [] and set(VENUE_STATUS_COLORS) == set(STATUSES)

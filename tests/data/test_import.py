@@ -234,7 +234,8 @@ def test_computed_columns_of_an_api_download_are_dropped(cli, data_dir, tmp_path
     result = cli("import", source, "--layer", "venues")
     assert result.exit_code == 0, result.output
     assert ("ignored the columns the service computes itself: due_soon, last_inspection, "
-            "next_due, open_hazards, overdue, status") in result.output
+            "next_due, open_hazards, overdue, overdue_hazards, rectification_overdue_days, "
+            "status") in result.output
     assert_same_features(stored(cli, "venues"), shipped("venues"))
 
 

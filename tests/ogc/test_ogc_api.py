@@ -275,8 +275,8 @@ def test_html_tables_label_every_column_in_chinese(client):
         return re.findall(r"<th>([^<]*)</th>", html)
 
     venues = headers("/ogc/collections/venues/items?f=html&limit=2")
-    assert venues[-6:] == ["检查状态", "最近检查", "下次应检", "未改隐患", "30天内到期应检",
-                           "超期未检"]
+    assert venues[-8:] == ["检查状态", "最近检查", "下次应检", "未改隐患", "30天内到期应检",
+                           "超期未检", "超期未整改隐患", "超期天数"]
     parcels = headers("/ogc/collections/parcels/items?f=html&limit=2")
     assert "状态" in parcels and "检查状态" not in parcels  # a parcel's own status
     assert not [h for h in venues + parcels if re.fullmatch(r"[a-z_0-9]+", h)]

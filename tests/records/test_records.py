@@ -134,6 +134,104 @@ def test_a_clean_inspection_brings_an_overdue_venue_back(app, inspector):
     assert venue_id not in [f["id"] for f in inspector.get("/api/overdue").get_json()["features"]]
 
 
+def test_a_hazard_past_its_deadline_is_overdue_for_rectification(app, inspector):
+    """超期未整改: open past its 整改期限, on the venue, its history, lists, filters, OGC."""
+    venue_id = a_venue_with_status(inspector, "合格")
+    stored = record(inspector, venue_id, date="2026-11-01",
+                    hazards=[hazard(deadline="2026-11-10"), hazard(deadline="2026-12-10")]
+                    ).get_json()["inspection"]
+    late, on_time = (h["id"] for h in stored["hazards"])
+    props = venue(inspector, venue_id)
+    assert props["status"] == "超期未整改"
+    assert props["open_hazards"] == 2 and props["overdue_hazards"] == 1
+    assert props["rectification_overdue_days"] == 15  # 2026-11-10 .. TODAY 2026-11-25
+    history = inspector.get(f"/api/venues/{venue_id}/history").get_json()
+    days = {h["id"]: h["overdue_days"] for h in history["open_hazards"]}
+    assert days == {late: 15, on_time: None}
+    assert {h["id"]: h["overdue_days"] for h in history["inspections"][0]["hazards"]} == days
+    # Its own list, nearest first from a point; the filter of /api/nearby; the OGC items.
+    lon, lat = inspector.get(f"/api/venues/{venue_id}/history").get_json()[
+        "venue"]["geometry"]["coordinates"]
+    listed = inspector.get(f"/api/overdue?of=rectification&lon={lon}&lat={lat}").get_json()
+    assert listed["features"][0]["id"] == venue_id
+    assert listed["query"]["of"] == "rectification"
+    assert all(f["properties"]["overdue_hazards"] > 0 for f in listed["features"])
+    distances = [f["properties"]["distance_m"] for f in listed["features"]]
+    assert distances == sorted(distances)
+    unordered = inspector.get("/api/overdue?of=rectification").get_json()["features"]
+    overdue_days = [f["properties"]["rectification_overdue_days"] for f in unordered]
+    assert overdue_days == sorted(overdue_days, reverse=True)
+    assert {f["id"] for f in unordered} == {f["id"] for f in listed["features"]}
+    near = inspector.get(f"/api/nearby?lon={lon}&lat={lat}&radius_m=50&status=late").get_json()
+    assert venue_id in [f["id"] for f in near["features"]]
+    item = inspector.get(f"/ogc/collections/venues/items/{venue_id}?f=json").get_json()
+    assert item["properties"]["status"] == "超期未整改"
+    assert item["properties"]["rectification_overdue_days"] == 15
+    # Rectification under way is still late; the re-check that closes it ends that.
+    assert inspector.post(f"/api/hazards/{late}/status",
+                          json={"status": "整改中"}).status_code == 201
+    assert venue(inspector, venue_id)["status"] == "超期未整改"
+    assert inspector.post("/api/rechecks", json={
+        "venue_id": venue_id, "inspector": "张伟", "closed": [late]}).status_code == 201
+    props = venue(inspector, venue_id)
+    assert props["status"] == "隐患未改" and props["overdue_hazards"] == 0
+    assert props["rectification_overdue_days"] == 0
+    history = inspector.get(f"/api/venues/{venue_id}/history").get_json()
+    assert [h["overdue_days"] for h in history["open_hazards"]] == [None]
+
+
+def test_an_unknown_overdue_list_is_400_in_chinese(client):
+    error = error_of(client.get("/api/overdue?of=hazards"), 400)
+    assert error.startswith("列表须为 inspection（逾期未检）或 rectification（超期未整改）")
+
+
+def test_the_phones_position_is_kept_and_measured_to_the_venue(app, inspector):
+    """Position: stored with the record; the history gives the distance to the venue and
+    marks a record made more than 200 m away 非现场记录; visitors do not see it."""
+    venue_id = a_venue_with_status(inspector, "合格")
+    history = inspector.get(f"/api/venues/{venue_id}/history").get_json()
+    lon, lat = history["venue"]["geometry"]["coordinates"]
+    near = {"lon": round(lon + 0.0003, 7), "lat": lat, "accuracy_m": 12.5}  # about 27 m east
+    body = record(inspector, venue_id, result="合格", hazards=[], position=near).get_json()
+    assert body["inspection"]["position"] == near
+    far = {"lon": lon, "lat": round(lat + 0.005, 7)}  # about 555 m north
+    found = record(inspector, venue_id, position=far).get_json()["inspection"]["hazards"][0]
+    assert inspector.post(f"/api/hazards/{found['id']}/status",
+                          json={"status": "整改中"}).status_code == 201
+    recheck = inspector.post("/api/rechecks", json={
+        "venue_id": venue_id, "inspector": "张伟", "closed": [found["id"]], "position": far})
+    assert recheck.get_json()["inspection"]["position"] == {**far, "accuracy_m": None}
+    record(inspector, venue_id, result="合格", hazards=[])  # the browser gave none
+    shown = inspector.get(f"/api/venues/{venue_id}/history").get_json()["inspections"]
+    none, away, _, here = shown[:4]  # newest first: none, the re-check, the hazard, near
+    assert none["position"] is None
+    assert shown[2]["position"]["off_site"] is True
+    assert away["position"]["off_site"] is True
+    assert away["position"]["distance_m"] == pytest.approx(555, abs=5)
+    assert away["position"]["accuracy_m"] is None
+    assert here["position"]["off_site"] is False
+    assert here["position"]["distance_m"] == pytest.approx(27, abs=3)
+    visitor = app.test_client().get(f"/api/venues/{venue_id}/history").get_json()
+    assert all("position" not in i for i in visitor["inspections"])
+
+
+@pytest.mark.parametrize(("position", "message"), [
+    ("here", "位置须为对象"),
+    ({"lon": 116.96}, "位置的纬度须为 -90 到 90 之间的数"),
+    ({"lon": "116.96", "lat": 36.66}, "位置的经度须为"),
+    ({"lon": 116.96, "lat": 36.66, "accuracy_m": -1}, "位置的精度（米）须为"),
+    ({"lon": 116.96, "lat": 36.66, "accuracy_m": True}, "位置的精度（米）须为"),
+    ({"lon": 516.96, "lat": 36.66}, "位置的经度须为 -180 到 180 之间的数"),
+])
+def test_a_bad_position_is_400_in_chinese_and_nothing_is_stored(app, inspector, position,
+                                                                 message):
+    venue_id = a_venue_with_status(inspector, "合格")
+    before = counts(app)
+    error = error_of(record(inspector, venue_id, position=position), 400)
+    assert error.startswith(message)
+    assert counts(app) == before
+
+
 def test_the_hazard_flow_and_the_recheck_that_closes_it(app, inspector):
     venue_id = a_venue_with_status(inspector, "合格")
     stored = record(inspector, venue_id, hazards=[hazard(), hazard(

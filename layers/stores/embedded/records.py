@@ -82,6 +82,28 @@ class SqliteRecordReads:
             f" ({_marks(statuses)}) GROUP BY venue_id", [*params, *statuses]).fetchall())
 
 
+    def inspection_position(self, inspection_id: str) -> Row | None:
+        rows = self._rows("SELECT lon, lat, accuracy_m FROM inspection_positions"
+                          " WHERE inspection_id = ?", (inspection_id,))
+        return rows[0] if rows else None
+
+    def inspections_since(self, date: str) -> int:
+        count: int = self.db.execute("SELECT count(*) FROM inspections WHERE date >= ?",
+                                     (date,)).fetchone()[0]
+        return count
+
+    def late_hazards(self, statuses: Sequence[str], before: str,
+                     venue_ids: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
+        where, params = "", list(venue_ids or ())
+        if venue_ids is not None:
+            where = f" venue_id IN ({_marks(venue_ids)}) AND"
+        rows = self.db.execute(
+            f"SELECT venue_id, count(*), min(deadline) FROM hazards WHERE{where} status IN"
+            f" ({_marks(statuses)}) AND deadline IS NOT NULL AND deadline < ?"
+            " GROUP BY venue_id", [*params, *statuses, before]).fetchall()
+        return {vid: (n, first) for vid, n, first in rows}
+
+
 class SqliteRecordWrites(SqliteRecordReads, SqliteAudit):
     """`RecordWrites` in a write transaction (BEGIN IMMEDIATE)."""
 
@@ -108,6 +130,11 @@ class SqliteRecordWrites(SqliteRecordReads, SqliteAudit):
             "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note,"
             " recorded_by) VALUES (:id, :venue_id, :date, :inspector, :campaign, :result,"
             " :note, :recorded_by)", row)
+
+    def insert_position(self, inspection_id: str, lon: float, lat: float,
+                        accuracy_m: float | None) -> None:
+        self.db.execute("INSERT INTO inspection_positions (inspection_id, lon, lat, accuracy_m)"
+                        " VALUES (?, ?, ?, ?)", (inspection_id, lon, lat, accuracy_m))
 
     def insert_hazard(self, row: Row) -> None:
         self.db.execute(

@@ -42,6 +42,13 @@ CREATE TABLE IF NOT EXISTS hazard_events (
     created_at TEXT NOT NULL DEFAULT {_NOW}
 );
 CREATE INDEX IF NOT EXISTS hazard_events_hazard ON hazard_events (hazard_id);
+-- Where the phone was when a record was made (WGS84; when the browser gave it).
+CREATE TABLE IF NOT EXISTS inspection_positions (
+    inspection_id TEXT PRIMARY KEY REFERENCES inspections (id),
+    lon REAL NOT NULL,
+    lat REAL NOT NULL,
+    accuracy_m REAL
+);
 """
 
 # The accounts as first released (later columns: ADDED_COLUMNS).

@@ -72,6 +72,24 @@ class PostgisRecordReads(Tables):
         return {row["venue_id"]: row["n"] for row in rows}
 
 
+    def inspection_position(self, inspection_id: str) -> Row | None:
+        return self.row("SELECT lon, lat, accuracy_m FROM inspection_positions"
+                        " WHERE inspection_id = %s", (inspection_id,))
+
+    def inspections_since(self, date: str) -> int:
+        return int(self.value("SELECT count(*) FROM inspections WHERE date >= %s", (date,)))
+
+    def late_hazards(self, statuses: Sequence[str], before: str,
+                     venue_ids: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
+        where, params = "", [list(statuses), before]
+        if venue_ids is not None:
+            where, params = " AND venue_id = ANY(%s)", [*params, list(venue_ids)]
+        rows = self.rows("SELECT venue_id, count(*) AS n, min(deadline) AS first FROM hazards"
+                         " WHERE status = ANY(%s) AND deadline IS NOT NULL AND deadline < %s"
+                         f"{where} GROUP BY venue_id", params)
+        return {row["venue_id"]: (row["n"], row["first"]) for row in rows}
+
+
 class PostgisRecordWrites(PostgisRecordReads, PostgisAudit):
     """`RecordWrites` in a transaction; it locks the venues it writes (`lock_venue`)."""
 
@@ -88,6 +106,11 @@ class PostgisRecordWrites(PostgisRecordReads, PostgisAudit):
             "INSERT INTO inspections (id, venue_id, date, inspector, campaign, result, note,"
             " recorded_by) VALUES (%(id)s, %(venue_id)s, %(date)s, %(inspector)s,"
             " %(campaign)s, %(result)s, %(note)s, %(recorded_by)s)", row)
+
+    def insert_position(self, inspection_id: str, lon: float, lat: float,
+                        accuracy_m: float | None) -> None:
+        self.execute("INSERT INTO inspection_positions (inspection_id, lon, lat, accuracy_m)"
+                     " VALUES (%s, %s, %s, %s)", (inspection_id, lon, lat, accuracy_m))
 
     def insert_hazard(self, row: Row) -> None:
         self.execute(

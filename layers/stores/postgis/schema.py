@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS hazard_events (
 );
 CREATE INDEX IF NOT EXISTS hazard_events_hazard ON hazard_events (hazard_id);
 CREATE INDEX IF NOT EXISTS hazard_events_inspection ON hazard_events (inspection_id);
+CREATE TABLE IF NOT EXISTS inspection_positions (
+    inspection_id text PRIMARY KEY REFERENCES inspections (id),
+    lon double precision NOT NULL,
+    lat double precision NOT NULL,
+    accuracy_m double precision
+);
 CREATE TABLE IF NOT EXISTS users (
     name text PRIMARY KEY,
     display_name text NOT NULL,
