@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -194,7 +195,7 @@ def import_file() -> ResponseReturnValue:
 def _version_arg(name: str, value: str | None) -> int | None:
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", value):  # a number SQLite and PostgreSQL can hold
         raise BadRequest(f"版本号必须是正整数,而不是 {value[:20]!r} (version must be a number)")
     return int(value)
 

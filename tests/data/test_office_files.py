@@ -297,7 +297,7 @@ def test_the_cli_takes_an_encoding_and_a_crs(tmp_path):
     labelled_table("venues", "bd09").to_csv(path, index=False)
     result = cli("import", path, "--layer", "venues", "--crs", "bd09")
     assert result.exit_code == 0, result.output
-    assert_positions(stored(data_dir, "venues"), shipped("venues"))
+    assert_positions(stored(cli, "venues"), shipped("venues"))
 
 
 # ------------------------------------------------------------------ the map's own exports

@@ -34,6 +34,10 @@ BAD_PAGE_REQUESTS = {
     "admin.audit_page": [("/admin/audit?limit=x", 400)],
     "admin.users_page": [("/admin/users?x=1", 200)],
     "layer_admin.layers_page": [("/admin/layers?x=1", 200)],
+    "layer_admin.versions_page": [("/admin/layers/nope/versions", 404),
+                                  ("/admin/layers/communities/versions?from=x&to=1", 400),
+                                  ("/admin/layers/communities/versions?from=1&to=" + "9" * 30,
+                                   400)],
     "layer_admin.download": [("/admin/layers/nope/download", 404),
                              ("/admin/layers/communities/download?format=nope", 400)],
     "auth.login": [("/login?next=http://elsewhere.example/", 200)],
@@ -43,7 +47,8 @@ BAD_PAGE_REQUESTS = {
 def page_rules(app):
     return {rule.endpoint for rule in app.url_map.iter_rules()
             if "GET" in rule.methods
-            and not rule.rule.startswith(("/api/", "/ogc/", "/static/", "/tiles/"))}
+            and not rule.rule.startswith(("/api/", "/ogc/", "/static/", "/tiles/"))
+            and rule.endpoint not in ("health.healthz", "health.readyz")}  # JSON for probes
 
 
 def assert_error_page(response, status):
