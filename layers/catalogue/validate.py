@@ -150,7 +150,7 @@ def _check_geometry(
         return None, None, "missing"
     try:
         geom = shape(raw)
-    except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException) as e:
+    except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.ShapelyError) as e:
         return None, None, f"cannot be read: {e}"
     allowed = _ALLOWED_GEOMETRIES[layer.geometry]
     if geom.geom_type not in allowed:

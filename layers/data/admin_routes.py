@@ -187,7 +187,7 @@ def import_file() -> ResponseReturnValue:
 def _version_arg(name: str, value: str | None) -> int | None:
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit() and len(value) <= 9):
         raise BadRequest(f"版本号必须是正整数,而不是 {value[:20]!r} (version must be a number)")
     return int(value)
 
