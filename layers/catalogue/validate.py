@@ -156,7 +156,7 @@ def _check_geometry(
         return None, None, MISSING_GEOMETRY
     try:
         geom = shape(raw)
-    except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException) as e:
+    except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.ShapelyError) as e:
         return None, None, f"几何无法读取 (cannot be read: {e})"
     allowed = _ALLOWED_GEOMETRIES[layer.geometry]
     if geom.geom_type not in allowed:

@@ -40,6 +40,7 @@ from layers.stores.layers import LayerStore, LoadedLayer
 from layers.stores.opening import embedded_records, layer_history
 from layers.stores.versions import diff
 
+MAX_VERSION = 2**31 - 1  # a version number (PostgreSQL integer)
 # Files with at least this many features get a progress bar.
 PROGRESS_MIN_FEATURES = 1000
 
@@ -189,7 +190,7 @@ def validate_command(file: Path, layer_name: str, **options: str | None) -> None
               help="default: from the output's suffix (.geojson .gpkg .csv .zip)")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="the file to write (a Shapefile is written zipped: NAME.zip)")
-@click.option("--version", "version", type=click.IntRange(min=1),
+@click.option("--version", "version", type=click.IntRange(min=1, max=MAX_VERSION),
               help="the version to write (default: the current one)")
 def export_command(layer_name: str, fmt: str | None, output: Path, version: int | None
                    ) -> None:
@@ -227,8 +228,8 @@ def versions_command(layer_name: str) -> None:
 
 @layers_cli.command("diff")
 @click.argument("layer_name", metavar="NAME", type=click.Choice(layer_names()))
-@click.argument("old", type=click.IntRange(min=1))
-@click.argument("new", type=click.IntRange(min=1))
+@click.argument("old", type=click.IntRange(min=1, max=MAX_VERSION))
+@click.argument("new", type=click.IntRange(min=1, max=MAX_VERSION))
 def diff_command(layer_name: str, old: int, new: int) -> None:
     """What changed in layer NAME from version OLD to version NEW (feature ids)."""
     with layer_history(current_app) as history:
@@ -247,7 +248,7 @@ def diff_command(layer_name: str, old: int, new: int) -> None:
 
 @layers_cli.command("restore")
 @click.argument("layer_name", metavar="NAME", type=click.Choice(layer_names()))
-@click.argument("version", type=click.IntRange(min=1))
+@click.argument("version", type=click.IntRange(min=1, max=MAX_VERSION))
 @click.option("--by", help="who restores, for the audit log (default: the OS user)")
 def restore_command(layer_name: str, version: int, by: str | None) -> None:
     """Make layer NAME's version VERSION current again, as a new version equal to it."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import shapely
 
-from layers.catalogue.entries import get_layer
+from layers.catalogue.entries import Layer, get_layer
 from layers.catalogue.validate import validate_collection
 from layers.data.importer import COMPUTED_COLUMNS
 from layers.errors import BadRequest, Conflict, NotFound
@@ -135,12 +135,21 @@ def _feature(body: Any) -> dict[str, Any]:
     properties = body.get("properties")
     if properties is not None and not isinstance(properties, dict):
         raise BadRequest("properties 必须是对象 (properties must be an object)")
-    return {**body, "properties": properties or {}}
+    geometry = body.get("geometry")
+    if geometry is not None and not isinstance(geometry, dict):
+        raise BadRequest("geometry 必须是 GeoJSON 几何对象 (geometry must be a GeoJSON object)")
+    return {**body, "properties": properties or {}, "geometry": geometry}
 
 
 def _own(properties: Mapping[str, Any]) -> dict[str, Any]:
     """The properties a client may set: the ones the service computes are dropped."""
     return {k: v for k, v in properties.items() if k not in COMPUTED_COLUMNS}
+
+
+def _label(layer: Layer, name: str | None) -> str:
+    if not name:
+        return "要素"
+    return {"id": "编号", "geometry": "几何"}.get(name) or layer.label(name)
 
 
 def _checked(layer_name: str, feature: Feature, current: Layers) -> Feature:
@@ -154,7 +163,7 @@ def _checked(layer_name: str, feature: Feature, current: Layers) -> Feature:
         layer, {"type": "FeatureCollection", "features": [feature]}, "要素", boundary)
     if problems:
         reasons = ";".join(
-            f"{layer.label(p.field) if p.field else '要素'}{f' [{p.field}]' if p.field else ''}"
+            f"{_label(layer, p.field)}{f' [{p.field}]' if p.field else ''}"
             f":{p.message}" for p in problems)
         raise BadRequest(f"要素不符合图层「{layer.title}」的要求,未保存:{reasons} "
                          "(the feature is not valid for this layer)")

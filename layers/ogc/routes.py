@@ -259,7 +259,7 @@ def if_match_version() -> int | None:
     if header is None or header.strip() == "*":
         return None
     for tag in request.if_match.as_set():
-        m = re.fullmatch(r"v(\d+)", tag)
+        m = re.fullmatch(r"v(\d{1,9})", tag)
         if m:
             return int(m.group(1))
     raise BadRequest(f"If-Match 应为要素的 ETag,如 \"v12\",而不是 {header[:40]!r} (If-Match "
@@ -267,6 +267,7 @@ def if_match_version() -> int | None:
 
 
 def _edited(collection_id: str, operation: str, feature_id: str | None) -> Response:
+    ogc.check_parameters(request.args, ())  # an edit takes no query parameters
     loaded = get_store().get(collection_id)  # unknown or hidden: 404/401/403
     body = None if operation == "delete" else json_body()
     user = current_user()

@@ -246,6 +246,8 @@ def test_an_import_of_an_older_versions_content_is_refused_naming_the_newer(admi
 
 def test_bad_version_requests_are_refused_in_chinese(admin, app):
     bad = admin.get("/admin/layers/parking/download?version=abc")
+    huge = "9" * 5000
+    assert admin.get(f"/admin/layers/parking/versions?from={huge}&to=1").status_code == 400
     assert bad.status_code == 400 and "版本号必须是正整数" in bad.get_data(as_text=True)
     missing = admin.get("/admin/layers/parking/download?version=99")
     assert missing.status_code == 404 and "没有版本 99" in missing.get_data(as_text=True)

@@ -20,6 +20,7 @@ from shapely.geometry import shape
 
 from layers.geo import chinacoords
 from layers.stores.embedded.versions import SqliteVersionTables
+from tests.conftest import make_app
 from tests.layerfiles import (
     Cli,
     assert_same_features,
@@ -462,6 +463,42 @@ def test_killed_import_leaves_the_old_version_whole(data_dir, tmp_path):
     assert len(stored(cli, "parking")) == 8
     assert len(cli.app.extensions["layer_store"].get("parking")) == 8
     assert [v.version for v in cli.app.extensions["layer_history"].versions("parking")] == [1]
+
+
+KILLED_POSTGIS_IMPORT = """
+import os, signal, sys
+from pathlib import Path
+from layers.stores.postgis.layers import PostgisVersionTables
+from server import create_app
+
+def die(self, loaded):  # the new version's rows and half the table are written
+    self.db.execute("DELETE FROM layer_parking")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+PostgisVersionTables.write_current = die
+app = create_app({"DATA_DIR": Path(sys.argv[1]), "INSPECTIONS_DB": Path(sys.argv[2]),
+                  "DATABASE_URL": sys.argv[4]})
+app.test_cli_runner().invoke(args=["layers", "import", sys.argv[3], "--layer", "parking"])
+"""
+
+
+def test_killed_import_on_postgis_leaves_the_old_version_whole(data_dir, tmp_path,
+                                                               postgis_cluster):
+    url = postgis_cluster.create_database()
+    source = tmp_path / "parking.gpkg"
+    pyogrio.write_dataframe(shipped_frame("parking").iloc[:2], source)
+    process = subprocess.run(
+        [sys.executable, "-c", KILLED_POSTGIS_IMPORT, data_dir, tmp_path / "i.sqlite", source,
+         url], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+        timeout=180)
+    assert process.returncode == -signal.SIGKILL, process.stderr.decode()
+    app = make_app(tmp_path / "i.sqlite", DATA_DIR=data_dir, DATABASE_URL=url)
+    assert head(app, "parking") == 1 and len(stored(app, "parking")) == 8
+    with app.extensions["database"].transaction() as db:
+        assert db.execute("SELECT count(*) FROM layer_parking").fetchone()[0] == 8
+    box = ",".join(map(str, app.extensions["layer_store"].get("boundary").bbox))
+    served = app.test_client().get(f"/api/layers/parking?bbox={box}").get_json()["features"]
+    assert len(served) == 8  # the bbox query reads layer_parking in PostGIS
 
 
 def test_a_layer_that_does_not_seed_is_imported_without_the_app(data_dir, tmp_path):

@@ -37,9 +37,11 @@ def send(client, method, url, body=None, **headers):
     return client.open(url, method=method, data=data, content_type=GEOJSON, headers=headers)
 
 
-def test_the_conformance_page_lists_part_4(client_factory=None):
-    assert "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete" \
-        in CONFORMANCE
+def test_the_conformance_page_lists_part_4(app):
+    conforms = app.test_client().get("/ogc/conformance?f=json").get_json()["conformsTo"]
+    assert conforms == list(CONFORMANCE)
+    assert {"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+            "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update"} <= set(conforms)
 
 
 def test_create_read_replace_update_delete(admin, app):
