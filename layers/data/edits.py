@@ -15,11 +15,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import shapely
+from shapely.geometry import shape
 
 from layers.catalogue.entries import Layer, get_layer
 from layers.catalogue.validate import validate_collection
-from layers.data.importer import COMPUTED_COLUMNS
+from layers.data.importer import COMPUTED_COLUMNS, outside_of
 from layers.errors import BadRequest, Conflict, NotFound
+from layers.geo.crs import to_metric
 from layers.stores.interfaces import Layers
 from layers.stores.versions import (
     Feature,
@@ -82,6 +84,8 @@ def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, ope
             edited = {"type": "Feature", "id": fid, "properties": properties,
                       "geometry": geometry}
             new[position[fid]] = _checked(layer_name, edited, current)
+    if layer_name == "boundary":
+        _holds_the_other_layers(new, current)
     verb = {"create": "新增", "replace": "替换", "update": "修改", "delete": "删除"}[operation]
     try:
         made = history.commit(layer, new, actor, "layer.edit", f"{verb}要素 {fid}",
@@ -92,6 +96,21 @@ def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, ope
     if made is None:  # an edit that changes nothing: the current version stands
         return history.version(layer_name, number), fid
     return made, fid
+
+
+def _holds_the_other_layers(boundary: list[Feature], current: Layers) -> None:
+    """An edit of the boundary, as an import of it, must leave the sub-district's other
+    layers inside it (and leave a boundary at all)."""
+    if not boundary:
+        raise Conflict("街道辖区边界不能删除:其他图层都须位于辖区以内 (the boundary layer "
+                       "cannot be left empty)")
+    metric = shapely.union_all([to_metric(shape(f["geometry"]))
+                                for f in boundary])
+    outside = outside_of(metric, current, most=5)
+    if outside:
+        shown = "、".join(f"{layer.title} {fid}" for layer, fid in outside[:10])
+        raise Conflict(f"按此边界,{shown} 等要素将位于辖区以外,修改未保存 (with this boundary, "
+                       f"{len(outside)}+ feature(s) of other layers would lie outside it)")
 
 
 def next_id(ids: list[str]) -> str:

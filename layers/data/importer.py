@@ -417,22 +417,31 @@ def current_boundary(current: Layers, report: ImportReport) -> Geometry | None:
     return shapely.union_all(boundary.metric)
 
 
-def check_other_layers(valid: list[Any], current: Layers, report: ImportReport) -> None:
-    """A new boundary must still hold every layer that must lie inside it."""
-    fence = shapely.union_all([f.metric for f in valid]).buffer(BOUNDARY_TOLERANCE_M)
+def outside_of(boundary_metric: Geometry, current: Layers, most: int = 20
+               ) -> list[tuple[Layer, str]]:
+    """(layer, feature id) of features of the other layers that a boundary (EPSG:4548)
+    would leave outside it: at most `most` per layer."""
+    fence = boundary_metric.buffer(BOUNDARY_TOLERANCE_M)
     shapely.prepare(fence)
+    found: list[tuple[Layer, str]] = []
     for layer in CATALOGUE:
         if layer.name == "boundary" or not layer.inside_boundary:
             continue
         loaded = current.get(layer.name)
         outside = ~shapely.covers(fence, loaded.metric) if len(loaded) else np.array([])
-        for position in np.flatnonzero(outside)[:20].tolist():
-            report.problems.append(ImportProblem(
-                report.source, None, None,
-                f"按此边界,{layer.file_name}: feature {loaded.ids[position]} 将位于辖区以外,"
-                f"该图层将不再有效 (with this boundary, {layer.file_name}: feature "
-                f"{loaded.ids[position]}: geometry: lies (partly) outside the sub-district "
-                "boundary (that layer would no longer be valid))"))
+        found += [(layer, loaded.ids[i]) for i in np.flatnonzero(outside)[:most].tolist()]
+    return found
+
+
+def check_other_layers(valid: list[Any], current: Layers, report: ImportReport) -> None:
+    """A new boundary must still hold every layer that must lie inside it."""
+    for layer, fid in outside_of(shapely.union_all([f.metric for f in valid]), current):
+        report.problems.append(ImportProblem(
+            report.source, None, None,
+            f"按此边界,{layer.file_name}: feature {fid} 将位于辖区以外,"
+            f"该图层将不再有效 (with this boundary, {layer.file_name}: feature "
+            f"{fid}: geometry: lies (partly) outside the sub-district "
+            "boundary (that layer would no longer be valid))"))
 
 
 def warn_orphaned_records(report: ImportReport, venues_with_records: Iterable[str]) -> None:

@@ -158,3 +158,20 @@ def test_an_edit_needs_the_csrf_token(app):
     del admin.environ_base["HTTP_X_CSRFTOKEN"]
     assert send(admin, "DELETE", f"{ITEMS}/V0001").status_code == 400
     assert head(app, "venues") == 1
+
+
+def test_the_boundary_keeps_the_other_layers_inside(admin, app):
+    """Deleting the boundary, or moving it off the sub-district, would leave every other
+    layer outside: refused (409, in Chinese) as an import of such a boundary is."""
+    before = head(app, "boundary")
+    response = send(admin, "DELETE", "/ogc/collections/boundary/items/boundary")
+    assert response.status_code == 409
+    assert "街道辖区边界不能删除" in response.get_json()["error"]
+    small = {"type": "Polygon", "coordinates": [[[116.955, 36.665], [116.956, 36.665],
+                                                 [116.956, 36.666], [116.955, 36.665]]]}
+    response = send(admin, "PATCH", "/ogc/collections/boundary/items/boundary",
+                    {"type": "Feature", "geometry": small})
+    assert response.status_code == 409
+    assert "将位于辖区以外,修改未保存" in response.get_json()["error"]
+    assert head(app, "boundary") == before
+    assert admin.get("/api/coverage").status_code == 200
