@@ -122,12 +122,23 @@ def store_backend(request):
     return request.param
 
 
+@pytest.fixture
+def postgis_only(postgis_cluster):
+    """A test of what only the PostGIS store has (a connection pool, row locks): the apps
+    it makes are built over PostGIS, and it runs once (not skipped on SQLite)."""
+    return "postgis"
+
+
 @pytest.fixture(autouse=True)
 def _apps_use_the_store_backend(request):
     """make_app in a test (or its fixtures) builds its app over the test's store; the
     PostGIS apps it made are closed after it."""
-    wanted = "store_backend" in request.fixturenames
-    _state["backend"] = request.getfixturevalue("store_backend") if wanted else "sqlite"
+    if "postgis_only" in request.fixturenames:
+        _state["backend"] = request.getfixturevalue("postgis_only")
+    elif "store_backend" in request.fixturenames:
+        _state["backend"] = request.getfixturevalue("store_backend")
+    else:
+        _state["backend"] = "sqlite"
     made = len(_state["apps"])
     yield
     close_apps(made)

@@ -60,11 +60,9 @@ def test_a_restart_goes_on_after_the_ids_given(tmp_path, store_backend):
     assert int(b[3:]) == int(a[3:]) + 1
 
 
-def test_writers_of_other_venues_do_not_wait(tmp_path, store_backend):
+def test_writers_of_other_venues_do_not_wait(tmp_path, postgis_only):
     """On PostGIS a write holds only its venue's lock: with one venue's transaction left
     open, another venue's inspection is stored at once; the same venue's waits."""
-    if store_backend != "postgis":
-        pytest.skip("SQLite has one writer at a time by design")
     app = make_app(tmp_path / "inspections.sqlite", DATABASE_POOL_SIZE=4)
     records = app.extensions["inspections"]
     held, other = venues(app, 2)

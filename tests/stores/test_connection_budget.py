@@ -32,17 +32,13 @@ def test_the_pool_size_follows_from_the_budget(tmp_path, store_backend):
     assert share_connections(app, 64) == 10
 
 
-def test_a_budget_smaller_than_the_workers_says_so(tmp_path, store_backend):
-    if store_backend == "sqlite":
-        pytest.skip("PostGIS only")
+def test_a_budget_smaller_than_the_workers_says_so(tmp_path, postgis_only):
     app = make_app(tmp_path / "db.sqlite", DATABASE_CONNECTIONS=3)
     with pytest.raises(ConnectionBudgetError, match="DATABASE_CONNECTIONS.*at least 4"):
         share_connections(app, 4)
 
 
-def test_a_budget_over_max_connections_is_refused_at_start(tmp_path, store_backend):
-    if store_backend == "sqlite":
-        pytest.skip("PostGIS only")
+def test_a_budget_over_max_connections_is_refused_at_start(tmp_path, postgis_only):
     # The test cluster allows 300 connections (3 reserved for superusers).
     with pytest.raises(ConnectionBudgetError, match="max_connections") as refused:
         make_app(tmp_path / "db.sqlite", DATABASE_CONNECTIONS=1000)
@@ -69,9 +65,7 @@ def _gunicorn(url: str, tmp_path: Path, workers: int, budget: int) -> subprocess
     return process
 
 
-def test_gunicorn_workers_keep_to_the_budget(tmp_path, store_backend, postgis_cluster):
-    if store_backend == "sqlite":
-        pytest.skip("PostGIS only")
+def test_gunicorn_workers_keep_to_the_budget(tmp_path, postgis_only, postgis_cluster):
     url = postgis_cluster.create_database()
     refused = _gunicorn(url, tmp_path, workers=3, budget=2)
     out, _ = refused.communicate(timeout=120)
