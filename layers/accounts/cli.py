@@ -37,7 +37,8 @@ def cli_actor(by: str | None) -> str:
 def read_password(password_stdin: bool, password_env: str | None) -> str:
     if password_env:
         if password_env not in os.environ:
-            raise click.ClickException(f"the environment variable {password_env} is not set")
+            raise click.ClickException(f"环境变量 {password_env} 未设置 (the environment "
+                                       f"variable {password_env} is not set)")
         return os.environ[password_env]
     if password_stdin:
         return sys.stdin.readline().rstrip("\r\n")

@@ -56,8 +56,9 @@ def _describe(counts: dict[str, int]) -> str:
 
 def _store_path() -> Path:
     if current_app.config.get("DATABASE_URL"):
-        raise click.ClickException("the records are in PostgreSQL (DATABASE_URL): back them up "
-                                   "with pg_dump and restore them with pg_restore")
+        raise click.ClickException("记录保存在 PostgreSQL 中,请用 pg_dump 备份、pg_restore 恢复 "
+                                   "(the records are in PostgreSQL (DATABASE_URL): back them up "
+                                   "with pg_dump and restore them with pg_restore)")
     return Path(current_app.config["INSPECTIONS_DB"])
 
 
