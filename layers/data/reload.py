@@ -35,6 +35,9 @@ class LayerReloader:
         self.interval = CHECK_INTERVAL_S
         self.checked = time.monotonic()
         self.lock = threading.Lock()
+        # (layer, version) heads that did not load: not read again each second, only once
+        # the head moves on (a version that no longer fits the catalogue stays unfit).
+        self.unfit: set[tuple[str, int]] = set()
 
     def check(self) -> None:
         now = time.monotonic()
@@ -61,11 +64,12 @@ class LayerReloader:
         store: LayerStore = self.app.extensions["layer_store"]
         for loaded in list(store):
             head = heads.get(loaded.name)
-            if head is None or head == loaded.version:
+            if head is None or head == loaded.version or (loaded.name, head) in self.unfit:
                 continue
             try:
                 fresh = self.history.loaded(get_layer(loaded.name), head)
             except LayerDataError as e:
+                self.unfit.add((loaded.name, head))
                 log.error("layer %s version %s does not load; still serving version %s.\n%s",
                           loaded.name, head, loaded.version, e)
                 continue

@@ -205,3 +205,27 @@ def test_two_server_processes_follow_imports_and_restores_within_2_s(tmp_path, s
         print(f"both processes served the import after {waited:.2f} s")
         assert cli("restore", "venues", "1").exit_code == 0
         wait_for(lambda: served_count(a.url) == served_count(b.url) == 353, 2.0)
+
+
+def test_a_head_that_does_not_load_is_read_once_not_every_second(tmp_path, monkeypatch):
+    """A version that no longer fits the catalogue keeps the old one served, logged once,
+    and is not read and validated again at every check until the head moves on."""
+    from layers.catalogue.validate import LayerDataError, Problem
+
+    app = make_app(tmp_path / "db.sqlite", DATA_DIR=copy_geodata(tmp_path / "geodata"))
+    reloader, history = app.extensions["layer_reloader"], app.extensions["layer_history"]
+    reloader.interval = 0
+    served = app.extensions["layer_store"].get("venues").version
+    made = history.commit(app.extensions["layer_store"].get("venues").layer,
+                          [*shipped("venues"), NEW_VENUE], "tester", "layer.import", "测试")
+    reads = []
+
+    def unfit(layer, version=None):
+        reads.append((layer.name, version))
+        raise LayerDataError([Problem("venues", None, "does not fit")])
+
+    monkeypatch.setattr(history, "loaded", unfit)
+    for _ in range(3):
+        reloader.check()
+    assert reads == [("venues", made.version)]
+    assert app.extensions["layer_store"].get("venues").version == served
