@@ -102,6 +102,7 @@
       params.set("crs", state.point.crs);
     }
     if (state.venueId) params.set("venue", state.venueId);
+    if (state.tab !== "nearby") params.set("list", state.tab); // a reload keeps the list shown
     const query = params.toString();
     return location.pathname + (query ? "?" + query : "");
   }
@@ -501,6 +502,7 @@
       if (!state.venueId) show($(list), tab === name);
     }
     if (state.nearby) showNearbyCount();
+    syncUrl();
   }
   for (const name of Object.keys(TABS)) {
     $("tab-" + name).addEventListener("click", () => { closeDetail(); setTab(name); });
@@ -942,6 +944,7 @@
   const startLat = params.get("lat");
   const startVenue = params.get("venue");
   fillKinds();
+  if (TABS[params.get("list")]) state.tab = params.get("list");
   syncUrl();
   (async () => {
     if (startLon && startLat) {
