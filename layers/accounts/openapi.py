@@ -14,6 +14,7 @@ from layers.records.audit import ACTIONS, DEFAULT_LIMIT, MAX_LIMIT
 from layers.web.openapi_helpers import (
     COOKIE_AUTH,
     COUNT,
+    INSTANT_TEXT,
     Schema,
     Section,
     array,
@@ -30,8 +31,8 @@ from layers.web.openapi_helpers import (
 )
 
 TAG = "accounts"
-INSTANT = string("an ISO date (2026-11-25) or date-time (2026-11-25T08:00:00Z), UTC when no "
-                 "offset is given")
+INSTANT = {**INSTANT_TEXT, "description": "an ISO date (2026-11-25) or date-time "
+            "(2026-11-25T08:00:00Z), UTC when no offset is given"}
 
 
 def _schemas() -> dict[str, Schema]:
@@ -84,7 +85,8 @@ def admin_section(catalogue: Sequence[Layer]) -> Section:
                 query("until", INSTANT, "before this time; a date includes that whole day"),
                 query("limit", integer(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT),
                       "entries per page"),
-                query("offset", integer(minimum=0, default=0), "entries to skip"),
+                query("offset", integer(minimum=0, maximum=1_000_000_000, default=0),
+                      "entries to skip"),
             ],
             ok=json_content(ref("AuditPage")), error_codes=(400,),
             description="Inspections, re-checks, hazard status changes, layer imports and "

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from layers.catalogue.entries import Layer
-from layers.web.openapi_helpers import Section, json_content, operation, path_param, query, ref
+from layers.web.openapi_helpers import (
+    BBOX_TEXT,
+    Section,
+    json_content,
+    operation,
+    path_param,
+    query,
+    ref,
+)
 
 
 def layers_api_section(catalogue: Sequence[Layer]) -> Section:
@@ -52,7 +60,7 @@ def layers_api_section(catalogue: Sequence[Layer]) -> Section:
                         "venues carry their live inspection status.",
             parameters=[
                 path_param("name", {"type": "string", "enum": names}, "the layer's name"),
-                query("bbox", {"type": "string"},
+                query("bbox", BBOX_TEXT,
                       "minx,miny,maxx,maxy in lon/lat: only the features that intersect it"),
             ],
             ok=json_content(ref("LayerFeatureCollection"), "application/geo+json"),
@@ -70,7 +78,7 @@ def layers_api_section(catalogue: Sequence[Layer]) -> Section:
             parameters=[
                 path_param("name", {"type": "string", "enum": point_names},
                            "a point layer's name"),
-                query("bbox", {"type": "string"},
+                query("bbox", BBOX_TEXT,
                       "minx,miny,maxx,maxy in lon/lat (WGS84): the map's visible bounds",
                       required=True, example="116.95,36.65,116.98,36.69"),
                 query("zoom", {"type": "number", "minimum": 0, "maximum": 22},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from layers.catalogue.entries import ROLES, Layer
+from layers.catalogue.entries import JINAN_BOUNDS, ROLES, Layer
 from layers.catalogue.live import DUE_SOON_DAYS
 from layers.geo.chinacoords import SYSTEMS
 from layers.inspectors.nearby import (
@@ -82,11 +82,15 @@ BEARING: dict[str, Schema] = {
 
 def _point_params(required: bool) -> list[Schema]:
     lon, lat = EXAMPLE_POINT
+    # Jinan's bounds, 0.05° inside: a GCJ-02 or BD-09 point there is in Jinan in WGS84 too.
+    min_lon, min_lat, max_lon, max_lat = (JINAN_BOUNDS[0] + 0.05, JINAN_BOUNDS[1] + 0.05,
+                                          JINAN_BOUNDS[2] - 0.05, JINAN_BOUNDS[3] - 0.05)
     return [
-        query("lon", number(), "longitude in degrees (about 117 in Jinan)", required=required,
+        query("lon", number(minimum=min_lon, maximum=max_lon), "longitude in degrees "
+              "(about 117 in Jinan; a point far outside Jinan is 400)", required=required,
               example=lon),
-        query("lat", number(), "latitude in degrees (about 36.7 in Jinan)", required=required,
-              example=lat),
+        query("lat", number(minimum=min_lat, maximum=max_lat), "latitude in degrees "
+              "(about 36.7 in Jinan)", required=required, example=lat),
         query("crs", {**enum(SYSTEMS), "default": SYSTEMS[0]},
               "the coordinate system of lon/lat: wgs84 (GPS), gcj02 (高德, 腾讯), bd09 (百度)"),
     ]
@@ -190,7 +194,11 @@ def _bodies() -> dict[str, Schema]:
             "venue_id": venue_id, "date": date, "inspector": inspector,
             "result": enum(RESULTS, "发现隐患 needs hazards, 合格 none"),
             "hazards": array(new_hazard, "filed as 立案", maxItems=MAX_HAZARDS_PER_INSPECTION),
-            "note": note, "position": position}, required=["venue_id", "inspector", "result"]),
+            "note": note, "position": position}, required=["venue_id", "inspector", "result"])
+        | {"anyOf": [  # 合格 files no hazard; 发现隐患 at least one
+            {"properties": {"result": {"enum": ["合格"]}, "hazards": {"maxItems": 0}}},
+            {"properties": {"result": {"enum": ["发现隐患"]}, "hazards": {"minItems": 1}},
+             "required": ["hazards"]}]},
         "recheck": obj({
             "venue_id": venue_id, "date": date, "inspector": inspector,
             "closed": array(string(minLength=1), "hazards of the venue in 整改中 found "

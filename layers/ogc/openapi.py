@@ -23,6 +23,15 @@ from layers.web.openapi_helpers import (
     ref,
 )
 
+# An RFC 3339 instant (date or date-time) or interval (start/end, either end open: `..`).
+# The interval's pattern takes days 01-28 only, so that every string it allows is a date.
+_DAY = "[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+_MOMENT = f"{_DAY}(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-](0[0-9]|1[0-3]):00))?"
+_NUMBER = r"-?(0|[1-9][0-9]{0,6})(\.[0-9]{1,12})?"
+DATETIME_TEXT: Schema = {"anyOf": [
+    {"type": "string", "format": "date"}, {"type": "string", "format": "date-time"},
+    {"type": "string", "pattern": f"^({_MOMENT}/({_MOMENT}|\\.\\.)?|(\\.\\.)?/{_MOMENT})$"}]}
+
 
 def _crs_param(name: str, description: str) -> Schema:
     return query(name, {"type": "string", "enum": list(SUPPORTED_CRS),
@@ -99,13 +108,13 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
     }
     items_params = [
         F_PARAM,
-        query("bbox", {"type": "array", "minItems": 4, "maxItems": 6,
-                       "items": {"type": "number"}},
+        query("bbox", {"type": "string", "example": "116.95,36.65,116.98,36.69",
+                       "pattern": f"^{_NUMBER}(,{_NUMBER}){{3}}(,{_NUMBER},{_NUMBER})?$"},
               "lower corner, upper corner (4 numbers, or 6 with heights) in the axis order "
-              "of bbox-crs; in CRS84: minLon,minLat,maxLon,maxLat", explode=False),
+              "of bbox-crs; in CRS84: minLon,minLat,maxLon,maxLat"),
         _crs_param("bbox-crs", "the CRS of bbox (Part 2)"),
         _crs_param("crs", "the CRS of the returned geometry (Part 2), in its axis order"),
-        query("datetime", {"type": "string"},
+        query("datetime", DATETIME_TEXT,
               "an RFC 3339 instant or interval (2022-01-01/2022-12-31, ../2022-06-30): only "
               "features whose date (garbage: built, parcels: last_update) falls in it; "
               "layers without dates have no feature in time"),

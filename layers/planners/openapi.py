@@ -19,12 +19,14 @@ from layers.planners.analysis import (
 )
 from layers.planners.view_export import FORMATS
 from layers.web.openapi_helpers import (
+    BBOX_TEXT,
     COUNT,
     Schema,
     Section,
     array,
     choices,
     enum,
+    geometry_of,
     integer,
     json_content,
     nullable,
@@ -55,7 +57,7 @@ SHARE = number("share of the area, 0 to 1", minimum=0, maximum=1)
 
 def _geometry_input(types: Sequence[str]) -> Schema:
     """A GeoJSON geometry of the given types, bare, as a Feature or as {"geometry": ...}."""
-    geometry = obj({"type": enum(types), "coordinates": array({}, "nested arrays of lon/lat")})
+    geometry = geometry_of(types)
     return {"anyOf": [geometry, obj({"type": enum(["Feature"]), "geometry": geometry,
                                      "properties": nullable({"type": "object"})},
                                     required=["geometry"])]}
@@ -194,7 +196,7 @@ def analysis_section(catalogue: Sequence[Layer]) -> Section:
                       example=["venues", "garbage"]),
                 query("community", enum(communities),
                       "only features of this community (layers without one are kept whole)"),
-                query("bbox", string(), "minx,miny,maxx,maxy in lon/lat: only the features "
+                query("bbox", BBOX_TEXT, "minx,miny,maxx,maxy in lon/lat: only the features "
                       "that intersect it"),
                 query("format", {**enum(FORMATS), "default": FORMATS[0]},
                       "geojson (each feature with its `layer`) or csv (UTF-8 with BOM, "

@@ -210,6 +210,40 @@ DATE: Schema = {"type": "string", "format": "date"}
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
                   "MultiPolygon")
 
+# A position, and the coordinates of each geometry type, as the geometry parser reads them.
+POSITION: Schema = {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"},
+                    "description": "lon, lat (WGS84 degrees)"}
+_LINE: Schema = {"type": "array", "minItems": 2, "items": POSITION}
+_RING: Schema = {"type": "array", "minItems": 4, "items": POSITION,
+                 "description": "a closed ring: the last position repeats the first"}
+_POLYGON: Schema = {"type": "array", "minItems": 1, "items": _RING}
+COORDINATES: dict[str, Schema] = {
+    "Point": POSITION,
+    "MultiPoint": {"type": "array", "minItems": 1, "items": POSITION},
+    "LineString": _LINE,
+    "MultiLineString": {"type": "array", "minItems": 1, "items": _LINE},
+    "Polygon": _POLYGON,
+    "MultiPolygon": {"type": "array", "minItems": 1, "items": _POLYGON},
+}
+
+
+def geometry_of(types: Sequence[str]) -> Schema:
+    """A GeoJSON geometry of one of `types`, with the coordinates' nesting of each."""
+    kinds = [{"type": "object", "required": ["type", "coordinates"],
+              "properties": {"type": {"type": "string", "enum": [kind]},
+                             "coordinates": COORDINATES[kind]}} for kind in types]
+    return kinds[0] if len(kinds) == 1 else {"anyOf": kinds}
+
+
+# A bbox in a query string: four numbers, comma-separated (minx,miny,maxx,maxy in lon/lat).
+_DECIMAL = r"-?(0|[1-9][0-9]{0,2})(\.[0-9]{1,12})?"
+BBOX_TEXT: Schema = {"type": "string", "pattern": f"^{_DECIMAL}(,{_DECIMAL}){{3}}$",
+                     "example": "116.95,36.65,116.98,36.69"}
+
+# An instant of the audit log's filters: an ISO date or an RFC 3339 date-time.
+INSTANT_TEXT: Schema = {"anyOf": [{"type": "string", "format": "date"},
+                                  {"type": "string", "format": "date-time"}]}
+
 COMMON_SCHEMAS: dict[str, Schema] = {
     "Error": {
         "type": "object", "required": ["ok", "error", "status"],
