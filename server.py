@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a start waits for an unreachable database, trying every 2 s with a log line
     # ("inf": until it answers; the production server's default); 0: fail at once.
     "DATABASE_START_WAIT_S": 0,
+    # A request's SQL statement running longer is cancelled, answered 503 in Chinese, and
+    # changes nothing (a stuck lock or runaway query holds a connection that long at most);
+    # loading and writing layers are not limited. 0: no limit.
+    "DATABASE_STATEMENT_TIMEOUT_S": 30,
     "TODAY": None,  # ISO date to pin "today" (tests, demos); None: the real date
     "RELOAD_LAYERS": True,  # follow the layers' versions in the database (at most 1 s late)
     "SECRET_KEY": None,  # signs session cookies; None: generated once, kept in instance/

@@ -87,7 +87,8 @@ def init_app(app: Flask, data_dir: Path) -> None:
         from layers.stores.postgis.users import PostgisAccounts
 
         database = Database(str(url), int(app.config.get("DATABASE_POOL_SIZE")
-                                          or DEFAULT_POOL_SIZE))
+                                          or DEFAULT_POOL_SIZE),
+                            float(app.config.get("DATABASE_STATEMENT_TIMEOUT_S") or 0))
         database.open(float(app.config.get("DATABASE_START_WAIT_S") or 0))
         app.extensions["database"] = database
         share_connections(app, 1)  # one process until a server says how many (gunicorn)

@@ -45,6 +45,8 @@ RETRY_S = 1.0  # while the database is down, one request a second tries it again
 START_RETRY_S = 2.0  # a server started during an outage tries again this often
 UNAVAILABLE_MESSAGE = "数据库暂时无法连接,请稍后重试 (the database is unreachable; retry shortly)"
 BUSY_MESSAGE = "服务繁忙,请稍后重试 (every database connection is busy; retry shortly)"
+TIMEOUT_MESSAGE = ("数据库处理超时,未做任何更改,请稍后重试 (a statement ran longer than "
+                   "DATABASE_STATEMENT_TIMEOUT_S and was cancelled; nothing was changed)")
 
 
 class Database:
@@ -65,9 +67,13 @@ class Database:
     dead) and service resumes.
     """
 
-    def __init__(self, url: str, pool_size: int = 10):
+    def __init__(self, url: str, pool_size: int = 10, statement_timeout_s: float = 0):
         self.url = url
         self.pool_size = pool_size
+        # A statement of a request that runs longer is cancelled (503): a stuck lock or a
+        # runaway query holds one connection that long at most. 0: no limit. Loading and
+        # writing layers (`unbounded` transactions) are not limited.
+        self.statement_timeout_ms = max(0, round(statement_timeout_s * 1000))
         self._pool: ConnectionPool | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
@@ -153,9 +159,15 @@ class Database:
                 self._pool = ConnectionPool(
                     self.url, min_size=self.pool_size, max_size=self.pool_size,
                     name="huaishu", open=True,
-                    kwargs={"autocommit": False, "connect_timeout": CONNECT_TIMEOUT_S})
+                    kwargs=self._connection_options())
                 self._pid = os.getpid()
             return self._pool
+
+    def _connection_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"autocommit": False, "connect_timeout": CONNECT_TIMEOUT_S}
+        if self.statement_timeout_ms:
+            options["options"] = f"-c statement_timeout={self.statement_timeout_ms}"
+        return options
 
     def _drop_pool(self) -> None:
         """Forget this process's pool (under the lock); close it in the background (its
@@ -191,33 +203,42 @@ class Database:
     close = release
 
     @contextmanager
-    def transaction(self, wait_s: float = POOL_WAIT_S) -> Iterator[psycopg.Connection[Any]]:
+    def transaction(self, wait_s: float = POOL_WAIT_S, *, unbounded: bool = False
+                    ) -> Iterator[psycopg.Connection[Any]]:
         """A connection in a transaction: committed on success, rolled back on error.
-        `DatabaseUnavailable` when the database is down or no connection is free within
-        `wait_s` seconds."""
+        `DatabaseUnavailable` when the database is down, no connection is free within
+        `wait_s` seconds, or a statement ran past the statement timeout (unless
+        `unbounded`: loading and writing whole layers)."""
         pool = self._pool_here()
         conn: psycopg.Connection[Any] | None = None
         try:
             with pool.connection(timeout=wait_s) as conn:
+                if unbounded and self.statement_timeout_ms:
+                    conn.execute("SET LOCAL statement_timeout = 0")
                 yield conn
         except (PoolTimeout, PoolClosed) as e:
             raise self._failed(e) from None
+        except psycopg.errors.QueryCanceled:
+            log.warning("数据库语句超时已取消 (a statement ran past %d ms and was cancelled)",
+                        self.statement_timeout_ms)
+            raise DatabaseUnavailable(TIMEOUT_MESSAGE, retry_after_s=2) from None
         except psycopg.Error as e:
             if conn is not None and _connection_lost(conn, e):
                 raise self._failed(e) from None
             raise
 
     @contextmanager
-    def locked(self, key: int) -> Iterator[psycopg.Connection[Any]]:
+    def locked(self, key: int, *, unbounded: bool = False
+               ) -> Iterator[psycopg.Connection[Any]]:
         """A transaction that holds the advisory lock `key` from its start."""
-        with self.transaction() as conn:
+        with self.transaction(unbounded=unbounded) as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
             yield conn
 
     def init_schema(self, catalogue_names: Sequence[str] = LAYER_NAMES) -> None:
         """Create the PostGIS extension, the record tables and one table per layer
         (idempotent; concurrent callers wait for each other)."""
-        with self.locked(SCHEMA_LOCK) as db:
+        with self.locked(SCHEMA_LOCK, unbounded=True) as db:
             try:
                 db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             except psycopg.Error as e:

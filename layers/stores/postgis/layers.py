@@ -92,12 +92,12 @@ class PostgisVersions(VersionedLayers):
 
     @contextmanager
     def writing(self) -> Iterator[PostgisVersionTables]:
-        with self.database.locked(LAYERS_LOCK) as db:
+        with self.database.locked(LAYERS_LOCK, unbounded=True) as db:
             yield PostgisVersionTables(db)
 
     @contextmanager
     def _reading(self) -> Iterator[PostgisVersionTables]:
-        with self.database.transaction() as db:
+        with self.database.transaction(unbounded=True) as db:
             yield PostgisVersionTables(db)
 
     def heads(self) -> dict[str, int]:
