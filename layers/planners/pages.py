@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from layers.basemaps.routes import get_basemaps, page_basemaps
 from layers.errors import BadRequest
 from layers.planners.analysis import COVERAGE_LABELS, get_indicator
+from layers.planners.editing import edit_config
 from layers.planners.maps import HIDDEN_AT_START, overview_map, page_config
 from layers.planners.view_export import parse_selection
 from layers.web.context import get_store, today
@@ -34,11 +35,16 @@ def _config() -> dict[str, Any]:
     return {**page_config(get_store(), options.api_url), "printUrl": url_for("pages.print_view")}
 
 
+def _editable_config() -> dict[str, Any]:
+    """The overview's configuration, with the editor's for those who may edit."""
+    return {**_config(), "edit": edit_config(get_store())}
+
+
 @bp.get("/")
 def index():
     options = map_options()
     m = overview_map(get_store(), options)
-    return render_template("planners/map.html", title=TITLE, page_config=_config(),
+    return render_template("planners/map.html", title=TITLE, page_config=_editable_config(),
                            basemap_names=get_basemaps().names(), **render_parts(m))
 
 

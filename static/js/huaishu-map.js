@@ -10,6 +10,7 @@
   HuaishuMap.basemaps = {}; // "none" or a configured basemap key (layers/basemaps/) -> Leaflet layer
   HuaishuMap.pending = 0;
   HuaishuMap.filter = { community: null };
+  HuaishuMap.popupExtras = []; // functions (box, feature, config) adding to a popup (map-edit.js)
 
   HuaishuMap.MAX_ZOOM = 19;
 
@@ -50,6 +51,7 @@
       table.appendChild(tr);
     }
     box.appendChild(table);
+    for (const extra of HuaishuMap.popupExtras) extra(box, feature, config);
     return box;
   }
   HuaishuMap.popupContent = popupContent;
@@ -378,8 +380,21 @@
       vectorTiles(entry);
       return;
     }
-    HS.getJson(config.url, null, "application/geo+json")
+    fetchWhole(entry)
+      .catch((error) => {
+        entry.error = String(error);
+        console.error("layer " + config.name + " failed to load:", error);
+      })
+      .finally(() => layerDone(config.name));
+  };
+
+  // A layer the page holds whole: fetched and drawn (again after an edit: reloadLayer).
+  function fetchWhole(entry) {
+    const config = entry.config;
+    const group = entry.group;
+    return HS.getJson(config.url, null, "application/geo+json")
       .then((collection) => {
+        group.clearLayers();
         entry.geojson = geoJsonLayer(collection, config);
         entry.items = entry.geojson.getLayers();
         if (config.heat && L.heatLayer) {
@@ -398,12 +413,19 @@
         entry.loaded = true;
         applyFilter(entry);
         if (!config.pane && config.name === "boundary") entry.geojson.bringToBack();
-      })
-      .catch((error) => {
-        entry.error = String(error);
-        console.error("layer " + config.name + " failed to load:", error);
-      })
-      .finally(() => layerDone(config.name));
+      });
+  }
+
+  // After an edit (map-edit.js): the layer drawn again as the server has it now.
+  HuaishuMap.reloadLayer = function (name) {
+    const entry = HuaishuMap.layers[name];
+    if (!entry) return Promise.resolve();
+    if (entry.server) return entry.refreshNow();
+    if (entry.vector) {
+      entry.tiles.redraw();
+      return Promise.resolve();
+    }
+    return fetchWhole(entry).then(() => emit("layer-reloaded", { layer: name }));
   };
 
   function layerDone(name) {
@@ -474,7 +496,7 @@
 
     function refresh() {
       timer = null;
-      if (!map.hasLayer(entry.group) && entry.counted) return;
+      if (!map.hasLayer(entry.group) && entry.counted) return Promise.resolve();
       if (controller) controller.abort();
       controller = new AbortController();
       const b = map.getBounds();
@@ -484,7 +506,7 @@
         .map((v) => v.toFixed(6)).join(",");
       const url = config.clustersUrl + "?bbox=" + bbox + "&zoom=" + map.getZoom();
       const mine = controller;
-      HS.fetchJson(url, { headers: { Accept: "application/geo+json" }, signal: mine.signal })
+      return HS.fetchJson(url, { headers: { Accept: "application/geo+json" }, signal: mine.signal })
         .then((collection) => {
           if (mine !== controller) return;
           entry.loaded = true;
@@ -502,6 +524,8 @@
           layerDone(config.name);
         });
     }
+
+    entry.refreshNow = refresh;
 
     function later() {
       if (timer) clearTimeout(timer);

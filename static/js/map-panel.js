@@ -366,7 +366,9 @@
       map.getContainer().classList.remove("hs-drawing");
       if (activeTool && !map.pm.globalDrawModeEnabled()) setActiveTool(null);
     });
-    map.on("pm:create", (e) => finishDrawing(e.layer));
+    map.on("pm:create", (e) => {
+      if (activeTool) finishDrawing(e.layer); // the editor's drawings are its own (map-edit.js)
+    });
     document.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && drawing) {
         map.pm.disableDraw();
@@ -516,7 +518,7 @@
   buildTools();
   buildThematic();
   buildOutput();
-  for (const name of ["layer-loaded", "filter", "visibility"]) document.addEventListener("huaishu:" + name, updateCounts);
+  for (const name of ["layer-loaded", "layer-reloaded", "filter", "visibility"]) document.addEventListener("huaishu:" + name, updateCounts);
   updateCounts();
   H.whenLoaded(() => {
     buildSearchIndex();
