@@ -26,7 +26,12 @@ from typing import Any
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from layers.accounts.sessions import current_user
+from layers.accounts.sessions import (
+    BasicUnauthorized,
+    basic_auth_applies,
+    current_user,
+    is_ogc_edit,
+)
 from layers.catalogue.entries import ANONYMOUS, READ_ONLY_POSTS, ROLES, ROUTE_GROUPS, RouteGroup
 from layers.errors import Forbidden, Unauthorized
 from layers.web.context import error_response
@@ -93,6 +98,8 @@ def check_request() -> Any:
 
 
 def _check_csrf(endpoint: str) -> None:
+    if basic_auth_applies():
+        return  # no cookie: the credentials come with the request (JSON bodies only)
     if request.method in UNSAFE_METHODS and endpoint not in READ_ONLY_POSTS:
         csrf.protect()
 
@@ -100,6 +107,9 @@ def _check_csrf(endpoint: str) -> None:
 def refuse(group: RouteGroup | None) -> Any:
     user = current_user()
     what = group.title if group else "此页面"
+    if user is None and is_ogc_edit():  # QGIS, OWSLib: Basic credentials will do
+        raise BasicUnauthorized(f"请先登录:{what}需要管理员账号 (an edit needs an admin: send "
+                                "HTTP Basic credentials or log in (/login))")
     if wants_json():
         if user is None:
             raise Unauthorized(f"请先登录:{what}需要相应权限 (log in first (/login): "

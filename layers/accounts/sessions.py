@@ -7,7 +7,10 @@ false, expiring PERMANENT_SESSION_LIFETIME after the last request). Logging out
 deletes the row, so a cookie kept from before is refused everywhere; "log out
 everywhere" (the user, or an admin for them) deletes all their rows. Changing a
 user's password or role, or disabling them, bumps the epoch and so ends their
-sessions too. `current_user()` is the one way to ask who is
+sessions too. Clients of the OGC API - Features Part 4 edits (QGIS, OWSLib) have no
+session: their edits (POST, PUT, PATCH, DELETE under /ogc/) may carry HTTP Basic
+credentials instead, checked like a login (rate limits, audit) on each edit; nothing
+else takes them. `current_user()` is the one way to ask who is
 logged in, `get_users()` the app's accounts store (opened by
 layers/stores/opening.py).
 
@@ -30,10 +33,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import cast
 
-from flask import Flask, current_app, g, session
+from flask import Flask, current_app, g, request, session
 
-from layers.errors import DatabaseUnavailable
-from layers.records.users import ROLE_LABELS, User
+from layers.errors import DatabaseUnavailable, TooManyRequests, Unauthorized
+from layers.records.users import MAX_PASSWORD_LENGTH, ROLE_LABELS, User
 from layers.stores.interfaces import UserStore
 
 
@@ -69,6 +72,9 @@ class RecentUsers:
 def current_user() -> User | None:
     """The logged-in user of this request, or None (also for a session that was logged
     out, a disabled user, or a session from before their password or role changed)."""
+    if "user" not in g and basic_auth_applies():
+        g.user = None  # while the credentials are checked (an error page asks again)
+        g.user = _basic_user()
     if "user" not in g:
         name, sid, epoch = session.get("user"), session.get("sid"), session.get("epoch")
         user = None
@@ -82,6 +88,45 @@ def current_user() -> User | None:
                 user = _unchecked_user(recent, sid, name)
         g.user = user if user and not user.disabled and user.epoch == epoch else None
     return cast(User | None, g.user)
+
+
+# The methods of the OGC API's Part 4 edits, which take HTTP Basic credentials.
+EDIT_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+BASIC_REALM = 'Basic realm="huaishu", charset="UTF-8"'
+
+
+class BasicUnauthorized(Unauthorized):
+    """401 for an API client: with the challenge that tells it to send Basic credentials."""
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": BASIC_REALM}
+
+
+def is_ogc_edit() -> bool:
+    return request.method in EDIT_METHODS and request.path.startswith("/ogc/")
+
+
+def basic_auth_applies() -> bool:
+    """Whether this request is an OGC edit carrying HTTP Basic credentials."""
+    auth = request.authorization
+    return auth is not None and auth.type == "basic" and is_ogc_edit()
+
+
+def _basic_user() -> User:
+    auth = request.authorization
+    assert auth is not None
+    name, password = (auth.username or "").strip(), auth.password or ""
+    refused = BasicUnauthorized("用户名或密码不正确 (HTTP Basic: wrong user name or password)")
+    if not name or not password or len(name) > 100 or len(password) > MAX_PASSWORD_LENGTH:
+        raise refused
+    outcome = get_users().login(name, password, request.remote_addr or "unknown")
+    if isinstance(outcome, int):
+        minutes = max(1, -(-outcome // 60))
+        raise TooManyRequests(f"登录失败次数过多,请 {minutes} 分钟后再试 (too many failed "
+                              f"logins; retry after {outcome} s)", outcome)
+    if outcome is None:
+        raise refused
+    return outcome
 
 
 def _unchecked_user(recent: RecentUsers, sid: str, name: str) -> User | None:
