@@ -68,38 +68,59 @@ class Shot:
     files: tuple[str, ...]  # the templates, scripts and styles it shows (project paths)
     viewport: tuple[int, int] = DESKTOP
     ready: str = "() => document.readyState === 'complete'"  # the page's script is done
-    select: tuple[tuple[str, str], ...] = field(default=())  # (select, value) to choose then
+    # What a person does first, in order: ("select", selector, value), ("click", selector, ""),
+    # ("map", "", "x,y": a click on the map at those pixels), ("file", selector, "name|text").
+    actions: tuple[tuple[str, str, str], ...] = field(default=())
     wait_for: str = "body"  # a CSS selector visible once the page shows what is meant
     scroll_to: str | None = None  # an element to scroll into view before the screenshot
 
 
 _BASE = ("templates/base.html", "templates/nav.html", "templates/help/_link.html",
          "static/css/app.css", "static/js/common.js")
-_MAP = (*_BASE, "templates/planners/map.html", "static/css/map.css", "static/js/map-panel.js",
-        "static/js/huaishu-map.js", "static/js/map-overlays.js", "static/js/map-clusters.js",
-        "static/js/map-labels.js")
+# What every folium map page loads (layers/planners/maps.py, layers/review/maps.py).
+_LEAFLET = ("static/css/map.css", "static/css/map-labels.css", "static/js/huaishu-map.js",
+            "static/js/map-labels.js")
+_MAP = (*_BASE, *_LEAFLET, "templates/planners/map.html", "static/js/map-panel.js",
+        "static/js/map-overlays.js", "static/js/map-clusters.js")
 _MAP_READY = "() => document.body.dataset.panelReady === 'true'"
 _INSPECT = (*_BASE, "templates/inspectors/inspect.html", "static/js/inspect.js",
-            "static/css/inspect.css", "static/js/map-labels.js", "static/js/inspect-labels.js")
+            "static/css/inspect.css", "static/css/map-labels.css", "static/js/map-labels.js",
+            "static/js/inspect-labels.js", "static/js/basemap-fallback.js")
 _INSPECT_READY = "() => document.body.dataset.ready === 'true'"
-_SITES = (*_BASE, "templates/review/sites.html", "static/js/review-sites.js",
+_SITES = (*_BASE, *_LEAFLET, "templates/review/sites.html", "static/js/review-sites.js",
           "static/css/review.css")
 _ADMIN = (*_BASE, "static/css/admin.css")
 # A point in 裕园社区 with venues around it (lon, lat, WGS84).
 _HERE = "lon=116.964&lat=36.662&crs=wgs84"
 
+# A contractor's spreadsheet with the mistakes the guide explains (admin-problems).
+_BAD_CSV = ("编号,名称,经度,纬度,电话\nG900,裕园小区东门,36.6650,116.9610,88886666\n"
+            "G900,裕园小区西门,116.9590,36.6648,\n")
+
 SHOTS: tuple[Shot, ...] = (
     Shot("map-overview", "/", None, _MAP, ready=_MAP_READY),
     Shot("map-community", "/", None, _MAP, ready=_MAP_READY,
-         select=(("#community-filter", "裕园社区"),), wait_for="#summary[data-ready=true]",
-         scroll_to="#summary"),
+         actions=(("select", "#community-filter", "裕园社区"),),
+         wait_for="#summary[data-ready=true]", scroll_to="#summary"),
+    Shot("map-draw", "/", None, _MAP, ready=_MAP_READY,
+         actions=(("click", "[data-tool=rectangle]", ""), ("map", "", "420,300"),
+                  ("map", "", "700,560")),
+         wait_for="#summary[data-ready=true]", scroll_to="#summary"),
+    Shot("map-print", "/print?title=裕园社区安全监管场所&community=裕园社区"
+         "&layers=communities,grid,roads,venues", None,
+         ("templates/planners/print.html", "static/css/app.css", "static/js/common.js",
+          *_LEAFLET, "static/js/map-print.js", "static/js/map-overlays.js"),
+         ready="() => document.body.dataset.printReady === 'true'"),
     Shot("map-thematic", "/", None, _MAP, ready=_MAP_READY,
-         select=(("#choropleth-indicator", "venues"),), wait_for="#thematic-table table",
+         actions=(("select", "#choropleth-indicator", "venues"),), wait_for="#thematic-table table",
          scroll_to="#thematic-table"),
     Shot("inspect-nearby", f"/inspect?{_HERE}", "inspector", _INSPECT, PHONE,
          ready=_INSPECT_READY, wait_for="#results li"),
     Shot("inspect-venue", f"/inspect?{_HERE}&venue=V0306", "inspector", _INSPECT, PHONE,
          ready=_INSPECT_READY, wait_for="#detail-hazards li"),
+    Shot("inspect-recheck", "/inspect?venue=V0010", "inspector", _INSPECT, PHONE,
+         ready=_INSPECT_READY, wait_for="#recheck-form:not([hidden])",
+         scroll_to="#recheck-form"),
     Shot("inspect-late", "/inspect?list=late", "inspector", _INSPECT, PHONE,
          ready=_INSPECT_READY, wait_for="#late li"),
     Shot("review-parcels", "/parcels#P01", "leader", _SITES,
@@ -113,10 +134,22 @@ SHOTS: tuple[Shot, ...] = (
           "static/css/review.css", "static/css/dashboard.css"),
          ready="() => window.HuaishuDashboard && window.HuaishuDashboard.ready === true",
          wait_for="#db-cards > *"),
+    Shot("data-service", "/ogc/collections/venues/items?limit=20", None,
+         (*_BASE, *_LEAFLET, "templates/ogc/_layout.html", "templates/ogc/_map.html",
+          "templates/ogc/items.html", "static/css/ogc.css", "static/js/ogc-map.js"),
+         wait_for=".ogc-table"),
+    Shot("login", "/login", None, (*_BASE, "templates/accounts/login.html",
+                                   "static/css/inspect.css"), PHONE, wait_for="form"),
     Shot("admin-users", "/admin/users", "admin", (*_ADMIN, "templates/accounts/users.html"),
          wait_for="#users"),
     Shot("admin-layers", "/admin/layers", "admin", (*_ADMIN, "templates/data/layers.html"),
          wait_for="#import-form"),
+    Shot("admin-problems", "/admin/layers", "admin", (*_ADMIN, "templates/data/layers.html"),
+         actions=(("select", "#import-form select[name=layer]", "garbage"),
+                  ("select", "#import-form select[name=crs]", "wgs84"),
+                  ("file", "#import-form input[name=file]", "投放点.csv|" + _BAD_CSV),
+                  ("click", "#import-form button[value=validate]", "")),
+         wait_for="#problems", scroll_to="#import-report"),
     Shot("admin-versions", "/admin/layers/venues/versions", "admin",
          (*_ADMIN, "templates/data/versions.html"), wait_for="#versions"),
     Shot("admin-audit", "/admin/audit", "admin", (*_ADMIN, "templates/accounts/audit.html"),

@@ -19,6 +19,7 @@ from PIL import Image
 
 from layers.help.sections import MANIFEST, REGENERATE, SHOTS, SHOTS_DIR, Shot, fingerprint
 from tests.browser.conftest import log_in_page
+from tests.browser.helpers import click_map
 from tests.conftest import ensure_user, make_app
 from tests.liveserver import LiveServer
 
@@ -46,8 +47,8 @@ def take(browser, base_url: str, shot: Shot) -> bytes:
             log_in_page(page, base_url, f"help-{shot.role}")
         page.goto(base_url + shot.path)
         page.wait_for_function(shot.ready, timeout=30000)
-        for selector, value in shot.select:
-            page.select_option(selector, value)
+        for action, selector, value in shot.actions:
+            act(page, action, selector, value)
         page.wait_for_selector(shot.wait_for, state="attached", timeout=30000)
         page.wait_for_load_state("networkidle")
         if shot.scroll_to:
@@ -55,6 +56,24 @@ def take(browser, base_url: str, shot: Shot) -> bytes:
         return page.screenshot()
     finally:
         context.close()
+
+
+def act(page, action: str, selector: str, value: str) -> None:
+    if action == "select":
+        page.select_option(selector, value)
+    elif action == "click":
+        page.click(selector)
+    elif action == "map":
+        x, y = (float(v) for v in value.split(","))
+        click_map(page, x, y)
+    elif action == "file":
+        name, text = value.split("|", 1)
+        page.set_input_files(selector, files=[{"name": name, "mimeType": "text/csv",
+                                               "buffer": text.encode("utf-8")}])
+    else:
+        raise ValueError(f"unknown action {action!r}")
+    if action == "click" and selector.endswith("[value=validate]"):
+        page.wait_for_load_state("load")
 
 
 def small_png(raw: bytes) -> bytes:
