@@ -4,6 +4,7 @@
 #                  contracts (pyproject.toml) and run the whole test suite (browser
 #                  tests included)
 #   make lint-js   ESLint over the page scripts (static/js, static/eslint.config.js)
+#   make help-shots  the screenshots of /help, remade from the running application
 #   make loadtest  50 clients for 60 s against the production server on loopback
 #                  (make loadtest SLOW=1: beside 200 + 200 slow clients; make loadtest
 #                  CLUSTER=1: 100 logged-in inspectors against `make cluster`, PostgreSQL
@@ -28,7 +29,7 @@ QUERIES ?= 1000
 CLUSTER_PORT ?= 8080
 
 .PHONY: run test lint-js loadtest bench setup setup-test assets browser-deps postgis-deps wrk-deps geodata clean \
-	cluster cluster-stop cluster-deps
+	cluster cluster-stop cluster-deps help-shots
 
 # gunicorn.conf.py holds the rest of the serving settings.
 # EXTERNAL_URL: the address users type (https://map.example.gov.cn), when they reach the
@@ -57,6 +58,11 @@ test: setup-test browser-deps postgis-deps cluster-deps
 	$(VENV)/bin/lint-imports
 	$(MAKE) lint-js
 	$(PY) -m pytest -n auto --dist loadfile
+
+# The screenshots of /help (static/help/*.png and manifest.json), made in headless Chromium
+# from the running application; the tests fail when one is older than the pages it shows.
+help-shots: setup-test browser-deps
+	HUAISHU_HELP_SHOTS=write $(PY) -m pytest -q -p no:xdist tests/browser/test_help_shots.py
 
 # ESLint comes from static/package.json's devDependencies (npm ci, as for the assets).
 lint-js: assets

@@ -21,6 +21,7 @@ from layers.catalogue.validate import LayerDataError
 from layers.data import admin_routes as admin_layers
 from layers.data import api, reload
 from layers.data.cli import layers_cli
+from layers.help import routes as help_routes
 from layers.inspectors import routes as inspect_routes
 from layers.ogc import routes as ogcapi
 from layers.openapi import openapi_document
@@ -151,6 +152,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     review.init_app(app)
     admin.init_app(app)  # /admin/users, /admin/audit, /api/audit
     admin_layers.init_app(app)  # /admin/layers: download and import layer files
+    help_routes.init_app(app)  # /help: the users' guide in Chinese
     access.init_app(app)  # roles per route and layer (catalogue), CSRF tokens
     budget.init_app(app)  # after access: visitors' and viewers' requests per client address
     app.cli.add_command(db_cli)  # flask --app server db backup|restore FILE, db init|load

@@ -482,6 +482,7 @@ class RouteGroup:
 
 ROUTE_GROUPS: tuple[RouteGroup, ...] = (
     RouteGroup("login", "登录", EVERYONE, ("static", "auth.*", "health.*")),
+    RouteGroup("help", "使用帮助", EVERYONE, ("help.*",)),
     RouteGroup("maps", "地图与数据服务", ALL_ROLES,
                ("pages.*", "api.*", "analysis.*", "ogc.*", "basemaps.*")),
     RouteGroup("inspect", "巡查查询", ALL_ROLES,

@@ -444,15 +444,15 @@ def test_the_header_shows_what_a_role_may_use(app):
         return re.findall(r">([^<]+)</a>", nav), html
 
     anonymous, html = links(None)
-    assert anonymous == ["一张图", "巡查", "数据服务"] and ">登录</a>" in html
+    assert anonymous == ["一张图", "巡查", "数据服务", "帮助"] and ">登录</a>" in html
     viewer, html = links("viewer")
-    assert viewer == ["一张图", "巡查", "数据服务"] and "退出" in html
+    assert viewer == ["一张图", "巡查", "数据服务", "帮助"] and "退出" in html
     assert "test-viewer" in html and "(查看)" in html
     leader, _ = links("leader")
-    assert leader == ["一张图", "巡查", "闲置土地", "重点项目", "年度指标", "数据服务"]
+    assert leader == ["一张图", "巡查", "闲置土地", "重点项目", "年度指标", "数据服务", "帮助"]
     admin, _ = links("admin")
     assert admin == ["一张图", "巡查", "闲置土地", "重点项目", "年度指标", "数据服务",
-                     "用户管理", "图层数据", "审计日志"]
+                     "用户管理", "图层数据", "审计日志", "帮助"]
 
 
 def test_anonymous_role_must_be_viewer_or_none(tmp_path):

@@ -86,7 +86,7 @@ def test_an_admin_makes_an_inspector_who_records_and_the_admin_sees_it(
 def test_a_viewer_sees_no_leaders_links_and_is_refused_their_pages(server, accounts_app, page):
     ensure_user(accounts_app, "guest", "viewer")
     log_in_page(page, server.url, "guest")
-    assert page.locator(".hs-nav a").all_inner_texts() == ["一张图", "巡查", "数据服务"]
+    assert page.locator(".hs-nav a").all_inner_texts() == ["一张图", "巡查", "数据服务", "帮助"]
     expect(page.locator(".hs-account-name")).to_contain_text("查看")
     response = page.goto(server.url + "/parcels")
     assert response.status == 403

@@ -6,7 +6,7 @@ from tests.conftest import ensure_user
 PAGE_ROLE = "leader"  # a leader may use every page linked here (admins see two more)
 
 LINKS = {"一张图": "/", "巡查": "/inspect", "闲置土地": "/parcels", "重点项目": "/projects",
-         "年度指标": "/dashboard", "数据服务": "/ogc/"}
+         "年度指标": "/dashboard", "数据服务": "/ogc/", "帮助": "/help"}
 
 
 def test_every_page_links_to_every_other_and_marks_itself(live_server, page):

@@ -41,6 +41,7 @@ BAD_PAGE_REQUESTS = {
     "layer_admin.download": [("/admin/layers/nope/download", 404),
                              ("/admin/layers/communities/download?format=nope", 400)],
     "auth.login": [("/login?next=http://elsewhere.example/", 200)],
+    "help.guide": [("/help?role=nope", 200)],
 }
 
 
