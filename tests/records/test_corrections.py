@@ -73,7 +73,8 @@ def stored_state(app):
             rows(app, "SELECT * FROM hazards ORDER BY id"),
             value(app, "SELECT count(*) FROM hazard_events"),
             value(app, "SELECT count(*) FROM inspection_corrections"),
-            value(app, "SELECT count(*) FROM audit_log WHERE action LIKE 'inspection.%'"))
+            value(app, "SELECT count(*) FROM audit_log"
+                       " WHERE substr(action, 1, 11) = 'inspection.'"))
 
 
 def audit_rows(app, inspection_id):
