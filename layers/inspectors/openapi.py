@@ -183,7 +183,11 @@ def _correction_properties() -> dict[str, Schema]:
         "reason": string("why"), "void": {"type": "boolean", "description": "a void (作废)"},
         "changes": {"type": "object", "description": "each corrected field (date, "
                     "venue_id, result, note): its old and new value; empty for a void",
-                    "additionalProperties": obj({"old": value, "new": value})},
+                    "additionalProperties": obj({
+                        "old": value, "new": value,
+                        "old_name": nullable(string("a venue's name (in a venue's history)")),
+                        "new_name": nullable(string("a venue's name (in a venue's history)"))},
+                        required=["old", "new"])},
     }, required=["id", "at", "reason", "void", "changes"])
     return {
         "voided": {"type": "boolean", "description": "voided (已作废): kept, shown, counted "

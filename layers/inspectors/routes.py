@@ -137,13 +137,29 @@ def api_overdue():
 def api_venue_history(venue_id: str):
     venue = venue_feature(venue_id)
     lon, lat = venue["geometry"]["coordinates"][:2]
-    history = with_position_checks(
-        with_overdue_days(get_inspections().history(venue_id), today()), lon, lat)
+    history = with_venue_names(with_position_checks(
+        with_overdue_days(get_inspections().history(venue_id), today()), lon, lat))
     if current_user() is None:
         history = without_accounts(history)
     else:
         history = corrections.with_correctable(history, corrector(), corrections.now())
     return jsonify({"venue": venue, **history})
+
+
+def with_venue_names(history: dict[str, Any]) -> dict[str, Any]:
+    """Each correction of a record's venue with the venues' names (`old_name`, `new_name`;
+    None for a venue no longer in the layer)."""
+
+    def name(venue_id: str | None) -> str | None:
+        feature = get_spatial().feature("venues", venue_id) if venue_id else None
+        return feature["properties"].get("name") if feature else None
+
+    for inspection in history["inspections"]:
+        for correction in inspection.get("corrections", []):
+            moved = correction["changes"].get("venue_id")
+            if moved:
+                moved.update(old_name=name(moved["old"]), new_name=name(moved["new"]))
+    return history
 
 
 def without_accounts(history: dict[str, Any]) -> dict[str, Any]:

@@ -14,9 +14,9 @@
   const VOID = "void";
   const inputLists = new WeakMap(); // a venue input -> its datalist of the venues near
 
-  function shown(field, value) {
+  function shown(field, value, name) {
     if (value === null || value === undefined || value === "") return "(空)";
-    return String(value);
+    return name ? name + "(" + value + ")" : String(value);
   }
 
   // UTC ISO time as Beijing time, 2026-12-07 20:15.
@@ -35,9 +35,9 @@
       line.appendChild(el("span", "更正"));
       for (const [field, change] of Object.entries(c.changes)) {
         line.appendChild(document.createTextNode(" " + (FIELDS[field] || field) + " "));
-        line.appendChild(el("del", shown(field, change.old)));
+        line.appendChild(el("del", shown(field, change.old, change.old_name)));
         line.appendChild(document.createTextNode(" → "));
-        line.appendChild(el("ins", shown(field, change.new)));
+        line.appendChild(el("ins", shown(field, change.new, change.new_name)));
       }
     }
     line.appendChild(document.createTextNode((who ? "(" + who + ")" : "") + ";原因:"));

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 
 import pytest
 
 from layers.records import corrections
+from layers.stores.embedded.schema import RECORDS_SCHEMA
+from layers.stores.opening import embedded_records
 from tests.conftest import TODAY, log_in, make_app
 from tests.records.test_records import CHINESE_FIRST, error_of
 from tests.storesql import rows, value
@@ -233,7 +236,11 @@ def test_correcting_the_venue_moves_the_record_and_its_hazards(app, inspector):
     moved = history(inspector, second)
     assert [h["id"] for h in moved["open_hazards"]] == [stored["hazards"][0]["id"]]
     item = next(i for i in moved["inspections"] if i["id"] == stored["id"])
-    assert item["corrections"][0]["changes"] == {"venue_id": {"old": first, "new": second}}
+    change = item["corrections"][0]["changes"]["venue_id"]
+    assert (change["old"], change["new"]) == (first, second)
+    layer = {f["id"]: f for f in inspector.get("/api/layers/venues").get_json()["features"]}
+    assert change["old_name"] == layer[first]["properties"]["name"]
+    assert change["new_name"] == layer[second]["properties"]["name"]
 
 
 def test_correcting_the_date_moves_the_hazards_date_found(app, inspector):
@@ -375,3 +382,21 @@ def test_messages_read_chinese_first():
     assert CHINESE_FIRST.match(corrections.refusal(
         "a", "2026-01-01T00:00:00.000Z", corrections.Corrector("b", "B", False),
         dt.datetime.now(dt.UTC)).message)
+
+
+def test_a_store_made_before_corrections_is_upgraded(tmp_path):
+    """A SQLite store from before: its records count as not voided, and can be voided."""
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(RECORDS_SCHEMA)  # the tables as first released
+        db.execute("INSERT INTO inspections (id, venue_id, date, inspector, result)"
+                   " VALUES ('INS000001', 'V0001', '2026-01-01', '张伟', '合格')")
+    store = embedded_records(path)
+    [item] = store.history("V0001")["inspections"]
+    assert item["voided"] is False and item["corrections"] == []
+    assert store.last_inspections() == {"V0001": "2026-01-01"}
+    admin = corrections.Corrector("guanli", "王管理", admin=True)
+    voided = store.correct_inspection("INS000001", corrections.Correction("重复", void=True),
+                                      admin, dt.date(2026, 11, 25))
+    assert voided["voided"] is True
+    assert store.last_inspections() == {}
