@@ -120,9 +120,14 @@ def test_the_author_corrects_the_date_and_the_history_shows_old_new_who_why(app,
 def test_voiding_an_inspection_voids_its_hazards_and_the_statuses_follow(app, inspector):
     venue_id = venues_with_status(inspector, "合格")[0]
     before = status_of(inspector, venue_id)
+    admin = login(app, "guanli")
+    figures_before = admin.get("/api/records/figures").get_json()
     stored = record(inspector, venue_id)
     [hazard] = stored["hazards"]
     assert status_of(inspector, venue_id)["status"] == "隐患未改"
+    figures = admin.get("/api/records/figures").get_json()
+    assert figures["open_hazards"] == figures_before["open_hazards"] + 1
+    assert figures["inspections_this_month"] == figures_before["inspections_this_month"] + 1
     counts = (value(app, "SELECT count(*) FROM inspections"),
               value(app, "SELECT count(*) FROM hazards"))
     year_before = app.extensions["inspections"].inspections_since(dt.date(2026, 1, 1))
@@ -147,6 +152,10 @@ def test_voiding_an_inspection_voids_its_hazards_and_the_statuses_follow(app, in
     # The figures and lists count it no more.
     assert app.extensions["inspections"].inspections_since(dt.date(2026, 1, 1)) \
         == year_before - 1
+    figures = admin.get("/api/records/figures").get_json()  # the leaders' dashboard
+    for name in ("open_hazards", "inspections_this_month", "inspections_this_year",
+                 "rectification_overdue", "inspection_overdue"):
+        assert figures[name] == figures_before[name], name
     layer = inspector.get("/api/layers/venues").get_json()["features"]
     assert next(f for f in layer if f["id"] == venue_id)["properties"]["status"] == "合格"
     error = error_of(inspector.post(f"/api/hazards/{hazard['id']}/status",
