@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from layers.errors import BadRequest, Conflict, Forbidden, NotFound
 from layers.records import audit
 from layers.records.inspections import (
+    MAX_DEADLINE_DAYS,
     RECHECK_CAMPAIGN,
     RESULTS,
     Label,
@@ -255,6 +256,12 @@ def _redate(db: RecordWrites, inspection_id: str, found: list[Row], closed: list
         if h["deadline"] and date > h["deadline"]:
             raise BadRequest(f"检查日期 {date} 晚于所登记隐患 {h['id']} 的整改期限 {h['deadline']} "
                              f"(date {date} is after the deadline {h['deadline']} of hazard "
+                             f"{h['id']})")
+        if h["deadline"] and (dt.date.fromisoformat(h["deadline"])
+                              - dt.date.fromisoformat(date)).days > MAX_DEADLINE_DAYS:
+            raise BadRequest(f"检查日期 {date} 距隐患 {h['id']} 的整改期限 {h['deadline']} 超过 "
+                             f"{MAX_DEADLINE_DAYS} 天 (date {date} is more than "
+                             f"{MAX_DEADLINE_DAYS} days before the deadline of hazard "
                              f"{h['id']})")
         later = [e["date"] for e in db.hazard_events(h["id"]) if e["status"] != FILED]
         if later and date > min(later):

@@ -174,6 +174,10 @@
       const head = item.querySelector(".hs-history-head");
       if (head) head.appendChild(el("span", "已作废", "hs-tag hs-tag-voided"));
     }
+    const voidedHazards = (ins.hazards || []).filter((h) => h.voided).map((h) => h.id);
+    if (voidedHazards.length) {
+      item.appendChild(el("div", "所登记的隐患 " + voidedHazards.join("、") + " 已随更正作废", "hs-meta"));
+    }
     for (const c of ins.corrections || []) item.appendChild(correctionLine(c));
     if (ins.correctable) {
       const button = el("button", "更正", "hs-link hs-correct");

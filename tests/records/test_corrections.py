@@ -409,3 +409,23 @@ def test_a_store_made_before_corrections_is_upgraded(tmp_path):
                                       admin, dt.date(2026, 11, 25))
     assert voided["voided"] is True
     assert store.last_inspections() == {}
+
+
+def test_a_voided_hazard_past_its_deadline_is_not_overdue(app, inspector):
+    venue_id = venues_with_status(inspector, "合格")[0]
+    stored = record(inspector, venue_id, date="2026-11-01", hazards=True)
+    assert correct(inspector, stored["id"], date="2026-11-02", reason="x").status_code == 201
+    late = inspector.post("/api/inspections", json={
+        "venue_id": venue_id, "inspector": "张伟", "result": "发现隐患", "date": "2026-11-01",
+        "hazards": [{"category": "用电安全", "description": "插线板串接",
+                     "deadline": "2026-11-10"}]}).get_json()["inspection"]
+    assert status_of(inspector, venue_id)["status"] == "超期未整改"
+    response = correct(inspector, late["id"], void=True, reason="记到别的店了")
+    assert response.status_code == 201
+    assert response.get_json()["venue"]["properties"]["status"] == "隐患未改"  # the first
+    shown = history(inspector, venue_id)
+    item = next(i for i in shown["inspections"] if i["id"] == late["id"])
+    assert item["hazards"][0]["overdue_days"] is None
+    assert late["hazards"][0]["id"] not in [h["id"] for h in shown["open_hazards"]]
+    late_list = inspector.get("/api/overdue?of=rectification").get_json()["features"]
+    assert venue_id not in [f["id"] for f in late_list]
