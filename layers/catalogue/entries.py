@@ -490,7 +490,7 @@ ROUTE_GROUPS: tuple[RouteGroup, ...] = (
                 "inspect.api_overdue", "inspect.api_venue_history")),
     RouteGroup("inspect_write", "记录检查", frozenset({"inspector", "admin"}),
                ("inspect.api_record_inspection", "inspect.api_record_recheck",
-                "inspect.api_hazard_status")),
+                "inspect.api_hazard_status", "inspect.api_correct_inspection")),
     RouteGroup("review", "闲置土地、重点项目与年度指标", frozenset({"leader", "admin"}),
                ("review.*",)),
     RouteGroup("admin", "账号、审计与图层数据", frozenset({"admin"}), ("admin.*", "layer_admin.*")),

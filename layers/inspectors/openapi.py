@@ -21,6 +21,7 @@ from layers.inspectors.nearby import (
     OVERDUE_LISTS,
     STATUS_FILTERS,
 )
+from layers.records.corrections import CORRECTION_WINDOW
 from layers.records.inspections import (
     HAZARD_CATEGORIES,
     HAZARD_STATUSES,
@@ -59,6 +60,7 @@ from layers.web.openapi_helpers import (
 )
 
 TAG = "inspections"
+CORRECTION_HOURS = int(CORRECTION_WINDOW.total_seconds() // 3600)
 # The security of the writes (role inspector or admin).
 INSPECTOR: list[dict[str, list[str]]] = [{COOKIE_AUTH: []}]
 WRITER: list[dict[str, list[str]]] = [{COOKIE_AUTH: [], CSRF_TOKEN: []}]
@@ -68,6 +70,7 @@ EXAMPLE_VENUE = "V0010"  # has a hazard under rectification (整改中): HZ00185
 EXAMPLE_RECTIFYING_HAZARD = "HZ00185"
 EXAMPLE_FILED_HAZARD = "HZ00212"  # 立案
 EXAMPLE_POINT = (116.9602, 36.6632)  # in 裕园社区
+EXAMPLE_INSPECTION = "INS000793"  # 合格, of V0020 (the example correction's record)
 
 OK_TRUE: Schema = {"type": "boolean", "enum": [True]}
 ACCOUNTS_ONLY = "; only for a logged-in user (left out for visitors not logged in)"
@@ -128,6 +131,8 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         "overdue_days": nullable(integer(
             "in a venue's history: days an open hazard is past its deadline (超期未整改); "
             "null when it is not", minimum=1)),
+        "voided": integer("1 when voided with the inspection that filed it (作废): it "
+                          "counts nowhere", minimum=0, maximum=1),
     }
     hazard = obj(hazard_properties, required=[k for k in hazard_properties
                                               if k != "overdue_days"])
@@ -147,9 +152,11 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
            "record was made, when the browser gave it" + ACCOUNTS_ONLY)),
         "hazards": array(ref("Hazard"), "the hazards it found"),
         "closed_hazards": array(ref("Hazard"), "the hazards it closed (a re-check)"),
+        **_correction_properties(),
     }
     inspection = obj(inspection_properties, required=[
-        k for k in inspection_properties if k not in ("recorded_by", "position")])
+        k for k in inspection_properties if k not in ("recorded_by", "position",
+                                                      "correctable")])
     point = obj({"lon": number(), "lat": number(), "crs": enum(SYSTEMS),
                  "input": array(number(), "lon, lat as given", minItems=2, maxItems=2)},
                 description="the query point in WGS84, and as given")
@@ -167,6 +174,34 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
                         "venue": ref("InspectedVenue")}),
         "User": obj({"name": string(), "display_name": string(), "role": enum(ROLES),
                      "role_label": string()}),
+    }
+
+
+def _correction_properties() -> dict[str, Schema]:
+    """An inspection's corrections (records/corrections.py)."""
+    value = nullable(string("the field's value (a date, a venue's id, a result, a note)"))
+    correction = obj({
+        "id": integer(), "at": string("when (UTC, ISO 8601)"),
+        "actor": string("the login name of who corrected it" + ACCOUNTS_ONLY),
+        "actor_name": nullable(string("their name shown" + ACCOUNTS_ONLY)),
+        "reason": string("why"), "void": {"type": "boolean", "description": "a void (作废)"},
+        "changes": {"type": "object", "description": "each corrected field (date, "
+                    "venue_id, result, note): its old and new value; empty for a void",
+                    "additionalProperties": obj({
+                        "old": value, "new": value,
+                        "old_name": nullable(string("a venue's name (in a venue's history)")),
+                        "new_name": nullable(string("a venue's name (in a venue's history)"))},
+                        required=["old", "new"])},
+    }, required=["id", "at", "reason", "void", "changes"])
+    return {
+        "voided": {"type": "boolean", "description": "voided (已作废): kept, shown, counted "
+                   "nowhere"},
+        "void_reason": nullable(string("why it was voided")),
+        "recorded_at": nullable(string("when it was stored (UTC, ISO 8601)")),
+        "corrections": array(correction, "its corrections, oldest first"),
+        "correctable": {"type": "boolean", "description": "in a venue's history, for a "
+                        "logged-in user: whether they may correct it now (their own within "
+                        f"{CORRECTION_HOURS} h, or any as an admin)"},
     }
 
 
@@ -206,6 +241,15 @@ def _bodies() -> dict[str, Schema]:
             "note": note, "position": position}, required=["venue_id", "inspector"]),
         "hazard_status": obj({"status": enum(["整改中"], "the venue has started to rectify "
                                                      "(已整改 is set by a re-check)")}),
+        "correction": obj({
+            "reason": string("why (required)" + plain, minLength=1,
+                             maxLength=MAX_LENGTH["note"]),
+            "void": {"type": "boolean", "description": "void the record (作废), alone"},
+            "date": {**DATE, "description": "the corrected date (not in the future)"},
+            "venue_id": venue_id, "result": enum(RESULTS, "only 发现隐患 → 合格, which voids "
+                                                          "its hazards"),
+            "note": note,
+        }, required=["reason"]),
     }
 
 
@@ -337,6 +381,23 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                               {"rectifying": {"status": "整改中"}}),
             error_codes=(400, 401, 403, 404, 409, 413, 422),
             description="409 when the hazard is not in 立案."),
+        "/api/inspections/{inspection_id}/corrections": operation(
+            TAG, "correctInspection", "Void an inspection, or correct its date, venue, result "
+            "or note, with a reason (its author within 24 h, or an admin)", method="post",
+            security=WRITER, ok_status=201, ok=written,
+            ok_description="corrected: the record with its corrections, and its venue",
+            parameters=[path_param("inspection_id", string(), "the inspection's id",
+                                   example=EXAMPLE_INSPECTION), IDEMPOTENCY_KEY],
+            body=request_body(bodies["correction"], "what to correct, or void: true; and "
+                              "why", {"note": {"reason": "备注写错", "note": "店主在场"}}),
+            error_codes=(400, 401, 403, 404, 409, 413, 422),
+            description="Nothing is deleted: each correction is kept (old and new values, "
+                        "who, when, why) and audited. 403: another user's record, or after "
+                        "24 h (not an admin). 400: no reason, an unknown field, a date in the "
+                        "future, an unknown venue, a correction that changes nothing. 409: "
+                        "the record is void; or voiding it (or correcting its result or "
+                        "venue) would orphan a later step of the hazards it filed. Voiding "
+                        "a re-check reopens the hazards it closed (整改中)."),
     }
     return Section(
         TAG, "The inspectors' API: nearby features, where a point is, overdue venues, a "

@@ -17,7 +17,7 @@ from layers.basemaps.routes import page_basemaps
 from layers.catalogue.entries import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
 from layers.catalogue.live import DUE_SOON_DAYS, live_properties
 from layers.catalogue.styles import VENUE_STATUS_COLORS, VENUE_UNKNOWN_COLOR, leaflet_style
-from layers.errors import BadRequest, NotFound
+from layers.errors import BadRequest, Forbidden, NotFound
 from layers.geo.chinacoords import SYSTEM_LABELS
 from layers.inspectors.nearby import (
     DEFAULT_RADIUS_M,
@@ -31,6 +31,7 @@ from layers.inspectors.nearby import (
     parse_overdue_list,
     parse_point,
 )
+from layers.records import corrections
 from layers.records.idempotency import Once
 from layers.records.inspections import (
     DEFAULT_INTERVAL_DAYS,
@@ -136,11 +137,29 @@ def api_overdue():
 def api_venue_history(venue_id: str):
     venue = venue_feature(venue_id)
     lon, lat = venue["geometry"]["coordinates"][:2]
-    history = with_position_checks(
-        with_overdue_days(get_inspections().history(venue_id), today()), lon, lat)
+    history = with_venue_names(with_position_checks(
+        with_overdue_days(get_inspections().history(venue_id), today()), lon, lat))
     if current_user() is None:
         history = without_accounts(history)
+    else:
+        history = corrections.with_correctable(history, corrector(), corrections.now())
     return jsonify({"venue": venue, **history})
+
+
+def with_venue_names(history: dict[str, Any]) -> dict[str, Any]:
+    """Each correction of a record's venue with the venues' names (`old_name`, `new_name`;
+    None for a venue no longer in the layer)."""
+
+    def name(venue_id: str | None) -> str | None:
+        feature = get_spatial().feature("venues", venue_id) if venue_id else None
+        return feature["properties"].get("name") if feature else None
+
+    for inspection in history["inspections"]:
+        for correction in inspection.get("corrections", []):
+            moved = correction["changes"].get("venue_id")
+            if moved:
+                moved.update(old_name=name(moved["old"]), new_name=name(moved["new"]))
+    return history
 
 
 def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
@@ -155,6 +174,8 @@ def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
 
     def inspection(i: dict[str, Any]) -> dict[str, Any]:
         return {**{k: v for k, v in i.items() if k not in ("recorded_by", "position")},
+                "corrections": [{k: v for k, v in c.items() if k not in ("actor", "actor_name")}
+                                for c in i.get("corrections", [])],
                 "hazards": [hazard(h) for h in i["hazards"]],
                 "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
 
@@ -204,6 +225,28 @@ def api_hazard_status(hazard_id: str):
     return _written(hazard["venue_id"], "hazard", hazard, done)
 
 
+def corrector() -> corrections.Corrector | None:
+    """The logged-in user as one who corrects records; None when they may not write."""
+    user = current_user()
+    if user is None or not may_use("inspect.api_correct_inspection"):
+        return None
+    return corrections.Corrector(user.name, user.display_name, user.role == "admin")
+
+
+@bp.post("/api/inspections/<inspection_id>/corrections")
+def api_correct_inspection(inspection_id: str):
+    """Void an inspection, or correct its date, venue, result or note, with a reason
+    (records/corrections.py: who may, and what it does to its hazards)."""
+    correction = corrections.parse_correction(json_object(), today(), venue_exists)
+    user = corrector()
+    if user is None:  # the route's group lets only writers in (access.py)
+        raise Forbidden("当前账号没有更正检查记录的权限 (this account may not correct records)")
+    done = submission(user.name)
+    stored = get_inspections().correct_inspection(inspection_id, correction, user, today(),
+                                                  done)
+    return _written(stored["venue_id"], "inspection", stored, done)
+
+
 @bp.get("/inspect")
 def inspect_page():
     if any(request.args.get(k) for k in ("lon", "lat")):
@@ -225,6 +268,7 @@ def inspect_page():
             # {id} is replaced by the page script
             "history": url_for("inspect.api_venue_history", venue_id="{id}"),
             "hazardStatus": url_for("inspect.api_hazard_status", hazard_id="{id}"),
+            "corrections": url_for("inspect.api_correct_inspection", inspection_id="{id}"),
         },
         "bbox": boundary.bbox,
         "basemaps": page_basemaps(),

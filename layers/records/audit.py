@@ -27,6 +27,8 @@ ACTIONS = {
     "inspection.create": "记录检查",
     "recheck.create": "记录复查",
     "hazard.status": "隐患状态变更",
+    "inspection.correct": "更正检查记录",
+    "inspection.void": "作废检查记录",
     "layer.import": "导入图层",
     "layer.seed": "图层初始数据",
     "layer.restore": "恢复图层版本",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from layers.errors import BadRequest, Conflict, DatabaseUnavailable, NotFound
 from layers.records import audit
+from layers.records.corrections import Correction, Corrector, correct, correction_fields
 from layers.records.idempotency import Once, earlier_result, keep_result
 from layers.records.inspections import (
     OPEN_HAZARD_STATUSES,
@@ -173,6 +174,9 @@ class InspectionRecords:
                 return earlier
             db.lock_venue(_hazard_row(db, hazard_id)["venue_id"])
             hazard = _hazard_row(db, hazard_id)  # again, now that no one else changes it
+            if hazard.get("voided"):
+                raise Conflict(f"隐患 {hazard_id} 所属的检查已作废,隐患随之作废 (hazard "
+                               f"{hazard_id} was voided with the inspection that filed it)")
             if hazard["status"] != FILED:
                 raise Conflict(f"隐患 {hazard_id} 现为{hazard['status']},只有立案的隐患才能标记为"
                                f"整改中 (hazard {hazard_id} is {hazard['status']}; only a hazard "
@@ -237,6 +241,19 @@ class InspectionRecords:
             keep_result(db, once, stored)
             return stored
 
+    def correct_inspection(self, inspection_id: str, correction: Correction,
+                           user: Corrector, today: dt.date, once: Once | None = None
+                           ) -> dict[str, Any]:
+        """Void or correct an inspection (records/corrections.py: who may, and what it
+        does to its hazards), with its correction row and audit row, atomically."""
+        with self.tables.writing() as db:
+            if (earlier := earlier_result(db, once)) is not None:
+                return earlier
+            correct(db, inspection_id, correction, user, today)
+            stored = _inspection(db, inspection_id)
+            keep_result(db, once, stored)
+            return stored
+
     # --- reads ------------------------------------------------------------------
 
     def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]:
@@ -284,6 +301,7 @@ def _inspection(db: RecordReads, inspection_id: str) -> dict[str, Any]:
         "hazards": [_hazard_dict(db, h) for h in db.hazards_found(inspection_id)],
         "closed_hazards": [_hazard_dict(db, h)
                            for h in db.hazards_moved(inspection_id, RECTIFIED)],
+        **correction_fields(db, inspection_id),
     }
 
 

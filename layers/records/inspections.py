@@ -115,8 +115,8 @@ def days_overdue(deadline: str | None, today: dt.date) -> int:
 
 def hazard_overdue_days(hazard: Mapping[str, Any], today: dt.date) -> int | None:
     """Days an open hazard is past its deadline (超期未整改); None when it is not."""
-    if hazard.get("status") not in OPEN_HAZARD_STATUSES:
-        return None
+    if hazard.get("status") not in OPEN_HAZARD_STATUSES or hazard.get("voided"):
+        return None  # closed, or voided with its record (records/corrections.py)
     days = days_overdue(hazard.get("deadline"), today)
     return days or None
 

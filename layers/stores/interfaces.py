@@ -23,13 +23,14 @@ venues run at once; SQLite has one writer at a time anyway (BEGIN IMMEDIATE).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from layers.records.audit import AuditQuery
+    from layers.records.corrections import Correction, Corrector
     from layers.records.idempotency import Once
     from layers.records.inspections import NewInspection, NewRecheck, VenueStatus
     from layers.records.users import User
@@ -105,6 +106,9 @@ class RecordStore(Protocol):
                             ) -> dict[str, Any]: ...
     def record_recheck(self, new: NewRecheck, recorded_by: str | None = None,
                        once: Once | None = None) -> dict[str, Any]: ...
+    def correct_inspection(self, inspection_id: str, correction: Correction,
+                           user: Corrector, today: dt.date, once: Once | None = None
+                           ) -> dict[str, Any]: ...
     def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]: ...
     def hazard(self, hazard_id: str) -> dict[str, Any]: ...
     def inspections_since(self, date: dt.date) -> int: ...
@@ -174,8 +178,43 @@ class LoginFailures(Protocol):
 
 # --- the records' primitive reads and writes -------------------------------------------
 
+# The columns a correction may set (layers/records/corrections.py).
+CORRECTABLE_INSPECTION_COLUMNS = ("date", "venue_id", "result", "note", "voided")
+CORRECTABLE_HAZARD_COLUMNS = ("venue_id", "found", "status", "rectified", "voided")
 
-class RecordReads(Protocol):
+
+class CorrectionReads(Protocol):
+    """The corrections of inspections (layers/records/corrections.py)."""
+
+    def corrections(self, inspection_id: str) -> list[Row]:
+        """id, at, actor, actor_name, reason, void, changes (JSON text) of each, in order."""
+        ...
+
+    def correction_state(self, inspection_id: str) -> Row | None:
+        """recorded_at (ISO UTC, when the record was stored) and voided (0 or 1)."""
+        ...
+
+
+class CorrectionWrites(CorrectionReads, Protocol):
+    def update_inspection(self, inspection_id: str, changes: Mapping[str, Any]) -> None:
+        """Set CORRECTABLE_INSPECTION_COLUMNS of the inspection."""
+        ...
+
+    def update_hazard(self, hazard_id: str, changes: Mapping[str, Any]) -> None:
+        """Set CORRECTABLE_HAZARD_COLUMNS of the hazard."""
+        ...
+
+    def set_event_dates(self, inspection_id: str, status: str, date: str) -> None:
+        """The date of the hazard events of `status` that the inspection made."""
+        ...
+
+    def add_correction(self, row: Row) -> None:
+        """inspection_id, actor, actor_name, reason, void (0/1), changes (JSON text)."""
+        ...
+
+
+
+class RecordReads(CorrectionReads, Protocol):
     """Reads inside one transaction; rows are dicts in the tables' column order."""
 
     def inspection(self, inspection_id: str) -> Row | None:
@@ -228,7 +267,7 @@ class RecordReads(Protocol):
         ...
 
 
-class RecordWrites(RecordReads, AuditSink, Protocol):
+class RecordWrites(RecordReads, CorrectionWrites, AuditSink, Protocol):
     """A write transaction that holds the records' write lock."""
 
     def next_number(self, table: RecordTable) -> int:

@@ -23,6 +23,8 @@
     tab: "nearby",
   };
   const Inspect = (window.Inspect = { state: state, config: config });
+  // What corrections.js (a record's 「更正」) uses of the page.
+  Object.assign(Inspect, { postJson: postJson, apiUrl: apiUrl, notice: notice, refreshAfterWrite: refreshAfterWrite });
 
   // --- small helpers ----------------------------------------------------------
 
@@ -684,6 +686,7 @@
       }
       if (ins.note) item.appendChild(el("div", "备注:" + ins.note, "hs-meta"));
       if (ins.position && ins.position.distance_m !== undefined) item.appendChild(positionLine(ins.position));
+      if (Inspect.decorateRecord) Inspect.decorateRecord(item, ins); // corrections.js
       list.appendChild(item);
     });
     const more = $("history-more");

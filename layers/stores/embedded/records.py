@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from layers.stores.embedded.audit import SqliteAudit
+from layers.stores.embedded.corrections import SqliteCorrectionReads, SqliteCorrectionWrites
 from layers.stores.embedded.database import SqliteFile
 from layers.stores.interfaces import ID_PREFIXES, RecordTable, Row
 
@@ -20,7 +21,7 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
 
 
-class SqliteRecordReads:
+class SqliteRecordReads(SqliteCorrectionReads):
     """`RecordReads` on a connection in a transaction."""
 
     def __init__(self, db: sqlite3.Connection):
@@ -62,14 +63,15 @@ class SqliteRecordReads:
         return count
 
     def venue_hazards(self, venue_id: str, statuses: Sequence[str]) -> list[Row]:
-        return self._rows(f"SELECT * FROM hazards WHERE venue_id = ? AND status IN"
+        return self._rows(f"SELECT * FROM hazards WHERE venue_id = ? AND voided = 0 AND status IN"
                           f" ({_marks(statuses)}) ORDER BY found, id", (venue_id, *statuses))
 
     def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
         where, params = "", list(venue_ids or ())
         if venue_ids is not None:
-            where = f" WHERE venue_id IN ({_marks(venue_ids)})"
-        return dict(self.db.execute(f"SELECT venue_id, max(date) FROM inspections{where}"
+            where = f" AND venue_id IN ({_marks(venue_ids)})"
+        return dict(self.db.execute("SELECT venue_id, max(date) FROM inspections"
+                                    f" WHERE voided = 0{where}"
                                     " GROUP BY venue_id", params).fetchall())
 
     def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
@@ -78,7 +80,7 @@ class SqliteRecordReads:
         if venue_ids is not None:
             where = f" venue_id IN ({_marks(venue_ids)}) AND"
         return dict(self.db.execute(
-            f"SELECT venue_id, count(*) FROM hazards WHERE{where} status IN"
+            f"SELECT venue_id, count(*) FROM hazards WHERE{where} voided = 0 AND status IN"
             f" ({_marks(statuses)}) GROUP BY venue_id", [*params, *statuses]).fetchall())
 
 
@@ -88,7 +90,8 @@ class SqliteRecordReads:
         return rows[0] if rows else None
 
     def inspections_since(self, date: str) -> int:
-        count: int = self.db.execute("SELECT count(*) FROM inspections WHERE date >= ?",
+        count: int = self.db.execute("SELECT count(*) FROM inspections WHERE date >= ?"
+                                     " AND voided = 0",
                                      (date,)).fetchone()[0]
         return count
 
@@ -98,13 +101,14 @@ class SqliteRecordReads:
         if venue_ids is not None:
             where = f" venue_id IN ({_marks(venue_ids)}) AND"
         rows = self.db.execute(
-            f"SELECT venue_id, count(*), min(deadline) FROM hazards WHERE{where} status IN"
+            f"SELECT venue_id, count(*), min(deadline) FROM hazards WHERE{where} voided = 0"
+            f" AND status IN"
             f" ({_marks(statuses)}) AND deadline IS NOT NULL AND deadline < ?"
             " GROUP BY venue_id", [*params, *statuses, before]).fetchall()
         return {vid: (n, first) for vid, n, first in rows}
 
 
-class SqliteRecordWrites(SqliteRecordReads, SqliteAudit):
+class SqliteRecordWrites(SqliteRecordReads, SqliteCorrectionWrites, SqliteAudit):
     """`RecordWrites` in a write transaction (BEGIN IMMEDIATE)."""
 
     def next_number(self, table: RecordTable) -> int:

@@ -51,6 +51,23 @@ CREATE TABLE IF NOT EXISTS inspection_positions (
 );
 """
 
+# Corrections of inspections (layers/records/corrections.py): one row each, never deleted;
+# `changes` is JSON {field: {"old": ..., "new": ...}}; `void` marks a voiding (作废).
+CORRECTIONS_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS inspection_corrections (
+    id INTEGER PRIMARY KEY,
+    inspection_id TEXT NOT NULL REFERENCES inspections (id),
+    at TEXT NOT NULL DEFAULT {_NOW},
+    actor TEXT NOT NULL,
+    actor_name TEXT,
+    reason TEXT NOT NULL,
+    void INTEGER NOT NULL DEFAULT 0,
+    changes TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE INDEX IF NOT EXISTS inspection_corrections_inspection
+    ON inspection_corrections (inspection_id);
+"""
+
 # The accounts as first released (later columns: ADDED_COLUMNS).
 ACCOUNTS_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS users (
@@ -129,7 +146,8 @@ CREATE TABLE IF NOT EXISTS layer_heads (
 
 # Columns added after the first release, for stores made before them.
 ADDED_COLUMNS = {
-    "inspections": {"recorded_by": "TEXT"},
+    "inspections": {"recorded_by": "TEXT", "voided": "INTEGER NOT NULL DEFAULT 0"},
+    "hazards": {"voided": "INTEGER NOT NULL DEFAULT 0"},
     "users": {"disabled": "INTEGER NOT NULL DEFAULT 0", "epoch": "INTEGER NOT NULL DEFAULT 0"},
 }
 
@@ -137,7 +155,8 @@ ADDED_COLUMNS = {
 def create(db: sqlite3.Connection) -> None:
     """Every table of the store (idempotent), with the columns added since."""
     db.execute("PRAGMA journal_mode=WAL")
-    db.executescript(RECORDS_SCHEMA + ACCOUNTS_SCHEMA + AUDIT_SCHEMA + LAYERS_SCHEMA)
+    db.executescript(RECORDS_SCHEMA + CORRECTIONS_SCHEMA + ACCOUNTS_SCHEMA + AUDIT_SCHEMA
+                     + LAYERS_SCHEMA)
     for table, columns in ADDED_COLUMNS.items():
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         for name, sql_type in columns.items():

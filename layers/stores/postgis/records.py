@@ -10,11 +10,12 @@ from psycopg import sql
 
 from layers.stores.interfaces import ID_PREFIXES, RecordTable, Row
 from layers.stores.postgis.audit import PostgisAudit
+from layers.stores.postgis.corrections import PostgisCorrectionReads, PostgisCorrectionWrites
 from layers.stores.postgis.database import VENUE_LOCK_CLASS, Database, Tables
 from layers.stores.postgis.schema import sync_numbers
 
 
-class PostgisRecordReads(Tables):
+class PostgisRecordReads(PostgisCorrectionReads):
     """`RecordReads` on a connection in a transaction."""
 
     def inspection(self, inspection_id: str) -> Row | None:
@@ -48,26 +49,30 @@ class PostgisRecordReads(Tables):
                               (venue_id,)))
 
     def venue_hazards(self, venue_id: str, statuses: Sequence[str]) -> list[Row]:
-        return self.rows("SELECT * FROM hazards WHERE venue_id = %s AND status = ANY(%s)"
+        return self.rows("SELECT * FROM hazards WHERE venue_id = %s AND voided = 0"
+                         " AND status = ANY(%s)"
                          " ORDER BY found, id", (venue_id, list(statuses)))
 
     def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
         if venue_ids is None:
             rows = self.rows("SELECT venue_id, max(date) AS last FROM inspections"
-                             " GROUP BY venue_id")
+                             " WHERE voided = 0 GROUP BY venue_id")
         else:
             rows = self.rows("SELECT venue_id, max(date) AS last FROM inspections"
-                             " WHERE venue_id = ANY(%s) GROUP BY venue_id", (list(venue_ids),))
+                             " WHERE venue_id = ANY(%s) AND voided = 0 GROUP BY venue_id",
+                             (list(venue_ids),))
         return {row["venue_id"]: row["last"] for row in rows}
 
     def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
                       ) -> dict[str, int]:
         if venue_ids is None:
             rows = self.rows("SELECT venue_id, count(*) AS n FROM hazards"
-                             " WHERE status = ANY(%s) GROUP BY venue_id", (list(statuses),))
+                             " WHERE voided = 0 AND status = ANY(%s) GROUP BY venue_id",
+                             (list(statuses),))
         else:
             rows = self.rows("SELECT venue_id, count(*) AS n FROM hazards"
-                             " WHERE venue_id = ANY(%s) AND status = ANY(%s) GROUP BY venue_id",
+                             " WHERE venue_id = ANY(%s) AND voided = 0 AND status = ANY(%s)"
+                             " GROUP BY venue_id",
                              (list(venue_ids), list(statuses)))
         return {row["venue_id"]: row["n"] for row in rows}
 
@@ -77,7 +82,8 @@ class PostgisRecordReads(Tables):
                         " WHERE inspection_id = %s", (inspection_id,))
 
     def inspections_since(self, date: str) -> int:
-        return int(self.value("SELECT count(*) FROM inspections WHERE date >= %s", (date,)))
+        return int(self.value("SELECT count(*) FROM inspections WHERE date >= %s"
+                              " AND voided = 0", (date,)))
 
     def late_hazards(self, statuses: Sequence[str], before: str,
                      venue_ids: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
@@ -85,12 +91,13 @@ class PostgisRecordReads(Tables):
         if venue_ids is not None:
             where, params = " AND venue_id = ANY(%s)", [*params, list(venue_ids)]
         rows = self.rows("SELECT venue_id, count(*) AS n, min(deadline) AS first FROM hazards"
-                         " WHERE status = ANY(%s) AND deadline IS NOT NULL AND deadline < %s"
+                         " WHERE voided = 0 AND status = ANY(%s) AND deadline IS NOT NULL"
+                         " AND deadline < %s"
                          f"{where} GROUP BY venue_id", params)
         return {row["venue_id"]: (row["n"], row["first"]) for row in rows}
 
 
-class PostgisRecordWrites(PostgisRecordReads, PostgisAudit):
+class PostgisRecordWrites(PostgisRecordReads, PostgisCorrectionWrites, PostgisAudit):
     """`RecordWrites` in a transaction; it locks the venues it writes (`lock_venue`)."""
 
     def next_number(self, table: RecordTable) -> int:
