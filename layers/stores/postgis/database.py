@@ -20,7 +20,12 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from layers.catalogue.entries import CATALOGUE
 from layers.errors import BadRequest, DatabaseUnavailable
 from layers.stores.interfaces import ID_PREFIXES
-from layers.stores.postgis.schema import TABLES_SCHEMA, layer_schema, sync_numbers
+from layers.stores.postgis.schema import (
+    PHOTOS_SCHEMA,
+    TABLES_SCHEMA,
+    layer_schema,
+    sync_numbers,
+)
 
 LAYER_NAMES = tuple(layer.name for layer in CATALOGUE)
 # Advisory lock keys (pg_advisory_xact_lock): schema and layer loads; accounts; and the
@@ -225,6 +230,7 @@ class Database:
                                    "(install postgresql-15-postgis-3, or have the database "
                                    "owner run CREATE EXTENSION postgis)") from None
             db.execute(sql.SQL(TABLES_SCHEMA))
+            db.execute(sql.SQL(PHOTOS_SCHEMA))
             for table, prefix in ID_PREFIXES.items():
                 db.execute(sync_numbers(table, prefix))
             for name in catalogue_names:
