@@ -143,7 +143,26 @@ def api_venue_history(venue_id: str):
         with_overdue_days(get_inspections().history(venue_id), today()), lon, lat)
     if current_user() is None:
         history = without_accounts(history)
+    elif not may_use("photos.photo"):
+        history = without_photos(history)
     return jsonify({"venue": venue, **history})
+
+
+def without_photos(history: dict[str, Any]) -> dict[str, Any]:
+    """A venue's history without the photos of its records and steps (for the users whose
+    role may not see them: /api/photos refuses them too)."""
+
+    def hazard(h: dict[str, Any]) -> dict[str, Any]:
+        return {**h, "events": [{k: v for k, v in e.items() if k != "photos"}
+                                for e in h["events"]]}
+
+    def inspection(i: dict[str, Any]) -> dict[str, Any]:
+        return {**{k: v for k, v in i.items() if k != "photos"},
+                "hazards": [hazard(h) for h in i["hazards"]],
+                "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
+
+    return {**history, "inspections": [inspection(i) for i in history["inspections"]],
+            "open_hazards": [hazard(h) for h in history["open_hazards"]]}
 
 
 def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
@@ -154,15 +173,15 @@ def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
     only logged-in users see them."""
 
     def hazard(h: dict[str, Any]) -> dict[str, Any]:
-        return {**h, "events": [{k: v for k, v in e.items() if k not in ("actor", "photos")}
+        return {**h, "events": [{k: v for k, v in e.items() if k != "actor"}
                                 for e in h["events"]]}
 
     def inspection(i: dict[str, Any]) -> dict[str, Any]:
-        return {**{k: v for k, v in i.items()
-                   if k not in ("recorded_by", "position", "photos")},
+        return {**{k: v for k, v in i.items() if k not in ("recorded_by", "position")},
                 "hazards": [hazard(h) for h in i["hazards"]],
                 "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
 
+    history = without_photos(history)
     return {**history, "inspections": [inspection(i) for i in history["inspections"]],
             "open_hazards": [hazard(h) for h in history["open_hazards"]]}
 

@@ -195,7 +195,7 @@ def test_an_inspection_with_two_photos_stores_and_serves_them(app, inspector):
     assert "photos" not in public
 
 
-def test_visitors_get_401_and_logged_in_viewers_see_photos(app, inspector):
+def test_visitors_get_401_viewers_403_and_leaders_see_photos(app, inspector):
     venue_id = a_venue(app)
     answer = post_record(inspector, "/api/inspections", inspection(venue_id),
                          [("a.png", png())])
@@ -203,7 +203,12 @@ def test_visitors_get_401_and_logged_in_viewers_see_photos(app, inspector):
     for path in (f"/api/photos/{photo_id}", f"/api/photos/{photo_id}/thumb"):
         error_of(app.test_client().get(path, headers={"Accept": "application/json"}), 401)
     viewer = log_in(app.test_client(), "photo-viewer", "viewer")
-    assert viewer.get(f"/api/photos/{photo_id}/thumb").status_code == 200
+    error_of(viewer.get(f"/api/photos/{photo_id}", headers={"Accept": "application/json"}),
+             403)
+    assert "photos" not in history(viewer, venue_id)["inspections"][0]
+    leader = log_in(app.test_client(), "photo-leader", "leader")
+    assert leader.get(f"/api/photos/{photo_id}/thumb").status_code == 200
+    assert history(leader, venue_id)["inspections"][0]["photos"][0]["id"] == photo_id
 
 
 def test_json_bodies_work_as_before_and_store_no_photo(app, inspector):
