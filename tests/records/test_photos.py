@@ -315,3 +315,26 @@ def test_anonymous_and_viewers_cannot_record_photos(app):
     answer = post_record(viewer, "/api/inspections", inspection(venue_id), [("a.png", png())])
     assert answer.status_code == 403
     assert photo_count(app) == 0
+
+
+def test_the_backup_holds_the_photos_and_a_restore_brings_them_back(tmp_path):
+    """The embedded store's backup (flask db backup / restore): one file with the photos."""
+    app = make_app(tmp_path / "live" / "inspections.sqlite")
+    inspector = log_in(app.test_client(), "photo-inspector", "inspector")
+    answer = post_record(inspector, "/api/inspections", inspection(a_venue(app)),
+                         [("a.jpg", camera_jpeg()), ("b.png", png())])
+    photos = answer.get_json()["inspection"]["photos"]
+    runner = app.test_cli_runner()
+    target = tmp_path / "backup.sqlite"
+    result = runner.invoke(args=["db", "backup", str(target)])
+    assert result.exit_code == 0 and "2 photos" in result.output, result.output
+    inspector.post("/api/inspections", data=multipart(inspection(a_venue(app)),
+                                                      [("c.png", png())], "b0")[0],
+                   content_type="multipart/form-data; boundary=b0")
+    assert photo_count(app) == 3
+    result = runner.invoke(args=["db", "restore", str(target)])
+    assert result.exit_code == 0 and "2 photos" in result.output, result.output
+    assert photo_count(app) == 2
+    for photo in photos:
+        served = inspector.get(f"/api/photos/{photo['id']}")
+        assert hashlib.sha256(served.data).hexdigest() == photo["sha256"]
