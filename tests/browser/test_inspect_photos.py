@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from tests.browser.test_inspect_page import PASSWORD, PHONE, a_plain_venue, assert_stayed_local
 from tests.conftest import log_in, make_app
 from tests.liveserver import LiveServer
+from tests.records.test_photos import camera_jpeg
 
 
 @pytest.fixture(scope="module")
@@ -121,4 +122,36 @@ def test_the_rectification_step_takes_a_photo(server, photo_app, phone):
     expect(page.locator("#notice")).to_contain_text("标记为整改中,照片 1 张")
     expect(page.locator(f"#detail-hazards li[data-hazard={hazard_id}] .hs-photo-strip img")
            ).to_have_count(1)
+    assert_stayed_local(page)
+
+
+def test_a_camera_photo_is_turned_once_and_keeps_its_position(server, photo_app, phone):
+    """A JPEG as a phone camera writes it (sideways, EXIF Orientation 6, GPS, time): the
+    page turns it upright while scaling and carries its EXIF over with the orientation
+    reset, so the server keeps the position and does not turn it a second time."""
+    page = phone
+    venue, _, _, _ = a_plain_venue(photo_app)
+    page.goto(server.url + f"/login?next=/inspect?venue={venue['id']}")
+    page.fill("input[name=name]", "zhangwei")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#record-form")).to_be_visible()
+    page.locator("#record-photos input[type=file]").set_input_files(
+        [{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": camera_jpeg()}])
+    expect(page.locator("#record-photos .hs-photo")).to_have_count(1)
+    page.click("#record-form button[type=submit]")
+    expect(page.locator("#notice")).to_contain_text("照片 1 张")
+    history = page.evaluate("(url) => fetch(url).then((r) => r.json())",
+                            f"/api/venues/{venue['id']}/history")
+    photo = history["inspections"][0]["photos"][0]
+    assert (photo["width"], photo["height"]) == (20, 40)  # upright, turned once
+    assert photo["taken_at"] == "2026-11-20T09:30:15"
+    assert photo["position"] == {"lon": pytest.approx(116.99), "lat": pytest.approx(36.66)}
+    stored = page.evaluate("(url) => fetch(url).then((r) => r.arrayBuffer())"
+                           ".then((b) => Array.from(new Uint8Array(b)))",
+                           f"/api/photos/{photo['id']}")
+    image = Image.open(io.BytesIO(bytes(stored)))
+    assert image.size == (20, 40) and not image.getexif()
+    red, _, blue = image.convert("RGB").getpixel((10, 5))  # the left (red) half on top
+    assert red > 200 and blue < 60
     assert_stayed_local(page)
