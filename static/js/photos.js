@@ -156,7 +156,7 @@
     pick.appendChild(input);
     box.appendChild(pick);
     box.appendChild(HS.el("ul", null, "hs-photo-list"));
-    const error = HS.el("p", null, "hs-error hs-photo-error");
+    const error = HS.el("p", null, "hs-photo-error");
     error.hidden = true;
     box.appendChild(error);
     return box;

@@ -58,6 +58,12 @@ def test_an_inspection_with_two_photos_shows_them_in_the_history(server, photo_a
     picker = page.locator("#record-photos input[type=file]")
     assert picker.get_attribute("accept") == "image/*"
     assert picker.get_attribute("capture") == "environment"
+    # Not an image: the picker says so and keeps nothing.
+    picker.set_input_files([{"name": "notes.jpg", "mimeType": "image/jpeg",
+                             "buffer": "不是图片".encode()}])
+    expect(page.locator("#record-photos .hs-photo-error")).to_contain_text(
+        "无法读取照片(不是图片或已损坏):notes.jpg")
+    expect(page.locator("#record-photos .hs-photo")).to_have_count(0)
     # Three chosen (one 3200 px wide: scaled on the phone), one removed again.
     picker.set_input_files([png_file("wide.png", (3200, 1600), (200, 40, 40)),
                             png_file("door.png", (300, 400), (40, 160, 40)),

@@ -13,6 +13,7 @@ import zlib
 import pytest
 from PIL import ExifTags, Image
 
+from layers.errors import BadRequest
 from layers.records.photos import MAX_PHOTO_BYTES, THUMB_PX, read_photo
 from tests.conftest import log_in, make_app
 from tests.records.test_records import counts, error_of
@@ -154,6 +155,12 @@ def test_a_photo_without_gps_has_no_position_and_png_and_webp_keep_their_format(
     Image.new("RGBA", (30, 30), (0, 255, 0, 128)).save(out, "WEBP")
     webp = read_photo(out.getvalue())
     assert webp.media_type == "image/webp" and webp.taken_at is None
+
+
+@pytest.mark.parametrize("side", [50_000, 10_000, 7_000])  # Pillow's error, warning, ours
+def test_a_header_declaring_too_many_pixels_is_refused_before_decoding(side):
+    with pytest.raises(BadRequest, match="像素过多"):
+        read_photo(bomb_png(side, side))
 
 
 # --- the API, on both stores ------------------------------------------------------------
