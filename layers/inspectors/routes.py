@@ -169,8 +169,7 @@ def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
     """A venue's history for visitors not logged in: without the accounts that wrote it
     (an inspection's `recorded_by`, the login name; a hazard step's `actor`, the name of
     the user or inspector who took it) nor where their phones were (`position`). The
-    inspector written on each record stays. Nor the photos (of records and of steps):
-    only logged-in users see them."""
+    inspector written on each record stays. Nor the photos (`without_photos`)."""
 
     def hazard(h: dict[str, Any]) -> dict[str, Any]:
         return {**h, "events": [{k: v for k, v in e.items() if k != "actor"}
