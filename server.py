@@ -22,6 +22,7 @@ from layers.data import admin_routes as admin_layers
 from layers.data import api, reload
 from layers.data.cli import layers_cli
 from layers.help import routes as help_routes
+from layers.inspectors import photo_routes
 from layers.inspectors import routes as inspect_routes
 from layers.ogc import routes as ogcapi
 from layers.openapi import openapi_document
@@ -81,6 +82,8 @@ DEFAULTS: dict[str, Any] = {
     "JSON_AS_ASCII": False,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes; a larger request body gets 413
     "IMPORT_MAX_CONTENT_LENGTH": 100 * 1024 * 1024,  # bytes: a layer file uploaded on /admin/layers
+    # bytes: a record with its photos (at most 12 of 10 MB each: layers/records/photos.py)
+    "RECORD_MAX_CONTENT_LENGTH": 125 * 1024 * 1024,
     # What an imported file may hold (layers/data/limits.py), checked before the work.
     "IMPORT_MAX_EXPANDED_BYTES": 300 * 1024 * 1024,  # an archive (zip, kmz, xlsx) unpacked
     "IMPORT_MAX_ARCHIVE_FILES": 100,
@@ -149,6 +152,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(layers_cli)
     auth.init_app(app)
     app.register_blueprint(inspect_routes.bp)
+    app.register_blueprint(photo_routes.bp)  # /api/photos/<id>: logged-in users only
     review.init_app(app)
     admin.init_app(app)  # /admin/users, /admin/audit, /api/audit
     admin_layers.init_app(app)  # /admin/layers: download and import layer files

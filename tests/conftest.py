@@ -102,8 +102,8 @@ def postgis_cluster(tmp_path_factory):
         app = create_app({"TESTING": True, "TODAY": TODAY, "DATABASE_URL": template_url,
                           "INSPECTIONS_DB": tmp_path_factory.mktemp("template") / "unused"})
         with app.extensions["database"].transaction() as db:  # records: seeded per clone
-            db.execute("TRUNCATE inspection_corrections, inspection_positions, hazard_events, "
-                       "hazards, inspections, users, audit_log, login_failures")
+            db.execute("TRUNCATE photos, inspection_corrections, inspection_positions, "
+                       "hazard_events, hazards, inspections, users, audit_log, login_failures")
         app.extensions["database"].close()
         _state["cluster"], _state["template"] = cluster, template_url.rsplit("/", 1)[1]
         yield cluster

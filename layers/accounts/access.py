@@ -33,7 +33,7 @@ from layers.accounts.sessions import (
     is_ogc_edit,
 )
 from layers.catalogue.entries import ANONYMOUS, READ_ONLY_POSTS, ROLES, ROUTE_GROUPS, RouteGroup
-from layers.errors import Forbidden, Unauthorized
+from layers.errors import BadRequest, Forbidden, Unauthorized
 from layers.web.context import error_response
 from layers.web.error_pages import error_answer, wants_json
 
@@ -101,6 +101,9 @@ def _check_csrf(endpoint: str) -> None:
     if basic_auth_applies():
         return  # no cookie: the credentials come with the request (JSON bodies only)
     if request.method in UNSAFE_METHODS and endpoint not in READ_ONLY_POSTS:
+        if request.mimetype == "multipart/form-data" and None in request.form:
+            # a part whose name does not parse: Flask-WTF's token lookup would fail on it
+            raise BadRequest("表单中有无法识别的字段名 (a multipart part has no readable name)")
         csrf.protect()
 
 

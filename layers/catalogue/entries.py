@@ -488,6 +488,9 @@ ROUTE_GROUPS: tuple[RouteGroup, ...] = (
     RouteGroup("inspect", "巡查查询", ALL_ROLES,
                ("inspect.inspect_page", "inspect.api_nearby", "inspect.api_locate",
                 "inspect.api_overdue", "inspect.api_venue_history")),
+    # Photos of records: the users who work with records; never visitors (nor viewers).
+    RouteGroup("photos", "查看巡查照片", frozenset({"inspector", "leader", "admin"}),
+               ("photos.*",)),
     RouteGroup("inspect_write", "记录检查", frozenset({"inspector", "admin"}),
                ("inspect.api_record_inspection", "inspect.api_record_recheck",
                 "inspect.api_hazard_status", "inspect.api_correct_inspection")),

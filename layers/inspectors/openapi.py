@@ -33,6 +33,7 @@ from layers.records.inspections import (
     RESULTS,
     STATUS_PROPERTIES,
 )
+from layers.records.photos import FORMATS, MAX_PHOTO_BYTES, MAX_PHOTOS, THUMB_PX
 from layers.web.openapi_helpers import (
     COOKIE_AUTH,
     COUNT,
@@ -125,7 +126,9 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         "rectified": nullable(DATE),
         "events": array(obj({"status": enum(HAZARD_STATUSES), "date": DATE,
                              "inspection_id": nullable(string()),
-                             "actor": nullable(string(f"who took the step{ACCOUNTS_ONLY}"))},
+                             "actor": nullable(string(f"who took the step{ACCOUNTS_ONLY}")),
+                             "photos": array(ref("Photo"), "the photos of the 整改中 step"
+                                             + ACCOUNTS_ONLY)},
                             required=["status", "date", "inspection_id"]),
                         "the hazard's steps, oldest first"),
         "overdue_days": nullable(integer(
@@ -153,10 +156,21 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         "hazards": array(ref("Hazard"), "the hazards it found"),
         "closed_hazards": array(ref("Hazard"), "the hazards it closed (a re-check)"),
         **_correction_properties(),
+        "photos": array(ref("Photo"), "its photos (of the hazards found, 发现, or of the "
+                        "re-check, 复查), in the order sent" + ACCOUNTS_ONLY),
     }
     inspection = obj(inspection_properties, required=[
         k for k in inspection_properties if k not in ("recorded_by", "position",
-                                                      "correctable")])
+                                                      "correctable", "photos")])
+    photo = obj({
+        "id": integer("GET /api/photos/{id} (full size) and /api/photos/{id}/thumb"),
+        "width": integer(minimum=1), "height": integer(minimum=1),
+        "sha256": string("SHA-256 of the stored image (its ETag)", pattern="^[0-9a-f]{64}$"),
+        "taken_at": nullable(string("EXIF DateTimeOriginal, YYYY-MM-DDTHH:MM:SS (the "
+                                    "camera's clock)")),
+        "position": nullable(obj({"lon": number(), "lat": number()},
+                                 description="EXIF GPS position (WGS84)")),
+    }, description="a photo of a record, upright, without its other metadata")
     point = obj({"lon": number(), "lat": number(), "crs": enum(SYSTEMS),
                  "input": array(number(), "lon, lat as given", minItems=2, maxItems=2)},
                 description="the query point in WGS84, and as given")
@@ -170,6 +184,7 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         "OverdueVenue": feature({"allOf": [live_venue, obj(BEARING, required=[])]}),
         "Hazard": hazard,
         "Inspection": inspection,
+        "Photo": photo,
         "Written": obj({"ok": OK_TRUE, "inspection": ref("Inspection"),
                         "venue": ref("InspectedVenue")}),
         "User": obj({"name": string(), "display_name": string(), "role": enum(ROLES),
@@ -250,6 +265,40 @@ def _bodies() -> dict[str, Schema]:
                                                           "its hazards"),
             "note": note,
         }, required=["reason"]),
+    }
+
+
+def with_photos(body: Schema) -> Schema:
+    """A record's request body as JSON, or as multipart with photos (photo_routes.py)."""
+    multipart = obj({
+        "record": string("the record: the same JSON object as the application/json body, "
+                         "as text"),
+        "photo": array(string(format="binary"), f"0 to {MAX_PHOTOS} photos (JPEG, PNG or "
+                       f"WebP, at most {MAX_PHOTO_BYTES // 1024 // 1024} MB each), checked by "
+                       "decoding: not an image, truncated, too large or a decompression bomb "
+                       "is refused (400, 413) and nothing is stored", maxItems=MAX_PHOTOS),
+    }, required=["record"])
+    return {**body, "content": {**body["content"], "multipart/form-data": {
+        "schema": multipart, "encoding": {"photo": {"contentType": ", ".join(FORMATS.values())}}}}}
+
+
+def _photo_paths() -> dict[str, Schema]:
+    image = {media_type: {"schema": string(format="binary")} for media_type in FORMATS.values()}
+    photo_id = path_param("photo_id", integer(minimum=1), "the photo's id (a record's `photos`)")
+    common = ("Only for a logged-in user (401 otherwise): photos are never on the public maps "
+              "or APIs. The ETag is the image's SHA-256; If-None-Match answers 304.")
+    return {
+        "/api/photos/{photo_id}": operation(
+            TAG, "getPhoto", "A record's photo, full size", security=INSPECTOR,
+            parameters=[photo_id], ok=image, error_codes=(401, 404),
+            ok_description="the image as stored: upright, without metadata",
+            description=common),
+        "/api/photos/{photo_id}/thumb": operation(
+            TAG, "getPhotoThumb", "A record's photo as a thumbnail", security=INSPECTOR,
+            parameters=[photo_id], ok={"image/jpeg": {"schema": string(format="binary")}},
+            error_codes=(401, 404),
+            ok_description=f"JPEG, at most {THUMB_PX} px on the longest side",
+            description=common),
     }
 
 
@@ -347,25 +396,25 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
             TAG, "recordInspection", "Record an inspection (inspector)", method="post",
             security=WRITER, ok_status=201, ok=written,
             ok_description="stored: the record and the venue's new status",
-            body=request_body(bodies["inspection"], "an inspection; hazards found are filed "
-                              "(立案)", {
+            body=with_photos(request_body(bodies["inspection"], "an inspection; hazards found "
+                              "are filed (立案); with photos as multipart", {
                                   "passed": {"venue_id": "V0001", "inspector": "张伟",
                                              "result": "合格"},
                                   "hazard": {"venue_id": "V0002", "date": "2026-11-20",
                                              "inspector": "张伟", "result": "发现隐患",
                                              "hazards": [{"category": HAZARD_CATEGORIES[0],
                                                           "description": "灭火器过期",
-                                                          "deadline": "2026-12-10"}]}}),
+                                                          "deadline": "2026-12-10"}]}})),
             parameters=[IDEMPOTENCY_KEY], error_codes=(400, 401, 403, 413, 422),
             description="A record that fails validation is 400 and stores nothing."),
         "/api/rechecks": operation(
             TAG, "recordRecheck", "Record a re-check (复查) that closes hazards (inspector)",
             method="post", security=WRITER, ok_status=201, ok=written,
             ok_description="stored: the re-check inspection and the venue's new status",
-            body=request_body(bodies["recheck"], "a re-check of a venue's hazards under "
-                              "rectification", {
+            body=with_photos(request_body(bodies["recheck"], "a re-check of a venue's hazards "
+                              "under rectification; with photos as multipart", {
                                   "closes": {"venue_id": EXAMPLE_VENUE, "inspector": "张伟",
-                                             "closed": [EXAMPLE_RECTIFYING_HAZARD]}}),
+                                             "closed": [EXAMPLE_RECTIFYING_HAZARD]}})),
             parameters=[IDEMPOTENCY_KEY], error_codes=(400, 401, 403, 409, 413, 422),
             description="409 when the venue has no hazard in 整改中, or a hazard listed is "
                         "not in 整改中."),
@@ -377,8 +426,9 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
             ok=json_content(obj({"ok": OK_TRUE, "hazard": ref("Hazard"),
                                  "venue": ref("InspectedVenue")})),
             ok_description="moved: the hazard with its events, and its venue",
-            body=request_body(bodies["hazard_status"], "the new status",
-                              {"rectifying": {"status": "整改中"}}),
+            body=with_photos(request_body(bodies["hazard_status"], "the new status; with "
+                                          "photos of the step as multipart",
+                                          {"rectifying": {"status": "整改中"}})),
             error_codes=(400, 401, 403, 404, 409, 413, 422),
             description="409 when the hazard is not in 立案."),
         "/api/inspections/{inspection_id}/corrections": operation(
@@ -398,6 +448,7 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                         "the record is void; or voiding it (or correcting its result or "
                         "venue) would orphan a later step of the hazards it filed. Voiding "
                         "a re-check reopens the hazards it closed (整改中)."),
+        **_photo_paths(),
     }
     return Section(
         TAG, "The inspectors' API: nearby features, where a point is, overdue venues, a "

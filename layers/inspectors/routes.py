@@ -31,6 +31,7 @@ from layers.inspectors.nearby import (
     parse_overdue_list,
     parse_point,
 )
+from layers.inspectors.photo_routes import record_request
 from layers.records import corrections
 from layers.records.idempotency import Once
 from layers.records.inspections import (
@@ -45,6 +46,7 @@ from layers.records.inspections import (
     with_overdue_days,
     with_position_checks,
 )
+from layers.records.photos import MAX_PHOTOS
 from layers.web.context import (
     geojson_response,
     get_inspections,
@@ -55,6 +57,7 @@ from layers.web.context import (
     submission,
     today,
 )
+from layers.web.hardening import body_limit
 
 bp = Blueprint("inspect", __name__)
 
@@ -143,6 +146,8 @@ def api_venue_history(venue_id: str):
         history = without_accounts(history)
     else:
         history = corrections.with_correctable(history, corrector(), corrections.now())
+        if not may_use("photos.photo"):
+            history = without_photos(history)
     return jsonify({"venue": venue, **history})
 
 
@@ -162,11 +167,28 @@ def with_venue_names(history: dict[str, Any]) -> dict[str, Any]:
     return history
 
 
+def without_photos(history: dict[str, Any]) -> dict[str, Any]:
+    """A venue's history without the photos of its records and steps (for the users whose
+    role may not see them: /api/photos refuses them too)."""
+
+    def hazard(h: dict[str, Any]) -> dict[str, Any]:
+        return {**h, "events": [{k: v for k, v in e.items() if k != "photos"}
+                                for e in h["events"]]}
+
+    def inspection(i: dict[str, Any]) -> dict[str, Any]:
+        return {**{k: v for k, v in i.items() if k != "photos"},
+                "hazards": [hazard(h) for h in i["hazards"]],
+                "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
+
+    return {**history, "inspections": [inspection(i) for i in history["inspections"]],
+            "open_hazards": [hazard(h) for h in history["open_hazards"]]}
+
+
 def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
     """A venue's history for visitors not logged in: without the accounts that wrote it
     (an inspection's `recorded_by`, the login name; a hazard step's `actor`, the name of
     the user or inspector who took it) nor where their phones were (`position`). The
-    inspector written on each record stays."""
+    inspector written on each record stays. Nor the photos (`without_photos`)."""
 
     def hazard(h: dict[str, Any]) -> dict[str, Any]:
         return {**h, "events": [{k: v for k, v in e.items() if k != "actor"}
@@ -179,6 +201,7 @@ def without_accounts(history: dict[str, Any]) -> dict[str, Any]:
                 "hazards": [hazard(h) for h in i["hazards"]],
                 "closed_hazards": [hazard(h) for h in i["closed_hazards"]]}
 
+    history = without_photos(history)
     return {**history, "inspections": [inspection(i) for i in history["inspections"]],
             "open_hazards": [hazard(h) for h in history["open_hazards"]]}
 
@@ -190,27 +213,35 @@ def _written(venue_id: str, key: str, value: dict[str, Any], done: Once | None =
     return replayed(jsonify({"ok": True, key: value, "venue": venue}), done), 201
 
 
+# Each record-writing route takes JSON, or multipart with photos (photo_routes.py).
 @bp.post("/api/inspections")
+@body_limit("RECORD_MAX_CONTENT_LENGTH")
 def api_record_inspection():
-    new = parse_inspection(json_object(), today(), venue_exists)
+    data, photos, content = record_request()
+    new = parse_inspection(data, today(), venue_exists)
     user = current_user()
-    done = submission(user.name if user else None)
-    stored = get_inspections().record_inspection(new, user.name if user else None, done)
+    done = submission(user.name if user else None, content)
+    stored = get_inspections().record_inspection(new, user.name if user else None, done,
+                                                 photos)
     return _written(new.venue_id, "inspection", stored, done)
 
 
 @bp.post("/api/rechecks")
+@body_limit("RECORD_MAX_CONTENT_LENGTH")
 def api_record_recheck():
-    new = parse_recheck(json_object(), today(), venue_exists)
+    data, photos, content = record_request()
+    new = parse_recheck(data, today(), venue_exists)
     user = current_user()
-    done = submission(user.name if user else None)
-    stored = get_inspections().record_recheck(new, user.name if user else None, done)
+    done = submission(user.name if user else None, content)
+    stored = get_inspections().record_recheck(new, user.name if user else None, done, photos)
     return _written(new.venue_id, "inspection", stored, done)
 
 
 @bp.post("/api/hazards/<hazard_id>/status")
+@body_limit("RECORD_MAX_CONTENT_LENGTH")
 def api_hazard_status(hazard_id: str):
-    wanted = json_object().get("status")
+    data, photos, content = record_request()
+    wanted = data.get("status")
     if wanted == "已整改":
         raise BadRequest("隐患由复查关闭为已整改,请提交复查 (a hazard is closed, 已整改, by a "
                          "re-check: POST /api/rechecks)")
@@ -218,10 +249,10 @@ def api_hazard_status(hazard_id: str):
         raise BadRequest(f"状态只能改为整改中,而不是 {wanted!r} (status must be 整改中, "
                          f"not {wanted!r})")
     user = current_user()
-    done = submission(user.name if user else None)
+    done = submission(user.name if user else None, content)
     hazard = get_inspections().start_rectification(
         hazard_id, today(), user.display_name if user else None, by=user.name if user else None,
-        once=done)
+        once=done, photos=photos)
     return _written(hazard["venue_id"], "hazard", hazard, done)
 
 
@@ -269,6 +300,10 @@ def inspect_page():
             "history": url_for("inspect.api_venue_history", venue_id="{id}"),
             "hazardStatus": url_for("inspect.api_hazard_status", hazard_id="{id}"),
             "corrections": url_for("inspect.api_correct_inspection", inspection_id="{id}"),
+            # {id} as the history's, percent-encoded (an int route cannot build it)
+            "photo": url_for("photos.photo", photo_id=0)[:-1] + "%7Bid%7D",
+            "photoThumb": url_for("photos.photo_thumb", photo_id=0).replace(
+                "/0/thumb", "/%7Bid%7D/thumb"),
         },
         "bbox": boundary.bbox,
         "basemaps": page_basemaps(),
@@ -293,5 +328,6 @@ def inspect_page():
         "systems": SYSTEM_LABELS,
         "radius": {"default": DEFAULT_RADIUS_M},
         "maxLength": MAX_LENGTH,
+        "maxPhotos": MAX_PHOTOS,
     }
     return render_template("inspectors/inspect.html", title="巡查", config=config, user=user)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from layers.records.inspections import (
     VenueStatus,
     venue_status,
 )
+from layers.records.photos import NewPhoto, photo_meta
 from layers.stores.interfaces import ID_PREFIXES
 
 if TYPE_CHECKING:
@@ -135,7 +136,8 @@ class InspectionRecords:
     # --- writes ---------------------------------------------------------------
 
     def record_inspection(self, new: NewInspection, recorded_by: str | None = None,
-                          once: Once | None = None) -> dict[str, Any]:
+                          once: Once | None = None, photos: Sequence[NewPhoto] = ()
+                          ) -> dict[str, Any]:
         """Store an inspection and the hazards it found (each filed as 立案), atomically.
         With `once` (an Idempotency-Key), a retry gets the first result and stores nothing."""
         with self.tables.writing() as db:
@@ -157,16 +159,19 @@ class InspectionRecords:
                     "category": hazard.category, "description": hazard.description,
                     "found": new.date, "deadline": hazard.deadline, "status": FILED})
                 db.add_hazard_event(hazard_id, FILED, new.date, inspection_id, new.inspector)
+            for photo in photos:
+                db.insert_photo(inspection_id, None, photo)
             stored = _inspection(db, inspection_id)
             audit.record(db, recorded_by, "inspection.create", "inspection", inspection_id, {
                 "venue_id": new.venue_id, "date": new.date, "inspector": new.inspector,
-                "result": new.result, "hazards": [h["id"] for h in stored["hazards"]]})
+                "result": new.result, "hazards": [h["id"] for h in stored["hazards"]],
+                **_photo_summary(stored["photos"])})
             keep_result(db, once, stored)
             return stored
 
     def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None,
-                            by: str | None = None, once: Once | None = None
-                            ) -> dict[str, Any]:
+                            by: str | None = None, once: Once | None = None,
+                            photos: Sequence[NewPhoto] = ()) -> dict[str, Any]:
         """立案 → 整改中: the venue has started to rectify the hazard. `actor` is the name
         kept with the hazard's event, `by` the user who made the change (the audit log)."""
         with self.tables.writing() as db:
@@ -183,15 +188,18 @@ class InspectionRecords:
                                "in 立案 can move to 整改中)")
             db.set_hazard_status(hazard_id, RECTIFYING)
             db.add_hazard_event(hazard_id, RECTIFYING, date.isoformat(), None, actor)
+            photo_ids = [db.insert_photo(None, hazard_id, photo) for photo in photos]
             audit.record(db, by or actor, "hazard.status", "hazard", hazard_id, {
                 "venue_id": hazard["venue_id"], "from": FILED, "to": RECTIFYING,
-                "date": date.isoformat()})
+                "date": date.isoformat(),
+                **_photo_summary([{"id": i} for i in photo_ids])})
             changed = _hazard_dict(db, _hazard_row(db, hazard_id))
             keep_result(db, once, changed)
             return changed
 
     def record_recheck(self, new: NewRecheck, recorded_by: str | None = None,
-                       once: Once | None = None) -> dict[str, Any]:
+                       once: Once | None = None, photos: Sequence[NewPhoto] = ()
+                       ) -> dict[str, Any]:
         """A re-check inspection (复查): the hazards in `closed` become 已整改.
 
         Only hazards under rectification (整改中) can be closed. The re-check is an
@@ -234,10 +242,12 @@ class InspectionRecords:
                 db.set_hazard_status(hazard_id, RECTIFIED, rectified=new.date)
                 db.add_hazard_event(hazard_id, RECTIFIED, new.date, inspection_id,
                                     new.inspector)
+            for photo in photos:
+                db.insert_photo(inspection_id, None, photo)
+            stored = _inspection(db, inspection_id)
             audit.record(db, recorded_by, "recheck.create", "inspection", inspection_id, {
                 "venue_id": new.venue_id, "date": new.date, "inspector": new.inspector,
-                "closed": list(new.closed)})
-            stored = _inspection(db, inspection_id)
+                "closed": list(new.closed), **_photo_summary(stored["photos"])})
             keep_result(db, once, stored)
             return stored
 
@@ -278,6 +288,20 @@ class InspectionRecords:
         with self.tables.reading() as db:
             return _hazard_dict(db, _hazard_row(db, hazard_id))
 
+    def photo_image(self, photo_id: int, thumb: bool = False) -> dict[str, Any] | None:
+        """A photo's image (or its thumbnail): media_type, sha256, data; None if none."""
+        with self.tables.reading() as db:
+            return db.photo_image(photo_id, thumb)
+
+    def photo_count(self) -> int:
+        with self.tables.reading() as db:
+            return db.photo_count()
+
+
+def _photo_summary(photos: list[dict[str, Any]]) -> dict[str, Any]:
+    """The audit row's note of a record's photos (their ids), when it has any."""
+    return {"photos": [p["id"] for p in photos]} if photos else {}
+
 
 def _hazard_row(db: RecordReads, hazard_id: str) -> Row:
     row = db.hazard(hazard_id)
@@ -287,7 +311,11 @@ def _hazard_row(db: RecordReads, hazard_id: str) -> Row:
 
 
 def _hazard_dict(db: RecordReads, row: Row) -> dict[str, Any]:
-    return {**row, "events": db.hazard_events(row["id"])}
+    events = db.hazard_events(row["id"])
+    if any(e["status"] == RECTIFYING for e in events):  # the 整改中 step's photos
+        step = [photo_meta(p) for p in db.photos_of(hazard_id=row["id"])]
+        events = [{**e, "photos": step} if e["status"] == RECTIFYING else e for e in events]
+    return {**row, "events": events}
 
 
 def _inspection(db: RecordReads, inspection_id: str) -> dict[str, Any]:
@@ -298,6 +326,7 @@ def _inspection(db: RecordReads, inspection_id: str) -> dict[str, Any]:
     return {
         **row,
         "position": db.inspection_position(inspection_id),
+        "photos": [photo_meta(p) for p in db.photos_of(inspection_id=inspection_id)],
         "hazards": [_hazard_dict(db, h) for h in db.hazards_found(inspection_id)],
         "closed_hazards": [_hazard_dict(db, h)
                            for h in db.hazards_moved(inspection_id, RECTIFIED)],

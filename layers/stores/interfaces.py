@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from layers.records.corrections import Correction, Corrector
     from layers.records.idempotency import Once
     from layers.records.inspections import NewInspection, NewRecheck, VenueStatus
+    from layers.records.photos import NewPhoto
     from layers.records.users import User
     from layers.stores.layers import LoadedLayer
     from layers.stores.spatial import BBox, Feature, Keep, Nearby
@@ -99,16 +100,23 @@ class RecordStore(Protocol):
     def statuses(self, venues: Iterable[tuple[str, str]], today: dt.date
                  ) -> dict[str, VenueStatus]: ...
     # `once`: the request's Idempotency-Key (records/idempotency.py).
+    # `photos`: checked and cleaned (records/photos.py), stored in the record's transaction.
     def record_inspection(self, new: NewInspection, recorded_by: str | None = None,
-                          once: Once | None = None) -> dict[str, Any]: ...
+                          once: Once | None = None, photos: Sequence[NewPhoto] = ()
+                          ) -> dict[str, Any]: ...
     def start_rectification(self, hazard_id: str, date: dt.date, actor: str | None,
-                            by: str | None = None, once: Once | None = None
-                            ) -> dict[str, Any]: ...
+                            by: str | None = None, once: Once | None = None,
+                            photos: Sequence[NewPhoto] = ()) -> dict[str, Any]: ...
     def record_recheck(self, new: NewRecheck, recorded_by: str | None = None,
-                       once: Once | None = None) -> dict[str, Any]: ...
+                       once: Once | None = None, photos: Sequence[NewPhoto] = ()
+                       ) -> dict[str, Any]: ...
     def correct_inspection(self, inspection_id: str, correction: Correction,
                            user: Corrector, today: dt.date, once: Once | None = None
                            ) -> dict[str, Any]: ...
+    def photo_image(self, photo_id: int, thumb: bool = False) -> dict[str, Any] | None:
+        """A photo's image (or thumbnail): media_type, sha256, data; None if there is none."""
+        ...
+    def photo_count(self) -> int: ...
     def history(self, venue_id: str, limit: int = 50) -> dict[str, Any]: ...
     def hazard(self, hazard_id: str) -> dict[str, Any]: ...
     def inspections_since(self, date: dt.date) -> int: ...
@@ -266,6 +274,19 @@ class RecordReads(CorrectionReads, Protocol):
         `before`, the earliest such deadline), for venues that have any (None: every venue)."""
         ...
 
+    # Photos (layers/records/photos.py).
+    def photos_of(self, inspection_id: str | None = None, hazard_id: str | None = None
+                  ) -> list[Row]:
+        """The fields of the photos of an inspection or of a hazard's 整改中 step, in the
+        order sent: id, width, height, sha256, taken_at, lon, lat (never their bytes)."""
+        ...
+
+    def photo_image(self, photo_id: int, thumb: bool) -> Row | None:
+        """media_type, sha256 and `data` (the image, or its JPEG thumbnail)."""
+        ...
+
+    def photo_count(self) -> int: ...
+
 
 class RecordWrites(RecordReads, CorrectionWrites, AuditSink, Protocol):
     """A write transaction that holds the records' write lock."""
@@ -298,6 +319,11 @@ class RecordWrites(RecordReads, CorrectionWrites, AuditSink, Protocol):
 
     def add_hazard_event(self, hazard_id: str, status: str, date: str,
                          inspection_id: str | None, actor: str | None) -> None: ...
+
+    def insert_photo(self, inspection_id: str | None, hazard_id: str | None,
+                     photo: NewPhoto) -> int:
+        """Store a photo of an inspection or of a hazard's 整改中 step; its id."""
+        ...
 
     # Idempotency keys (layers/records/idempotency.py: `KeyTable`).
     def claim_key(self, user: str, key: str, fingerprint: str, now: float,

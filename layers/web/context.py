@@ -90,10 +90,12 @@ def json_body() -> Any:
         raise BadRequest(f"请求体不是有效的 JSON (send a JSON object; {e})") from None
 
 
-def submission(user_name: str | None) -> Once | None:
-    """This write's `Idempotency-Key` (records/idempotency.py), per user; None without one."""
+def submission(user_name: str | None, content: bytes | None = None) -> Once | None:
+    """This write's `Idempotency-Key` (records/idempotency.py), per user; None without one.
+    `content` is what identifies the request instead of its body (a multipart body's
+    boundary differs at each sending: the record's text and its photos' checksums)."""
     return once(user_name or "", request.headers.get("Idempotency-Key"), request.method,
-                request.path, request.get_data())
+                request.path, request.get_data() if content is None else content)
 
 
 def replayed(response: Response, done: Once | None) -> Response:

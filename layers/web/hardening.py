@@ -261,7 +261,8 @@ def csp_nonce() -> str:
 
 def content_security_policy(nonce: str | None, tile_sources: tuple[str, ...]) -> str:
     scripts = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
-    images = " ".join(("'self'", "data:", *tile_sources))
+    # blob: the photos chosen on /inspect, shown before they are sent (object URLs)
+    images = " ".join(("'self'", "data:", "blob:", *tile_sources))
     return "; ".join((
         "default-src 'self'",
         f"script-src {scripts}",

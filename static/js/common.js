@@ -58,6 +58,20 @@
     return HS.fetchJson(url, options, messages);
   };
 
+  // POSTs a record: as JSON (exactly HS.postJson) without photos, else as multipart/form-data
+  // with the field `record` (the same JSON, as text) and a `photo` file per Blob; the
+  // same CSRF token and Idempotency-Key headers either way.
+  HS.postRecord = function (url, data, photos, messages, key) {
+    if (!photos || !photos.length) return HS.postJson(url, data, messages, key);
+    const form = new FormData();
+    form.append("record", JSON.stringify(data));
+    photos.forEach((photo, n) => form.append("photo", photo, photo.name || "photo-" + (n + 1) + ".jpg"));
+    const headers = { Accept: "application/json", "X-CSRFToken": HS.csrfToken() };
+    if (key) headers["Idempotency-Key"] = key;
+    const options = { method: "POST", headers: headers, body: form, credentials: "same-origin" };
+    return HS.fetchJson(url, options, messages);
+  };
+
   // 12,345.67: Chinese grouping, at most `digits` (2) decimals.
   HS.formatNumber = function (value, digits) {
     return Number(value).toLocaleString("zh-CN", { maximumFractionDigits: digits === undefined ? 2 : digits });

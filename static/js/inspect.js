@@ -24,7 +24,7 @@
   };
   const Inspect = (window.Inspect = { state: state, config: config });
   // What corrections.js (a record's 「更正」) uses of the page.
-  Object.assign(Inspect, { postJson: postJson, apiUrl: apiUrl, notice: notice, refreshAfterWrite: refreshAfterWrite });
+  Object.assign(Inspect, { postJson: (url, data) => postRecord(url, data), apiUrl: apiUrl, notice: notice, refreshAfterWrite: refreshAfterWrite });
 
   // --- small helpers ----------------------------------------------------------
 
@@ -70,12 +70,16 @@
   }
 
   // One Idempotency-Key per submission: a submission sent again unchanged (after an
-  // error or a lost answer) keeps its key, so the server stores it once.
+  // error or a lost answer) keeps its key, so the server stores it once. `photos`: the
+  // scaled Blobs (photos.js), sent as multipart with the record.
   const submissions = new Map();
-  function postJson(url, data) {
-    const body = url + " " + JSON.stringify(data);
+  const blobIds = new WeakMap();
+  function postRecord(url, data, photos) {
+    photos = photos || [];
+    for (const photo of photos) if (!blobIds.has(photo)) blobIds.set(photo, HS.idempotencyKey());
+    const body = url + " " + JSON.stringify(data) + " " + photos.map((p) => blobIds.get(p)).join(",");
     if (!submissions.has(body)) submissions.set(body, HS.idempotencyKey());
-    return HS.postJson(url, data, WRITE_REFUSED, submissions.get(body)).then((answer) => {
+    return HS.postRecord(url, data, photos, WRITE_REFUSED, submissions.get(body)).then((answer) => {
       submissions.delete(body);
       return answer;
     }).catch((error) => { throw inChinese(error); });
@@ -619,14 +623,25 @@
       head.appendChild(el("span", " " + hazardText(h)));
       item.appendChild(head);
       item.appendChild(el("div", "发现 " + h.found + " · 整改期限 " + (h.deadline || "无") + " · 编号 " + h.id, "hs-meta"));
+      const step = stepPhotos(h);
+      if (step.length) item.appendChild(HS.photoStrip(step, config.api, "整改照片"));
       if (canRecord && h.status === "立案") {
+        const box = HS.photoPickerBox("拍照或选择整改照片(可选)");
+        const picker = HS.photoPicker(box, config.maxPhotos);
         const start = el("button", "标记为整改中", "hs-small");
         start.type = "button";
-        start.addEventListener("click", () => startRectification(h.id, start));
+        start.addEventListener("click", () => startRectification(h.id, start, picker));
+        item.appendChild(box);
         item.appendChild(start);
       }
       list.appendChild(item);
     }
+  }
+
+  // The photos of a hazard's 整改中 step (only logged-in users get them).
+  function stepPhotos(h) {
+    const step = (h.events || []).find((e) => e.status === "整改中");
+    return (step && step.photos) || [];
   }
 
   // 超期未整改: an open hazard past its deadline, with the days.
@@ -680,12 +695,17 @@
           (h.rectified ? "," + h.rectified + " 整改" : "") + ")", "hs-meta");
         if (h.overdue_days) line.appendChild(lateTag(h));
         item.appendChild(line);
+        const step = stepPhotos(h);
+        if (step.length) item.appendChild(HS.photoStrip(step, config.api, "整改照片"));
       }
       for (const h of ins.closed_hazards) {
         item.appendChild(el("div", "复查已整改:" + hazardText(h), "hs-meta"));
       }
       if (ins.note) item.appendChild(el("div", "备注:" + ins.note, "hs-meta"));
       if (ins.position && ins.position.distance_m !== undefined) item.appendChild(positionLine(ins.position));
+      if (ins.photos && ins.photos.length) {
+        item.appendChild(HS.photoStrip(ins.photos, config.api, (ins.campaign || "检查") + "照片"));
+      }
       if (Inspect.decorateRecord) Inspect.decorateRecord(item, ins); // corrections.js
       list.appendChild(item);
     });
@@ -853,20 +873,29 @@
     const parts = [ins.date + " " + venueName() + " " + (ins.campaign || "检查") + "," + ins.result];
     if (ins.hazards.length) parts.push("立案隐患 " + ins.hazards.map((h) => h.id).join("、"));
     if (ins.closed_hazards.length) parts.push("已整改 " + ins.closed_hazards.map((h) => h.id).join("、"));
+    if (ins.photos && ins.photos.length) parts.push("照片 " + ins.photos.length + " 张");
     parts.push("记录编号 " + ins.id);
     return "已记录:" + parts.join(";") + "。";
   }
 
+  // The photo pickers of the forms (photos.js).
+  const pickers = {
+    "record-form": HS.photoPicker($("record-photos"), config.maxPhotos),
+    "recheck-form": HS.photoPicker($("recheck-photos"), config.maxPhotos),
+  };
+
   async function submit(form, url, payload, said) {
     const venueId = state.venueId;
     const button = form.querySelector("button[type=submit]");
+    const picker = pickers[form.id];
     button.disabled = true;
     formError(form, "");
     let body;
     try {
+      const photos = picker ? await picker.photos() : [];
       const position = await currentPosition();
       if (position) payload = Object.assign({}, payload, { position: position });
-      body = await postJson(url, payload);
+      body = await postRecord(url, payload, photos);
     } catch (error) {
       formError(form, "提交未成功:" + error.message + "。填写的内容仍在表单中,未记录任何内容;请稍后重试。");
       return;
@@ -874,6 +903,7 @@
       button.disabled = false;
     }
     if (form.id === "record-form") forgetDraft(venueId);
+    if (picker) picker.clear();
     await refreshAfterWrite();
     notice(said(body));
   }
@@ -885,11 +915,12 @@
     document.body.dataset.saved = String(Date.now());
   }
 
-  async function startRectification(hazardId, button) {
+  async function startRectification(hazardId, button, picker) {
     button.disabled = true;
     let body;
     try {
-      body = await postJson(apiUrl("hazardStatus", hazardId), { status: "整改中" });
+      const photos = await picker.photos();
+      body = await postRecord(apiUrl("hazardStatus", hazardId), { status: "整改中" }, photos);
     } catch (error) {
       button.disabled = false;
       message("未能标记整改中:" + error.message + "。隐患状态未改变,请稍后重试。");
@@ -897,7 +928,9 @@
     }
     const name = venueName();
     await refreshAfterWrite();
-    notice("已记录:" + name + " 隐患 " + body.hazard.id + "(" + body.hazard.category + ")标记为整改中。");
+    const photos = stepPhotos(body.hazard).length;
+    notice("已记录:" + name + " 隐患 " + body.hazard.id + "(" + body.hazard.category + ")标记为整改中" +
+      (photos ? ",照片 " + photos + " 张" : "") + "。");
   }
 
   // The re-check form.

@@ -25,7 +25,7 @@ WHO = (ANONYMOUS, *ROLES)
 # refusal, which comes before the route; these let allowed routes answer for real).
 SAMPLE_VALUES = {"name": "venues", "collection_id": "venues", "feature_id": "V0001",
                  "venue_id": "V0001", "hazard_id": "HZ00001", "filename": "css/app.css",
-                 "tms_id": "WebMercatorQuad", "z": 14, "y": 6396, "x": 13515}
+                 "tms_id": "WebMercatorQuad", "z": 14, "y": 6396, "x": 13515, "photo_id": 1}
 
 
 def declared(endpoint: str) -> list[RouteGroup]:

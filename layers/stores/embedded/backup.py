@@ -18,6 +18,7 @@ from contextlib import closing
 from pathlib import Path
 
 REQUIRED_TABLES = ("inspections", "hazards")
+COUNTED_TABLES = ("photos",)  # reported when present (a backup may predate them)
 
 
 class BackupError(Exception):
@@ -44,8 +45,9 @@ def check_store_file(path: Path) -> dict[str, int]:
             if missing:
                 raise BackupError(f"{path} is not an inspection store: it has no table "
                                   + ", ".join(missing))
+            counted = (*REQUIRED_TABLES, *(t for t in COUNTED_TABLES if t in tables))
             return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-                    for t in REQUIRED_TABLES}
+                    for t in counted}
     except sqlite3.DatabaseError as e:
         raise BackupError(f"{path} is not a readable SQLite database: {e}") from None
 

@@ -7,12 +7,15 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layers.stores.embedded.audit import SqliteAudit
 from layers.stores.embedded.corrections import SqliteCorrectionReads, SqliteCorrectionWrites
 from layers.stores.embedded.database import SqliteFile
 from layers.stores.interfaces import ID_PREFIXES, RecordTable, Row
+
+if TYPE_CHECKING:
+    from layers.records.photos import NewPhoto
 
 _TABLES: dict[RecordTable, str] = {"inspections": "inspections", "hazards": "hazards"}
 
@@ -108,6 +111,23 @@ class SqliteRecordReads(SqliteCorrectionReads):
         return {vid: (n, first) for vid, n, first in rows}
 
 
+    def photos_of(self, inspection_id: str | None = None, hazard_id: str | None = None
+                  ) -> list[Row]:
+        column, value = ("inspection_id", inspection_id) if inspection_id is not None \
+            else ("hazard_id", hazard_id)
+        return self._rows("SELECT id, width, height, sha256, taken_at, lon, lat FROM photos"
+                          f" WHERE {column} = ? ORDER BY id", (value,))
+
+    def photo_image(self, photo_id: int, thumb: bool) -> Row | None:
+        rows = self._rows(f"SELECT media_type, sha256, {'thumb' if thumb else 'content'} AS data"
+                          " FROM photos WHERE id = ?", (photo_id,))
+        return rows[0] if rows else None
+
+    def photo_count(self) -> int:
+        count: int = self.db.execute("SELECT count(*) FROM photos").fetchone()[0]
+        return count
+
+
 class SqliteRecordWrites(SqliteRecordReads, SqliteCorrectionWrites, SqliteAudit):
     """`RecordWrites` in a write transaction (BEGIN IMMEDIATE)."""
 
@@ -153,6 +173,17 @@ class SqliteRecordWrites(SqliteRecordReads, SqliteCorrectionWrites, SqliteAudit)
         else:
             self.db.execute("UPDATE hazards SET status = ?, rectified = ? WHERE id = ?",
                             (status, rectified, hazard_id))
+
+    def insert_photo(self, inspection_id: str | None, hazard_id: str | None,
+                     photo: NewPhoto) -> int:
+        row = self.db.execute(
+            "INSERT INTO photos (inspection_id, hazard_id, media_type, width, height, size,"
+            " sha256, taken_at, lon, lat, content, thumb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?) RETURNING id",
+            (inspection_id, hazard_id, photo.media_type, photo.width, photo.height,
+             len(photo.content), photo.sha256, photo.taken_at, photo.lon, photo.lat,
+             photo.content, photo.thumb)).fetchone()
+        return int(row[0])
 
     def claim_key(self, user: str, key: str, fingerprint: str, now: float,
                   expired_before: float) -> Row | None:

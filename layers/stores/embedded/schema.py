@@ -68,6 +68,31 @@ CREATE INDEX IF NOT EXISTS inspection_corrections_inspection
     ON inspection_corrections (inspection_id);
 """
 
+# Photos of records (layers/records/photos.py): an inspection's (inspection_id) or a
+# hazard's 整改中 step (hazard_id); the image bytes and thumbnail last, so that reading
+# a photo's fields does not read its bytes.
+PHOTOS_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS photos (
+    id INTEGER PRIMARY KEY,
+    inspection_id TEXT REFERENCES inspections (id),
+    hazard_id TEXT REFERENCES hazards (id),
+    media_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    taken_at TEXT,
+    lon REAL,
+    lat REAL,
+    created_at TEXT NOT NULL DEFAULT {_NOW},
+    content BLOB NOT NULL,
+    thumb BLOB NOT NULL,
+    CHECK ((inspection_id IS NULL) <> (hazard_id IS NULL))
+);
+CREATE INDEX IF NOT EXISTS photos_inspection ON photos (inspection_id);
+CREATE INDEX IF NOT EXISTS photos_hazard ON photos (hazard_id);
+"""
+
 # The accounts as first released (later columns: ADDED_COLUMNS).
 ACCOUNTS_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS users (
@@ -155,8 +180,8 @@ ADDED_COLUMNS = {
 def create(db: sqlite3.Connection) -> None:
     """Every table of the store (idempotent), with the columns added since."""
     db.execute("PRAGMA journal_mode=WAL")
-    db.executescript(RECORDS_SCHEMA + CORRECTIONS_SCHEMA + ACCOUNTS_SCHEMA + AUDIT_SCHEMA
-                     + LAYERS_SCHEMA)
+    db.executescript(RECORDS_SCHEMA + CORRECTIONS_SCHEMA + PHOTOS_SCHEMA + ACCOUNTS_SCHEMA
+                     + AUDIT_SCHEMA + LAYERS_SCHEMA)
     for table, columns in ADDED_COLUMNS.items():
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         for name, sql_type in columns.items():

@@ -22,6 +22,7 @@ from layers.errors import BadRequest, DatabaseUnavailable
 from layers.stores.interfaces import ID_PREFIXES
 from layers.stores.postgis.schema import (
     CORRECTIONS_SCHEMA,
+    PHOTOS_SCHEMA,
     TABLES_SCHEMA,
     layer_schema,
     sync_numbers,
@@ -252,6 +253,7 @@ class Database:
                                    "owner run CREATE EXTENSION postgis)") from None
             db.execute(sql.SQL(TABLES_SCHEMA))
             db.execute(sql.SQL(CORRECTIONS_SCHEMA))
+            db.execute(sql.SQL(PHOTOS_SCHEMA))
             for table, prefix in ID_PREFIXES.items():
                 db.execute(sync_numbers(table, prefix))
             for name in catalogue_names:

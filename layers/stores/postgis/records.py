@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from psycopg import sql
 
@@ -13,6 +14,9 @@ from layers.stores.postgis.audit import PostgisAudit
 from layers.stores.postgis.corrections import PostgisCorrectionReads, PostgisCorrectionWrites
 from layers.stores.postgis.database import VENUE_LOCK_CLASS, Database, Tables
 from layers.stores.postgis.schema import sync_numbers
+
+if TYPE_CHECKING:
+    from layers.records.photos import NewPhoto
 
 
 class PostgisRecordReads(PostgisCorrectionReads):
@@ -97,6 +101,25 @@ class PostgisRecordReads(PostgisCorrectionReads):
         return {row["venue_id"]: (row["n"], row["first"]) for row in rows}
 
 
+    def photos_of(self, inspection_id: str | None = None, hazard_id: str | None = None
+                  ) -> list[Row]:
+        column, value = ("inspection_id", inspection_id) if inspection_id is not None \
+            else ("hazard_id", hazard_id)
+        return self.rows(sql.SQL("SELECT id, width, height, sha256, taken_at, lon, lat"
+                                 " FROM photos WHERE {} = %s ORDER BY id").format(
+                                     sql.Identifier(column)), (value,))
+
+    def photo_image(self, photo_id: int, thumb: bool) -> Row | None:
+        row = self.row(sql.SQL("SELECT media_type, sha256, {} AS data FROM photos"
+                               " WHERE id = %s").format(
+                                   sql.Identifier("thumb" if thumb else "content")),
+                       (photo_id,))
+        return None if row is None else {**row, "data": bytes(row["data"])}
+
+    def photo_count(self) -> int:
+        return int(self.value("SELECT count(*) FROM photos"))
+
+
 class PostgisRecordWrites(PostgisRecordReads, PostgisCorrectionWrites, PostgisAudit):
     """`RecordWrites` in a transaction; it locks the venues it writes (`lock_venue`)."""
 
@@ -132,6 +155,16 @@ class PostgisRecordWrites(PostgisRecordReads, PostgisCorrectionWrites, PostgisAu
         else:
             self.execute("UPDATE hazards SET status = %s, rectified = %s WHERE id = %s",
                          (status, rectified, hazard_id))
+
+    def insert_photo(self, inspection_id: str | None, hazard_id: str | None,
+                     photo: NewPhoto) -> int:
+        return int(self.value(
+            "INSERT INTO photos (inspection_id, hazard_id, media_type, width, height, size,"
+            " sha256, taken_at, lon, lat, content, thumb) VALUES (%s, %s, %s, %s, %s, %s,"
+            " %s, %s, %s, %s, %s, %s) RETURNING id",
+            (inspection_id, hazard_id, photo.media_type, photo.width, photo.height,
+             len(photo.content), photo.sha256, photo.taken_at, photo.lon, photo.lat,
+             photo.content, photo.thumb)))
 
     def claim_key(self, user: str, key: str, fingerprint: str, now: float,
                   expired_before: float) -> Row | None:
