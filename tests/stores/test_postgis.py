@@ -109,6 +109,8 @@ def test_bbox_locate_and_features_are_the_same(both):
     for url in (f"/api/venues/{venue}/history", f"/ogc/collections/venues/items/{venue}?f=json"):
         a, b = embedded.get(url).get_json(), database.get(url).get_json()
         a.pop("links", None), b.pop("links", None)
+        for record in a.get("inspections", []) + b.get("inspections", []):
+            record.pop("recorded_at", None)  # when each store was seeded: seconds apart
         assert b == a
 
 
