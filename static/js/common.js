@@ -23,7 +23,8 @@
   };
 
   // JSON from the API; rejects with the API's own message on an error status, or with
-  // the page's message for that status (`messages`, e.g. {401: "请先登录。"}).
+  // the page's message for that status (`messages`, e.g. {401: "请先登录。"}), and the
+  // status as the error's `status`.
   HS.fetchJson = function (url, options, messages) {
     return fetch(url, options).then((response) =>
       response
@@ -32,7 +33,9 @@
         .then((body) => {
           if (!response.ok) {
             const own = messages && messages[response.status];
-            throw new Error(own || body.error || "HTTP " + response.status);
+            const error = new Error(own || body.error || "HTTP " + response.status);
+            error.status = response.status; // e.g. the offline queue: refused (4xx) or not (5xx)
+            throw error;
           }
           return body;
         })
@@ -55,6 +58,20 @@
     const headers = { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": HS.csrfToken() };
     if (key) headers["Idempotency-Key"] = key;
     const options = { method: "POST", headers: headers, body: JSON.stringify(data), credentials: "same-origin" };
+    return HS.fetchJson(url, options, messages);
+  };
+
+  // POSTs a record (the API's write endpoints): JSON exactly as HS.postJson when there are
+  // no photos, else multipart/form-data with the text field `record` (the same JSON) and
+  // one file field `photo` per Blob. The CSRF token and `key` (Idempotency-Key) as above.
+  HS.postRecord = function (url, data, photos, messages, key) {
+    if (!photos || !photos.length) return HS.postJson(url, data, messages, key);
+    const form = new FormData();
+    form.append("record", JSON.stringify(data));
+    photos.forEach((photo, n) => form.append("photo", photo, photo.name || "photo-" + (n + 1) + ".jpg"));
+    const headers = { Accept: "application/json", "X-CSRFToken": HS.csrfToken() };
+    if (key) headers["Idempotency-Key"] = key;
+    const options = { method: "POST", headers: headers, body: form, credentials: "same-origin" };
     return HS.fetchJson(url, options, messages);
   };
 
