@@ -311,10 +311,12 @@
     }
     say.textContent = stopped || (sent ? "已发送 " + sent + " 条记录。" : "");
     await showOutbox();
-    if (sent) {
-      Inspect.notice("已发送保存在本机的 " + sent + " 条记录,服务器已记录。");
-      await Inspect.refresh();
+    const refused = waiting.filter((item) => item.refused).length;
+    if (sent || refused) {
+      Inspect.notice((sent ? "已发送保存在本机的 " + sent + " 条记录,服务器已记录。" : "") +
+        (refused ? refused + " 条记录服务器未接受,原因见页面上方「待发送」。" : ""));
     }
+    if (sent) await Inspect.refresh();
   }
 
   async function retry(item) {

@@ -15,6 +15,15 @@ def offline_app(tmp_path_factory):
     app = make_app(tmp_path_factory.mktemp("offline-db") / "inspections.sqlite")
     app.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
     app.extensions["users"].create("lina", PASSWORD, "inspector", "李娜")
+    app.requests = []  # the paths Chromium asked the server for, in order
+    wsgi = app.wsgi_app
+
+    def noted(environ, start_response):
+        if "Chrome" in environ.get("HTTP_USER_AGENT", ""):  # not the tests' own client
+            app.requests.append(environ["PATH_INFO"])
+        return wsgi(environ, start_response)
+
+    app.wsgi_app = noted
     return app
 
 
@@ -100,6 +109,7 @@ def test_record_offline_reload_and_send_once(server, offline_app, phone, screens
 
     # Offline, the page opens from the phone, with the same list.
     page.context.set_offline(True)
+    asked = len(offline_app.requests)
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     expect(page.locator("#net-status")).to_be_visible()
@@ -128,6 +138,12 @@ def test_record_offline_reload_and_send_once(server, offline_app, phone, screens
     first = page.locator("#outbox-list li").first
     expect(first).to_contain_text("检查 " + plain["properties"]["name"])
     assert history(offline_app, plain["id"])["inspection_count"] == before  # nothing sent
+
+    # Nothing of this reached the server: the page, its files and the answers came from
+    # the phone (the worker's fetches are offline too). Only the browser's own check
+    # for a new worker (/sw.js, at each load) is not held back by set_offline.
+    reached = [path for path in offline_app.requests[asked:] if path != "/sw.js"]
+    assert reached == []
 
     # Online again: sent in order, each stored once.
     page.context.set_offline(False)
