@@ -257,6 +257,7 @@ def inspect_page():
             "worker": url_for("inspect.service_worker"),
             "scope": url_for("inspect.inspect_page"),
             "csrf": url_for("auth.csrf_token"),
+            "me": url_for("auth.me"),
             "clockToday": not current_app.config.get("TODAY"),
         },
     }

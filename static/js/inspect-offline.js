@@ -238,7 +238,9 @@
 
   // Keeps a submission (url, data, photos as Blobs, its Idempotency-Key, what it is).
   async function queue(item) {
-    const kept = Object.assign({ created: new Date().toISOString(), refused: null }, item);
+    const kept = Object.assign({
+      created: new Date().toISOString(), refused: null, user: config.user ? config.user.name : null,
+    }, item);
     await outbox("readwrite", (s) => s.add(kept));
     await showOutbox();
     setTimeout(send, 0); // the network may be back already
@@ -258,10 +260,13 @@
   }
 
   // A fresh CSRF token for the session (the page may be an old copy): the meta tag.
+  // Who is logged in now (the page may be an old copy): their login name, or null.
   async function freshToken() {
     const answer = await HS.getJson(offline.csrf);
     const meta = document.querySelector('meta[name="csrf-token"]');
     if (meta && answer.csrf_token) meta.content = answer.csrf_token;
+    const me = await HS.getJson(offline.me);
+    return me.user ? me.user.name : null;
   }
 
   // A request that hangs (a network that is there and not there) frees the queue after
@@ -275,17 +280,25 @@
   }
 
   async function sendAll() {
-    const waiting = (await items()).filter((item) => !item.refused);
+    let waiting = (await items()).filter((item) => !item.refused);
     if (!waiting.length || !navigator.onLine) return;
     const say = $("outbox-message");
+    let user;
     try {
-      await withTimeout(freshToken());
+      user = await withTimeout(freshToken());
     } catch (error) {
       say.textContent = networkDown(error) || error.status >= 500 ? "网络未恢复,稍后自动重试。" : "无法发送:" + error.message;
       return;
     }
+    if (!user) {
+      say.textContent = "登录已失效:请重新登录,待发送的记录仍保存在本机,登录后自动发送。";
+      return;
+    }
+    // Each record is sent by the account that made it (the server records who sent it).
+    const others = waiting.filter((item) => item.user && item.user !== user);
+    waiting = waiting.filter((item) => !item.user || item.user === user);
     let sent = 0;
-    let stopped = "";
+    let stopped = others.length ? others.length + " 条记录由其他账号记录,请以该账号登录后发送。" : "";
     for (const item of waiting) {
       say.textContent = "正在发送…";
       try {
@@ -346,7 +359,8 @@
       const row = el("li");
       row.dataset.key = item.key;
       row.appendChild(el("span", item.what || item.url));
-      row.appendChild(el("span", "(" + timeText(item.created) + " 记录)", "hs-hint"));
+      const who = item.user && config.user && item.user !== config.user.name ? "," + item.user : "";
+      row.appendChild(el("span", "(" + timeText(item.created) + " 记录" + who + ")", "hs-hint"));
       if (item.refused) {
         row.dataset.refused = "true";
         row.appendChild(el("div", "服务器未接受:" + item.refused.reason, "hs-outbox-refused"));

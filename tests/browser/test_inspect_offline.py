@@ -185,3 +185,41 @@ def test_record_offline_reload_and_send_once(server, offline_app, phone, screens
     refused.get_by_role("button", name="放弃").click()
     page.wait_for_function("() => document.body.dataset.outbox === '0'")
     assert page.errors == []
+
+
+def log_in_as(page, server, name, venue_id):
+    page.goto(server.url + f"/login?next=/inspect?venue={venue_id}")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click(".hs-login button[type=submit]")
+    page.wait_for_selector("body[data-ready=true]")
+
+
+def test_the_queue_waits_for_a_login_by_the_account_that_recorded(server, offline_app,
+                                                                   phone):
+    page = phone
+    venue = offline_app.test_client().get("/api/layers/venues").get_json()["features"][5]
+    log_in_as(page, server, "zhangwei", venue["id"])
+    before = history(offline_app, venue["id"])["inspection_count"]
+    expect(page.locator("#record-form")).to_be_visible()
+    page.context.set_offline(True)
+    page.fill("#record-note", "等待登录后发送")
+    page.click("#record-form button[type=submit]")
+    expect(page.locator("#outbox-count")).to_have_text("待发送 1")
+
+    # The session ends while offline: back online, nothing is sent, and the page says why.
+    page.context.clear_cookies()
+    page.context.set_offline(False)
+    expect(page.locator("#outbox-message")).to_contain_text("登录已失效", timeout=30000)
+    # Another inspector logs in on this phone: the record is not sent as theirs.
+    log_in_as(page, server, "lina", venue["id"])
+    expect(page.locator("#outbox-message")).to_contain_text("由其他账号记录", timeout=30000)
+    expect(page.locator("#outbox-list li")).to_contain_text("zhangwei")
+    assert history(offline_app, venue["id"])["inspection_count"] == before
+    # Its author logs in again: sent, once.
+    log_in_as(page, server, "zhangwei", venue["id"])
+    page.wait_for_function("() => document.body.dataset.outbox === '0'", timeout=30000)
+    after = history(offline_app, venue["id"])
+    assert after["inspection_count"] == before + 1
+    assert after["inspections"][0]["recorded_by"] == "zhangwei"
+    assert page.errors == []
