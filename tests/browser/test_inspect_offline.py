@@ -181,6 +181,12 @@ def test_record_offline_reload_and_send_once(server, offline_app, phone, screens
                                     timeout=30000)
     expect(page.locator("#outbox-count")).to_have_text("待发送 1")
     page.screenshot(path=str(screenshot_dir / "inspect-offline-refused.png"))
+    refused.get_by_role("button", name="重试").click()  # refused again, still kept
+    expect(page.locator("#outbox-message")).not_to_contain_text("正在发送")
+    expect(refused).to_contain_text(f"隐患 {other['id']} 现为整改中")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # 放弃 asks first
+    refused.get_by_role("button", name="放弃").click()
+    expect(page.locator("#outbox-count")).to_have_text("待发送 1")
     page.once("dialog", lambda dialog: dialog.accept())
     refused.get_by_role("button", name="放弃").click()
     page.wait_for_function("() => document.body.dataset.outbox === '0'")
@@ -223,3 +229,31 @@ def test_the_queue_waits_for_a_login_by_the_account_that_recorded(server, offlin
     assert after["inspection_count"] == before + 1
     assert after["inspections"][0]["recorded_by"] == "zhangwei"
     assert page.errors == []
+
+
+def test_a_server_error_keeps_the_record_queued(server, offline_app, phone):
+    page = phone
+    venue = offline_app.test_client().get("/api/layers/venues").get_json()["features"][7]
+    log_in_as(page, server, "zhangwei", venue["id"])
+    before = history(offline_app, venue["id"])["inspection_count"]
+    page.context.set_offline(True)
+    page.fill("#record-note", "服务器出错时")
+    page.click("#record-form button[type=submit]")
+    expect(page.locator("#outbox-count")).to_have_text("待发送 1")
+    failing = []
+
+    def unavailable(route):
+        failing.append(route.request.url)
+        route.fulfill(status=503, content_type="application/json",
+                      body='{"ok": false, "error": "数据库暂时无法连接", "status": 503}')
+
+    page.context.route("**/api/inspections", unavailable)
+    page.context.set_offline(False)
+    expect(page.locator("#outbox-message")).to_contain_text("服务器暂时无法处理", timeout=30000)
+    assert failing  # it was sent, and kept
+    expect(page.locator("#outbox-count")).to_have_text("待发送 1")
+    expect(page.locator("#outbox-list li[data-refused]")).to_have_count(0)
+    page.context.unroute("**/api/inspections", unavailable)
+    page.click("#outbox-send")
+    page.wait_for_function("() => document.body.dataset.outbox === '0'", timeout=30000)
+    assert history(offline_app, venue["id"])["inspection_count"] == before + 1
