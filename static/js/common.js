@@ -61,9 +61,9 @@
     return HS.fetchJson(url, options, messages);
   };
 
-  // POSTs a record (the API's write endpoints): JSON exactly as HS.postJson when there are
-  // no photos, else multipart/form-data with the text field `record` (the same JSON) and
-  // one file field `photo` per Blob. The CSRF token and `key` (Idempotency-Key) as above.
+  // POSTs a record: as JSON (exactly HS.postJson) without photos, else as multipart/form-data
+  // with the field `record` (the same JSON, as text) and a `photo` file per Blob; the
+  // same CSRF token and Idempotency-Key headers either way.
   HS.postRecord = function (url, data, photos, messages, key) {
     if (!photos || !photos.length) return HS.postJson(url, data, messages, key);
     const form = new FormData();

@@ -69,25 +69,28 @@
 
   // One Idempotency-Key per submission: a submission sent again unchanged (after an
   // error or a lost answer) keeps its key, so the server stores it once.
-  // With the network down, the submission (and its key) goes to the phone's queue
-  // (inspect-offline.js), which sends it when the network returns: {queued: true}.
   const submissions = new Map();
-  function postJson(url, data, what) {
+  function postRecord(url, data, photos, what) {
+    photos = photos || [];
     const body = url + " " + JSON.stringify(data);
     if (!submissions.has(body)) submissions.set(body, HS.idempotencyKey());
     const key = submissions.get(body);
-    return HS.postRecord(url, data, [], WRITE_REFUSED, key).then((answer) => {
+    return HS.postRecord(url, data, photos, WRITE_REFUSED, key).then((answer) => {
       submissions.delete(body);
       return answer;
-    }).catch((error) => {
-      const offline = window.InspectOffline;
-      if (!offline || !offline.networkDown(error)) throw inChinese(error);
-      const item = { url: url, data: data, photos: [], key: key, what: what, venueId: state.venueId };
-      return offline.queue(item).then(() => {
-        submissions.delete(body);
-        return { queued: true };
-      }, () => { throw inChinese(error); });
-    });
+    }).catch((error) => keepOffline(error, { url, data, photos, key, what }, () => submissions.delete(body)));
+  }
+
+  // With the network down, a submission (its photos and key) goes to the phone's queue
+  // (inspect-offline.js), which sends it when the network returns: {queued: true}.
+  // Any other failure, in Chinese.
+  function keepOffline(error, item, forget) {
+    const offline = window.InspectOffline;
+    if (!offline || !offline.networkDown(error)) throw inChinese(error);
+    return offline.queue(Object.assign({ venueId: state.venueId }, item)).then(() => {
+      forget();
+      return { queued: true };
+    }, () => { throw inChinese(error); });
   }
 
   // What a write recorded, said at the bottom of the screen (whatever is scrolled into view).
@@ -897,7 +900,7 @@
     try {
       const position = await currentPosition();
       if (position) payload = Object.assign({}, payload, { position: position });
-      body = await postJson(url, payload, what);
+      body = await postRecord(url, payload, [], what);
     } catch (error) {
       formError(form, "提交未成功:" + error.message + "。填写的内容仍在表单中,未记录任何内容;请稍后重试。");
       return;
@@ -927,7 +930,7 @@
     button.disabled = true;
     let body;
     try {
-      body = await postJson(apiUrl("hazardStatus", hazardId), { status: "整改中" },
+      body = await postRecord(apiUrl("hazardStatus", hazardId), { status: "整改中" }, [],
         "隐患 " + hazardId + " 标记为整改中(" + venueName() + ")");
     } catch (error) {
       button.disabled = false;
