@@ -189,6 +189,7 @@
       const area = {
         saved: new Date().toISOString(), venues: venues.size, radius: Number($("f-radius").value),
         place: $("place").textContent.replace(/^当前位置:/, "") || "所选位置", page: Inspect.pageUrl(),
+        user: config.user ? config.user.name : null,
       };
       try { localStorage.setItem(AREA_KEY, JSON.stringify(area)); } catch { /* storage off */ }
       showArea();
@@ -279,6 +280,23 @@
     return Promise.race([promise, late]).finally(() => clearTimeout(timer));
   }
 
+  // The session's CSRF token can change under the page (another tab, a login, a page
+  // answered from the phone's copy while the network's copy set a new session): a 400
+  // for the token is not a refusal of the record. A new token, and once more.
+  function isCsrfError(error) {
+    return error.status === 400 && /CSRF/.test(error.message);
+  }
+
+  async function sendOne(item) {
+    try {
+      return await withTimeout(HS.postRecord(item.url, item.data, item.photos, null, item.key));
+    } catch (error) {
+      if (!isCsrfError(error)) throw error;
+      await withTimeout(freshToken());
+      return await withTimeout(HS.postRecord(item.url, item.data, item.photos, null, item.key));
+    }
+  }
+
   async function sendAll() {
     let waiting = (await items()).filter((item) => !item.refused);
     if (!waiting.length || !navigator.onLine) return;
@@ -302,10 +320,14 @@
     for (const item of waiting) {
       say.textContent = "正在发送…";
       try {
-        await withTimeout(HS.postRecord(item.url, item.data, item.photos, null, item.key));
+        await sendOne(item);
         await outbox("readwrite", (s) => s.delete(item.id));
         sent++;
       } catch (error) {
+        if (isCsrfError(error)) {
+          stopped = "安全校验未通过(会话已更换),稍后自动重试。";
+          break;
+        }
         if (networkDown(error) || !error.status || error.status >= 500) {
           stopped = "网络未恢复或服务器暂时无法处理,稍后自动重试。";
           break;
@@ -394,8 +416,18 @@
 
   window.InspectOffline = { networkDown: networkDown, queue: queue, send: send, items: items };
 
+  // What one account saved (histories with who recorded them) is not left to the next:
+  // a page loaded from the network for another account, or after logging out, clears it.
+  async function forgetOthersArea() {
+    const area = savedArea();
+    const user = config.user ? config.user.name : null;
+    if (!area || !navigator.onLine || (area.user || null) === user) return;
+    if (window.caches) await caches.delete(AREA_CACHE);
+    try { localStorage.removeItem(AREA_KEY); } catch { /* storage off */ }
+  }
+
   showNetwork();
-  showArea();
+  forgetOthersArea().finally(showArea);
   showOutbox().then(() => {
     if (navigator.onLine) send();
   });

@@ -102,6 +102,7 @@ async function asset(request) {
 // The saved copy of an API answer: the same URL; for /api/nearby, the whole list saved
 // for the same query (its URL without limit and offset), cut to the page asked for.
 async function savedAnswer(url) {
+  if (!(await caches.has(AREA_CACHE))) return undefined; // (open would make it)
   const cache = await caches.open(AREA_CACHE);
   const exact = await cache.match(url.href, { ignoreVary: true });
   if (exact || url.pathname !== "/api/nearby") return exact;
@@ -127,6 +128,7 @@ function nearbyKey(url) {
 async function api(request, url) {
   try {
     return await networkFirst(request, () => savedAnswer(url), async (response) => {
+      if (!(await caches.has(AREA_CACHE))) return; // nothing saved
       const cache = await caches.open(AREA_CACHE);
       if (await cache.match(url.href, { ignoreVary: true })) {
         const body = await response.blob();

@@ -208,18 +208,29 @@ def test_the_queue_waits_for_a_login_by_the_account_that_recorded(server, offlin
     log_in_as(page, server, "zhangwei", venue["id"])
     before = history(offline_app, venue["id"])["inspection_count"]
     expect(page.locator("#record-form")).to_be_visible()
+    page.evaluate("""async () => {  // an area zhangwei saved (as 保存本区域 keeps it)
+        const area = {saved: new Date().toISOString(), venues: 1, radius: 500, place: "某处",
+                      page: "/inspect", user: "zhangwei"};
+        localStorage.setItem("huaishu.inspect.area", JSON.stringify(area));
+        await (await caches.open("huaishu-inspect-area")).put("/api/x", new Response("{}"));
+    }""")
     page.context.set_offline(True)
     page.fill("#record-note", "等待登录后发送")
     page.click("#record-form button[type=submit]")
     expect(page.locator("#outbox-count")).to_have_text("待发送 1")
 
-    # The session ends while offline: back online, nothing is sent, and the page says why.
-    page.context.clear_cookies()
+    # The session ends while offline (「全部设备退出」 elsewhere): back online, nothing is
+    # sent, and the page says why.
+    elsewhere = log_in(offline_app.test_client(), "zhangwei", password=PASSWORD)
+    assert elsewhere.post("/logout/everywhere").status_code in (302, 303)
     page.context.set_offline(False)
     expect(page.locator("#outbox-message")).to_contain_text("登录已失效", timeout=30000)
     # Another inspector logs in on this phone: the record is not sent as theirs.
     log_in_as(page, server, "lina", venue["id"])
     expect(page.locator("#outbox-message")).to_contain_text("由其他账号记录", timeout=30000)
+    # ... nor does she find what he saved on the phone.
+    expect(page.locator("#area-saved")).to_have_text("本区域尚未保存离线使用。")
+    assert page.evaluate("() => caches.has('huaishu-inspect-area')") is False
     expect(page.locator("#outbox-list li")).to_contain_text("zhangwei")
     assert history(offline_app, venue["id"])["inspection_count"] == before
     # Its author logs in again: sent, once.
