@@ -88,7 +88,7 @@
     }
     box.textContent = "已保存离线使用:" + area.place + ",半径 " + area.radius + " 米内及逾期、超期名单共 " +
       area.venues + " 个场所(含检查记录),保存于 " + timeText(area.saved) + "。";
-    if (area.page && area.page !== location.pathname + location.search && !state.point) {
+    if (area.page && !new URLSearchParams(location.search).get("lon")) { // opened without a place
       const link = el("a", "打开保存的区域");
       link.href = area.page;
       box.appendChild(document.createTextNode(" "));
