@@ -487,7 +487,8 @@ ROUTE_GROUPS: tuple[RouteGroup, ...] = (
                ("pages.*", "api.*", "analysis.*", "ogc.*", "basemaps.*")),
     RouteGroup("inspect", "巡查查询", ALL_ROLES,
                ("inspect.inspect_page", "inspect.api_nearby", "inspect.api_locate",
-                "inspect.api_overdue", "inspect.api_venue_history")),
+                "inspect.api_overdue", "inspect.api_venue_history",
+                "inspect.service_worker")),
     # Photos of records: the users who work with records; never visitors (nor viewers).
     RouteGroup("photos", "查看巡查照片", frozenset({"inspector", "leader", "admin"}),
                ("photos.*",)),

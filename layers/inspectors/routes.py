@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from layers.accounts.access import may_use
 from layers.accounts.sessions import current_user
@@ -31,6 +31,7 @@ from layers.inspectors.nearby import (
     parse_overdue_list,
     parse_point,
 )
+from layers.inspectors.offline import worker_script
 from layers.inspectors.photo_routes import record_request
 from layers.records import corrections
 from layers.records.idempotency import Once
@@ -329,5 +330,24 @@ def inspect_page():
         "radius": {"default": DEFAULT_RADIUS_M},
         "maxLength": MAX_LENGTH,
         "maxPhotos": MAX_PHOTOS,
+        # Offline use (inspect-offline.js): the service worker, where a fresh CSRF token
+        # comes from before the queue is sent, and whether the phone's clock gives the
+        # date when the page is opened offline (not when TODAY is configured).
+        "offline": {
+            "worker": url_for("inspect.service_worker"),
+            "scope": url_for("inspect.inspect_page"),
+            "csrf": url_for("auth.csrf_token"),
+            "me": url_for("auth.me"),
+            "clockToday": not current_app.config.get("TODAY"),
+        },
     }
     return render_template("inspectors/inspect.html", title="巡查", config=config, user=user)
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker of /inspect (offline.py): registered with the scope /inspect.
+    Never from a cache: the browser compares it byte for byte to find a new version."""
+    script = worker_script(lambda: str(inspect_page()))
+    return Response(script, mimetype="text/javascript",
+                    headers={"Cache-Control": "no-cache"})

@@ -269,6 +269,7 @@ def content_security_policy(nonce: str | None, tile_sources: tuple[str, ...]) ->
         "style-src 'self' 'unsafe-inline'",
         f"img-src {images}",
         "connect-src 'self'",
+        "worker-src 'self'",  # /inspect's service worker (/sw.js), nothing else
         "font-src 'self' data:",
         "object-src 'none'",
         "base-uri 'self'",

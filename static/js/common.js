@@ -23,7 +23,8 @@
   };
 
   // JSON from the API; rejects with the API's own message on an error status, or with
-  // the page's message for that status (`messages`, e.g. {401: "请先登录。"}).
+  // the page's message for that status (`messages`, e.g. {401: "请先登录。"}), and the
+  // status as the error's `status`.
   HS.fetchJson = function (url, options, messages) {
     return fetch(url, options).then((response) =>
       response
@@ -32,7 +33,9 @@
         .then((body) => {
           if (!response.ok) {
             const own = messages && messages[response.status];
-            throw new Error(own || body.error || "HTTP " + response.status);
+            const error = new Error(own || body.error || "HTTP " + response.status);
+            error.status = response.status; // e.g. the offline queue: refused (4xx) or not (5xx)
+            throw error;
           }
           return body;
         })

@@ -24,7 +24,7 @@
   };
   const Inspect = (window.Inspect = { state: state, config: config });
   // What corrections.js (a record's 「更正」) uses of the page.
-  Object.assign(Inspect, { postJson: (url, data) => postRecord(url, data), apiUrl: apiUrl, notice: notice, refreshAfterWrite: refreshAfterWrite });
+  Object.assign(Inspect, { postJson: (url, data) => postRecord(url, data, [], null, false), apiUrl: apiUrl, notice: notice, refreshAfterWrite: refreshAfterWrite });
 
   // --- small helpers ----------------------------------------------------------
 
@@ -74,15 +74,31 @@
   // scaled Blobs (photos.js), sent as multipart with the record.
   const submissions = new Map();
   const blobIds = new WeakMap();
-  function postRecord(url, data, photos) {
+  function postRecord(url, data, photos, what, queueable) {
     photos = photos || [];
     for (const photo of photos) if (!blobIds.has(photo)) blobIds.set(photo, HS.idempotencyKey());
     const body = url + " " + JSON.stringify(data) + " " + photos.map((p) => blobIds.get(p)).join(",");
     if (!submissions.has(body)) submissions.set(body, HS.idempotencyKey());
-    return HS.postRecord(url, data, photos, WRITE_REFUSED, submissions.get(body)).then((answer) => {
+    const key = submissions.get(body);
+    return HS.postRecord(url, data, photos, WRITE_REFUSED, key).then((answer) => {
       submissions.delete(body);
       return answer;
-    }).catch((error) => { throw inChinese(error); });
+    }).catch((error) => {
+      if (queueable === false) throw inChinese(error); // e.g. a correction: said, not queued
+      return keepOffline(error, { url, data, photos, key, what }, () => submissions.delete(body));
+    });
+  }
+
+  // With the network down, a submission (its photos and key) goes to the phone's queue
+  // (inspect-offline.js), which sends it when the network returns: {queued: true}.
+  // Any other failure, in Chinese.
+  function keepOffline(error, item, forget) {
+    const offline = window.InspectOffline;
+    if (!offline || !offline.networkDown(error)) throw inChinese(error);
+    return offline.queue(Object.assign({ venueId: state.venueId }, item)).then(() => {
+      forget();
+      return { queued: true };
+    }, () => { throw inChinese(error); });
   }
 
   // What a write recorded, said at the bottom of the screen (whatever is scrolled into view).
@@ -94,11 +110,13 @@
     clearTimeout(noticeTimer);
     noticeTimer = setTimeout(() => show(box, false), 12000);
   }
+  Inspect.notice = notice;
   $("notice").addEventListener("click", () => show($("notice"), false));
 
   function apiUrl(name, id) {
     return config.api[name].replace(encodeURIComponent("{id}"), encodeURIComponent(id));
   }
+  Inspect.apiUrl = apiUrl;
 
   function pageUrl() {
     const params = new URLSearchParams();
@@ -109,9 +127,12 @@
     }
     if (state.venueId) params.set("venue", state.venueId);
     if (state.tab !== "nearby") params.set("list", state.tab); // a reload keeps the list shown
+    if (+$("f-radius").value !== config.radius.default) params.set("radius", $("f-radius").value);
     const query = params.toString();
     return location.pathname + (query ? "?" + query : "");
   }
+
+  Inspect.pageUrl = pageUrl;
 
   function syncUrl() {
     history.replaceState(null, "", pageUrl());
@@ -188,6 +209,7 @@
   };
   // Roads, cells and boundaries for orientation (no tiles: the page works offline).
   Inspect.baseLayers = {}; // name -> L.geoJSON, named on the map by map-labels.js
+  Inspect.baseLayerUrls = Object.keys(BASE_STYLES).map((name) => config.api.layers + "/" + name);
   for (const name of Object.keys(BASE_STYLES)) {
     getJson(config.api.layers + "/" + name)
       .then((collection) => {
@@ -286,12 +308,16 @@
     );
   });
 
+  function locateUrl(lon, lat, crs) {
+    return config.api.locate + "?lon=" + encodeURIComponent(lon) + "&lat=" + encodeURIComponent(lat) + "&crs=" + crs;
+  }
+  Inspect.locateUrl = locateUrl;
+
   async function locate(lon, lat, crs) {
     message("");
-    const query = "lon=" + encodeURIComponent(lon) + "&lat=" + encodeURIComponent(lat) + "&crs=" + crs;
     let where;
     try {
-      where = await getJson(config.api.locate + "?" + query);
+      where = await getJson(locateUrl(lon, lat, crs));
     } catch (error) {
       message("无法查询:" + error.message);
       return;
@@ -326,15 +352,22 @@
     show($("f-status-label"), layer === "venues");
   }
 
-  // The features within the radius after the `offset` nearest (the filters as they are now).
-  function fetchNearby(offset, limit) {
+  // The features within the radius after the `offset` nearest (the filters as they are now,
+  // or as `filters` {layer, kind, status} says).
+  function nearbyUrl(offset, limit, filters) {
+    const f = Object.assign({ layer: $("f-layer").value, kind: $("f-kind").value, status: $("f-status").value }, filters);
     const params = new URLSearchParams({
       lon: state.point.lon, lat: state.point.lat, crs: "wgs84",
-      radius_m: $("f-radius").value, layer: $("f-layer").value, limit: limit, offset: offset,
+      radius_m: $("f-radius").value, layer: f.layer, limit: limit, offset: offset,
     });
-    if ($("f-kind").value) params.set("kind", $("f-kind").value);
-    if ($("f-layer").value === "venues" && $("f-status").value) params.set("status", $("f-status").value);
-    return getJson(config.api.nearby + "?" + params.toString());
+    if (f.kind) params.set("kind", f.kind);
+    if (f.layer === "venues" && f.status) params.set("status", f.status);
+    return config.api.nearby + "?" + params.toString();
+  }
+  Inspect.nearbyUrl = nearbyUrl;
+
+  function fetchNearby(offset, limit) {
+    return getJson(nearbyUrl(offset, limit));
   }
 
   // The list anew: the first page, or (after a write) as many as were shown.
@@ -423,15 +456,20 @@
     rectification: { key: "late", list: "late", count: "late-count", title: "超期未整改" },
   };
 
+  function overdueUrl(of, point) {
+    const params = new URLSearchParams({ of: of });
+    if (point) {
+      params.set("lon", point.lon);
+      params.set("lat", point.lat);
+    }
+    return config.api.overdue + "?" + params.toString();
+  }
+  Inspect.overdueUrl = overdueUrl;
+
   async function loadOverdueList(of) {
     const which = OVERDUE_LISTS[of];
-    const params = new URLSearchParams({ of: of });
-    if (state.point) {
-      params.set("lon", state.point.lon);
-      params.set("lat", state.point.lat);
-    }
     try {
-      state[which.key] = await getJson(config.api.overdue + "?" + params.toString());
+      state[which.key] = await getJson(overdueUrl(of, state.point));
     } catch (error) {
       message("无法查询" + which.title + "的场所:" + error.message);
       return;
@@ -860,7 +898,8 @@
       hazards: hazards,
       note: $("record-note").value,
     };
-    await submit(form, config.api.inspections, payload, recordedInspection);
+    const what = "检查 " + venueName() + " " + payload.date + "," + payload.result;
+    await submit(form, config.api.inspections, payload, recordedInspection, what);
   });
 
   function venueName() {
@@ -884,7 +923,7 @@
     "recheck-form": HS.photoPicker($("recheck-photos"), config.maxPhotos),
   };
 
-  async function submit(form, url, payload, said) {
+  async function submit(form, url, payload, said, what) {
     const venueId = state.venueId;
     const button = form.querySelector("button[type=submit]");
     const picker = pickers[form.id];
@@ -895,7 +934,7 @@
       const photos = picker ? await picker.photos() : [];
       const position = await currentPosition();
       if (position) payload = Object.assign({}, payload, { position: position });
-      body = await postRecord(url, payload, photos);
+      body = await postRecord(url, payload, photos, what);
     } catch (error) {
       formError(form, "提交未成功:" + error.message + "。填写的内容仍在表单中,未记录任何内容;请稍后重试。");
       return;
@@ -903,6 +942,13 @@
       button.disabled = false;
     }
     if (form.id === "record-form") forgetDraft(venueId);
+    if (body.queued) { // kept on the phone: the form is free for the next record
+      if (form.id === "record-form") resetRecordForm();
+      else show(form, false);
+      if (picker) picker.clear();
+      notice("已保存在本机,待发送:" + what + "。网络恢复后自动发送。");
+      return;
+    }
     if (picker) picker.clear();
     await refreshAfterWrite();
     notice(said(body));
@@ -914,16 +960,23 @@
     if (venueId) await openVenue(venueId);
     document.body.dataset.saved = String(Date.now());
   }
+  Inspect.refresh = refreshAfterWrite;
 
   async function startRectification(hazardId, button, picker) {
     button.disabled = true;
     let body;
     try {
       const photos = await picker.photos();
-      body = await postRecord(apiUrl("hazardStatus", hazardId), { status: "整改中" }, photos);
+      body = await postRecord(apiUrl("hazardStatus", hazardId), { status: "整改中" }, photos,
+        "隐患 " + hazardId + " 标记为整改中(" + venueName() + ")");
     } catch (error) {
       button.disabled = false;
       message("未能标记整改中:" + error.message + "。隐患状态未改变,请稍后重试。");
+      return;
+    }
+    if (body.queued) {
+      button.textContent = "整改中(待发送)";
+      notice("已保存在本机,待发送:隐患 " + hazardId + " 标记为整改中。网络恢复后自动发送。");
       return;
     }
     const name = venueName();
@@ -964,13 +1017,14 @@
       return;
     }
     const closed = Array.from(form.querySelectorAll("#recheck-list input:checked")).map((b) => b.value);
+    const what = "复查 " + venueName() + " " + $("recheck-date").value + (closed.length ? ",已整改 " + closed.join("、") : "");
     await submit(form, config.api.rechecks, {
       venue_id: state.venueId,
       date: $("recheck-date").value,
       inspector: $("recheck-inspector").value,
       note: $("recheck-note").value,
       closed: closed,
-    }, recordedInspection);
+    }, recordedInspection, what);
   });
 
   // --- start: restore a location and venue from the URL (e.g. after logging in) ----
@@ -981,6 +1035,9 @@
   const startVenue = params.get("venue");
   fillKinds();
   if (TABS[params.get("list")]) state.tab = params.get("list");
+  const startRadius = $("f-radius").querySelector('option[value="' + Number(params.get("radius")) + '"]');
+  if (startRadius) $("f-radius").value = startRadius.value; // e.g. the radius of the area saved
+
   syncUrl();
   (async () => {
     if (startLon && startLat) {

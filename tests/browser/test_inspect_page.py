@@ -170,8 +170,8 @@ def test_locate_list_log_in_record_and_recheck(server, inspect_app, phone, scree
     assert_stayed_local(page)
 
 
-def test_a_submit_without_network_says_so_in_chinese_and_keeps_the_form(server, inspect_app,
-                                                                        phone):
+def test_a_submit_without_network_is_kept_on_the_phone_and_sent_once(server, inspect_app,
+                                                                     phone):
     venue, here, _, _ = a_plain_venue(inspect_app)
     page = phone
     page.goto(server.url + f"/login?next=/inspect?venue={venue['id']}")
@@ -185,16 +185,16 @@ def test_a_submit_without_network_says_so_in_chinese_and_keeps_the_form(server, 
     page.context.set_offline(True)
     try:
         page.click("#record-form button[type=submit]")
-        error = page.locator("#record-form .hs-error")
-        expect(error).to_contain_text("提交未成功:网络未连接或服务器无响应")
-        expect(error).to_contain_text("填写的内容仍在表单中")
-        assert "Failed to fetch" not in error.inner_text()
-        expect(page.locator("#record-note")).to_have_value("楼梯间没有信号")
+        expect(page.locator("#notice")).to_contain_text("已保存在本机,待发送")
+        expect(page.locator("#outbox-count")).to_have_text("待发送 1")
+        expect(page.locator("#record-form .hs-error")).to_be_hidden()
+        assert "Failed to fetch" not in page.inner_text("body")
     finally:
         page.context.set_offline(False)
+    page.wait_for_function("() => document.body.dataset.outbox === '0'", timeout=30000)
     after = inspect_app.test_client().get(
         f"/api/venues/{venue['id']}/history").get_json()["inspection_count"]
-    assert after == before
+    assert after == before + 1
 
 
 @pytest.mark.parametrize(("north_deg", "off_site"), [(0.0002, False), (0.004, True)])

@@ -49,7 +49,8 @@ def page_rules(app):
     return {rule.endpoint for rule in app.url_map.iter_rules()
             if "GET" in rule.methods
             and not rule.rule.startswith(("/api/", "/ogc/", "/static/", "/tiles/"))
-            and rule.endpoint not in ("health.healthz", "health.readyz")}  # JSON for probes
+            and rule.endpoint not in ("health.healthz", "health.readyz",  # JSON for probes
+                                      "inspect.service_worker")}  # a script (/sw.js)
 
 
 def assert_error_page(response, status):
