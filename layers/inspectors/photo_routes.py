@@ -77,7 +77,8 @@ def _object(data: Any) -> dict[str, Any]:
 def _image(photo_id: int, thumb: bool) -> Response:
     if current_user() is None:
         raise Unauthorized("请先登录:照片仅供登录用户查看 (log in to see photos)")
-    image = get_inspections().photo_image(photo_id, thumb)
+    # ids are 64-bit in both stores: a larger number names no photo (and overflows SQL)
+    image = get_inspections().photo_image(photo_id, thumb) if photo_id < 2**63 else None
     if image is None:
         raise NotFound(f"没有编号为 {photo_id} 的照片 (no photo with id {photo_id})")
     media_type = "image/jpeg" if thumb else str(image["media_type"])

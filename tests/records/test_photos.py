@@ -193,6 +193,7 @@ def test_an_inspection_with_two_photos_stores_and_serves_them(app, inspector):
     assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
     assert Image.open(io.BytesIO(thumb.data)).size == (64, 48)  # small ones stay as they are
     error_of(inspector.get("/api/photos/999999"), 404)
+    error_of(inspector.get("/api/photos/" + "9" * 30), 404)  # beyond 64 bits
 
     # The history lists them for logged-in users only.
     listed = history(inspector, venue_id)["inspections"][0]
