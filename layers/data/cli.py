@@ -67,7 +67,8 @@ def source_options(command: Callable) -> Callable:
         click.option("--id-column", default="id", show_default=True,
                      help="the column of the features' ids"),
         click.option("--sheet", help="XLSX: the sheet (default: the first)"),
-        click.option("--source-layer", help="GeoPackage/KML with several layers: which one"),
+        click.option("--source-layer", help="GeoPackage/KML/GPX with several layers: which "
+                     "one (GPX: waypoints, else tracks, else routes)"),
     ]
     for option in reversed(options):
         command = option(command)
@@ -147,7 +148,7 @@ def read_options(crs: str | None, lon_column: str | None, lat_column: str | None
 @source_options
 @click.option("--by", help="who imports, for the audit log (default: the OS user)")
 def import_command(file: Path, layer_name: str, by: str | None, **options: str | None) -> None:
-    """Replace a layer's data with FILE (GeoJSON, GPKG, zipped SHP, KML, CSV, XLSX).
+    """Replace a layer's data with FILE (GeoJSON, GPKG, zipped SHP, KML, GPX, CSV, XLSX).
 
     Every feature is checked first; with any problem nothing is changed. The
     new data becomes the layer's next version in the database, in one transaction

@@ -41,8 +41,11 @@ WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
 FORMATS = {
     ".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage",
     ".zip": "Shapefile", ".shp": "Shapefile", ".kml": "KML", ".kmz": "KML",
-    ".csv": "CSV", ".xlsx": "XLSX",
+    ".csv": "CSV", ".xlsx": "XLSX", ".gpx": "GPX",
 }
+# A GPX file always has GDAL's five layers; the one read unless the user chooses: the
+# first that has features (waypoints for points, tracks or routes for lines).
+GPX_LAYERS = ("waypoints", "tracks", "routes")
 OFFSETS = ("gcj02", "bd09")  # not CRSs: offsets of WGS84 lon/lat (see chinacoords)
 # Headers taken for the features' ids besides ReadOptions.id_column: the label the map's
 # pages and exports give ids.
@@ -303,6 +306,19 @@ def _read_vector(path: Path, fmt: str, options: ReadOptions, limits: ImportLimit
         return _read_gdal(path, gdal_path, fmt, options, limits)
 
 
+def _gpx_layer(gdal_path: Path, layers: list[str]) -> str | None:
+    """The GPX layer with features: waypoints, else tracks, else routes (None: none has)."""
+    for name in GPX_LAYERS:
+        if name in layers:
+            try:
+                info = pyogrio.read_info(gdal_path, layer=name, force_feature_count=True)
+            except Exception:  # the read of the file says what is wrong with it
+                continue
+            if info["features"]:
+                return name
+    return None
+
+
 def _read_gdal(path: Path, gdal_path: Path, fmt: str, options: ReadOptions,
                limits: ImportLimits) -> Source:
     notes = []
@@ -311,6 +327,9 @@ def _read_gdal(path: Path, gdal_path: Path, fmt: str, options: ReadOptions,
     except Exception as e:  # pyogrio raises DataSourceError and GDAL's own errors
         raise _gdal_error(path, fmt, e) from None
     layer = options.source_layer
+    if layer is None and fmt == "GPX":
+        layer = _gpx_layer(gdal_path, layers)
+        notes.append(f"读取 GPX 的 {layer} 图层 (read the GPX file's {layer})")
     if layer is None:
         if len(layers) != 1:
             raise SourceError(f"{path.name}: 含有 {len(layers)} 个图层({'、'.join(layers)}),请在"
@@ -340,6 +359,11 @@ def _read_gdal(path: Path, gdal_path: Path, fmt: str, options: ReadOptions,
                           f"编码,请选择其他编码 (the text is not {encoding})") from None
     except Exception as e:
         raise _gdal_error(path, fmt, e) from None
+    if fmt == "GPX":  # GPX's own fields that are empty go; extensions lose GDAL's prefix
+        frame = frame.drop(columns=[c for c in frame.columns
+                                    if c != "geometry" and frame[c].isna().all()])
+        frame = frame.rename(columns={c: c[4:] for c in frame.columns
+                                      if c.startswith("ogr_")})
     columns = [c for c in frame.columns if c != "geometry"]
     id_column = _find_column(columns, (options.id_column, *ID_COLUMNS))
     ids_missing = id_column is None

@@ -331,3 +331,33 @@ def test_the_maps_csv_export_imports_back_unchanged(tmp_path, name):
     assert report.ok, report.problems[:5]
     assert_positions(report.features, shipped(name), metres=0.02)
     assert_properties(report.features, shipped(name))
+
+
+def test_a_gpx_of_waypoints_gets_ids_and_keeps_names_and_extensions(data_dir, tmp_path):
+    """A GPX from a phone's track app (两步路, 奥维): waypoints with names and, as GDAL
+    and most apps write them, the other fields as <extensions>; no ids."""
+    truth = shipped("vending")
+    frame = shipped_frame("vending").drop(columns="id")
+    gpx = tmp_path / "占道经营.gpx"
+    pyogrio.write_dataframe(frame, gpx, driver="GPX", layer="waypoints",
+                            dataset_options={"GPX_USE_EXTENSIONS": "YES"})
+    report = check(gpx, "vending", data_dir)
+    assert report.ok, report.problems[:5]
+    assert any("读取 GPX 的 waypoints 图层" in note for note in report.notes), report.notes
+    assert [f["id"] for f in report.features] == [f"S{n:02d}" for n in range(1, len(truth) + 1)]
+    assert_properties([{**f, "id": t["id"]} for f, t in zip(report.features, truth, strict=True)],
+                      truth)
+    assert_positions([{**f, "id": t["id"]} for f, t in zip(report.features, truth, strict=True)],
+                     truth)
+
+
+def test_a_gpx_without_waypoints_is_read_from_its_lines(data_dir, tmp_path):
+    """GDAL writes LineStrings as GPX routes (<rte>): the roads are read from those."""
+    frame = shipped_frame("roads").drop(columns="id")
+    gpx = tmp_path / "道路.gpx"
+    pyogrio.write_dataframe(frame, gpx, driver="GPX", layer="routes",
+                            dataset_options={"GPX_USE_EXTENSIONS": "YES"})
+    report = check(gpx, "roads", data_dir)
+    assert any("读取 GPX 的 routes 图层" in note for note in report.notes), report.notes
+    names = {f["properties"].get("name") for f in report.features}
+    assert names == {f["properties"]["name"] for f in shipped("roads")}
