@@ -153,10 +153,11 @@ def _feature(body: Any) -> dict[str, Any]:
         raise BadRequest("请求体必须是一个 GeoJSON 要素 (Feature) (send one GeoJSON Feature)")
     properties = body.get("properties")
     if properties is not None and not isinstance(properties, dict):
-        raise BadRequest("properties 必须是对象 (properties must be an object)")
+        raise BadRequest("要素属性 properties 必须是对象 (properties must be an object)")
     geometry = body.get("geometry")
     if geometry is not None and not isinstance(geometry, dict):
-        raise BadRequest("geometry 必须是 GeoJSON 几何对象 (geometry must be a GeoJSON object)")
+        raise BadRequest("要素几何 geometry 必须是 GeoJSON 几何对象 (geometry must be a GeoJSON "
+                         "object)")
     return {**body, "properties": properties or {}, "geometry": geometry}
 
 

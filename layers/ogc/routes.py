@@ -262,8 +262,8 @@ def if_match_version() -> int | None:
         m = re.fullmatch(r"v(\d{1,9})", tag)
         if m:
             return int(m.group(1))
-    raise BadRequest(f"If-Match 应为要素的 ETag,如 \"v12\",而不是 {header[:40]!r} (If-Match "
-                     "must be the ETag of the item, e.g. \"v12\")")
+    raise BadRequest(f"版本标记 If-Match 应为要素的 ETag,如 \"v12\",而不是 {header[:40]!r} "
+                     "(If-Match must be the ETag of the item, e.g. \"v12\")")
 
 
 def _edited(collection_id: str, operation: str, feature_id: str | None) -> Response:

@@ -120,7 +120,7 @@ def test_two_concurrent_edits_of_one_feature_one_wins(app):
     (venue(lon=117.3, lat=36.9), "位置"),
     (venue(name=None), "场所名称 [name]"),
     ({"type": "FeatureCollection"}, "请求体必须是一个 GeoJSON 要素"),
-    ({"type": "Feature", "properties": [], "geometry": None}, "properties 必须是对象"),
+    ({"type": "Feature", "properties": [], "geometry": None}, "要素属性 properties 必须是对象"),
 ])
 def test_an_invalid_feature_is_400_in_chinese(admin, app, body, message):
     if body.get("properties") and body["properties"].get("name", "") is None:
