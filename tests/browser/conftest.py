@@ -66,6 +66,23 @@ def page(browser, request):
     context.close()
 
 
+# An inspector's phone (the inspectors' page tests).
+PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN", "is_mobile": True,
+         "has_touch": True, "device_scale_factor": 2}
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.requests = []
+    page.errors = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    context.close()
+
+
 @pytest.fixture
 def screenshot_dir():
     ARTIFACTS.mkdir(exist_ok=True)

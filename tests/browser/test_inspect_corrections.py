@@ -9,9 +9,9 @@ from playwright.sync_api import expect
 from tests.browser.test_inspect_page import (
     LITERAL,
     PASSWORD,
-    PHONE,
     a_plain_venue,
     assert_stayed_local,
+    log_in_at,
 )
 from tests.conftest import make_app
 from tests.liveserver import LiveServer
@@ -30,26 +30,6 @@ def corrections_app(tmp_path_factory):
 def server(corrections_app):
     with LiveServer(corrections_app) as live:
         yield live
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.requests = []
-    page.errors = []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    context.close()
-
-
-def log_in_at(page, server, venue_id, name="zhangwei"):
-    page.goto(server.url + f"/login?next=/inspect?venue={venue_id}")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("#record-form")).to_be_visible()
 
 
 def record_one(page, note):

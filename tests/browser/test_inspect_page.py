@@ -6,12 +6,11 @@ import pytest
 from playwright.sync_api import expect
 
 from layers.geo import chinacoords
+from tests.browser.conftest import PHONE
 from tests.browser.helpers import stub_tiles
 from tests.conftest import make_app
 from tests.liveserver import LiveServer
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN", "is_mobile": True,
-         "has_touch": True, "device_scale_factor": 2}
 PASSWORD = "correct-horse-1"
 HOSTILE = '<img src=x onerror="window.__xss=1">${1+1}`'
 LITERAL = '${1+1}` "&amp;"'  # no markup (refused, see below), but text a careless page would run
@@ -32,23 +31,20 @@ def server(inspect_app):
         yield live
 
 
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.requests = []
-    page.errors = []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    context.close()
-
-
 def assert_stayed_local(page):
     foreign = [u for u in page.requests
                if urlparse(u).hostname not in ("127.0.0.1", None) and not u.startswith("data:")]
     assert foreign == []
     assert page.errors == []
+
+
+def log_in_at(page, server, venue_id, name="zhangwei"):
+    """Log the phone in through /login, back to the venue on /inspect, its form shown."""
+    page.goto(server.url + f"/login?next=/inspect?venue={venue_id}")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#record-form")).to_be_visible()
 
 
 def a_plain_venue(app):

@@ -9,7 +9,12 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.test_inspect_page import PASSWORD, PHONE, a_plain_venue, assert_stayed_local
+from tests.browser.test_inspect_page import (
+    PASSWORD,
+    a_plain_venue,
+    assert_stayed_local,
+    log_in_at,
+)
 from tests.conftest import log_in, make_app
 from tests.liveserver import LiveServer
 from tests.records.test_photos import camera_jpeg
@@ -28,17 +33,6 @@ def server(photo_app):
         yield live
 
 
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.requests, page.errors = [], []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    context.close()
-
-
 def png_file(name, size, color):
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, "PNG")
@@ -49,11 +43,7 @@ def test_an_inspection_with_two_photos_shows_them_in_the_history(server, photo_a
                                                                   screenshot_dir):
     page = phone
     venue, _, _, _ = a_plain_venue(photo_app)
-    page.goto(server.url + f"/login?next=/inspect?venue={venue['id']}")
-    page.fill("input[name=name]", "zhangwei")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("#record-form")).to_be_visible()
+    log_in_at(page, server, venue["id"])
 
     picker = page.locator("#record-photos input[type=file]")
     assert picker.get_attribute("accept") == "image/*"
@@ -137,11 +127,7 @@ def test_a_camera_photo_is_turned_once_and_keeps_its_position(server, photo_app,
     reset, so the server keeps the position and does not turn it a second time."""
     page = phone
     venue, _, _, _ = a_plain_venue(photo_app)
-    page.goto(server.url + f"/login?next=/inspect?venue={venue['id']}")
-    page.fill("input[name=name]", "zhangwei")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("#record-form")).to_be_visible()
+    log_in_at(page, server, venue["id"])
     page.locator("#record-photos input[type=file]").set_input_files(
         [{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": camera_jpeg()}])
     expect(page.locator("#record-photos .hs-photo")).to_have_count(1)
