@@ -4,6 +4,8 @@
                                                          # stopped 30 s in the middle
     python bench/cluster_load.py --seed 1000000 --outage 0 --write-share 1
                                                          # write throughput at 1M stored
+    python bench/cluster_load.py --seed 1000000 --outage 0 --rate 100 --clients 40
+                                                         # 100 inspections/s offered, p99
 
 Each client is a thread logged in as its own inspector (made beforehand, in the
 cluster's database) that sends requests back to back through nginx: map reads
@@ -168,6 +170,36 @@ def run_client(client: Client, venues: list[str], seed: int, write_share: float,
             time.sleep(min(1.0, float(headers.get("Retry-After", "1"))))
 
 
+def run_paced_writer(client: Client, venues: list[str], seed: int, index: int, rate: float,
+                     clients: int, start: float, deadline: float, results: Results) -> None:
+    """Client `index` of `clients`, writing its share of `rate` inspections a second
+    on a fixed schedule; each write retried with its key until a 201 (as run_client)."""
+    rng = random.Random(seed)
+    due = start + index / rate
+    while due < deadline:
+        time.sleep(max(0.0, due - time.monotonic()))
+        key = uuid.uuid4().hex
+        body = json.dumps({"venue_id": rng.choice(venues), "inspector": "压测",
+                           "result": "合格", "note": f"lt:{key}"},
+                          ensure_ascii=False).encode()
+        with results.lock:
+            results.sent.add(key)
+        status = 0
+        while status != 201 and time.monotonic() < deadline:
+            try:
+                status, answer, _ = client.request(
+                    "POST", "/api/inspections", body,
+                    {"Content-Type": "application/json", "X-CSRFToken": client.token,
+                     "Idempotency-Key": key})
+            except OSError:
+                status = 0
+        if status == 201:
+            with results.lock:
+                results.acked[key] = json.loads(answer)["inspection"]["id"]
+        results.add("before", "write", str(status), time.monotonic() - due)
+        due += clients / rate
+
+
 def prepare_users(database_url: str, n: int) -> list[str]:
     """Inspectors load-1 .. load-n in the cluster's database (made when missing)."""
     import tempfile
@@ -237,7 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-share", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0, help="fill inspections up to this many")
     parser.add_argument("--cluster-args", default="", help="extra arguments of ops/cluster.py")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="write only, at this many inspections a second offered in all")
     args = parser.parse_args(argv)
+    if args.rate > 0 and args.outage > 0:
+        raise SystemExit("--rate measures writes without an outage: add --outage 0")
     if urllib.parse.urlsplit(args.url).hostname not in ("127.0.0.1", "localhost"):
         raise SystemExit("only a cluster on loopback is a target")
 
@@ -252,9 +288,15 @@ def main(argv: list[str] | None = None) -> int:
     clock, results = Clock(), Results()
     start = time.monotonic()
     deadline = start + args.duration
-    threads = [threading.Thread(target=run_client, args=(c, venues, i, args.write_share,
-                                                         deadline, clock, results))
-               for i, c in enumerate(clients)]
+    if args.rate > 0:
+        threads = [threading.Thread(target=run_paced_writer,
+                                    args=(c, venues, i, i, args.rate, len(clients), start,
+                                          deadline, results))
+                   for i, c in enumerate(clients)]
+    else:
+        threads = [threading.Thread(target=run_client, args=(c, venues, i, args.write_share,
+                                                             deadline, clock, results))
+                   for i, c in enumerate(clients)]
     for t in threads:
         t.start()
     back_after: float | None = None
@@ -295,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                          max_ms=round(max(values) * 1000, 1),
                          statuses=dict(entry["statuses"]))
     written = report["phases"].get("before", {}).get("write") if args.outage <= 0 else None
+    if args.rate > 0:
+        report["rate_offered_per_s"] = args.rate
     if written:
         report["inspections_per_s"] = round(written["statuses"].get("201", 0) / elapsed, 1)
     report["readyz_back_after_s"] = None if back_after is None else round(back_after, 2)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -70,12 +71,16 @@ class SqliteRecordReads(SqliteCorrectionReads):
                           f" ({_marks(statuses)}) ORDER BY found, id", (venue_id, *statuses))
 
     def last_inspections(self, venue_ids: Sequence[str] | None = None) -> dict[str, str]:
-        where, params = "", list(venue_ids or ())
-        if venue_ids is not None:
-            where = f" AND venue_id IN ({_marks(venue_ids)})"
-        return dict(self.db.execute("SELECT venue_id, max(date) FROM inspections"
-                                    f" WHERE voided = 0{where}"
-                                    " GROUP BY venue_id", params).fetchall())
+        if venue_ids is None:
+            return dict(self.db.execute("SELECT venue_id, max(date) FROM inspections"
+                                        " WHERE voided = 0 GROUP BY venue_id").fetchall())
+        # each venue's newest from the (venue_id, date) index, read backwards until one
+        # not voided: O(log n) a venue, where max() GROUP BY read all its rows
+        rows = self.db.execute(
+            "SELECT v.value, (SELECT date FROM inspections WHERE venue_id = v.value"
+            " AND voided = 0 AND date IS NOT NULL ORDER BY date DESC LIMIT 1)"
+            " FROM json_each(?) AS v", (json.dumps(list(venue_ids)),)).fetchall()
+        return {venue_id: last for venue_id, last in rows if last is not None}
 
     def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
                       ) -> dict[str, int]:

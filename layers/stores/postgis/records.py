@@ -62,10 +62,13 @@ class PostgisRecordReads(PostgisCorrectionReads):
             rows = self.rows("SELECT venue_id, max(date) AS last FROM inspections"
                              " WHERE voided = 0 GROUP BY venue_id")
         else:
-            rows = self.rows("SELECT venue_id, max(date) AS last FROM inspections"
-                             " WHERE venue_id = ANY(%s) AND voided = 0 GROUP BY venue_id",
-                             (list(venue_ids),))
-        return {row["venue_id"]: row["last"] for row in rows}
+            # each venue's newest from the (venue_id, date) index, read backwards until
+            # one not voided: O(log n) a venue, where max() GROUP BY read all its rows
+            rows = self.rows("SELECT v.id AS venue_id, (SELECT date FROM inspections"
+                             " WHERE venue_id = v.id AND voided = 0 AND date IS NOT NULL"
+                             " ORDER BY date DESC LIMIT 1) AS last"
+                             " FROM unnest(%s::text[]) AS v(id)", (list(venue_ids),))
+        return {row["venue_id"]: row["last"] for row in rows if row["last"] is not None}
 
     def hazard_counts(self, statuses: Sequence[str], venue_ids: Sequence[str] | None = None
                       ) -> dict[str, int]:
