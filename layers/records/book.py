@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +43,11 @@ if TYPE_CHECKING:
 # Up to this many venues, statuses() reads their records by index (SQLite's
 # default limit of host parameters is far above); more read the grouped tables.
 FEW_VENUES = 500
+# The whole tables' statuses (every venue's latest inspection, open and late hazards:
+# grouped queries over all the records, about 0.5 s at 1M inspections) are read at
+# most once in this many seconds per process and day; a write through this process
+# makes the next read fresh at once, other servers' writes show within this time.
+WHOLE_STATUSES_TTL_S = 1.0
 FILED, RECTIFYING, RECTIFIED = "立案", "整改中", "已整改"
 
 
@@ -70,6 +77,9 @@ class InspectionRecords:
         self._last_known: dict[str, tuple[str | None, int, tuple[int, str] | None]] = {}
         self._last_whole: tuple[dict[str, str], dict[str, int],
                                 dict[str, tuple[int, str]]] | None = None
+        # (day, writes through this process, monotonic time) of _last_whole's reading
+        self._whole_read: tuple[str, int, float] | None = None
+        self._writes = 0
 
     def is_empty(self) -> bool:
         return self.tables.is_empty()
@@ -111,12 +121,16 @@ class InspectionRecords:
                     late = db.late_hazards(OPEN_HAZARD_STATUSES, day, ids) if open_counts else {}
                 self._last_known.update(
                     (vid, (last.get(vid), open_counts.get(vid, 0), late.get(vid))) for vid in ids)
+            elif self._whole_is_fresh(day) and self._last_whole is not None:
+                last, open_counts, late = self._last_whole
             else:
+                writes, started = self._writes, time.monotonic()
                 with self.tables.reading() as db:
                     last = db.last_inspections()
                     open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES)
                     late = db.late_hazards(OPEN_HAZARD_STATUSES, day)
                 self._last_whole = (last, open_counts, late)  # kept as they are: no cost
+                self._whole_read = (day, writes, started)
         except DatabaseUnavailable:
             known = self._last_known
             if self._last_whole is not None:
@@ -133,14 +147,29 @@ class InspectionRecords:
             for vid, kind in venues
         }
 
+    def _whole_is_fresh(self, day: str) -> bool:
+        read = self._whole_read
+        return (read is not None and read[0] == day and read[1] == self._writes
+                and time.monotonic() - read[2] < WHOLE_STATUSES_TTL_S)
+
     # --- writes ---------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[RecordWrites]:
+        """The store's write transaction; once it ends (committed or not), the whole
+        tables' statuses are read afresh."""
+        try:
+            with self.tables.writing() as db:
+                yield db
+        finally:
+            self._writes += 1
 
     def record_inspection(self, new: NewInspection, recorded_by: str | None = None,
                           once: Once | None = None, photos: Sequence[NewPhoto] = ()
                           ) -> dict[str, Any]:
         """Store an inspection and the hazards it found (each filed as 立案), atomically.
         With `once` (an Idempotency-Key), a retry gets the first result and stores nothing."""
-        with self.tables.writing() as db:
+        with self._writing() as db:
             if (earlier := earlier_result(db, once)) is not None:
                 return earlier
             db.lock_venue(new.venue_id)
@@ -174,7 +203,7 @@ class InspectionRecords:
                             photos: Sequence[NewPhoto] = ()) -> dict[str, Any]:
         """立案 → 整改中: the venue has started to rectify the hazard. `actor` is the name
         kept with the hazard's event, `by` the user who made the change (the audit log)."""
-        with self.tables.writing() as db:
+        with self._writing() as db:
             if (earlier := earlier_result(db, once)) is not None:
                 return earlier
             db.lock_venue(_hazard_row(db, hazard_id)["venue_id"])
@@ -205,7 +234,7 @@ class InspectionRecords:
         Only hazards under rectification (整改中) can be closed. The re-check is an
         inspection of the venue: 合格 when no open hazard remains, else 发现隐患.
         """
-        with self.tables.writing() as db:
+        with self._writing() as db:
             if (earlier := earlier_result(db, once)) is not None:
                 return earlier
             db.lock_venue(new.venue_id)
@@ -256,7 +285,7 @@ class InspectionRecords:
                            ) -> dict[str, Any]:
         """Void or correct an inspection (records/corrections.py: who may, and what it
         does to its hazards), with its correction row and audit row, atomically."""
-        with self.tables.writing() as db:
+        with self._writing() as db:
             if (earlier := earlier_result(db, once)) is not None:
                 return earlier
             correct(db, inspection_id, correction, user, today)

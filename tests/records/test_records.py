@@ -4,6 +4,7 @@ import datetime as dt
 import re
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -588,3 +589,43 @@ def test_without_a_pinned_today_records_take_the_jinan_date(tmp_path, monkeypatc
     assert error_of(response, 400).startswith(
         "检查日期 2026-12-02 晚于今天 2026-12-01 (date 2026-12-02 is in the future; "
         "today is 2026-12-01)")
+
+
+def test_the_whole_tables_statuses_are_read_once_a_second_and_afresh_after_a_write(
+        tmp_path, store_backend, monkeypatch):
+    """Above FEW_VENUES a view's statuses come from grouped queries over all the records
+    (0.5 s at 1M inspections): read at most once per WHOLE_STATUSES_TTL_S, except that a
+    write through this process makes the next read fresh; another server (here a second
+    app on the same store) shows the write once its reading is older than that."""
+    from layers.records import book
+
+    monkeypatch.setattr(book, "FEW_VENUES", 0)  # every view reads the whole tables
+    monkeypatch.setattr(book, "WHOLE_STATUSES_TTL_S", 5.0)
+    db = tmp_path / "inspections.sqlite"
+    first, second = make_app(db), make_app(db)
+    first.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
+    writer, other = login(first.test_client()), second.test_client()
+
+    reads = []
+    for app in (first, second):
+        tables = app.extensions["inspections"].tables
+        monkeypatch.setattr(tables, "reading", lambda original=tables.reading: (
+            reads.append(1), original())[1])
+
+    def status_on(client, venue_id):
+        features = client.get("/api/layers/venues").get_json()["features"]
+        return next(f for f in features if f["id"] == venue_id)["properties"]["status"]
+
+    venue_id = a_venue_with_status(writer, "合格")
+    assert status_on(other, venue_id) == "合格"
+    reads.clear()
+    assert status_on(writer, venue_id) == status_on(other, venue_id) == "合格"
+    assert reads == []  # both within their second: no query
+    assert record(writer, venue_id).status_code == 201
+    assert status_on(writer, venue_id) == "隐患未改"  # its own write: read afresh
+    assert len(reads) == 1
+    assert status_on(other, venue_id) == "合格"  # the other server, within its second
+    deadline = time.monotonic() + 20
+    while status_on(other, venue_id) != "隐患未改":
+        assert time.monotonic() < deadline, "the other server never read the write"
+        time.sleep(0.2)
