@@ -11,7 +11,10 @@ geometries for spatial queries. Nothing re-reads a file per request.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,14 +173,45 @@ def feature_collection(
     return {"type": "FeatureCollection", "features": features}
 
 
+# A layer file up to this size, once validated, is not validated again by this process
+# while its bytes are the same (and the boundary): every app a process builds (the
+# tests build hundreds) seeds from the same shipped files.
+MEMO_FILE_BYTES = 16 * 1024 * 1024
+_validated: OrderedDict[tuple[Layer, str, bytes, bytes | None],
+                        tuple[tuple[ValidFeature, ...], tuple[Problem, ...]]] = OrderedDict()
+_validated_lock = threading.Lock()
+
+
 def read_layer_file(
     layer: Layer, path: Path, boundary_metric: Geometry | None
 ) -> tuple[list[ValidFeature], list[Problem]]:
     source = path.name
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         return [], [Problem(source, None, f"missing: layer {layer.name} needs {path}")]
+    key = None
+    if len(raw) <= MEMO_FILE_BYTES:
+        fence = None if boundary_metric is None else boundary_metric.wkb
+        key = (layer, source, hashlib.sha256(raw).digest(), fence)
+        with _validated_lock:
+            if key in _validated:
+                _validated.move_to_end(key)
+                valid, problems = _validated[key]
+                return list(valid), list(problems)
+    found = _validate_file(layer, source, raw, boundary_metric)
+    if key is not None:
+        with _validated_lock:
+            _validated[key] = (tuple(found[0]), tuple(found[1]))
+            while len(_validated) > 64:
+                _validated.popitem(last=False)
+    return found
+
+
+def _validate_file(layer: Layer, source: str, raw: bytes, boundary_metric: Geometry | None
+                   ) -> tuple[list[ValidFeature], list[Problem]]:
+    try:
+        data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         return [], [Problem(source, None, "is not UTF-8 text")]
     except json.JSONDecodeError as e:

@@ -66,7 +66,7 @@ def load_layers(app: Flask, history: VersionedLayers, data_dir: Path) -> None:
     if seeded:
         log.info("seeded the layers %s from %s", ", ".join(seeded), data_dir)
     app.extensions["layer_history"] = history
-    app.extensions["layer_store"] = history.store()
+    app.extensions["layer_store"] = history.store(known=seeded)
 
 
 def init_app(app: Flask, data_dir: Path) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,13 +202,20 @@ class VersionedLayers:
             raise LayerDataError(problems)
         return build_layer(layer, valid, number)
 
-    def store(self, catalogue: Sequence[Layer] = CATALOGUE, partial: bool = False
-              ) -> LayerStore:
+    def store(self, catalogue: Sequence[Layer] = CATALOGUE, partial: bool = False,
+              known: Mapping[str, LoadedLayer] | None = None) -> LayerStore:
         """Every layer at its head. `partial`: a layer that has none, or does not load,
-        is empty (the CLI's repairs); else LayerDataError lists them."""
+        is empty (the CLI's repairs); else LayerDataError lists them. `known`: layers
+        this process has just validated and committed (seed's), taken as they are
+        while they are still the head, instead of read back and validated again."""
         problems: list[Problem] = []
         loaded: dict[str, LoadedLayer] = {}
+        heads = self.heads() if known else {}
         for layer in catalogue:
+            mine = (known or {}).get(layer.name)
+            if mine is not None and heads.get(layer.name) == mine.version:
+                loaded[layer.name] = mine
+                continue
             try:
                 loaded[layer.name] = self.loaded(layer)
             except LayerDataError as e:
