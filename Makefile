@@ -8,7 +8,8 @@
 #   make loadtest  50 clients for 60 s against the production server on loopback
 #                  (make loadtest SLOW=1: beside 200 + 200 slow clients; make loadtest
 #                  CLUSTER=1: 100 logged-in inspectors against `make cluster`, PostgreSQL
-#                  stopped 30 s in the middle)
+#                  stopped 30 s in the middle; CLUSTER=1 RATE=100: writes only, 100 a second
+#                  offered, for p50/p99; SEED=1000000 fills the inspections to 1M first)
 #   make cluster   PostgreSQL + PostGIS, two app servers and nginx on one machine, on
 #                  http://127.0.0.1:8080/ (make cluster-stop ends it)
 #   make bench     the service at 1k, 100k and 1M synthetic venues against the naive way
@@ -41,8 +42,9 @@ run: setup
 
 loadtest: setup
 ifdef CLUSTER
-	$(PY) bench/cluster_load.py --url http://127.0.0.1:$(CLUSTER_PORT) --clients 100 --duration 60 \
-		--outage 30 $(if $(SEED),--seed $(SEED))
+	$(PY) bench/cluster_load.py --url http://127.0.0.1:$(CLUSTER_PORT) \
+		$(if $(RATE),--clients 40 --duration 30 --outage 0 --rate $(RATE),--clients 100 --duration 60 \
+		--outage 30) $(if $(SEED),--seed $(SEED))
 else
 	$(PY) bench/loadtest.py --clients 50 --duration 60 --workers $(WORKERS) --threads $(THREADS) \
 		$(if $(SLOW),--slow)
