@@ -196,9 +196,9 @@ def summary_lines(around: dict[str, Any]) -> list[tuple[str, str]]:
                     for s in around["sites"]])
     return [
         ("安全监管场所", f"共 {venues['count']} 家" + (f":{by_kind}" if by_kind else "")),
-        ("停车场", f"共 {parking['count']} 处,泊位 {parking['spaces']} 个(泊位数为示意)" + (
+        ("停车场", f"共 {parking['count']} 处,泊位 {parking['spaces']} 个(示意)" + (
             f":{lots}" if lots else "")),
-        ("垃圾投放点", f"共 {garbage['count']} 处,垃圾桶 {garbage['bins']} 个"),
+        ("垃圾投放点", f"共 {garbage['count']} 处,垃圾桶 {garbage['bins']} 个(示意)"),
         ("最近主干路", f"{road['name']},距离 {road['distance_m']:.0f} 米" if road else "无"),
         ("其他地块与项目", sites or "无"),
     ]

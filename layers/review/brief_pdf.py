@@ -127,7 +127,7 @@ def _surroundings(around: dict[str, Any]) -> list[Flowable]:
     out: list[Flowable] = []
     communities = around["communities"]
     if communities:
-        rows: list[list[Any]] = [["社区", "户数", "范围内面积占比", "受影响户数(估算)"]]
+        rows: list[list[Any]] = [["社区", "户数(示意)", "范围内面积占比", "受影响户数(估算)"]]
         rows += [[c["name"], format_value(c["households"], "户"), f"{c['share_pct']:.1f}%",
                   format_value(c["households_estimate"], "户")] for c in communities]
         rows.append(["合计", "", "", format_value(around["households_estimate"], "户")])

@@ -516,7 +516,7 @@
             p.rectification_overdue_days + " 天", "hs-item-late"));
         }
       } else if (layer === "garbage") {
-        button.appendChild(el("div", "垃圾桶 " + p.bins + " 个 · " + (p.kinds || []).join("、"), "hs-item-facts"));
+        button.appendChild(el("div", "垃圾桶 " + p.bins + " 个(示意) · " + (p.kinds || []).join("、"), "hs-item-facts"));
       } else if (layer === "parking") {
         button.appendChild(el("div", "泊位 " + p.spaces + " 个(示意) · " + p.operator, "hs-item-facts"));
       }

@@ -200,11 +200,11 @@
     if (v.by_kind.length) box.appendChild(table(["场所类型", "数量(处)"], v.by_kind.map((k) => [k.kind, String(k.count)])));
 
     const g = data.garbage;
-    box.appendChild(el("h4", "垃圾投放点 " + g.points + " 个,垃圾桶 " + g.bins + " 个"));
-    box.appendChild(table(["类别", "桶数(个)"], g.by_kind.map((k) => [k.kind, String(k.bins)])));
+    box.appendChild(el("h4", "垃圾投放点 " + g.points + " 个,垃圾桶 " + g.bins + " 个(示意)"));
+    box.appendChild(table(["类别", "桶数(个,示意)"], g.by_kind.map((k) => [k.kind, String(k.bins)])));
 
     const p = data.parking;
-    box.appendChild(el("h4", "停车场 " + p.lots + " 个,泊位 " + p.spaces + " 个(泊位数为示意)"));
+    box.appendChild(el("h4", "停车场 " + p.lots + " 个,泊位 " + p.spaces + " 个(示意)"));
     if (p.items.length) box.appendChild(table(["停车场", "泊位(个,示意)"], p.items.map((i) => [i.name, String(i.spaces)])));
 
     const l = data.parcels;

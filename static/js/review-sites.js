@@ -439,8 +439,8 @@
     const dl = el("dl", null, "rv-kv");
     const road = data.nearest_main_road;
     kv(dl, "最近主干路", road ? road.name + ",距离 " + fmt(Math.round(road.distance_m)) + " 米" : "无");
-    kv(dl, "停车场", data.parking.count + " 处,泊位 " + fmt(data.parking.spaces) + " 个(泊位数为示意)");
-    kv(dl, "垃圾投放点", data.garbage.count + " 处,垃圾桶 " + fmt(data.garbage.bins) + " 个");
+    kv(dl, "停车场", data.parking.count + " 处,泊位 " + fmt(data.parking.spaces) + " 个(示意)");
+    kv(dl, "垃圾投放点", data.garbage.count + " 处,垃圾桶 " + fmt(data.garbage.bins) + " 个(示意)");
     kv(dl, "安全监管场所", data.venues.count + " 家");
     facts.appendChild(dl);
     facts.id = "sr-facilities";
@@ -460,10 +460,10 @@
     panel.appendChild(venues);
 
     if (data.parking.items.length) {
-      const parking = section("停车场(泊位数为示意)");
+      const parking = section("停车场");
       const ul = el("ul", null, "rv-list");
       for (const p of data.parking.items) {
-        ul.appendChild(el("li", p.name + "(" + fmt(p.spaces) + " 个泊位," + fmt(Math.round(p.distance_m)) + " 米)"));
+        ul.appendChild(el("li", p.name + "(" + fmt(Math.round(p.distance_m)) + " 米):泊位 " + fmt(p.spaces) + " 个(示意)"));
       }
       parking.appendChild(ul);
       panel.appendChild(parking);

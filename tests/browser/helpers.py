@@ -1,6 +1,8 @@
-"""What the map-page tests share: opening the page, clicking on the map, tile stubs."""
+"""What the map-page tests share: opening the page, clicking on the map, tile stubs,
+checking that labels do not overlap."""
 
 import base64
+import itertools
 
 # A 1x1 transparent PNG: stands in for basemap tiles so that no request leaves the machine.
 BLANK_PNG = base64.b64decode(
@@ -48,3 +50,11 @@ def layer_counts(page):
     return page.evaluate(
         "Object.fromEntries([...document.querySelectorAll('.hs-layer-row')]"
         ".map(r => [r.dataset.layer, r.querySelector('.hs-count').textContent]))")
+
+
+def overlapping(boxes):
+    """Pairs of labels (as `shownLabels()` gives them) whose boxes intersect (touching
+    edges do not count)."""
+    return [(a["text"], b["text"]) for a, b in itertools.combinations(boxes, 2)
+            if a["left"] < b["right"] and b["left"] < a["right"]
+            and a["top"] < b["bottom"] and b["top"] < a["bottom"]]

@@ -4,16 +4,9 @@ import itertools
 
 import pytest
 
-from tests.browser.helpers import open_map
+from tests.browser.helpers import open_map, overlapping
 
 LABELS = "() => HuaishuMap.labeller ? HuaishuMap.labeller.shownLabels() : null"
-
-
-def overlapping(boxes):
-    """Pairs of boxes whose areas intersect (touching edges do not count)."""
-    return [(a["text"], b["text"]) for a, b in itertools.combinations(boxes, 2)
-            if a["left"] < b["right"] and b["left"] < a["right"]
-            and a["top"] < b["bottom"] and b["top"] < a["bottom"]]
 
 
 def labels_at(page, zoom=None, center=None):

@@ -4,6 +4,10 @@ import json
 from pathlib import Path
 from urllib.parse import urlparse
 
+from tests.browser.helpers import overlapping
+
+GEODATA = Path(__file__).resolve().parents[2] / "geodata"
+
 
 def watch(page):
     requests, errors = [], []
@@ -44,8 +48,7 @@ def test_browse_from_the_landing_page_to_a_feature(live_server, page, screenshot
 
 def test_page_through_venues(live_server, page):
     requests, errors = watch(page)
-    shipped = json.loads((Path(__file__).resolve().parents[2] / "geodata" / "venues.geojson")
-                         .read_text(encoding="utf-8"))["features"]
+    shipped = json.loads((GEODATA / "venues.geojson").read_text(encoding="utf-8"))["features"]
     total = sum(f["properties"]["community"] == "裕园社区" for f in shipped)
     assert 20 < total <= 40  # two pages of 20
     page.goto(live_server.url + "/ogc/collections/venues/items?limit=20&community=裕园社区")
@@ -73,28 +76,41 @@ def test_api_document_page(live_server, page, screenshot_dir):
     assert local_only(requests) == [] and errors == []
 
 
+# The OGC map's labeller has placed its labels (none pending) and some are of `css`.
+LABELLED = """([css, zoom]) => { const box = document.getElementById('ogc-map');
+    const labeller = box && box.labeller;
+    return Boolean(labeller) && labeller.map.getZoom() === zoom && !labeller.pending
+        && box.querySelectorAll('.' + css).length > 0; }"""
+
+
+def ogc_labels_at(page, css, zoom):
+    """The labels the OGC page's map shows at `zoom` (set on the map, not by wheel or
+    button), once its labeller has placed them."""
+    page.wait_for_function("() => Number(document.getElementById('ogc-map')?.dataset.loaded) > 0"
+                           " && Boolean(document.getElementById('ogc-map').labeller)",
+                           timeout=30_000)
+    page.evaluate("(z) => { const map = document.getElementById('ogc-map').labeller.map;"
+                  " map.setView(map.getCenter(), z, {animate: false}); }", zoom)
+    page.wait_for_function(LABELLED, arg=[css, zoom], timeout=30_000)
+    return page.evaluate("() => document.getElementById('ogc-map').labeller.shownLabels()")
+
+
 def test_the_items_map_names_what_it_shows(live_server, page):
-    """Roads and communities are named on the OGC API's map as on the others (map-labels.js),
-    and no two names overlap."""
+    """Roads and communities are named on the OGC API's maps as on the others
+    (map-labels.js: by zoom, no two names overlapping), on a list page and on an item's."""
     requests, errors = watch(page)
-    for collection, css in (("roads", "hs-label-road"), ("communities", "hs-label-community")):
+    # Names come with the zoom, as on every map (map-labels.js RULES): roads from 14,
+    # communities from 13 to 17.5.
+    for collection, css, zoom in (("roads", "hs-label-road", 15),
+                                  ("communities", "hs-label-community", 15)):
         page.goto(f"{live_server.url}/ogc/collections/{collection}/items")
-        page.wait_for_function("() => document.getElementById('ogc-map')?.dataset.loaded > '0'")
-        shown = f"() => document.querySelectorAll('#ogc-map .{css}').length > 0"
-        for _ in range(4):  # names come with the zoom, as on every map: zoom in as a user
-            if page.evaluate(shown):
-                break
-            zoom = page.evaluate("() => document.getElementById('ogc-map').dataset.zoom")
-            page.locator("#ogc-map .leaflet-control-zoom-in").click()
-            # the next click only once this zoom has ended (slow under load)
-            page.wait_for_function(
-                f"() => document.getElementById('ogc-map').dataset.zoom !== '{zoom}'",
-                timeout=20_000)
-        page.wait_for_function(shown, timeout=20_000)
-        boxes = page.evaluate("() => document.getElementById('ogc-map').labeller.shownLabels()")
-        assert boxes and all(b["layer"] == collection for b in boxes)
-        for i, a in enumerate(boxes):
-            for b in boxes[i + 1:]:
-                assert (a["right"] <= b["left"] or b["right"] <= a["left"]
-                        or a["bottom"] <= b["top"] or b["bottom"] <= a["top"]), (a, b)
+        boxes = ogc_labels_at(page, css, zoom)
+        assert boxes and {b["layer"] for b in boxes} == {collection}
+        assert overlapping(boxes) == []
+    # One road's own page names it.
+    roads = json.loads((GEODATA / "roads.geojson").read_text(encoding="utf-8"))["features"]
+    road = next(f["id"] for f in roads if f["properties"]["name"] == "纬十二路")
+    page.goto(f"{live_server.url}/ogc/collections/roads/items/{road}?f=html")
+    boxes = ogc_labels_at(page, "hs-label-road", 16)
+    assert {b["text"] for b in boxes} == {"纬十二路"}
     assert errors == [] and local_only(requests) == []

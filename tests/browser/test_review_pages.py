@@ -140,7 +140,10 @@ def test_row_click_zooms_to_the_parcel_and_shows_surroundings(live_server, watch
     facilities = page.locator("#sr-facilities").inner_text()
     road = around["nearest_main_road"]
     assert road["name"] in facilities
-    assert f"{around['parking']['count']} 处,泊位 {around['parking']['spaces']} 个" in facilities
+    # spaces per lot and bins per point are not the document's: their sums say 示意
+    assert f"{around['parking']['count']} 处,泊位 {around['parking']['spaces']} 个(示意)" \
+        in facilities
+    assert f"垃圾桶 {around['garbage']['bins']} 个(示意)" in facilities
     assert f"{around['venues']['count']} 家" in facilities
     assert page.evaluate("window.HuaishuReview.hits") == len(around["features"]["features"])
     assert "/parcels/P01/brief?distance=300" in page.locator("#brief-link").get_attribute("href")

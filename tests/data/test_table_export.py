@@ -39,7 +39,7 @@ def test_parcels_csv_reads_back_as_the_table(client):
         assert float(record["面积(亩)"]) == row["area_mu"]
         assert float(record["面积(平方米)"]) == row["area_m2"]
         assert int(record["闲置年限(年,示意)"]) == row["years_idle"]
-        assert record["更新日期"] == row["last_update"]
+        assert record["更新日期(示意)"] == row["last_update"]
 
 
 def test_csv_follows_the_filter_and_sort(client):
@@ -77,7 +77,7 @@ def test_parcels_xlsx_reads_back_with_types(client):
         assert record["地块名称"] == row["name"]
         assert record["面积(亩)"] == row["area_mu"]  # a number, not text
         assert record["闲置年限(年,示意)"] == row["years_idle"]
-        assert record["更新日期"] == dt.datetime.fromisoformat(row["last_update"])
+        assert record["更新日期(示意)"] == dt.datetime.fromisoformat(row["last_update"])
     summary = dict(book["汇总"].values)
     assert summary["闲置面积(亩)"] == pytest.approx(body["totals"]["idle_area_mu"])
     assert summary["合计(块/个)"] == 7

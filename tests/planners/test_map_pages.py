@@ -37,7 +37,7 @@ def test_popup_rows_name_each_unit_once():
         for row in layer_rows.values():
             assert not (row["unit"] and row["label"].endswith(f"({row['unit']})")), row
     assert rows["parking"]["spaces"] == {"field": "spaces", "label": "泊位(个,示意)", "unit": ""}
-    assert rows["garbage"]["bins_recyclable"]["unit"] == "个"  # "可回收物桶": 3 个
+    assert rows["garbage"]["bins_recyclable"]["unit"] == "个"  # "可回收物桶(示意)": 3 个
     assert rows["venues"]["open_hazards"]["unit"] == "处"
 
 

@@ -59,8 +59,10 @@ def test_print_view_holds_facts_surroundings_and_map(client):
                f'<td class="br-num">{c["share_pct"]:.1f}%</td>' in html
     assert around["nearest_main_road"]["name"] in html
     # the document gives no parking spaces or years idle: the brief says they are 示意
-    assert f"泊位 {around['parking']['spaces']} 个(泊位数为示意)" in html
+    assert f"泊位 {around['parking']['spaces']} 个(示意)" in html
     assert "闲置年限(示意)" in html
+    assert f"垃圾桶 {around['garbage']['bins']} 个(示意)" in html  # bins per point: 示意
+    assert '<th class="br-num">户数(示意)</th>' in html  # households per community: 示意
     assert '<svg id="brief-map"' in html and 'id="br-scale"' in html
     assert "受影响户数为估算" in html
     for prefix in ("http://", "https://"):

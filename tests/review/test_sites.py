@@ -56,7 +56,7 @@ def test_parcel_table_columns_are_labelled_in_chinese(client):
     assert labels == {
         "name": "地块名称", "status": "状态", "owner": "权属单位", "area_m2": "面积(平方米)",
         "area_mu": "面积(亩)", "years_idle": "闲置年限(年,示意)", "planned_use": "规划用途",
-        "last_update": "更新日期", "community": "所属社区", "note": "备注",
+        "last_update": "更新日期(示意)", "community": "所属社区", "note": "备注",
     }
     assert body["statuses"] == list(PARCEL_STATUSES)
     row = body["rows"][0]

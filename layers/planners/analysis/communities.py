@@ -73,7 +73,7 @@ class Indicator:
 
 
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator("bins_per_km2", "每平方公里垃圾桶数", "个/平方公里",
+    Indicator("bins_per_km2", "每平方公里垃圾桶数(示意)", "个/平方公里",
               lambda s: s["garbage"]["bins"] / s["area_km2"], digits=1),
     Indicator("venues", "安全监管场所数", "个", lambda s: s["venues"]["count"]),
     Indicator("open_hazards", "未整改隐患数", "处", lambda s: s["venues"]["open_hazards"]),
