@@ -35,6 +35,7 @@ from layers.inspectors.venue_edits import (
     CLOSE_REASON,
     EARLIEST_CLOSURE,
     MAX_REASON,
+    MAX_VERSION,
     MOVE_REASON,
 )
 from layers.records.corrections import CORRECTION_WINDOW
@@ -294,7 +295,7 @@ def _venue_bodies() -> dict[str, Schema]:
     """What an inspector sends to add, close or move a venue (venue_edits.py)."""
     base = integer("the version of the venues layer the page read (`layer_version` of "
                    "/api/nearby or a venue's history): 409 when the layer moved on since",
-                   minimum=1)
+                   minimum=1, maximum=MAX_VERSION)
     plain = "^[^<]*\\S[^<]*$"  # not blank; plain text (HTML markup is refused)
     reason = string("why" + " (plain text: HTML markup such as <script> is refused with 400)",
                     minLength=1, maxLength=MAX_REASON, pattern=plain)

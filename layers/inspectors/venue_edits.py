@@ -23,6 +23,7 @@ ADD_REASON = "巡查发现新场所"
 CLOSE_REASON = "巡查标记停业"
 MOVE_REASON = "巡查更正位置"
 MAX_REASON = 200
+MAX_VERSION = 2**31 - 1  # a layer's version is a database integer
 EARLIEST_CLOSURE = dt.date(2000, 1, 1)
 # What an inspector sets of a new venue: the catalogue's fields but the closure.
 NEW_VENUE_FIELDS = ("name", "category", "kind", "address", "community", "quancheng_app",
@@ -51,7 +52,7 @@ def _only(data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
 
 def parse_base(data: Mapping[str, Any]) -> int:
     base = data.get("base")
-    if isinstance(base, bool) or not isinstance(base, int) or base < 1:
+    if isinstance(base, bool) or not isinstance(base, int) or not 1 <= base <= MAX_VERSION:
         raise BadRequest("缺少版本 base:须为页面读取场所时图层的版本号(正整数) (base must be "
                          "the version of the venues layer the page read, a positive integer)")
     return base

@@ -216,12 +216,7 @@
     closeForm();
     venue = data.venue;
     const p = venue.properties;
-    const closed = Boolean(p.closed_on);
-    const note = $("detail-closed");
-    note.textContent = closed ? "此场所已于 " + p.closed_on + " 标记停业:不再列入逾期未检等清单。" : "";
-    show(note, closed);
-    if (closed) $("detail-next").textContent = "无需检查(已停业)";
-    show($("venue-close"), !closed);
+    show($("venue-close"), !p.closed_on); // inspect.js says since when
   };
 
   $("venue-close").addEventListener("click", () => {

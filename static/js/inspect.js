@@ -632,7 +632,11 @@
     badge.textContent = statusText(p);
     badge.style.background = STATUS_COLORS[p.status] || config.unknownColor;
     $("detail-last").textContent = p.last_inspection || "无";
-    $("detail-next").textContent = p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(" + config.dueSoonDays + "天内)" : "");
+    $("detail-next").textContent = p.closed_on ? "无需检查(已停业)" :
+      p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(" + config.dueSoonDays + "天内)" : "");
+    // A closed venue (已停业, inspect-venues.js marks it): due for nothing, on no list.
+    $("detail-closed").textContent = p.closed_on ? "此场所已于 " + p.closed_on + " 标记停业:不再列入逾期未检等清单。" : "";
+    show($("detail-closed"), Boolean(p.closed_on));
     renderOpenHazards(data.open_hazards);
     renderHistory(data);
     const user = config.user;

@@ -122,6 +122,7 @@ def test_a_stale_base_is_409_naming_both_versions_and_nothing_is_lost(app, inspe
     ("/api/venues", new_venue(name="<img src=x onerror=alert(1)>"), "不能包含 HTML 标记"),
     ("/api/venues", new_venue(closed_on="2026-01-01"), "不认识的字段:closed_on"),
     ("/api/venues", {**new_venue(), "base": None}, "缺少版本 base"),
+    ("/api/venues", {**new_venue(), "base": 2**70}, "缺少版本 base"),
     ("/api/venues", {**new_venue(), "lon": "x"}, "经度 lon 须为数值"),
     ("/api/venues/V0001/position", {"base": 1, "lon": 117.3, "lat": 36.9, "reason": "错"},
      "位于街道辖区以外"),
