@@ -325,10 +325,13 @@ CATALOGUE: tuple[Layer, ...] = (
             _community(),
             Field("quancheng_app", "纳入“泉城安全”监管", type="bool"),
             Field("pledge_signed", "签订门前五包责任书", type="bool"),
+            # Closed (已停业) from this day; absent: open (营业). A closed venue stays in
+            # the layer (its records stay) but is due for no inspection (records.inspections).
+            Field("closed_on", "停业日期", type="date", required=False),
         ),
         style=Style(color="#b03a2e", fill_color="#ec7063", radius=5, fill_opacity=0.9),
         popup=("name", "category", "kind", "address", "community", "quancheng_app",
-               "pledge_signed"),
+               "pledge_signed", "closed_on"),
         checks=(_venue_kind_matches_category,),
     ),
     # --- the rest of the 2022 work summary: counts from it, positions illustrative ---
@@ -498,6 +501,10 @@ ROUTE_GROUPS: tuple[RouteGroup, ...] = (
     RouteGroup("inspect_write", "记录检查", frozenset({"inspector", "admin"}),
                ("inspect.api_record_inspection", "inspect.api_record_recheck",
                 "inspect.api_hazard_status", "inspect.api_correct_inspection")),
+    # Venues found, closed or moved in the street (inspectors/venue_edits.py).
+    RouteGroup("venue_field_edit", "新增场所、标记停业、更正位置",
+               frozenset({"inspector", "leader", "admin"}),
+               ("inspect.api_add_venue", "inspect.api_close_venue", "inspect.api_move_venue")),
     RouteGroup("review", "闲置土地、重点项目与年度指标", frozenset({"leader", "admin"}),
                ("review.*",)),
     RouteGroup("admin", "账号、审计与图层数据", frozenset({"admin"}), ("admin.*", "layer_admin.*")),

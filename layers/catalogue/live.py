@@ -19,7 +19,10 @@ STATUS_HAZARD = "隐患未改"
 STATUS_OVERDUE = "逾期未检"
 # A hazard open past its rectification deadline (整改期限): worse than 隐患未改.
 STATUS_RECTIFICATION_OVERDUE = "超期未整改"
-STATUSES = (STATUS_OK, STATUS_HAZARD, STATUS_OVERDUE, STATUS_RECTIFICATION_OVERDUE)
+# A venue closed (its `closed_on` set): due for no inspection, on no list of work.
+STATUS_CLOSED = "已停业"
+STATUSES = (STATUS_OK, STATUS_HAZARD, STATUS_OVERDUE, STATUS_RECTIFICATION_OVERDUE,
+            STATUS_CLOSED)
 
 DUE_SOON_DAYS = 30  # "due": the next inspection falls within this many days
 

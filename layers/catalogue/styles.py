@@ -18,6 +18,7 @@ from typing import Any
 
 from layers.catalogue.entries import FIRM, GARBAGE_BIN_FIELDS, GARBAGE_KINDS, NINE_SMALL, Layer
 from layers.catalogue.live import (
+    STATUS_CLOSED,
     STATUS_HAZARD,
     STATUS_OK,
     STATUS_OVERDUE,
@@ -82,6 +83,7 @@ VENUE_STATUS_COLORS = {
     STATUS_HAZARD: "#d62c1f",
     STATUS_OVERDUE: "#f0a020",
     STATUS_OK: "#2e9e5b",
+    STATUS_CLOSED: "#a0a5aa",  # grey: closed, no work there
 }
 VENUE_UNKNOWN_COLOR = "#8a8f94"  # a venue served without a status
 # One character per venue kind, drawn inside the marker.

@@ -46,9 +46,10 @@ class EditConflict(Conflict):
 
 
 def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, operation: str,
-                 feature_id: str | None, body: Any, base: int | None, actor: str
-                 ) -> tuple[Version, str]:
-    """Apply one edit as a new version; (the version, the feature's id)."""
+                 feature_id: str | None, body: Any, base: int | None, actor: str,
+                 reason: str | None = None) -> tuple[Version, str]:
+    """Apply one edit as a new version; (the version, the feature's id). `reason`: why,
+    in the version's record (default: what, e.g. 新增要素 V0354)."""
     layer = get_layer(layer_name)
     number, features = history.features(layer_name)
     if base is not None and base != number:
@@ -88,7 +89,7 @@ def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, ope
         _holds_the_other_layers(new, current)
     verb = {"create": "新增", "replace": "替换", "update": "修改", "delete": "删除"}[operation]
     try:
-        made = history.commit(layer, new, actor, "layer.edit", f"{verb}要素 {fid}",
+        made = history.commit(layer, new, actor, "layer.edit", reason or f"{verb}要素 {fid}",
                               base=number, allow_older=True,  # deliberate, not a stale file
                               summary={"feature": fid, "operation": operation})
     except StaleVersion as e:  # another edit committed since we read

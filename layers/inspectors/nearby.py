@@ -27,6 +27,7 @@ from layers.catalogue.entries import (
     NINE_SMALL_KINDS,
     get_layer,
 )
+from layers.catalogue.live import STATUS_CLOSED
 from layers.errors import BadRequest
 from layers.geo.chinacoords import SYSTEMS, to_wgs84
 from layers.geo.crs import lonlat_to_metric
@@ -171,8 +172,10 @@ def status_matches(status: VenueStatus | None, wanted: Sequence[str]) -> bool:
         return True
     if status is None:
         return False
+    # A closed venue (已停业) is on no list of work, whatever its open hazards.
     flags = {"due": status.due_soon, "overdue": status.overdue,
-             "hazard": status.open_hazards > 0, "late": status.overdue_hazards > 0}
+             "hazard": status.open_hazards > 0 and status.status != STATUS_CLOSED,
+             "late": status.overdue_hazards > 0}
     return any(flags[w] for w in wanted)
 
 

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from layers.catalogue.entries import JINAN_BOUNDS, ROLES, Layer
+from layers.catalogue.entries import (
+    COMMUNITIES,
+    FIRM,
+    FIRM_KINDS,
+    JINAN_BOUNDS,
+    NINE_SMALL,
+    NINE_SMALL_KINDS,
+    ROLES,
+    Layer,
+)
 from layers.catalogue.live import DUE_SOON_DAYS
 from layers.geo.chinacoords import SYSTEMS
 from layers.inspectors.nearby import (
@@ -20,6 +29,14 @@ from layers.inspectors.nearby import (
     NEARBY_LAYERS,
     OVERDUE_LISTS,
     STATUS_FILTERS,
+)
+from layers.inspectors.venue_edits import (
+    ADD_REASON,
+    CLOSE_REASON,
+    EARLIEST_CLOSURE,
+    MAX_REASON,
+    MAX_VERSION,
+    MOVE_REASON,
 )
 from layers.records.corrections import CORRECTION_WINDOW
 from layers.records.inspections import (
@@ -71,6 +88,7 @@ EXAMPLE_VENUE = "V0010"  # has a hazard under rectification (整改中): HZ00185
 EXAMPLE_RECTIFYING_HAZARD = "HZ00185"
 EXAMPLE_FILED_HAZARD = "HZ00212"  # 立案
 EXAMPLE_POINT = (116.9602, 36.6632)  # in 裕园社区
+EXAMPLE_CLOSED_VENUE = "V0300"  # the example closure's and move's venue
 EXAMPLE_INSPECTION = "INS000793"  # 合格, of V0020 (the example correction's record)
 
 OK_TRUE: Schema = {"type": "boolean", "enum": [True]}
@@ -187,6 +205,11 @@ def _schemas(catalogue: Sequence[Layer]) -> dict[str, Schema]:
         "Photo": photo,
         "Written": obj({"ok": OK_TRUE, "inspection": ref("Inspection"),
                         "venue": ref("InspectedVenue")}),
+        "VenueEdited": obj({
+            "ok": OK_TRUE, "venue": ref("InspectedVenue"),
+            "layer_version": integer("the venues layer's new version (the next edit's "
+                                     "base)", minimum=1),
+            "reason": string("why, as the version's record says it")}),
         "User": obj({"name": string(), "display_name": string(), "role": enum(ROLES),
                      "role_label": string()}),
     }
@@ -265,6 +288,94 @@ def _bodies() -> dict[str, Schema]:
                                                           "its hazards"),
             "note": note,
         }, required=["reason"]),
+    }
+
+
+def _venue_bodies() -> dict[str, Schema]:
+    """What an inspector sends to add, close or move a venue (venue_edits.py)."""
+    base = integer("the version of the venues layer the page read (`layer_version` of "
+                   "/api/nearby or a venue's history): 409 when the layer moved on since",
+                   minimum=1, maximum=MAX_VERSION)
+    plain = "^[^<]*\\S[^<]*$"  # not blank; plain text (HTML markup is refused)
+    reason = string("why" + " (plain text: HTML markup such as <script> is refused with 400)",
+                    minLength=1, maxLength=MAX_REASON, pattern=plain)
+    west, south, east, north = JINAN_BOUNDS
+    lon = number("longitude (WGS84); the venue must lie inside the sub-district",
+                 minimum=west, maximum=east)
+    lat = number("latitude (WGS84)", minimum=south, maximum=north)
+
+    def closed(schema: Schema) -> Schema:
+        return {**schema, "additionalProperties": False}
+
+    def kinds(category: str, names: Sequence[str]) -> Schema:
+        return {"properties": {"category": {"enum": [category]}, "kind": {"enum": list(names)}}}
+
+    properties = closed(obj({
+        "name": string("场所名称", minLength=1, maxLength=100, pattern=plain),
+        "category": enum([NINE_SMALL, FIRM], "类别"),
+        "kind": enum([*NINE_SMALL_KINDS, *FIRM_KINDS], "场所类型 (of the category)"),
+        "address": string("地址", minLength=1, maxLength=500, pattern=plain),
+        "community": enum(COMMUNITIES, "所属社区 (default: the one the position lies in)"),
+        "quancheng_app": {"type": "boolean", "description": "纳入“泉城安全”监管 (default "
+                          "false)"},
+        "pledge_signed": {"type": "boolean", "description": "签订门前五包责任书 (default "
+                          "false)"},
+    }, required=["name", "category", "kind", "address"])) | {"anyOf": [
+        kinds(NINE_SMALL, NINE_SMALL_KINDS), kinds(FIRM, FIRM_KINDS)]}
+    return {
+        "add": closed(obj({"base": base, "properties": properties, "lon": lon, "lat": lat,
+                           "reason": nullable(reason)},
+                          required=["base", "properties", "lon", "lat"])),
+        "closure": closed(obj({
+            "base": base,
+            "date": {**DATE, "description": "closed since (default today; not in the future, "
+                                            f"not before {EARLIEST_CLOSURE.isoformat()})"},
+            "reason": reason}, required=["base", "reason"])),
+        "position": closed(obj({"base": base, "lon": lon, "lat": lat, "reason": reason})),
+    }
+
+
+def _venue_paths() -> dict[str, Schema]:
+    bodies = _venue_bodies()
+    edited = json_content(ref("VenueEdited"))
+    venue_id = path_param("venue_id", string(), "the venue's id", example=EXAMPLE_CLOSED_VENUE)
+    common = ("One new version of the venues layer (who, when, why: the reason is written "
+              "as {}:…), with its audit row. 409 when the layer is no longer at `base`: the "
+              "message names both versions and the features changed; reload and try again. "
+              "For inspectors, leaders and admins.")
+    return {
+        "/api/venues": operation(
+            TAG, "addVenue", "Add a venue found in the street", method="post",
+            security=WRITER, ok_status=201, ok=edited,
+            ok_description="added: the venue (its id the layer's next), with its status",
+            body=request_body(bodies["add"], "the venue's properties and where it is", {
+                "found": {"base": 1, "lon": EXAMPLE_POINT[0], "lat": EXAMPLE_POINT[1],
+                          "properties": {"name": "街边新开的小超市", "category": NINE_SMALL,
+                                         "kind": "小商店", "address": "经四路12号"}}}),
+            error_codes=(400, 401, 403, 409),
+            description=common.format(ADD_REASON) + " Checked by the catalogue as an import "
+            "is (400 with its reasons in Chinese): outside the sub-district, a kind of the "
+            "other category, a blank name."),
+        "/api/venues/{venue_id}/closure": operation(
+            TAG, "closeVenue", "Mark a venue closed (已停业)", method="post",
+            security=WRITER, parameters=[venue_id], ok=edited,
+            ok_description="closed: the venue with closed_on and the status 已停业",
+            body=request_body(bodies["closure"], "since when, and why", {
+                "closed": {"base": 1, "date": "2026-11-20", "reason": "店面已转让"}}),
+            error_codes=(400, 401, 403, 404, 409),
+            description=common.format(CLOSE_REASON) + " A closed venue stays in the layer "
+            "(its records too) and is on no list of work (overdue, due, hazards); a venue "
+            "closed already is 409."),
+        "/api/venues/{venue_id}/position": operation(
+            TAG, "moveVenue", "Correct a venue's position", method="post",
+            security=WRITER, parameters=[venue_id], ok=edited,
+            ok_description="moved: the venue where it is now",
+            body=request_body(bodies["position"], "where it really is, and why", {
+                "moved": {"base": 1, "lon": EXAMPLE_POINT[0], "lat": EXAMPLE_POINT[1],
+                          "reason": "门牌在路对面"}}),
+            error_codes=(400, 401, 403, 404, 409),
+            description=common.format(MOVE_REASON) + " The position must lie inside the "
+            "sub-district (400 otherwise)."),
     }
 
 
@@ -349,6 +460,7 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                               "offset": integer(minimum=0),
                               "kind": nullable(array(string())),
                               "status": array(enum(STATUS_FILTERS))}),
+                "layer_version": integer("the layer's version (an edit's base)", minimum=0),
             }), geojson),
             description="Points must lie in Jinan: missing or non-numeric lon/lat, swapped "
                         "axes or metres are 400 with a message saying which."),
@@ -389,6 +501,8 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                 "inspections": array(ref("Inspection"), "newest first (the latest 50)"),
                 "inspection_count": COUNT,
                 "open_hazards": array(ref("Hazard"), "立案 or 整改中"),
+                "layer_version": integer("the venues layer's version (an edit's base)",
+                                         minimum=0),
             })), error_codes=(404,),
             description="Account names (an inspection's recorded_by, a hazard step's actor) "
                         "are only given to a logged-in user."),
@@ -449,6 +563,7 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                         "venue) would orphan a later step of the hazards it filed. Voiding "
                         "a re-check reopens the hazards it closed (整改中)."),
         **_photo_paths(),
+        **_venue_paths(),
     }
     return Section(
         TAG, "The inspectors' API: nearby features, where a point is, overdue venues, a "

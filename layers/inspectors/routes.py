@@ -17,8 +17,11 @@ from layers.basemaps.routes import page_basemaps
 from layers.catalogue.entries import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
 from layers.catalogue.live import DUE_SOON_DAYS, live_properties
 from layers.catalogue.styles import VENUE_STATUS_COLORS, VENUE_UNKNOWN_COLOR, leaflet_style
+from layers.data.edits import edit_feature
+from layers.data.reload import follow_now
 from layers.errors import BadRequest, Forbidden, NotFound
 from layers.geo.chinacoords import SYSTEM_LABELS
+from layers.inspectors import venue_edits
 from layers.inspectors.nearby import (
     DEFAULT_RADIUS_M,
     LOCATE_LAYERS,
@@ -44,6 +47,7 @@ from layers.records.inspections import (
     no_such_venue,
     parse_inspection,
     parse_recheck,
+    venue_key,
     with_overdue_days,
     with_position_checks,
 )
@@ -66,8 +70,7 @@ bp = Blueprint("inspect", __name__)
 def venue_statuses() -> dict[str, VenueStatus]:
     """Every venue's status now (two grouped queries over the inspection store)."""
     venues = get_store().get("venues")
-    pairs = ((f["id"], f["properties"]["kind"]) for f in venues.features)
-    return get_inspections().statuses(pairs, today())
+    return get_inspections().statuses(map(venue_key, venues.features), today())
 
 
 def require_visible(*layers: str) -> None:
@@ -83,7 +86,7 @@ def venue_feature(venue_id: str) -> dict[str, Any]:
     feature = get_spatial().feature("venues", venue_id)
     if feature is None:
         raise NotFound(no_such_venue(venue_id))
-    status = get_inspections().statuses([(venue_id, feature["properties"]["kind"])], today())
+    status = get_inspections().statuses([venue_key(feature)], today())
     return {**feature, "properties": {**feature["properties"],
                                       **status[venue_id].as_properties()}}
 
@@ -108,9 +111,9 @@ def venue_status_lookup() -> StatusLookup:
     day = today()
 
     def lookup(ids: Sequence[str]) -> dict[str, VenueStatus]:
-        kinds = ((vid, venues.features[p]["properties"]["kind"]) for vid in ids
-                 if (p := venues.position(vid)) is not None)
-        return inspections.statuses(kinds, day)
+        keys = (venue_key(venues.features[p]) for vid in ids
+                if (p := venues.position(vid)) is not None)
+        return inspections.statuses(keys, day)
 
     return lookup
 
@@ -120,7 +123,10 @@ def api_nearby():
     query = parse_nearby(request.args)
     require_visible(query.layer)
     statuses = venue_status_lookup() if query.layer == "venues" else None
-    return geojson_response(nearby_collection(get_spatial(), query, statuses))
+    found = nearby_collection(get_spatial(), query, statuses)
+    # The version an edit from the page is made on (POST /api/venues ...: `base`).
+    found["layer_version"] = get_store().get(query.layer).version
+    return geojson_response(found)
 
 
 @bp.get("/api/locate")
@@ -149,7 +155,8 @@ def api_venue_history(venue_id: str):
         history = corrections.with_correctable(history, corrector(), corrections.now())
         if not may_use("photos.photo"):
             history = without_photos(history)
-    return jsonify({"venue": venue, **history})
+    return jsonify({"venue": venue, **history,
+                    "layer_version": get_store().get("venues").version})
 
 
 def with_venue_names(history: dict[str, Any]) -> dict[str, Any]:
@@ -279,6 +286,47 @@ def api_correct_inspection(inspection_id: str):
     return _written(stored["venue_id"], "inspection", stored, done)
 
 
+# --- venues found, closed or moved in the street (venue_edits.py) ------------------
+
+
+def community_at(lon: float, lat: float) -> str | None:
+    """The name of the community a point lies in (None outside them all)."""
+    hits = get_spatial().containing("communities", lon, lat)
+    return hits[0]["properties"]["name"] if hits else None
+
+
+def _venue_edited(edit: venue_edits.VenueEdit, status: int):
+    """Apply the edit as the logged-in user (a new version of the venues layer, audited);
+    the venue as it is now, with its status, and the layer's new version."""
+    user = current_user()
+    made, fid = edit_feature(current_app.extensions["layer_history"], get_store(), "venues",
+                             edit.operation, edit.venue_id, edit.feature, edit.base,
+                             user.name if user else "", edit.reason)
+    follow_now()  # this server serves it from the next request; the others within 1 s
+    return jsonify({"ok": True, "venue": venue_feature(fid), "layer_version": made.version,
+                    "reason": edit.reason}), status
+
+
+@bp.post("/api/venues")
+def api_add_venue():
+    require_visible("venues")
+    return _venue_edited(venue_edits.parse_new_venue(json_object(), community_at), 201)
+
+
+@bp.post("/api/venues/<venue_id>/closure")
+def api_close_venue(venue_id: str):
+    data = json_object()
+    return _venue_edited(venue_edits.parse_closure(venue_id, data, today(),
+                                                   venue_feature(venue_id)), 200)
+
+
+@bp.post("/api/venues/<venue_id>/position")
+def api_move_venue(venue_id: str):
+    data = json_object()
+    venue_feature(venue_id)  # 404 for an unknown venue
+    return _venue_edited(venue_edits.parse_move(venue_id, data), 200)
+
+
 @bp.get("/inspect")
 def inspect_page():
     if any(request.args.get(k) for k in ("lon", "lat")):
@@ -289,6 +337,14 @@ def inspect_page():
         "today": today().isoformat(),
         "user": user.as_json() if user else None,
         "canRecord": may_use("inspect.api_record_inspection"),
+        # Venues found, closed or moved in the street (venue_edits.py).
+        "canEditVenues": may_use("inspect.api_add_venue"),
+        "venueFields": [{"name": f.name, "label": f.label, "type": f.type,
+                         "required": f.required, "maxLength": f.max_length}
+                        for f in get_layer("venues").fields
+                        if f.name in venue_edits.NEW_VENUE_FIELDS],
+        "venuesVersion": get_store().get("venues").version,
+        "maxReason": venue_edits.MAX_REASON,
         "loginUrl": url_for("auth.login"),
         "api": {
             "nearby": url_for("inspect.api_nearby"),
@@ -296,6 +352,9 @@ def inspect_page():
             "overdue": url_for("inspect.api_overdue"),
             "inspections": url_for("inspect.api_record_inspection"),
             "rechecks": url_for("inspect.api_record_recheck"),
+            "venues": url_for("inspect.api_add_venue"),
+            "closure": url_for("inspect.api_close_venue", venue_id="{id}"),
+            "position": url_for("inspect.api_move_venue", venue_id="{id}"),
             "layers": url_for("api.list_layers"),
             # {id} is replaced by the page script
             "history": url_for("inspect.api_venue_history", venue_id="{id}"),

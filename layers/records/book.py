@@ -31,6 +31,7 @@ from layers.records.inspections import (
     LateHazards,
     NewInspection,
     NewRecheck,
+    VenueKey,
     VenueStatus,
     venue_status,
 )
@@ -100,9 +101,9 @@ class InspectionRecords:
         with self.tables.reading() as db:
             return db.hazard_counts(OPEN_HAZARD_STATUSES)
 
-    def statuses(self, venues: Iterable[tuple[str, str]], today: dt.date
+    def statuses(self, venues: Iterable[VenueKey], today: dt.date
                  ) -> dict[str, VenueStatus]:
-        """venue_id -> status, for (venue_id, kind) pairs.
+        """venue_id -> status, for (venue_id, kind, closed_on) of the layer (venue_key).
 
         While the database is unreachable, the statuses this process last read for
         these venues (the maps keep their colours through an outage, as of its
@@ -114,7 +115,7 @@ class InspectionRecords:
             if not venues:
                 last, open_counts, late = {}, {}, {}
             elif len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the table
-                ids = [vid for vid, _ in venues]
+                ids = [vid for vid, _, _ in venues]
                 with self.tables.glancing() as db:
                     last = db.last_inspections(ids)
                     open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES, ids)
@@ -135,16 +136,16 @@ class InspectionRecords:
             known = self._last_known
             if self._last_whole is not None:
                 last, open_counts, late = self._last_whole
-            elif any(vid not in known for vid, _ in venues):
+            elif any(vid not in known for vid, _, _ in venues):
                 raise
             else:
-                last = {vid: d for vid, _ in venues if (d := known[vid][0]) is not None}
-                open_counts = {vid: known[vid][1] for vid, _ in venues}
-                late = {vid: v for vid, _ in venues if (v := known[vid][2]) is not None}
+                last = {vid: d for vid, _, _ in venues if (d := known[vid][0]) is not None}
+                open_counts = {vid: known[vid][1] for vid, _, _ in venues}
+                late = {vid: v for vid, _, _ in venues if (v := known[vid][2]) is not None}
         return {
             vid: venue_status(kind, last.get(vid), open_counts.get(vid, 0), today,
-                              LateHazards(*late[vid]) if vid in late else None)
-            for vid, kind in venues
+                              LateHazards(*late[vid]) if vid in late else None, closed_on)
+            for vid, kind, closed_on in venues
         }
 
     def _whole_is_fresh(self, day: str) -> bool:

@@ -33,6 +33,7 @@ from pyproj import Geod
 # The statuses and the live properties a status adds to a venue: see catalogue.live.
 from layers.catalogue.live import (
     DUE_SOON_DAYS,
+    STATUS_CLOSED,
     STATUS_HAZARD,
     STATUS_OK,
     STATUS_OVERDUE,
@@ -94,6 +95,16 @@ class VenueStatus:
         return {name: getattr(self, name) for name in VENUE_LIVE_NAMES}
 
 
+# What a venue's status follows from in the layer: (id, kind, closed_on).
+VenueKey = tuple[str, str, str | None]
+
+
+def venue_key(feature: Mapping[str, Any]) -> VenueKey:
+    """A venue feature's (id, kind, closed_on): what its status needs of the layer."""
+    p = feature["properties"]
+    return str(feature["id"]), p["kind"], p.get("closed_on")
+
+
 # The properties a venue's status adds to the layer's own (exports carry them, imports drop them).
 STATUS_PROPERTIES = VENUE_LIVE_NAMES
 
@@ -138,12 +149,17 @@ def with_overdue_days(history: dict[str, Any], today: dt.date) -> dict[str, Any]
 
 def venue_status(
     kind: str, last: str | None, open_hazards: int, today: dt.date,
-    late: LateHazards | None = None,
+    late: LateHazards | None = None, closed_on: str | None = None,
 ) -> VenueStatus:
     """The status of one venue from its last inspection date, open hazards and the
-    open hazards past their deadline (`late`)."""
+    open hazards past their deadline (`late`). A closed venue (`closed_on`, the layer's
+    停业日期) is 已停业: due for nothing, overdue for nothing, on no list of work; its
+    open hazards are still counted."""
     interval = dt.timedelta(days=interval_days(kind))
     next_due = (dt.date.fromisoformat(last) + interval) if last else today
+    if closed_on:
+        return VenueStatus(STATUS_CLOSED, last, next_due.isoformat(), open_hazards,
+                           due_soon=False)
     overdue = next_due < today or last is None
     late_count = late.count if late else 0
     late_days = days_overdue(late.earliest_deadline, today) if late else 0

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from layers.records.audit import AuditQuery
     from layers.records.corrections import Correction, Corrector
     from layers.records.idempotency import Once
-    from layers.records.inspections import NewInspection, NewRecheck, VenueStatus
+    from layers.records.inspections import NewInspection, NewRecheck, VenueKey, VenueStatus
     from layers.records.photos import NewPhoto
     from layers.records.users import User
     from layers.stores.layers import LoadedLayer
@@ -97,7 +97,7 @@ class RecordStore(Protocol):
     def seed_from_csv(self, inspections_csv: Path, hazards_csv: Path) -> None: ...
     def last_inspections(self) -> dict[str, str]: ...
     def open_hazard_counts(self) -> dict[str, int]: ...
-    def statuses(self, venues: Iterable[tuple[str, str]], today: dt.date
+    def statuses(self, venues: Iterable[VenueKey], today: dt.date
                  ) -> dict[str, VenueStatus]: ...
     # `once`: the request's Idempotency-Key (records/idempotency.py).
     # `photos`: checked and cleaned (records/photos.py), stored in the record's transaction.

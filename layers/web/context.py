@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from layers.errors import ApiError, BadRequest, DatabaseUnavailable
 from layers.records.idempotency import Once, once
+from layers.records.inspections import venue_key
 from layers.stores.interfaces import Layers, RecordStore, SpatialStore
 from layers.stores.layers import LoadedLayer
 from layers.stores.visibility import visible_store
@@ -74,7 +75,7 @@ def live_properties(loaded: LoadedLayer, features: Iterable[dict[str, Any]] | No
     if loaded.name != "venues":
         return None
     chosen = loaded.features if features is None else features
-    venues = ((f["id"], f["properties"]["kind"]) for f in chosen)
+    venues = (venue_key(f) for f in chosen)
     statuses = get_inspections().statuses(venues, today())
     return {vid: s.as_properties() for vid, s in statuses.items()}
 

@@ -22,7 +22,8 @@
     venueId: null, // the venue whose detail is open
     tab: "nearby",
   };
-  const Inspect = (window.Inspect = { state: state, config: config });
+  // venuesVersion: the venues layer's version the page last read (an edit's base).
+  const Inspect = (window.Inspect = { state: state, config: config, venuesVersion: config.venuesVersion });
   // What corrections.js (a record's 「更正」) uses of the page.
   Object.assign(Inspect, { postJson: (url, data) => postRecord(url, data, [], null, false), apiUrl: apiUrl, notice: notice, refreshAfterWrite: refreshAfterWrite });
 
@@ -219,6 +220,7 @@
   }
 
   map.on("click", (event) => {
+    if (Inspect.pickPoint && Inspect.pickPoint(event.latlng)) return; // inspect-venues.js
     const lon = +event.latlng.lng.toFixed(7);
     const lat = +event.latlng.lat.toFixed(7);
     $("coords").value = lon + "," + lat;
@@ -396,6 +398,7 @@
     }
     if (query !== state.nearbyQuery) return; // the filters changed meanwhile
     state.nearby = collection;
+    if (layer === "venues" && collection.layer_version) Inspect.venuesVersion = collection.layer_version;
     drawHere();
     drawResults(state.nearby, layer);
     renderList(list, state.nearby, layer, "范围内没有符合条件的" + layerTitle(layer) + "。");
@@ -508,7 +511,8 @@
       button.appendChild(el("div", line.filter(Boolean).join(" · "), "hs-item-where"));
       if (layer === "venues") {
         const live = config.live; // labels of the venues' live properties
-        const facts = ["上次检查 " + (p.last_inspection || "无"), live.next_due.label + " " + p.next_due];
+        const facts = ["上次检查 " + (p.last_inspection || "无"),
+          p.closed_on ? "停业日期 " + p.closed_on : live.next_due.label + " " + p.next_due];
         if (p.open_hazards) facts.push(live.open_hazards.label + " " + p.open_hazards);
         button.appendChild(el("div", facts.join(" · "), "hs-item-facts"));
         if (p.overdue_hazards) {
@@ -587,6 +591,7 @@
       return;
     }
     state.venueId = venueId;
+    if (data.layer_version) Inspect.venuesVersion = data.layer_version;
     renderDetail(data);
     for (const list of Object.values(TABS)) show($(list), false);
     show($("nearby-more"), false);
@@ -627,7 +632,11 @@
     badge.textContent = statusText(p);
     badge.style.background = STATUS_COLORS[p.status] || config.unknownColor;
     $("detail-last").textContent = p.last_inspection || "无";
-    $("detail-next").textContent = p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(" + config.dueSoonDays + "天内)" : "");
+    $("detail-next").textContent = p.closed_on ? "无需检查(已停业)" :
+      p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(" + config.dueSoonDays + "天内)" : "");
+    // A closed venue (已停业, inspect-venues.js marks it): due for nothing, on no list.
+    $("detail-closed").textContent = p.closed_on ? "此场所已于 " + p.closed_on + " 标记停业:不再列入逾期未检等清单。" : "";
+    show($("detail-closed"), Boolean(p.closed_on));
     renderOpenHazards(data.open_hazards);
     renderHistory(data);
     const user = config.user;
@@ -641,6 +650,7 @@
       resetRecordForm();
       resetRecheckForm(rectifying);
     }
+    if (Inspect.onDetail) Inspect.onDetail(data); // inspect-venues.js
   }
 
   function hazardText(h) {

@@ -196,8 +196,8 @@ def test_xlsx_with_bd09_and_chinese_headers(cli, data_dir, tmp_path):
     for feature, x, y in zip(shipped("venues"), lon, lat, strict=True):
         p = feature["properties"]
         sheet.append([feature["id"], float(x), float(y)]
-                     + ["是" if p[f.name] is True else "否" if p[f.name] is False else p[f.name]
-                        for f in layer.fields])
+                     + ["是" if p.get(f.name) is True else "否" if p.get(f.name) is False
+                        else p.get(f.name) for f in layer.fields])  # closed_on: none, blank
     source = tmp_path / "baidu.xlsx"
     book.save(source)
     result = cli("import", source, "--layer", "venues", "--crs", "bd09", "--id-column", "编号",

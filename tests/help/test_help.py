@@ -156,5 +156,6 @@ def test_a_changed_template_or_a_missing_screenshot_makes_them_stale(tmp_path):
 
 def test_the_status_colours_of_the_guide_are_the_maps():
     css = (ROOT / "static" / "css" / "help.css").read_text(encoding="utf-8")
-    found = re.findall(r"\.hp-(late|hazard|overdue|ok) \{ background: (#[0-9a-f]{6}); \}", css)
+    found = re.findall(r"\.hp-(late|hazard|overdue|ok|closed) \{ background: (#[0-9a-f]{6}); \}",
+                       css)
     assert sorted(c for _, c in found) == sorted(VENUE_STATUS_COLORS.values())

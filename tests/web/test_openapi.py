@@ -108,6 +108,10 @@ SEMANTIC_REFUSALS = (
     "请指定社区",                          # /api/summary: community, or lon and lat
     "缺少参数 经度 lon", "缺少参数 纬度 lat",     # lon and lat come together
     "此 Idempotency-Key 已用于另一请求",       # one key per submission
+    # a venue found or moved in the street (inspectors/venue_edits.py): inside the
+    # sub-district (a polygon), closed since a day not in the future
+    "要素不符合图层「安全监管场所」的要求,未保存:几何 [geometry]:位于街道辖区以外",
+    "停业日期不能",
 )
 
 

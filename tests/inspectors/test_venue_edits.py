@@ -1,0 +1,173 @@
+"""Inspectors add a venue found in the street, mark one closed (已停业) or correct its
+position, from /inspect: POST /api/venues, /api/venues/{id}/closure and
+/api/venues/{id}/position. Each is one new version of the venues layer with who and why,
+and its audit row; checked as an import is (in Chinese, inside the sub-district); made
+on the version the page read (`base`), else 409 naming both versions. A closed venue
+leaves the lists of work (overdue, due, hazards) and is drawn as 已停业."""
+
+import pytest
+
+from layers.catalogue.live import STATUS_CLOSED
+from tests.conftest import client_as, make_app
+from tests.layerfiles import copy_geodata, head
+
+INSIDE = (116.96502, 36.67141)  # in the sub-district (as the OGC edit tests)
+
+
+@pytest.fixture
+def app(tmp_path, store_backend):
+    return make_app(tmp_path / "fieldvenues.sqlite", DATA_DIR=copy_geodata(tmp_path / "g"))
+
+
+@pytest.fixture
+def inspector(app):
+    return client_as(app, "inspector")
+
+
+def new_venue(base=1, lon=INSIDE[0], lat=INSIDE[1], **props):
+    return {"base": base, "lon": lon, "lat": lat, "properties": {
+        "name": "街边新开的小超市", "category": "九小场所", "kind": "小商店",
+        "address": "经四路12号", **props}}
+
+
+def versions(app):
+    return app.extensions["layer_history"].versions("venues")
+
+
+def audit(app):
+    return client_as(app, "admin").get("/api/audit?action=layer.edit").get_json()["entries"]
+
+
+def overdue_ids(client):
+    return {f["id"] for f in client.get("/api/overdue").get_json()["features"]}
+
+
+def test_an_inspector_adds_a_venue_found_in_the_street(app, inspector):
+    answer = inspector.post("/api/venues", json=new_venue())
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    body = answer.get_json()
+    venue = body["venue"]
+    assert venue["id"] == "V0354" and body["layer_version"] == 2
+    assert venue["properties"]["name"] == "街边新开的小超市"
+    assert venue["properties"]["community"]  # from where it lies
+    assert venue["properties"]["quancheng_app"] is False
+    assert venue["properties"]["status"] == "逾期未检"  # never inspected: due now
+    near = inspector.get(f"/api/nearby?layer=venues&lon={INSIDE[0]}&lat={INSIDE[1]}"
+                         "&radius_m=30").get_json()
+    assert "V0354" in {f["id"] for f in near["features"]} and near["layer_version"] == 2
+    made = versions(app)[0]
+    assert (made.version, made.action, made.added) == (2, "layer.edit", ["V0354"])
+    assert made.reason.startswith("巡查发现新场所:街边新开的小超市")
+    rows = audit(app)
+    assert len(rows) == 1 and rows[0]["actor"] == "test-inspector"
+
+
+def test_a_venue_marked_closed_leaves_the_overdue_list(app, inspector):
+    overdue = sorted(overdue_ids(inspector))
+    vid = overdue[0]
+    answer = inspector.post(f"/api/venues/{vid}/closure", json={
+        "base": 1, "date": "2026-11-20", "reason": "店面已转让,人去楼空"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    props = answer.get_json()["venue"]["properties"]
+    assert props["closed_on"] == "2026-11-20" and props["status"] == STATUS_CLOSED
+    assert props["overdue"] is False and props["due_soon"] is False
+    assert vid not in overdue_ids(inspector)
+    assert len(overdue_ids(inspector)) == len(overdue) - 1
+    history = inspector.get(f"/api/venues/{vid}/history").get_json()
+    assert history["venue"]["properties"]["status"] == STATUS_CLOSED
+    assert history["layer_version"] == 2
+    made = versions(app)[0]
+    assert made.changed == [vid] and made.reason == "巡查标记停业:店面已转让,人去楼空"
+    assert len(audit(app)) == 1
+    # still in the layer (its history is kept), drawn as closed; not in the status filters
+    assert client_as(app, None).get("/api/layers/venues").status_code == 200
+    filtered = inspector.get("/api/nearby?layer=venues&lon=116.965&lat=36.669&radius_m=5000"
+                             "&status=overdue,due,hazard,late").get_json()
+    assert vid not in {f["id"] for f in filtered["features"]}
+    again = inspector.post(f"/api/venues/{vid}/closure", json={"base": 2, "reason": "再标"})
+    assert again.status_code == 409 and "已于 2026-11-20 标记停业" in again.get_json()["error"]
+    assert head(app, "venues") == 2
+
+
+def test_an_inspector_corrects_a_venues_position(app, inspector):
+    answer = inspector.post("/api/venues/V0001/position", json={
+        "base": 1, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "门牌在路对面"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["venue"]["geometry"]["coordinates"] == list(INSIDE)
+    made = versions(app)[0]
+    assert made.changed == ["V0001"] and made.reason == "巡查更正位置:门牌在路对面"
+    assert len(audit(app)) == 1
+
+
+def test_a_stale_base_is_409_naming_both_versions_and_nothing_is_lost(app, inspector):
+    leader = client_as(app, "leader")  # leaders may too
+    assert leader.post("/api/venues/V0002/position", json={
+        "base": 1, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "核对"}).status_code == 200
+    stale = inspector.post("/api/venues/V0002/closure", json={"base": 1, "reason": "已关门"})
+    assert stale.status_code == 409
+    error = stale.get_json()["error"]
+    assert "已从版本 1 更新到版本 2" in error and "V0002" in error
+    stale_add = inspector.post("/api/venues", json=new_venue(base=1))
+    assert stale_add.status_code == 409
+    assert head(app, "venues") == 2 and len(audit(app)) == 1
+    props = inspector.get("/api/venues/V0002/history").get_json()["venue"]["properties"]
+    assert "closed_on" not in props
+
+
+@pytest.mark.parametrize(("url", "body", "message"), [
+    ("/api/venues", new_venue(lon=117.3, lat=36.9), "位于街道辖区以外"),
+    ("/api/venues", new_venue(lon=36.67, lat=116.96), "位于济南以外,经纬度是否颠倒"),
+    ("/api/venues", new_venue(kind="商贸企业"), "a 九小场所 must have"),
+    ("/api/venues", new_venue(name="  "), "场所名称 [name]:不能为空"),
+    ("/api/venues", new_venue(name="<img src=x onerror=alert(1)>"), "不能包含 HTML 标记"),
+    ("/api/venues", new_venue(closed_on="2026-01-01"), "不认识的字段:closed_on"),
+    ("/api/venues", {**new_venue(), "base": None}, "缺少版本 base"),
+    ("/api/venues", {**new_venue(), "base": 2**70}, "缺少版本 base"),
+    ("/api/venues", {**new_venue(), "lon": "x"}, "经度 lon 须为数值"),
+    ("/api/venues/V0001/position", {"base": 1, "lon": 117.3, "lat": 36.9, "reason": "错"},
+     "位于街道辖区以外"),
+    ("/api/venues/V0001/position", {"base": 1, "lon": INSIDE[0], "lat": INSIDE[1]},
+     "请填写原因"),
+    ("/api/venues/V0001/closure", {"base": 1, "date": "2026-12-31", "reason": "关"},
+     "停业日期不能晚于今天"),
+    ("/api/venues/V0001/closure", {"base": 1, "date": "2026-02-30", "reason": "关"},
+     "不是有效日期"),
+    ("/api/venues/V0001/closure", {"base": 1}, "请填写原因"),
+])
+def test_bad_input_is_400_in_chinese_and_stores_nothing(app, inspector, url, body, message):
+    answer = inspector.post(url, json=body)
+    assert answer.status_code == 400, answer.get_data(as_text=True)
+    assert message in answer.get_json()["error"]
+    assert head(app, "venues") == 1 and audit(app) == []
+
+
+def test_an_unknown_venue_is_404(app, inspector):
+    assert inspector.post("/api/venues/NOPE/closure", json={
+        "base": 1, "reason": "关"}).status_code == 404
+    assert inspector.post("/api/venues/NOPE/position", json={
+        "base": 1, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "错"}).status_code == 404
+
+
+@pytest.mark.parametrize(("role", "status"), [(None, 401), ("viewer", 403)])
+def test_only_inspectors_leaders_and_admins_edit_venues(app, role, status):
+    client = client_as(app, role)
+    answers = [client.post("/api/venues", json=new_venue()).status_code,
+               client.post("/api/venues/V0001/closure", json={"base": 1, "reason": "关"}
+                           ).status_code]
+    assert all(a in (status, 400) for a in answers)  # no session: the CSRF check may answer
+    assert head(app, "venues") == 1
+
+
+def test_an_edit_needs_the_csrf_token(app):
+    client = client_as(app, "inspector")
+    del client.environ_base["HTTP_X_CSRFTOKEN"]
+    answer = client.post("/api/venues/V0001/closure", json={"base": 1, "reason": "关"})
+    assert answer.status_code == 400 and "CSRF" in answer.get_json()["error"]
+    assert head(app, "venues") == 1
+
+
+def test_the_inspect_page_offers_it_to_those_who_may(app):
+    page = client_as(app, "inspector").get("/inspect").get_data(as_text=True)
+    assert '"canEditVenues": true' in page and '"venuesVersion": 1' in page
+    assert '"canEditVenues": false' in client_as(app, None).get("/inspect").get_data(
+        as_text=True)
