@@ -128,9 +128,9 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
               "an RFC 3339 instant or interval (2022-01-01/2022-12-31, ../2022-06-30): only "
               "features whose date (garbage: built, parcels: last_update) falls in it; "
               "layers without dates have no feature in time"),
-        query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                        "default": DEFAULT_LIMIT},
-              f"features per page (larger values are served as {MAX_LIMIT})"),
+        query("limit", {"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT},
+              f"features per page: at most {MAX_LIMIT} (a larger value is served as "
+              f"{MAX_LIMIT}, as Core requires: not an error)"),
         query("offset", {"type": "integer", "minimum": 0, "default": 0},
               "features to skip (the next and prev links carry it)"),
     ]
@@ -193,7 +193,7 @@ IF_MATCH: Schema = {
     "schema": {"type": "string", "pattern": '^\\s*(\\*|"v[0-9]{1,9}")\\s*$'},
     "example": '"v1"'}
 # An edit needs an admin: the session cookie with its CSRF token, or HTTP Basic.
-EDITOR = [{COOKIE_AUTH: [], CSRF_TOKEN: []}, {BASIC_AUTH: []}]
+EDITOR: list[dict[str, list[str]]] = [{COOKIE_AUTH: [], CSRF_TOKEN: []}, {BASIC_AUTH: []}]
 _EDIT_ERRORS = (400, 401, 403, 404, 409, 413, 429, 503)
 _MEDIA = ("application/geo+json", "application/json")
 # A position of an edit (lon, lat): OpenAPI 3.0 has no tuples, so both share Jinan's range;

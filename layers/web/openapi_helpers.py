@@ -33,10 +33,15 @@ def ref(name: str) -> Schema:
 
 
 def query(name: str, schema: Schema, description: str, *, required: bool = False,
-          explode: bool = True, example: Any = None) -> Schema:
-    """A query parameter; `explode=False` for a comma-separated array (a=x,y)."""
+          explode: bool = True, example: Any = None, allow_empty: bool = False) -> Schema:
+    """A query parameter; `explode=False` for a comma-separated array (a=x,y);
+    `allow_empty` when the server takes an empty value as the parameter's absence (a
+    page's form sends `bbox=` when no box is drawn)."""
     parameter = {"name": name, "in": "query", "required": required,
                  "description": description, "schema": schema}
+    if allow_empty:
+        parameter |= {"allowEmptyValue": True,
+                      "description": description + " (empty: as if absent)"}
     if not explode:
         parameter |= {"style": "form", "explode": False}
     if example is not None:
