@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from layers.catalogue.entries import Layer
-from layers.records.audit import ACTIONS, DEFAULT_LIMIT, MAX_LIMIT
+from layers.records.audit import ACTIONS, DEFAULT_LIMIT, MAX_ACTOR_LENGTH, MAX_LIMIT
 from layers.web.openapi_helpers import (
     COOKIE_AUTH,
     COUNT,
@@ -79,10 +79,13 @@ def admin_section(catalogue: Sequence[Layer]) -> Section:
         "/api/audit": operation(
             TAG, "getAuditLog", "The audit log (admin), newest first, in pages",
             parameters=[
-                query("actor", string(maxLength=100), "only what this user did"),
-                query("action", enum(list(ACTIONS)), "only this action"),
-                query("since", INSTANT, "from this date or time on (inclusive)"),
-                query("until", INSTANT, "before this time; a date includes that whole day"),
+                query("actor", string(maxLength=MAX_ACTOR_LENGTH), "only what this user did",
+                      allow_empty=True),
+                query("action", enum(list(ACTIONS)), "only this action", allow_empty=True),
+                query("since", INSTANT, "from this date or time on (inclusive)",
+                      allow_empty=True),
+                query("until", INSTANT, "before this time; a date includes that whole day",
+                      allow_empty=True),
                 query("limit", integer(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT),
                       "entries per page"),
                 query("offset", integer(minimum=0, maximum=1_000_000_000, default=0),

@@ -33,6 +33,7 @@ from layers.stores.versions import (
 )
 
 OPERATIONS = ("create", "replace", "update", "delete")
+MAX_ID_LENGTH = 200  # a created feature's id (it is a path segment of its URL)
 
 
 class EditConflict(Conflict):
@@ -62,11 +63,12 @@ def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, ope
     else:
         incoming = _feature(body)
         if operation == "create":
-            fid = str(incoming.get("id") or next_id(list(position)))
+            fid = _new_id(incoming.get("id"), list(position))
             if fid in position:
                 raise Conflict(f"图层「{layer_name}」已有编号为 {fid} 的要素 (feature {fid} "
                                "exists already)")
-            edited = {"type": "Feature", "id": fid, "properties": _own(incoming["properties"]),
+            edited = {"type": "Feature", "id": fid,
+                      "properties": _own(layer, incoming["properties"]),
                       "geometry": incoming["geometry"]}
             new.append(_checked(layer_name, edited, current))
         else:
@@ -76,11 +78,13 @@ def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, ope
                 raise BadRequest(f"要素编号不能修改:{incoming.get('id')!r} ≠ {fid!r} (the id "
                                  "of a feature cannot change)")
             if operation == "replace":
-                properties = _own(incoming["properties"])
+                properties = _own(layer, incoming["properties"])
                 geometry = incoming["geometry"]
             else:  # update: a merge; a property set to null is removed
-                properties = {**old["properties"], **_own(incoming.get("properties") or {})}
-                properties = {k: v for k, v in properties.items() if v is not None}
+                properties = {**old["properties"], **_own(layer, incoming.get("properties") or {})}
+                known = {f.name for f in layer.fields}  # an unknown one stays, to be refused
+                properties = {k: v for k, v in properties.items()
+                              if v is not None or k not in known}
                 geometry = incoming.get("geometry") or old["geometry"]
             edited = {"type": "Feature", "id": fid, "properties": properties,
                       "geometry": geometry}
@@ -142,6 +146,20 @@ def _conflict(history: VersionedLayers, layer: str, base: int, head: int,
     return EditConflict(layer, base, head, [*added, *removed, *changed])
 
 
+def _new_id(given: Any, ids: list[str]) -> str:
+    """A created feature's id: the one given (text without / ? #, or an integer), else
+    (null or absent) the layer's next."""
+    if given is None:
+        return next_id(ids)
+    if isinstance(given, bool) or not isinstance(given, str | int) or (
+            isinstance(given, str) and (not given.strip() or len(given) > MAX_ID_LENGTH
+                                        or re.search(r"[/?#]", given))):
+        raise BadRequest(f"要素编号 id 须为不含 / ? # 的文本(至多 {MAX_ID_LENGTH} 字)或整数,"
+                         f"而不是 {str(given)[:40]!r} (id must be text without / ? # of at "
+                         f"most {MAX_ID_LENGTH} characters, or an integer)")
+    return str(given)
+
+
 def _existing(layer: str, feature_id: str | None, position: Mapping[str, int]) -> str:
     if feature_id is None or feature_id not in position:
         raise NotFound(f"集合 {layer} 中没有要素 {feature_id!r} (collection {layer} has no "
@@ -162,9 +180,18 @@ def _feature(body: Any) -> dict[str, Any]:
     return {**body, "properties": properties or {}, "geometry": geometry}
 
 
-def _own(properties: Mapping[str, Any]) -> dict[str, Any]:
+def computed_columns(layer: Layer) -> list[str]:
+    """The properties the service computes that an edit may send and that are dropped
+    (measures, a venue's live statuses), but not a field of the layer's own of the same
+    name (a parcel's stored status)."""
+    own = {f.name for f in layer.fields}
+    return sorted(COMPUTED_COLUMNS - own)
+
+
+def _own(layer: Layer, properties: Mapping[str, Any]) -> dict[str, Any]:
     """The properties a client may set: the ones the service computes are dropped."""
-    return {k: v for k, v in properties.items() if k not in COMPUTED_COLUMNS}
+    dropped = set(computed_columns(layer))
+    return {k: v for k, v in properties.items() if k not in dropped}
 
 
 def _label(layer: Layer, name: str | None) -> str:

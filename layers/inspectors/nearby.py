@@ -88,9 +88,14 @@ class NearbyQuery:
 # --- parsing request arguments ------------------------------------------------
 
 
+def parse_crs(args: Mapping[str, str]) -> str:
+    """`crs`: the coordinate system of lon/lat (wgs84 when absent)."""
+    return params.choice((args.get("crs") or "wgs84").strip().lower(), "crs", SYSTEMS)
+
+
 def parse_point(args: Mapping[str, str]) -> Point:
     """`lon`, `lat` (degrees) and `crs` (wgs84, gcj02, bd09) as a WGS84 point in Jinan."""
-    crs = params.choice((args.get("crs") or "wgs84").strip().lower(), "crs", SYSTEMS)
+    crs = parse_crs(args)
     lon, lat = params.lon_lat(args)
     min_lon, min_lat, max_lon, max_lat = JINAN_BOUNDS
     if min_lon <= lat <= max_lon and min_lat <= lon <= max_lat:

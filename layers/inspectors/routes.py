@@ -30,6 +30,7 @@ from layers.inspectors.nearby import (
     locate,
     nearby_collection,
     overdue_collection,
+    parse_crs,
     parse_nearby,
     parse_overdue_list,
     parse_point,
@@ -140,6 +141,8 @@ def api_overdue():
     of = parse_overdue_list(request.args.get("of"))
     given = any(request.args.get(k) for k in ("lon", "lat"))
     point = parse_point(request.args) if given else None
+    if point is None:
+        parse_crs(request.args)  # a crs the document does not allow is 400 even without a point
     return geojson_response(overdue_collection(get_store(), venue_statuses(), point, of))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -122,11 +123,17 @@ def parse_crs(value: str | None, parameter: str) -> str:
 
 
 def check_parameters(args: Mapping[str, Any], allowed: Sequence[str]) -> None:
-    """400 for a query parameter the API does not define (Core requirement)."""
+    """400 for a query parameter the API does not define (Core requirement), or given
+    more than once (each takes one value)."""
     unknown = sorted(set(args) - set(allowed))
     if unknown:
         raise BadRequest(f"未知的查询参数 {'、'.join(unknown)} (unknown query parameter(s) "
                          f"{', '.join(unknown)}; this operation takes {', '.join(allowed)})")
+    getlist = getattr(args, "getlist", None)
+    repeated = sorted(name for name in args if getlist and len(getlist(name)) > 1)
+    if repeated:
+        raise BadRequest(f"查询参数 {'、'.join(repeated)} 只能给一次 (query parameter(s) "
+                         f"{', '.join(repeated)} given more than once)")
 
 
 def parse_items_query(layer: Layer, args: Mapping[str, str]) -> ItemsQuery:
@@ -184,7 +191,22 @@ def _filter_value(f: Field, text: str) -> Any:
         return params.number(text, f.name, minimum=f.minimum)
     if f.type == "bool":
         return params.boolean(text, f.name)
+    if f.choices:  # a value the document's enum allows (a list: one of its items)
+        return params.choice(text, f.name, f.choices)
+    if f.type == "date" and not _is_date(text):
+        raise BadRequest(f"{f.label} {f.name} 须为日期 YYYY-MM-DD,而不是 {text[:40]!r} "
+                         f"({f.name} must be a date, YYYY-MM-DD)")
     return text
+
+
+def _is_date(text: str) -> bool:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _matches(properties: Mapping[str, Any], name: str, wanted: Any) -> bool:

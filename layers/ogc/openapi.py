@@ -6,15 +6,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from layers.catalogue.entries import Field, Layer
+from layers.catalogue.entries import JINAN_BOUNDS, Field, Layer
+from layers.data.edits import MAX_ID_LENGTH, computed_columns
 from layers.geo import tiles
 from layers.ogc.features import CONFORMANCE, DEFAULT_LIMIT, MAX_LIMIT, SUPPORTED_CRS, queryables
-from layers.web.openapi import OPENAPI_MEDIA_TYPE, feature_schema, properties_schema
+from layers.web.openapi import (
+    GEOMETRY_TYPES_OF,
+    OPENAPI_MEDIA_TYPE,
+    feature_schema,
+    properties_schema,
+)
 from layers.web.openapi_helpers import (
+    BASIC_AUTH,
+    COOKIE_AUTH,
+    CSRF_TOKEN,
     HTML_CONTENT,
     Schema,
     Section,
     camel,
+    errors,
     field_schema,
     json_content,
     operation,
@@ -118,9 +128,9 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
               "an RFC 3339 instant or interval (2022-01-01/2022-12-31, ../2022-06-30): only "
               "features whose date (garbage: built, parcels: last_update) falls in it; "
               "layers without dates have no feature in time"),
-        query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                        "default": DEFAULT_LIMIT},
-              f"features per page (larger values are served as {MAX_LIMIT})"),
+        query("limit", {"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT},
+              f"features per page: at most {MAX_LIMIT} (a larger value is served as "
+              f"{MAX_LIMIT}, as Core requires: not an error)"),
         query("offset", {"type": "integer", "minimum": 0, "default": 0},
               "features to skip (the next and prev links carry it)"),
     ]
@@ -157,10 +167,166 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
             ok=json_content(ref(f"{camel(name)}Feature"), "application/geo+json")
             | HTML_CONTENT,
             error_codes=(400, 404))
+        paths[f"{base}/items/{{featureId}}"]["get"]["responses"]["200"]["headers"] = {
+            "ETag": ETAG_HEADER}
+    _edits(tag, catalogue, paths, schemas)
     _tiles(tag, catalogue, paths, schemas)
-    return Section(tag, "OGC API - Features Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) and "
-                        "Part 2 (CRS), and OGC API - Tiles (vector tiles, MVT, WebMercatorQuad):"
+    return Section(tag, "OGC API - Features Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0), "
+                        "Part 2 (CRS) and Part 4 (create, replace, update, delete: admins), "
+                        "and OGC API - Tiles (vector tiles, MVT, WebMercatorQuad):"
                         " conforms to " + ", ".join(CONFORMANCE), paths, schemas)
+
+
+# ------------------------------------------------------------------ Part 4: edits
+# The version of a layer as an entity tag, as routes.py sends and reads it.
+ETAG_HEADER: Schema = {"description": "the layer's version after the edit (or of the item "
+                                      "read): send it back in If-Match",
+                       "schema": {"type": "string", "pattern": '^"v[0-9]{1,9}"$'},
+                       "example": '"v12"'}
+IF_MATCH: Schema = {
+    "name": "If-Match", "in": "header", "required": False,
+    "description": "the ETag of the item as read (the layer's version, e.g. \"v12\"), or *: "
+                   "an edit made on an older version is refused with 409 naming both versions "
+                   "and the features changed since; without it (or with *) the edit applies to "
+                   "the version the server reads, and still fails with 409 if another edit "
+                   "commits in between. One entity tag only (no list, no weak W/ tag).",
+    "schema": {"type": "string", "pattern": '^\\s*(\\*|"v[0-9]{1,9}")\\s*$'},
+    "example": '"v1"'}
+# An edit needs an admin: the session cookie with its CSRF token, or HTTP Basic.
+EDITOR: list[dict[str, list[str]]] = [{COOKIE_AUTH: [], CSRF_TOKEN: []}, {BASIC_AUTH: []}]
+_EDIT_ERRORS = (400, 401, 403, 404, 409, 413, 429, 503)
+_MEDIA = ("application/geo+json", "application/json")
+# A position of an edit (lon, lat): OpenAPI 3.0 has no tuples, so both share Jinan's range;
+# the catalogue refuses a position outside Jinan or outside the sub-district.
+_POSITION: Schema = {"type": "array", "minItems": 2, "maxItems": 2,
+                     "items": {"type": "number", "minimum": min(JINAN_BOUNDS),
+                               "maximum": max(JINAN_BOUNDS)},
+                     "description": "lon, lat (WGS84 degrees), in Jinan "
+                                    f"(lon {JINAN_BOUNDS[0]}..{JINAN_BOUNDS[2]}, "
+                                    f"lat {JINAN_BOUNDS[1]}..{JINAN_BOUNDS[3]})"}
+_LINE: Schema = {"type": "array", "minItems": 2, "items": _POSITION}
+_RING: Schema = {"type": "array", "minItems": 4, "items": _POSITION,
+                 "description": "a closed ring: the last position repeats the first"}
+_POLYGON: Schema = {"type": "array", "minItems": 1, "items": _RING}
+_COORDINATES: dict[str, Schema] = {
+    "Point": _POSITION, "LineString": _LINE, "Polygon": _POLYGON,
+    "MultiLineString": {"type": "array", "minItems": 1, "items": _LINE},
+    "MultiPolygon": {"type": "array", "minItems": 1, "items": _POLYGON}}
+
+
+def _edit_geometry(layer: Layer) -> Schema:
+    kinds = [{"type": "object", "required": ["type", "coordinates"],
+              "properties": {"type": {"type": "string", "enum": [kind]},
+                             "coordinates": _COORDINATES[kind]}}
+             for kind in GEOMETRY_TYPES_OF[layer.geometry]]
+    schema = kinds[0] if len(kinds) == 1 else {"anyOf": kinds}
+    return {**schema, "description": "a GeoJSON geometry (WGS84 lon/lat), valid (no "
+                                     "self-intersection)" + (", inside the sub-district"
+                                                             if layer.inside_boundary else "")}
+
+
+def _edit_properties(layer: Layer, *, merge: bool) -> Schema:
+    """The properties an edit may send: the catalogue's fields (a merge sets those given,
+    null removes an optional one); the ones the service computes are taken and ignored."""
+    props = {f.name: field_schema(f) for f in layer.fields}
+    for f in layer.fields:
+        if f.type == "str" and not f.pattern and not f.choices:
+            props[f.name]["pattern"] = "\\S"  # not empty or blank
+    ignored = {"description": "computed by the service: ignored"}
+    props |= {name: dict(ignored) for name in computed_columns(layer)}
+    schema: Schema = {"type": "object", "properties": props, "additionalProperties": False}
+    required = [] if merge else [f.name for f in layer.fields if f.required]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _edit_body(layer: Layer, *, merge: bool) -> Schema:
+    feature_id = {"anyOf": [{"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH,
+                             "pattern": "^[^/?#]*\\S[^/?#]*$", "nullable": True},
+                            {"type": "integer"}],
+                  "description": "the feature's id: on create, a free id (null or absent: "
+                                 "the layer's next, e.g. V0354); on replace or update, the "
+                                 "featureId itself if given"}
+    geometry = _edit_geometry(layer)
+    schema: Schema = {"type": "object", "required": ["type", "properties", "geometry"],
+                      "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                                     "id": feature_id,
+                                     "geometry": geometry,
+                                     "properties": _edit_properties(layer, merge=merge)}}
+    if merge:
+        schema["required"] = ["type"]
+        if "anyOf" in geometry:
+            kinds = [{**geometry["anyOf"][0], "nullable": True}, *geometry["anyOf"][1:]]
+            optional = {**geometry, "anyOf": kinds}
+        else:
+            optional = {**geometry, "nullable": True}
+        optional["description"] = "a new geometry; null or absent: the feature keeps its own"
+        schema["properties"]["geometry"] = optional
+        schema["properties"]["properties"] = {**_edit_properties(layer, merge=True),
+                                              "nullable": True}
+    return schema
+
+
+def _edit(tag: str, layer: Layer, operation_id: str, summary: str, method: str,
+          parameters: list[Schema], body: str | None, created: bool = False) -> Schema:
+    op = operation(
+        tag, operation_id, f"{layer.title} ({layer.name}): {summary}", method=method,
+        parameters=[*parameters, IF_MATCH],
+        ok={}, ok_status=201 if created else 204, security=EDITOR,
+        ok_description=("created: Location is the new item's URL" if created else
+                        "done: a new version of the layer"),
+        error_codes=_EDIT_ERRORS,
+        description="Admins only. Each edit is one new version of the layer (layer.edit in the "
+                    "audit log), validated by the catalogue as an import is: a 400 lists the "
+                    "reasons with the fields' Chinese labels; a position outside the "
+                    "sub-district, an invalid geometry or a cross-field rule of the layer "
+                    "(e.g. garbage bins adding up) is refused with 400 too. No query "
+                    "parameters.",
+        body=None if body is None else {
+            "required": True, "description": body,
+            "content": {media: {"schema": ref(f"{camel(layer.name)}Feature"
+                                              + ("Patch" if method == "patch" else "Input"))}
+                        for media in _MEDIA}})
+    responses = op[method]["responses"]
+    headers = {"ETag": ETAG_HEADER}
+    if created:
+        headers["Location"] = {"description": "the new item's URL",
+                               "schema": {"type": "string", "format": "uri"}}
+    ok = responses[str(201 if created else 204)]
+    del ok["content"]
+    ok["headers"] = headers
+    responses["401"]["headers"] = {"WWW-Authenticate": {
+        "description": "Basic realm=\"huaishu\", charset=\"UTF-8\": send an admin's "
+                       "credentials", "schema": {"type": "string"}}}
+    responses["409"] = {**errors(409)["409"], "description":
+                        "the layer moved on since the version in If-Match (or since the edit "
+                        "read it): both versions and the features changed are named; or, on "
+                        "create, the id is taken; or the edit would leave other layers outside "
+                        "the boundary"}
+    return op
+
+
+def _edits(tag: str, catalogue: Sequence[Layer], paths: dict[str, Schema],
+           schemas: dict[str, Schema]) -> None:
+    """OGC API - Features Part 4: create, replace, update and delete one item (admins)."""
+    for layer in catalogue:
+        name = camel(layer.name)
+        schemas[f"{name}FeatureInput"] = _edit_body(layer, merge=False)
+        schemas[f"{name}FeaturePatch"] = _edit_body(layer, merge=True)
+        base = f"/ogc/collections/{layer.name}/items"
+        feature_id = path_param("featureId", {"type": "string"}, "the feature's id")
+        paths[base] |= _edit(tag, layer, f"create{name}Feature", "add a feature", "post", [],
+                             "a GeoJSON Feature: its properties as the catalogue declares them",
+                             created=True)
+        paths[f"{base}/{{featureId}}"] |= (
+            _edit(tag, layer, f"replace{name}Feature", "replace a feature", "put",
+                  [feature_id], "the feature's new content: a whole GeoJSON Feature")
+            | _edit(tag, layer, f"update{name}Feature", "update a feature (merge)", "patch",
+                    [feature_id], "the properties to set (null removes an optional one) "
+                    "and/or a new geometry")
+            | _edit(tag, layer, f"delete{name}Feature", "delete a feature", "delete",
+                    [feature_id], None))
 
 
 def _tiles(tag: str, catalogue: Sequence[Layer], paths: dict[str, Schema],

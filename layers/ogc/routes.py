@@ -254,14 +254,14 @@ def version_etag(loaded: LoadedLayer) -> str:
 
 
 def if_match_version() -> int | None:
-    """The version the client's If-Match names; None without one (or with `*`)."""
+    """The version the client's If-Match names; None without one (or with `*`). One
+    strong entity tag only, as the OpenAPI document says (no list, no weak tag)."""
     header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
+    if header is None:
         return None
-    for tag in request.if_match.as_set():
-        m = re.fullmatch(r"v(\d{1,9})", tag)
-        if m:
-            return int(m.group(1))
+    m = re.fullmatch(r'\s*(?:\*|"v([0-9]{1,9})")\s*', header)
+    if m:
+        return int(m.group(1)) if m.group(1) else None
     raise BadRequest(f"版本标记 If-Match 应为要素的 ETag,如 \"v12\",而不是 {header[:40]!r} "
                      "(If-Match must be the ETag of the item, e.g. \"v12\")")
 

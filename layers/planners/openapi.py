@@ -195,9 +195,10 @@ def analysis_section(catalogue: Sequence[Layer]) -> Section:
                       "the layers, comma-separated", required=True, explode=False,
                       example=["venues", "garbage"]),
                 query("community", enum(communities),
-                      "only features of this community (layers without one are kept whole)"),
+                      "only features of this community (layers without one are kept whole)",
+                      allow_empty=True),
                 query("bbox", BBOX_TEXT, "minx,miny,maxx,maxy in lon/lat: only the features "
-                      "that intersect it"),
+                      "that intersect it", allow_empty=True),
                 query("format", {**enum(FORMATS), "default": FORMATS[0]},
                       "geojson (each feature with its `layer`) or csv (UTF-8 with BOM, "
                       "Chinese headers, lon/lat of a point on each feature)"),

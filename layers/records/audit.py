@@ -81,6 +81,9 @@ def summarise(db: AuditSink, actor: str | None, action: str, object_id: str,
     record(db, actor, action, "user", object_id, {**summary, "count": 1, "last": stamp})
 
 
+MAX_ACTOR_LENGTH = 100  # the filter `actor`: a user name
+
+
 @dataclass(frozen=True)
 class AuditQuery:
     actor: str | None = None
@@ -99,6 +102,9 @@ class AuditQuery:
 def parse_query(args: Mapping[str, str]) -> AuditQuery:
     """Filters and paging from query arguments; BadRequest naming a bad one."""
     actor = (args.get("actor") or "").strip() or None
+    if actor is not None and len(actor) > MAX_ACTOR_LENGTH:
+        raise BadRequest(f"用户名 actor 至多 {MAX_ACTOR_LENGTH} 个字 (actor is at most "
+                         f"{MAX_ACTOR_LENGTH} characters)")
     action = (args.get("action") or "").strip() or None
     if action is not None and action not in ACTIONS:
         raise BadRequest(f"未知操作 {action!r} (action must be one of: {', '.join(ACTIONS)})")

@@ -41,7 +41,7 @@ def properties_schema(layer: Layer) -> Schema:
             "required": [f.name for f in layer.fields if f.required]}
 
 
-_GEOMETRY_TYPES = {"Point": ["Point"], "LineString": ["LineString", "MultiLineString"],
+GEOMETRY_TYPES_OF = {"Point": ["Point"], "LineString": ["LineString", "MultiLineString"],
                    "Polygon": ["Polygon", "MultiPolygon"]}
 
 
@@ -55,7 +55,7 @@ def feature_schema(layer: Layer, name: str) -> Schema:
             "geometry": {
                 "type": "object", "required": ["type", "coordinates"],
                 "properties": {"type": {"type": "string",
-                                        "enum": _GEOMETRY_TYPES[layer.geometry]},
+                                        "enum": GEOMETRY_TYPES_OF[layer.geometry]},
                                "coordinates": {"type": "array"}},
             },
             "properties": ref(f"{name}Properties"),

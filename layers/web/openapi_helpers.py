@@ -33,10 +33,15 @@ def ref(name: str) -> Schema:
 
 
 def query(name: str, schema: Schema, description: str, *, required: bool = False,
-          explode: bool = True, example: Any = None) -> Schema:
-    """A query parameter; `explode=False` for a comma-separated array (a=x,y)."""
+          explode: bool = True, example: Any = None, allow_empty: bool = False) -> Schema:
+    """A query parameter; `explode=False` for a comma-separated array (a=x,y);
+    `allow_empty` when the server takes an empty value as the parameter's absence (a
+    page's form sends `bbox=` when no box is drawn)."""
     parameter = {"name": name, "in": "query", "required": required,
                  "description": description, "schema": schema}
+    if allow_empty:
+        parameter |= {"allowEmptyValue": True,
+                      "description": description + " (empty: as if absent)"}
     if not explode:
         parameter |= {"style": "form", "explode": False}
     if example is not None:
@@ -86,6 +91,7 @@ _ERROR_TEXT = {400: "bad request: a parameter is missing or wrong (the message s
                409: "the request does not fit the current state (the message says why)",
                413: "the request body is larger than the server accepts",
                422: "this Idempotency-Key was sent before with another request",
+               429: "too many failed logins from this address: retry after Retry-After seconds",
                503: "the database is unreachable or busy: retry after Retry-After seconds"}
 
 
@@ -270,6 +276,7 @@ COMMON_SCHEMAS: dict[str, Schema] = {
 # The security schemes of the operations that need a login (accounts: auth.py, access.py).
 COOKIE_AUTH = "cookieAuth"
 CSRF_TOKEN = "csrfToken"
+BASIC_AUTH = "basicAuth"
 SECURITY_SCHEMES: dict[str, Schema] = {
     COOKIE_AUTH: {
         "type": "apiKey", "in": "cookie", "name": "session",
@@ -278,6 +285,11 @@ SECURITY_SCHEMES: dict[str, Schema] = {
     CSRF_TOKEN: {
         "type": "apiKey", "in": "header", "name": "X-CSRFToken",
         "description": "the session's CSRF token (GET /api/csrf); every write sends it"},
+    BASIC_AUTH: {
+        "type": "http", "scheme": "basic",
+        "description": "an admin's user name and password, for the OGC API - Features Part 4 "
+                       "edits only (POST, PUT, PATCH, DELETE under /ogc/; QGIS, OWSLib): "
+                       "checked like a login (rate limits, audit), no session or CSRF token"},
 }
 
 

@@ -420,7 +420,7 @@ def test_api_audit_filters_and_pages(app, clock):
 
 @pytest.mark.parametrize("query", ["action=drop", "since=yesterday", "until=2026-02-30",
                                    "limit=0", "limit=501", "offset=-1", "limit=NaN",
-                                   "since=9999-12-31&until=9999-12-31"])
+                                   "since=9999-12-31&until=9999-12-31", "actor=" + "a" * 101])
 def test_api_audit_refuses_bad_filters(app, query):
     response = client_as(app, "admin").get(f"/api/audit?{query}")
     assert response.status_code == 400 and response.get_json()["ok"] is False

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from layers.catalogue.entries import PARCEL_STATUSES
 from layers.ogc.features import CONFORMANCE
 from tests.conftest import client_as, make_app
 from tests.layerfiles import copy_geodata, head, shipped
@@ -141,6 +142,36 @@ def test_edits_of_unknown_things_and_bad_if_match(admin, app):
     taken = send(admin, "POST", ITEMS, {**venue(), "id": "V0001"})
     assert taken.status_code == 409 and "已有编号为 V0001" in taken.get_json()["error"]
     assert head(app, "venues") == 1
+
+
+def test_the_if_match_and_id_the_document_allows(admin, app):
+    """If-Match is one strong tag ("v1", or *) and a created id is a path segment, as the
+    OpenAPI document says: a list, a weak tag or an id with / is refused."""
+    for header in ('"v1", "v2"', 'W/"v1"', "v1"):
+        bad = send(admin, "PATCH", f"{ITEMS}/V0001", {"type": "Feature"}, **{"If-Match": header})
+        assert bad.status_code == 400 and "If-Match" in bad.get_json()["error"], header
+    for fid in ("a/b", " ", "x?y", "V" * 201, True):
+        bad = send(admin, "POST", ITEMS, {**venue(), "id": fid})
+        assert bad.status_code == 400 and "要素编号 id" in bad.get_json()["error"], fid
+    assert send(admin, "PATCH", f"{ITEMS}/V0001", {"type": "Feature", "properties": {
+        "nosuch": None}}).status_code == 400  # an unknown property, even null
+    assert head(app, "venues") == 1
+    assert send(admin, "PATCH", f"{ITEMS}/V0001", {"type": "Feature", "properties": {
+        "address": "新地址"}}, **{"If-Match": ' * '}).status_code == 204
+
+
+def test_a_parcel_keeps_its_own_status(admin, app):
+    """A parcel's stored status (状态) is its own field, not a venue's live status that
+    an edit drops."""
+    parcel = admin.get("/ogc/collections/parcels/items?f=json&limit=1").get_json()["features"][0]
+    properties = {k: v for k, v in parcel["properties"].items() if v is not None}
+    status = next(s for s in PARCEL_STATUSES if s != properties["status"])
+    answer = send(admin, "PUT", f"/ogc/collections/parcels/items/{parcel['id']}", {
+        "type": "Feature", "properties": {**properties, "status": status},
+        "geometry": parcel["geometry"]})
+    assert answer.status_code == 204, answer.get_data(as_text=True)
+    again = admin.get(f"/ogc/collections/parcels/items/{parcel['id']}?f=json").get_json()
+    assert again["properties"]["status"] == status
 
 
 @pytest.mark.parametrize(("role", "status"), [(None, 401), ("viewer", 403),
