@@ -198,3 +198,15 @@ def live_server_process(tmp_path_factory):
     db = tmp_path_factory.mktemp("live-process-db") / "inspections.sqlite"
     with LiveServerProcess({**TEST_CONFIG, "INSPECTIONS_DB": db}) as server:
         yield server
+
+
+def pytest_collection_modifyitems(items):
+    """schemathesis names each operation's test `test_x[GET /api/...]`, but under pytest 9
+    its node id stays `...::test_x` for every operation: pytest-xdist, which schedules and
+    reports by node id, then ran one operation per test function. Each gets its own id."""
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        if type(item).__name__ == "SchemathesisFunction" and "[" in item.name \
+                and not item.nodeid.endswith("]"):
+            item._id = coerce_node_id(f"{item.parent.nodeid}::{item.name}")

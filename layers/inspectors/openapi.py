@@ -243,10 +243,14 @@ def _correction_properties() -> dict[str, Schema]:
     }
 
 
+# A record's day: from 2000-01-01 (records/inspections.py EARLIEST_DATE) on.
+RECORD_DATE: Schema = {**DATE, "pattern": "^[2-9][0-9]{3}-"}
+
+
 def _bodies() -> dict[str, Schema]:
     venue_id = string("the venue's id", minLength=1, example=EXAMPLE_VENUE)
-    date = {**DATE, "description": "the day of the inspection (default today; not in the "
-                                   "future, not before 2000-01-01)"}
+    date = {**RECORD_DATE, "description": "the day of the inspection (default today; not in "
+                                          "the future, not before 2000-01-01)"}
     plain = " (plain text: HTML markup such as <script> is refused with 400)"
     inspector = string("the inspector's name as written on the record" + plain, minLength=1,
                        maxLength=MAX_LENGTH["inspector"])
@@ -283,11 +287,17 @@ def _bodies() -> dict[str, Schema]:
             "reason": string("why (required)" + plain, minLength=1,
                              maxLength=MAX_LENGTH["note"]),
             "void": {"type": "boolean", "description": "void the record (作废), alone"},
-            "date": {**DATE, "description": "the corrected date (not in the future)"},
+            "date": {**RECORD_DATE, "description": "the corrected date (not in the future, "
+                                                   "not before 2000-01-01)"},
             "venue_id": venue_id, "result": enum(RESULTS, "only 发现隐患 → 合格, which voids "
                                                           "its hazards"),
             "note": note,
-        }, required=["reason"]),
+        }, required=["reason"]) | {
+            "additionalProperties": False,
+            # something to correct: void: true, or a field (a void with fields is 400 too)
+            "anyOf": [{"required": ["void"], "properties": {"void": {"enum": [True]}}},
+                      *({"required": [name]} for name in ("date", "venue_id", "result",
+                                                          "note"))]},
     }
 
 
@@ -383,7 +393,8 @@ def with_photos(body: Schema) -> Schema:
     """A record's request body as JSON, or as multipart with photos (photo_routes.py)."""
     multipart = obj({
         "record": string("the record: the same JSON object as the application/json body, "
-                         "as text"),
+                         "as text (text that is not a JSON object is 400)",
+                         pattern=r"^\s*\{[\s\S]*\}\s*$"),
         "photo": array(string(format="binary"), f"0 to {MAX_PHOTOS} photos (JPEG, PNG or "
                        f"WebP, at most {MAX_PHOTO_BYTES // 1024 // 1024} MB each), checked by "
                        "decoding: not an image, truncated, too large or a decompression bomb "

@@ -231,7 +231,9 @@ def _edit_properties(layer: Layer, *, merge: bool) -> Schema:
     props = {f.name: field_schema(f) for f in layer.fields}
     for f in layer.fields:
         if f.type == "str" and not f.pattern and not f.choices:
-            props[f.name]["pattern"] = "\\S"  # not empty or blank
+            # not empty or blank: Python's str.strip() (the catalogue's check) also strips
+            # U+001C..U+001F, which ECMA's \\s does not count as space
+            props[f.name]["pattern"] = "[^\\s\\x1c-\\x1f]"
     ignored = {"description": "computed by the service: ignored"}
     props |= {name: dict(ignored) for name in computed_columns(layer)}
     schema: Schema = {"type": "object", "properties": props, "additionalProperties": False}

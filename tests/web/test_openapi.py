@@ -96,7 +96,21 @@ def test_a_section_is_easy_to_add():
 _DB_DIR = Path(tempfile.mkdtemp(prefix="huaishu-schemathesis-"))
 atexit.register(shutil.rmtree, _DB_DIR, ignore_errors=True)
 _APP = make_app(_DB_DIR / "inspections.sqlite")
-schema = schemathesis.openapi.from_wsgi("/ogc/api", _APP)
+# The Part 4 edits of every collection come from one generator over the catalogue
+# (layers/ogc/openapi.py), and test_the_edits_are_documented_with_their_headers_and_security
+# checks that every collection has them. Generated edits are sent to one collection of
+# each geometry type: sent to all 16, they took 6.5 of the 9 minutes of these runs.
+EDITS_SENT = ("venues", "roads", "parcels")
+
+
+def fewer_edits(document):
+    """The document's operations, the edits of EDITS_SENT's collections only."""
+    return document.exclude(
+        path_regex=rf"^/ogc/collections/(?!({'|'.join(EDITS_SENT)})/)[^/]+/items",
+        method=["POST", "PUT", "PATCH", "DELETE"])
+
+
+schema = fewer_edits(schemathesis.openapi.from_wsgi("/ogc/api", _APP))
 
 
 def _admin_session(app):
@@ -150,6 +164,12 @@ SEMANTIC_REFUSALS = (
     "要素不符合图层「安全监管场所」的要求,未保存:几何 [geometry]:位于街道辖区以外",
     "停业日期不能",
     "要素编号不能修改",                       # Part 4: a body's id is the featureId's, if given
+    "更正的内容与原记录相同",                    # a correction must change the stored record
+    "作废记录时不能同时更正其内容",                # a void excludes the other fields
+    "检查日期 ",                              # ... 晚于今天: not after today (the server's day)
+    "status 只能筛选场所图层",                  # /api/nearby: status needs the venues layer
+    "表单字段 record 不是有效的 JSON",          # multipart: the record's JSON text (a string
+                                           # in the schema, which cannot say "valid JSON")
 )
 
 
@@ -180,7 +200,7 @@ def _semantic(message: str) -> bool:
 
 
 # The same document, generating only requests it allows (no unknown parameters).
-positive = schemathesis.openapi.from_wsgi("/ogc/api", _APP)
+positive = fewer_edits(schemathesis.openapi.from_wsgi("/ogc/api", _APP))
 positive.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE],
                                   allow_extra_parameters=False)
 
@@ -196,6 +216,10 @@ def test_every_request_valid_by_the_document_is_accepted(case):
         response = case.call(cookies=ADMIN_COOKIE, headers=ADMIN_CSRF)
     else:
         response = case.call()
+    if case.media_type == "multipart/form-data":
+        # the multipart form's `record` is the JSON body as text: a string to the schema,
+        # whose content it cannot state (the JSON variant of the operation is checked)
+        return
     if response.status_code in (400, 422):
         message = response.json().get("error", "")
         assert _semantic(message), (
@@ -225,6 +249,7 @@ negative.config.generation.update(modes=[schemathesis.GenerationMode.NEGATIVE],
                                   allow_extra_parameters=False)
 negative.config.checks.negative_data_rejection = NegativeDataRejectionConfig(
     expected_statuses=["4xx"])
+negative = fewer_edits(negative)
 REJECTION = [not_a_server_error, negative_data_rejection]
 
 
