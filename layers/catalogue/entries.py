@@ -135,19 +135,25 @@ def _garbage_bins_add_up(p: Mapping[str, Any]) -> str | None:
     if not all(isinstance(c, int) for c in counts):
         return None  # type errors are reported per field
     if p.get("bins") != sum(counts):  # type: ignore[arg-type]
-        return f"bins={p.get('bins')} but the per-kind counts add up to {sum(counts)}"  # type: ignore[arg-type]
+        total = sum(counts)  # type: ignore[arg-type]
+        return (f"各类垃圾桶数之和为 {total},与垃圾桶总数 {p.get('bins')} 不符 "
+                f"(bins={p.get('bins')} but the per-kind counts add up to {total})")
     taken = [k for k, c in zip(GARBAGE_KINDS, counts, strict=True) if c]
     if isinstance(p.get("kinds"), list) and sorted(p["kinds"]) != sorted(taken):
-        return f"kinds {p['kinds']} do not match the kinds with bins {taken}"
+        return (f"垃圾分类 {'、'.join(map(str, p['kinds']))} 与有垃圾桶的分类 "
+                f"{'、'.join(taken)} 不符 (kinds {p['kinds']} do not match the kinds with "
+                f"bins {taken})")
     return None
 
 
 def _venue_kind_matches_category(p: Mapping[str, Any]) -> str | None:
     category, kind = p.get("category"), p.get("kind")
     if category == NINE_SMALL and kind not in NINE_SMALL_KINDS:
-        return f"a 九小场所 must have one of the nine kinds, not {kind!r}"
+        return (f"九小场所的场所类型须为九类之一,而不是 {kind!r} (a 九小场所 must have one of "
+                f"the nine kinds, not {kind!r})")
     if category == FIRM and kind not in FIRM_KINDS:
-        return f"a firm (企业) must have one of {', '.join(FIRM_KINDS)}, not {kind!r}"
+        return (f"企业的场所类型须为 {'、'.join(FIRM_KINDS)} 之一,而不是 {kind!r} (a firm (企业) "
+                f"must have one of {', '.join(FIRM_KINDS)}, not {kind!r})")
     return None
 
 

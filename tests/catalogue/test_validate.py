@@ -101,7 +101,8 @@ def test_garbage_bins_must_add_up():
                               "bins_hazardous": 0, "bins_kitchen": 2, "bins_residual": 2,
                               "built": "2022-05-01"}}
     _, problems = problems_of(feature, layer="garbage")
-    assert problems == ["venues.geojson: feature g1: bins=5 but the per-kind counts add up to 4"]
+    assert problems == ["venues.geojson: feature g1: 各类垃圾桶数之和为 4,与垃圾桶总数 5 不符 "
+                        "(bins=5 but the per-kind counts add up to 4)"]
 
 
 @pytest.mark.parametrize("value", ["2022-13-01", "20220101", 20220101])
