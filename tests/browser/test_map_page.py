@@ -191,7 +191,9 @@ def test_points_cluster_when_zoomed_out(live_server, page):
     for ring in rings:
         assert ring["shares"] == ring["expected"]
         assert ring["background"].startswith("conic-gradient")
-        late, hazards, overdue, ok = map(int, ring["shares"].split(","))  # worst first
+        # worst first; 已停业 last (no venue is closed in the shipped data)
+        late, hazards, overdue, ok, closed = map(int, ring["shares"].split(","))
+        assert closed == 0
         assert ("rgb(122, 31, 162)" in ring["background"]) == (late > 0)
         assert ("rgb(214, 44, 31)" in ring["background"]) == (hazards > 0)
         assert ("rgb(46, 158, 91)" in ring["background"]) == (ok > 0)
