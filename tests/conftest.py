@@ -200,24 +200,6 @@ def live_server_process(tmp_path_factory):
         yield server
 
 
-# The files that take longest, longest first (measured 2026-12-07, JUnit times): `make test`
-# hands whole files to its xdist workers in collection order, so these go first and the
-# run does not end with one worker still on a long file while the other waits.
-LONGEST_FIRST = (
-    "web/test_hostile.py", "web/test_openapi.py", "records/test_corrections.py",
-    "web/test_openapi_postgis.py", "data/test_admin_layers.py", "data/test_import.py",
-    "accounts/test_access.py", "records/test_records.py", "data/test_office_files.py",
-    "accounts/test_auth.py", "browser/test_inspect_offline.py", "records/test_photos.py",
-    "data/test_reload.py", "accounts/test_accounts.py", "ogc/test_ogc_edits.py",
-    "browser/test_hostile_text.py", "inspectors/test_venue_edits.py",
-)
-
-
-def _file_rank(item) -> int:
-    path = item.nodeid.split("::", 1)[0].removeprefix("tests/")
-    return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
-
-
 def pytest_collection_modifyitems(items):
     """schemathesis names each operation's test `test_x[GET /api/...]`, but under pytest 9
     its node id stays `...::test_x` for every operation: pytest-xdist, which schedules and
@@ -228,4 +210,3 @@ def pytest_collection_modifyitems(items):
         if type(item).__name__ == "SchemathesisFunction" and "[" in item.name \
                 and not item.nodeid.endswith("]"):
             item._id = coerce_node_id(f"{item.parent.nodeid}::{item.name}")
-    items.sort(key=_file_rank)  # stable: each file's tests keep their order
