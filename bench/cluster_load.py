@@ -128,30 +128,38 @@ def read_path(rng: random.Random, venues: list[str]) -> tuple[str, str]:
     return "history", f"/api/venues/{rng.choice(venues)}/history"
 
 
+def new_write(rng: random.Random, venues: list[str], results: Results) -> tuple[str, bytes]:
+    """A new inspection and its Idempotency-Key (written in its note), noted as sent."""
+    key = uuid.uuid4().hex
+    body = json.dumps({"venue_id": rng.choice(venues), "inspector": "压测",
+                       "result": "合格", "note": f"lt:{key}"}, ensure_ascii=False).encode()
+    with results.lock:
+        results.sent.add(key)
+    return key, body
+
+
+def post_write(client: Client, key: str, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+    """POST the inspection with its key; status 0 when the connection failed."""
+    try:
+        return client.request("POST", "/api/inspections", body,
+                              {"Content-Type": "application/json",
+                               "X-CSRFToken": client.token, "Idempotency-Key": key})
+    except OSError:
+        return 0, b"", {}
+
+
 def run_client(client: Client, venues: list[str], seed: int, write_share: float,
                deadline: float, clock: Clock, results: Results) -> None:
     rng = random.Random(seed)
     pending: tuple[str, bytes] | None = None  # a write not yet acknowledged
     while time.monotonic() < deadline:
         if pending is None and rng.random() < write_share:
-            key = uuid.uuid4().hex
-            body = json.dumps({"venue_id": rng.choice(venues), "inspector": "压测",
-                               "result": "合格", "note": f"lt:{key}"},
-                              ensure_ascii=False).encode()
-            pending = (key, body)
-            with results.lock:
-                results.sent.add(key)
+            pending = new_write(rng, venues, results)
         start = time.monotonic()
         if pending is not None:
             key, body = pending
             kind = "write"
-            try:
-                status, answer, headers = client.request(
-                    "POST", "/api/inspections", body,
-                    {"Content-Type": "application/json", "X-CSRFToken": client.token,
-                     "Idempotency-Key": key})
-            except OSError:
-                status, answer, headers = 0, b"", {}
+            status, answer, headers = post_write(client, key, body)
             if status == 201:
                 with results.lock:
                     results.acked[key] = json.loads(answer)["inspection"]["id"]
@@ -178,21 +186,10 @@ def run_paced_writer(client: Client, venues: list[str], seed: int, index: int, r
     due = start + index / rate
     while due < deadline:
         time.sleep(max(0.0, due - time.monotonic()))
-        key = uuid.uuid4().hex
-        body = json.dumps({"venue_id": rng.choice(venues), "inspector": "压测",
-                           "result": "合格", "note": f"lt:{key}"},
-                          ensure_ascii=False).encode()
-        with results.lock:
-            results.sent.add(key)
-        status = 0
+        key, body = new_write(rng, venues, results)
+        status, answer = 0, b""
         while status != 201 and time.monotonic() < deadline:
-            try:
-                status, answer, _ = client.request(
-                    "POST", "/api/inspections", body,
-                    {"Content-Type": "application/json", "X-CSRFToken": client.token,
-                     "Idempotency-Key": key})
-            except OSError:
-                status = 0
+            status, answer, _ = post_write(client, key, body)
         if status == 201:
             with results.lock:
                 results.acked[key] = json.loads(answer)["inspection"]["id"]
