@@ -22,18 +22,27 @@ PASSWORD = "test-password-1"
 # Every test that uses the `app` fixture, or asks for `store_backend`, runs once per store:
 # the embedded one (SQLite + in-process STRtrees) and PostGIS (a throwaway cluster).
 STORE_BACKENDS = ("sqlite", "postgis")
-_state = {"backend": "sqlite", "cluster": None, "template": None, "apps": [], "urls": {}}
+_state = {"backend": "sqlite", "cluster": None, "templates": {}, "apps": [], "urls": {}}
 
 
-def _shipped_layers(data_dir) -> bool:
-    """Whether DATA_DIR's layer files are the shipped ones (the template holds them)."""
+def _shipped(data_dir, pattern: str) -> bool:
+    """Whether DATA_DIR's files of `pattern` are the shipped ones (a template holds them)."""
     if data_dir is None:
         return True
-    for path in GEODATA.glob("*.geojson"):
+    for path in GEODATA.glob(pattern):
         other = Path(data_dir) / path.name
         if not other.exists() or other.read_bytes() != path.read_bytes():
             return False
     return True
+
+
+def _template(data_dir) -> str | None:
+    """The template database a new PostGIS test database is cloned from: the shipped
+    layers and records, the shipped layers alone (the records then seed from DATA_DIR's
+    own CSV files), or none (an empty database that DATA_DIR's files seed)."""
+    if not _shipped(data_dir, "*.geojson"):
+        return None
+    return _state["templates"]["records" if _shipped(data_dir, "*.csv") else "layers"]
 
 
 def make_app(db_path, **config):
@@ -44,8 +53,8 @@ def make_app(db_path, **config):
     if _state["backend"] == "postgis" and "DATABASE_URL" not in config:
         urls = _state["urls"]
         if str(db_path) not in urls:
-            template = _state["template"] if _shipped_layers(config.get("DATA_DIR")) else None
-            urls[str(db_path)] = _state["cluster"].create_database(template)
+            urls[str(db_path)] = _state["cluster"].create_database(
+                _template(config.get("DATA_DIR")))
         config = {"DATABASE_URL": urls[str(db_path)], "DATABASE_POOL_SIZE": 4, **config}
     app = create_app({**TEST_CONFIG, "INSPECTIONS_DB": db_path, **config})
     if "database" in app.extensions:
@@ -89,8 +98,9 @@ def log_in(client, name: str, role: str | None = None, password: str = PASSWORD)
 
 @pytest.fixture(scope="session")
 def postgis_cluster(tmp_path_factory):
-    """A PostgreSQL 15 + PostGIS cluster for this session, and a template database
-    holding the schema and the shipped layers (each app gets a clone of it)."""
+    """A PostgreSQL 15 + PostGIS cluster for this session, and two template databases
+    holding the schema and the shipped layers, one with the shipped records too (each
+    app gets a clone of one: `_template`)."""
     problem = pgcluster.missing()
     if problem:
         if os.environ.get("HUAISHU_SKIP_POSTGIS") == "1":
@@ -98,14 +108,18 @@ def postgis_cluster(tmp_path_factory):
         pytest.fail(problem, pytrace=False)
     cluster = pgcluster.PgCluster().start()
     try:
-        template_url = cluster.create_database()
-        app = create_app({"TESTING": True, "TODAY": TODAY, "DATABASE_URL": template_url,
-                          "INSPECTIONS_DB": tmp_path_factory.mktemp("template") / "unused"})
-        with app.extensions["database"].transaction() as db:  # records: seeded per clone
-            db.execute("TRUNCATE photos, inspection_corrections, inspection_positions, "
-                       "hazard_events, hazards, inspections, users, audit_log, login_failures")
-        app.extensions["database"].close()
-        _state["cluster"], _state["template"] = cluster, template_url.rsplit("/", 1)[1]
+        for kind in ("records", "layers"):
+            template_url = cluster.create_database()
+            app = create_app({"TESTING": True, "TODAY": TODAY, "DATABASE_URL": template_url,
+                              "INSPECTIONS_DB": tmp_path_factory.mktemp("template") / "unused"})
+            with app.extensions["database"].transaction() as db:
+                db.execute("TRUNCATE users, audit_log, login_failures")
+                if kind == "layers":  # the records: seeded per clone from its DATA_DIR
+                    db.execute("TRUNCATE photos, inspection_corrections, inspection_positions,"
+                               " hazard_events, hazards, inspections")
+            app.extensions["database"].close()
+            _state["templates"][kind] = template_url.rsplit("/", 1)[1]
+        _state["cluster"] = cluster
         yield cluster
     finally:
         close_apps()

@@ -173,13 +173,38 @@ def feature_collection(
     return {"type": "FeatureCollection", "features": features}
 
 
-# A layer file up to this size, once validated, is not validated again by this process
-# while its bytes are the same (and the boundary): every app a process builds (the
-# tests build hundreds) seeds from the same shipped files.
+# A layer file (or stored version) up to this size, once validated, is not validated again
+# by this process while its bytes are the same (and the boundary): every app a process
+# builds (the tests build hundreds) seeds from the same shipped files or reads the same
+# versions from a database cloned from one template.
 MEMO_FILE_BYTES = 16 * 1024 * 1024
 _validated: OrderedDict[tuple[Layer, str, bytes, bytes | None],
                         tuple[tuple[ValidFeature, ...], tuple[Problem, ...]]] = OrderedDict()
 _validated_lock = threading.Lock()
+
+
+def validated_once(
+    layer: Layer, source: str, raw: bytes, boundary_metric: Geometry | None,
+    validate: Callable[[], tuple[list[ValidFeature], list[Problem]]],
+) -> tuple[list[ValidFeature], list[Problem]]:
+    """`validate()` of the layer data `raw` (as named by `source`), or the result this
+    process got for the same bytes and boundary before (ValidFeatures are not changed
+    by their users: shapely geometries are immutable, properties are copied out)."""
+    if len(raw) > MEMO_FILE_BYTES:
+        return validate()
+    fence = None if boundary_metric is None else boundary_metric.wkb
+    key = (layer, source, hashlib.sha256(raw).digest(), fence)
+    with _validated_lock:
+        if key in _validated:
+            _validated.move_to_end(key)
+            valid, problems = _validated[key]
+            return list(valid), list(problems)
+    found = validate()
+    with _validated_lock:
+        _validated[key] = (tuple(found[0]), tuple(found[1]))
+        while len(_validated) > 64:
+            _validated.popitem(last=False)
+    return found
 
 
 def read_layer_file(
@@ -190,22 +215,8 @@ def read_layer_file(
         raw = path.read_bytes()
     except FileNotFoundError:
         return [], [Problem(source, None, f"missing: layer {layer.name} needs {path}")]
-    key = None
-    if len(raw) <= MEMO_FILE_BYTES:
-        fence = None if boundary_metric is None else boundary_metric.wkb
-        key = (layer, source, hashlib.sha256(raw).digest(), fence)
-        with _validated_lock:
-            if key in _validated:
-                _validated.move_to_end(key)
-                valid, problems = _validated[key]
-                return list(valid), list(problems)
-    found = _validate_file(layer, source, raw, boundary_metric)
-    if key is not None:
-        with _validated_lock:
-            _validated[key] = (tuple(found[0]), tuple(found[1]))
-            while len(_validated) > 64:
-                _validated.popitem(last=False)
-    return found
+    return validated_once(layer, source, raw, boundary_metric,
+                          lambda: _validate_file(layer, source, raw, boundary_metric))
 
 
 def _validate_file(layer: Layer, source: str, raw: bytes, boundary_metric: Geometry | None

@@ -32,7 +32,13 @@ from layers.catalogue.validate import LayerDataError, Problem, ValidFeature, val
 from layers.errors import ApiError, Conflict, NotFound
 from layers.records import audit
 from layers.stores.interfaces import AuditSink
-from layers.stores.layers import LayerStore, LoadedLayer, build_layer, read_layer_file
+from layers.stores.layers import (
+    LayerStore,
+    LoadedLayer,
+    build_layer,
+    read_layer_file,
+    validated_once,
+)
 
 Feature = dict[str, Any]
 
@@ -183,21 +189,26 @@ class VersionedLayers:
         raise UnknownVersion(layer, number)
 
     def features(self, layer: str, version: int | None = None) -> tuple[int, list[Feature]]:
+        number, blob = self._content(layer, version)
+        return number, decode(blob)
+
+    def _content(self, layer: str, version: int | None) -> tuple[int, bytes]:
         found = self.content(layer, version)
         if found is None:
             if version is None:
                 raise NotFound(f"图层「{layer}」在数据库中还没有数据 (layer {layer} has no "
                                "version in the database)")
             raise UnknownVersion(layer, version)
-        return found[0], decode(found[1])
+        return found
 
     def loaded(self, layer: Layer, version: int | None = None) -> LoadedLayer:
         """A version (the head by default) validated and indexed as the servers serve it.
         LayerDataError if it no longer fits the catalogue."""
-        number, features = self.features(layer.name, version)
-        valid, problems = validate_collection(
-            layer, {"type": "FeatureCollection", "features": features},
-            f"{layer.name} v{number}")
+        number, blob = self._content(layer.name, version)
+        source = f"{layer.name} v{number}"
+        valid, problems = validated_once(
+            layer, source, blob, None, lambda: validate_collection(
+                layer, {"type": "FeatureCollection", "features": decode(blob)}, source))
         if problems:
             raise LayerDataError(problems)
         return build_layer(layer, valid, number)

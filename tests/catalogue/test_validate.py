@@ -151,9 +151,12 @@ def test_store_reports_missing_and_unreadable_files(data_copy):
     assert "roads.geojson: is not valid JSON" in message
 
 
-def test_server_cli_refuses_bad_data_with_a_message(data_copy, capsys):
+def test_server_cli_refuses_bad_data_with_a_message(data_copy, capsys, monkeypatch, tmp_path):
     from server import main
 
+    # A store of its own: the default instance/inspections.sqlite of a checkout that has
+    # run would hold the layers already, and the server would start on them.
+    monkeypatch.setenv("HUAISHU_INSPECTIONS_DB", str(tmp_path / "inspections.sqlite"))
     (data_copy / "venues.geojson").write_text('{"type": "Feature"}', encoding="utf-8")
     assert main(["--data-dir", str(data_copy)]) == 2
     assert "venues.geojson: is not a GeoJSON FeatureCollection" in capsys.readouterr().err
