@@ -365,10 +365,12 @@ def tile(collection_id: str, tms_id: str, z: int, y: int, x: int) -> Response:
     ogc.check_parameters(request.args, ("f",))
     if request.args.get("f", "mvt") != "mvt":
         params.choice(request.args["f"], "f", ("mvt",))
-    get_store().get(collection_id)  # unknown (404) or hidden from the role (401/403)
+    loaded = get_store().get(collection_id)  # unknown (404) or hidden from the role
     _check_tms(tms_id)
     tiles.check_tile(z, y, x)
-    body = get_spatial().tile(collection_id, z, y, x)
+    # Made once per layer version (the cache goes with the LoadedLayer), from either store.
+    cache = loaded.once("tile_cache", lambda _: tiles.TileCache())
+    body = cache.get(z, y, x, lambda: get_spatial().tile(collection_id, z, y, x))
     return Response(body, status=200 if body else 204, mimetype=tiles.MVT_MEDIA_TYPE)
 
 
