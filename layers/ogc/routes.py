@@ -213,7 +213,7 @@ def items(collection_id: str) -> Response:
     map_args = {k: v for k, v in args.items() if k not in ("crs", "f")} | {"f": "json"}
     return respond(body, "ogc/items.html", GEOJSON, crs=query.crs,
                    title=f"{loaded.layer.title} · 要素", layer=loaded.layer, query=query,
-                   columns=_columns(loaded, body["features"]),
+                   columns=_columns(loaded, body["features"]) if html else [],
                    map_url=href("ogc.items", map_args, collection_id=collection_id))
 
 
