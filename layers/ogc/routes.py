@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
@@ -46,6 +46,15 @@ HTML = "text/html"
 FORMATS = ("json", "html")
 TILING_SCHEMES = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
 TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+# A live filter (a venue's status ...) over more candidates than LIVE_WALK_FROM walks
+# them in layer order, WALK_CHUNK at a time (each chunk's statuses read by the records'
+# index), until the page and one more are found: a page of a common status costs its
+# own chunks, not every venue's status, and numberMatched is left out (OGC API -
+# Features makes it optional). After WALK_CHUNKS chunks without a full page (a rare
+# status), the rest is worked out at once as before, and numberMatched is exact.
+LIVE_WALK_FROM = 2000
+WALK_CHUNK = 500
+WALK_CHUNKS = 10
 
 
 def wants_html() -> bool:
@@ -178,12 +187,13 @@ def items(collection_id: str) -> Response:
     live_names = {field.name for field in live_queryables(loaded.layer)}
     live_filters = tuple((n, v) for n, v in query.filters if n in live_names)
     live = None
+    complete = True  # positions holds every match (else: the page's and one more)
     if live_filters:
         plain = replace(query, filters=tuple((n, v) for n, v in query.filters
                                              if n not in live_names))
         candidates = ogc.select(loaded, plain, None, _bbox_positions(loaded))
-        live = live_properties(loaded, [loaded.features[i] for i in candidates])
-        positions = ogc.filter_properties(loaded, candidates, live_filters, live)
+        positions, live, complete = _live_matches(loaded, candidates, live_filters,
+                                                  query.offset + query.limit + 1)
     else:
         positions = ogc.select(loaded, query, None, _bbox_positions(loaded))
     page = positions[query.offset:query.offset + query.limit]
@@ -193,7 +203,7 @@ def items(collection_id: str) -> Response:
     body: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": ogc.features(loaded, page, query.crs, live),
-        "numberMatched": len(positions),
+        **({"numberMatched": len(positions)} if complete else {}),
         "numberReturned": len(page),
         "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "links": self_links("ogc.items", GEOJSON, args, collection_id=collection_id) + [
@@ -430,6 +440,35 @@ def _bbox_positions(loaded: LoadedLayer) -> Callable[[ogc.BBox], list[int]]:
         found = get_spatial().in_bbox(loaded.name, box)
         return [p for f in found if (p := loaded.position(f["id"])) is not None]
     return in_bbox
+
+
+def _live_matches(loaded: LoadedLayer, candidates: Sequence[int],
+                  filters: Sequence[tuple[str, Any]], wanted: int
+                  ) -> tuple[Sequence[int], dict[str, dict[str, Any]], bool]:
+    """(positions that match the live filters, the live properties read, whether the
+    positions are all the matches): see LIVE_WALK_FROM. At least `wanted` positions
+    when there are as many."""
+    def live_of(positions: Sequence[int]) -> dict[str, dict[str, Any]]:
+        return live_properties(loaded, [loaded.features[i] for i in positions]) or {}
+
+    if len(candidates) <= LIVE_WALK_FROM:
+        live = live_of(candidates)
+        return ogc.filter_properties(loaded, candidates, filters, live), live, True
+    matched: list[int] = []
+    live = {}
+    walked = 0
+    while walked < len(candidates) and walked < WALK_CHUNK * WALK_CHUNKS:
+        chunk = candidates[walked:walked + WALK_CHUNK]
+        walked += len(chunk)
+        found = live_of(chunk)
+        live.update(found)
+        matched += ogc.filter_properties(loaded, chunk, filters, found)
+        if len(matched) >= wanted:
+            return matched, live, walked >= len(candidates)
+    rest = candidates[walked:]
+    found = live_of(rest)
+    live.update(found)
+    return [*matched, *ogc.filter_properties(loaded, rest, filters, found)], live, True
 
 
 def _columns(loaded: LoadedLayer, features: list[dict[str, Any]]) -> list[tuple[str, str]]:
