@@ -17,18 +17,19 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from layers.accounts.sessions import current_user
-from layers.catalogue.live import live_queryables
+from layers.catalogue.live import STATUS_HAZARD, STATUS_RECTIFICATION_OVERDUE, live_queryables
 from layers.catalogue.styles import field_label
 from layers.catalogue.values import format_value
 from layers.data.edits import edit_feature
 from layers.data.reload import follow_now
-from layers.errors import BadRequest, NotFound
+from layers.errors import BadRequest, DatabaseUnavailable, NotFound
 from layers.geo import tiles
 from layers.ogc import features as ogc
 from layers.stores.layers import LoadedLayer
 from layers.web import params
 from layers.web.context import (
     GEOJSON_MEDIA_TYPE,
+    get_inspections,
     get_spatial,
     get_store,
     json_body,
@@ -55,6 +56,9 @@ TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 LIVE_WALK_FROM = 2000
 WALK_CHUNK = 500
 WALK_CHUNKS = 10
+# Statuses only a venue with an open hazard has: over many venues their candidates are
+# the venues the records' open hazards name (one grouped query over the open hazards).
+HAZARD_STATUSES = frozenset({STATUS_HAZARD, STATUS_RECTIFICATION_OVERDUE})
 
 
 def wants_html() -> bool:
@@ -451,6 +455,9 @@ def _live_matches(loaded: LoadedLayer, candidates: Sequence[int],
     def live_of(positions: Sequence[int]) -> dict[str, dict[str, Any]]:
         return live_properties(loaded, [loaded.features[i] for i in positions]) or {}
 
+    if len(candidates) > LIVE_WALK_FROM and any(
+            name == "status" and value in HAZARD_STATUSES for name, value in filters):
+        candidates = _with_open_hazards(loaded, candidates)
     if len(candidates) <= LIVE_WALK_FROM:
         live = live_of(candidates)
         return ogc.filter_properties(loaded, candidates, filters, live), live, True
@@ -469,6 +476,18 @@ def _live_matches(loaded: LoadedLayer, candidates: Sequence[int],
     found = live_of(rest)
     live.update(found)
     return [*matched, *ogc.filter_properties(loaded, rest, filters, found)], live, True
+
+
+def _with_open_hazards(loaded: LoadedLayer, candidates: Sequence[int]) -> Sequence[int]:
+    """The candidates that have an open hazard, in layer order (all of them while the
+    records cannot be read: statuses() then answers from what it last read)."""
+    try:
+        venues = get_inspections().open_hazard_counts()
+    except DatabaseUnavailable:
+        return candidates
+    positions = sorted(p for vid in venues if (p := loaded.position(vid)) is not None)
+    kept = candidates if isinstance(candidates, range) else set(candidates)
+    return [p for p in positions if p in kept]
 
 
 def _columns(loaded: LoadedLayer, features: list[dict[str, Any]]) -> list[tuple[str, str]]:
