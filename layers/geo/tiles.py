@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import mapbox_vector_tile
 import numpy as np
 import shapely
-from mapbox_vector_tile.encoder import on_invalid_geometry_make_valid
+from mapbox_vector_tile.encoder import VectorTile, on_invalid_geometry_make_valid
 
 from layers.errors import NotFound
 from layers.geo.crs import WGS84, transformer
@@ -39,6 +40,9 @@ HALF_WORLD = 20037508.342789244  # metres: half the side of EPSG:3857's square
 TILE_PX = 256
 # Scale denominator of zoom 0 (standard pixel 0.28 mm), as the OGC definition gives it.
 SCALE_0 = 559082264.0287178
+# A layer version's tile cache (TileCache): at most this many bytes of tiles, and tiles.
+CACHE_BYTES = 8 * 1024 * 1024
+CACHE_TILES = 4096
 
 _TO_MERCATOR = transformer(WGS84, "EPSG:3857", always_xy=True)
 
@@ -76,10 +80,17 @@ def lonlat_bounds(z: int, y: int, x: int, margin: float = 0.0
             min(lon(x + 1 + margin), 180.0), min(lat(y - margin), 85.0511287798))
 
 
+# A feature's attributes: (key, value, whether the value is a boolean) for each; the
+# triple is also the key by which a tile finds the tags it gave the same pair before.
+Attribute = tuple[str, str | int | float | bool, bool]
+Attributes = tuple[Attribute, ...]
+
+
 def encode(layer: str, geometries: np.ndarray, positions: Sequence[int],
-           features: Sequence[Mapping[str, Any]], z: int, y: int, x: int) -> bytes:
+           attributes: Sequence[Attributes], z: int, y: int, x: int) -> bytes:
     """The MVT of a tile holding these features (lon/lat `geometries`, their positions in
-    the layer and their GeoJSON features); empty bytes when none is left after clipping."""
+    the layer and their `attributes(feature)`); empty bytes when none is left after
+    clipping."""
     if not len(positions):
         return b""
     minx, miny, maxx, _ = mercator_bounds(z, y, x)
@@ -95,29 +106,115 @@ def encode(layer: str, geometries: np.ndarray, positions: Sequence[int],
     clipped = shapely.clip_by_rect(shapely.transform(geometries, to_tile),
                                    -BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
     snapped = shapely.set_precision(clipped, 1.0)
-    encoded = [
-        {"geometry": geometry, "id": int(position), "properties": attributes(feature)}
-        for geometry, position, feature in zip(snapped, positions, features, strict=True)
-        if not geometry.is_empty
-    ]
-    if not encoded:
+    kept = ~shapely.is_empty(snapped)
+    if not kept.any():
         return b""
-    return bytes(mapbox_vector_tile.encode(
-        [{"name": layer, "features": encoded}],
-        default_options={"extents": EXTENT, "y_coord_down": False,
-                         "on_invalid_geometry": on_invalid_geometry_make_valid}))
+    encoded = [
+        {"geometry": geometry, "id": int(position), "properties": attrs}
+        for geometry, position, attrs, keep in zip(snapped, positions, attributes, kept,
+                                                   strict=True)
+        if keep
+    ]
+    tile = _VectorTile(default_options={"extents": EXTENT, "y_coord_down": False,
+                                        "on_invalid_geometry": on_invalid_geometry_make_valid})
+    tile.add_layer(layer, encoded)
+    return bytes(tile.tile.SerializeToString())
 
 
-def attributes(feature: Mapping[str, Any]) -> dict[str, Any]:
-    """A GeoJSON feature's id and properties as MVT attributes (see the module)."""
-    out: dict[str, Any] = {"id": feature["id"]}
+class _VectorTile(VectorTile):
+    """mapbox-vector-tile's encoder given attributes already made (`attributes`, kept per
+    layer version by the store): the same keys, values and tags as its `_handle_attr`
+    (booleans apart from numbers, first seen first), without checking every key's and
+    value's type again in every tile, and a feature's tags added at once. One layer a
+    tile (the indexes of keys and values are the layer's)."""
+
+    def __init__(self, default_options: dict[str, Any]) -> None:
+        super().__init__(default_options)
+        self.pairs: dict[Attribute, tuple[int, int]] = {}  # an attribute's tags, once seen
+
+    def _handle_attr(self, layer: Any, feature: Any, props: Attributes) -> None:
+        pairs = self.pairs
+        tags: list[int] = []
+        for attribute in props:
+            pair = pairs.get(attribute)
+            if pair is None:
+                pair = pairs[attribute] = self._tag(layer, *attribute)
+            tags += pair
+        feature.tags.extend(tags)
+
+    def _tag(self, layer: Any, k: str, v: str | float | bool, is_bool: bool
+             ) -> tuple[int, int]:
+        keys = self.seen_keys_idx
+        key = keys.get(k)
+        if key is None:
+            layer.keys.append(k)
+            key = keys[k] = self.key_idx
+            self.key_idx += 1
+        seen = self.seen_values_bool_idx if is_bool else self.seen_values_idx
+        value = seen.get(v)
+        if value is None:
+            value = seen[v] = self.val_idx
+            self.val_idx += 1
+            out = layer.values.add()
+            if is_bool:
+                out.bool_value = v
+            elif isinstance(v, str):
+                out.string_value = v
+            elif isinstance(v, int):
+                out.int_value = v
+            else:
+                out.double_value = v
+        return key, value
+
+
+def attributes(feature: Mapping[str, Any]) -> Attributes:
+    """A GeoJSON feature's id and properties as MVT attributes (see the module), in order;
+    values of other types (none in valid data) are left out, as the encoder does."""
+    out: dict[str, str | int | float | bool] = {"id": feature["id"]}
     for key, value in feature["properties"].items():
         if value is None:
             continue
         if isinstance(value, list | dict):
             value = json.dumps(value, ensure_ascii=False)
-        out[key] = value
-    return out
+        if isinstance(value, str | int | float):  # bool is an int
+            out[key] = value
+    return tuple((k, v, isinstance(v, bool)) for k, v in out.items())
+
+
+class TileCache:
+    """The tiles of one layer version, least recently used first out, within `max_bytes`
+    and `max_tiles` (empty tiles count as one tile of no bytes). The same tile is asked
+    for by every user who looks at the same place, and a layer version never changes, so
+    a tile made once is right until the version is replaced (the cache goes with it:
+    callers keep one per `LoadedLayer`). Thread-safe; two threads missing the same tile
+    both make it (the same bytes)."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES, max_tiles: int = CACHE_TILES):
+        self.max_bytes, self.max_tiles = max_bytes, max_tiles
+        self._tiles: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, z: int, y: int, x: int, make: Callable[[], bytes]) -> bytes:
+        key = (z, y, x)
+        with self._lock:
+            found = self._tiles.get(key)
+            if found is not None:
+                self._tiles.move_to_end(key)
+                return found
+        made = make()
+        if len(made) > self.max_bytes:
+            return made
+        with self._lock:
+            if key not in self._tiles:
+                self._tiles[key] = made
+                self._bytes += len(made)
+                while self._bytes > self.max_bytes or len(self._tiles) > self.max_tiles:
+                    self._bytes -= len(self._tiles.popitem(last=False)[1])
+        return made
+
+    def __len__(self) -> int:
+        return len(self._tiles)
 
 
 def tile_matrix_set() -> dict[str, Any]:

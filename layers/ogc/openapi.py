@@ -140,7 +140,9 @@ def ogc_section(catalogue: Sequence[Layer]) -> Section:
         schemas[f"{camel(name)}Feature"] = feature_schema(layer, camel(name))
         schemas[f"{camel(name)}FeatureCollection"] = {
             "type": "object",
-            "required": ["type", "features", "numberMatched", "numberReturned", "links"],
+            # numberMatched: left out when a status filter found the page without
+            # counting every match (layers/ogc/routes.py, LIVE_WALK_FROM)
+            "required": ["type", "features", "numberReturned", "links"],
             "properties": {
                 "type": {"type": "string", "enum": ["FeatureCollection"]},
                 "features": {"type": "array", "items": ref(f"{camel(name)}Feature")},

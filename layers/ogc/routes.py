@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
@@ -17,18 +17,19 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from layers.accounts.sessions import current_user
-from layers.catalogue.live import live_queryables
+from layers.catalogue.live import STATUS_HAZARD, STATUS_RECTIFICATION_OVERDUE, live_queryables
 from layers.catalogue.styles import field_label
 from layers.catalogue.values import format_value
 from layers.data.edits import edit_feature
 from layers.data.reload import follow_now
-from layers.errors import BadRequest, NotFound
+from layers.errors import BadRequest, DatabaseUnavailable, NotFound
 from layers.geo import tiles
 from layers.ogc import features as ogc
 from layers.stores.layers import LoadedLayer
 from layers.web import params
 from layers.web.context import (
     GEOJSON_MEDIA_TYPE,
+    get_inspections,
     get_spatial,
     get_store,
     json_body,
@@ -46,6 +47,18 @@ HTML = "text/html"
 FORMATS = ("json", "html")
 TILING_SCHEMES = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
 TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+# A live filter (a venue's status ...) over more candidates than LIVE_WALK_FROM walks
+# them in layer order, WALK_CHUNK at a time (each chunk's statuses read by the records'
+# index), until the page and one more are found: a page of a common status costs its
+# own chunks, not every venue's status, and numberMatched is left out (OGC API -
+# Features makes it optional). After WALK_CHUNKS chunks without a full page (a rare
+# status), the rest is worked out at once as before, and numberMatched is exact.
+LIVE_WALK_FROM = 2000
+WALK_CHUNK = 500
+WALK_CHUNKS = 10
+# Statuses only a venue with an open hazard has: over many venues their candidates are
+# the venues the records' open hazards name (one grouped query over the open hazards).
+HAZARD_STATUSES = frozenset({STATUS_HAZARD, STATUS_RECTIFICATION_OVERDUE})
 
 
 def wants_html() -> bool:
@@ -178,12 +191,13 @@ def items(collection_id: str) -> Response:
     live_names = {field.name for field in live_queryables(loaded.layer)}
     live_filters = tuple((n, v) for n, v in query.filters if n in live_names)
     live = None
+    complete = True  # positions holds every match (else: the page's and one more)
     if live_filters:
         plain = replace(query, filters=tuple((n, v) for n, v in query.filters
                                              if n not in live_names))
         candidates = ogc.select(loaded, plain, None, _bbox_positions(loaded))
-        live = live_properties(loaded, [loaded.features[i] for i in candidates])
-        positions = ogc.filter_properties(loaded, candidates, live_filters, live)
+        positions, live, complete = _live_matches(loaded, candidates, live_filters,
+                                                  query.offset + query.limit + 1)
     else:
         positions = ogc.select(loaded, query, None, _bbox_positions(loaded))
     page = positions[query.offset:query.offset + query.limit]
@@ -193,7 +207,7 @@ def items(collection_id: str) -> Response:
     body: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": ogc.features(loaded, page, query.crs, live),
-        "numberMatched": len(positions),
+        **({"numberMatched": len(positions)} if complete else {}),
         "numberReturned": len(page),
         "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "links": self_links("ogc.items", GEOJSON, args, collection_id=collection_id) + [
@@ -213,7 +227,7 @@ def items(collection_id: str) -> Response:
     map_args = {k: v for k, v in args.items() if k not in ("crs", "f")} | {"f": "json"}
     return respond(body, "ogc/items.html", GEOJSON, crs=query.crs,
                    title=f"{loaded.layer.title} · 要素", layer=loaded.layer, query=query,
-                   columns=_columns(loaded, body["features"]),
+                   columns=_columns(loaded, body["features"]) if html else [],
                    map_url=href("ogc.items", map_args, collection_id=collection_id))
 
 
@@ -365,10 +379,12 @@ def tile(collection_id: str, tms_id: str, z: int, y: int, x: int) -> Response:
     ogc.check_parameters(request.args, ("f",))
     if request.args.get("f", "mvt") != "mvt":
         params.choice(request.args["f"], "f", ("mvt",))
-    get_store().get(collection_id)  # unknown (404) or hidden from the role (401/403)
+    loaded = get_store().get(collection_id)  # unknown (404) or hidden from the role
     _check_tms(tms_id)
     tiles.check_tile(z, y, x)
-    body = get_spatial().tile(collection_id, z, y, x)
+    # Made once per layer version (the cache goes with the LoadedLayer), from either store.
+    cache = loaded.once("tile_cache", lambda _: tiles.TileCache())
+    body = cache.get(z, y, x, lambda: get_spatial().tile(collection_id, z, y, x))
     return Response(body, status=200 if body else 204, mimetype=tiles.MVT_MEDIA_TYPE)
 
 
@@ -428,6 +444,50 @@ def _bbox_positions(loaded: LoadedLayer) -> Callable[[ogc.BBox], list[int]]:
         found = get_spatial().in_bbox(loaded.name, box)
         return [p for f in found if (p := loaded.position(f["id"])) is not None]
     return in_bbox
+
+
+def _live_matches(loaded: LoadedLayer, candidates: Sequence[int],
+                  filters: Sequence[tuple[str, Any]], wanted: int
+                  ) -> tuple[Sequence[int], dict[str, dict[str, Any]], bool]:
+    """(positions that match the live filters, the live properties read, whether the
+    positions are all the matches): see LIVE_WALK_FROM. At least `wanted` positions
+    when there are as many."""
+    def live_of(positions: Sequence[int]) -> dict[str, dict[str, Any]]:
+        return live_properties(loaded, [loaded.features[i] for i in positions]) or {}
+
+    if len(candidates) > LIVE_WALK_FROM and any(
+            name == "status" and value in HAZARD_STATUSES for name, value in filters):
+        candidates = _with_open_hazards(loaded, candidates)
+    if len(candidates) <= LIVE_WALK_FROM:
+        live = live_of(candidates)
+        return ogc.filter_properties(loaded, candidates, filters, live), live, True
+    matched: list[int] = []
+    live = {}
+    walked = 0
+    while walked < len(candidates) and walked < WALK_CHUNK * WALK_CHUNKS:
+        chunk = candidates[walked:walked + WALK_CHUNK]
+        walked += len(chunk)
+        found = live_of(chunk)
+        live.update(found)
+        matched += ogc.filter_properties(loaded, chunk, filters, found)
+        if len(matched) >= wanted:
+            return matched, live, walked >= len(candidates)
+    rest = candidates[walked:]
+    found = live_of(rest)
+    live.update(found)
+    return [*matched, *ogc.filter_properties(loaded, rest, filters, found)], live, True
+
+
+def _with_open_hazards(loaded: LoadedLayer, candidates: Sequence[int]) -> Sequence[int]:
+    """The candidates that have an open hazard, in layer order (all of them while the
+    records cannot be read: statuses() then answers from what it last read)."""
+    try:
+        venues = get_inspections().open_hazard_counts()
+    except DatabaseUnavailable:
+        return candidates
+    positions = sorted(p for vid in venues if (p := loaded.position(vid)) is not None)
+    kept = candidates if isinstance(candidates, range) else set(candidates)
+    return [p for p in positions if p in kept]
 
 
 def _columns(loaded: LoadedLayer, features: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 # Up to this many venues, statuses() reads their records by index (SQLite's
 # default limit of host parameters is far above); more read the grouped tables.
 FEW_VENUES = 500
+# Up to this many chunks of FEW_VENUES (a large view's venues), they are read by index a
+# chunk at a time: their cost follows them, where the grouped tables cost seconds at 1M
+# inspections on SQLite (0.5 s on PostGIS). More (a whole layer) read the grouped tables.
+INDEXED_CHUNKS = 20
 # The whole tables' statuses (every venue's latest inspection, open and late hazards:
 # grouped queries over all the records, about 0.5 s at 1M inspections) are read at
 # most once in this many seconds per process and day; a write through this process
@@ -110,16 +114,23 @@ class InspectionRecords:
         start); DatabaseUnavailable if it has not read them all."""
         venues = list(venues)
         day = today.isoformat()
+        last: dict[str, str]
+        open_counts: dict[str, int]
         late: dict[str, tuple[int, str]]
         try:
             if not venues:
                 last, open_counts, late = {}, {}, {}
-            elif len(venues) <= FEW_VENUES:  # a query's few venues: by index, not the table
+            elif len(venues) <= FEW_VENUES * INDEXED_CHUNKS:  # by index, not the table
                 ids = [vid for vid, _, _ in venues]
+                last, open_counts, late = {}, {}, {}
                 with self.tables.glancing() as db:
-                    last = db.last_inspections(ids)
-                    open_counts = db.hazard_counts(OPEN_HAZARD_STATUSES, ids)
-                    late = db.late_hazards(OPEN_HAZARD_STATUSES, day, ids) if open_counts else {}
+                    for start in range(0, len(ids), FEW_VENUES):
+                        chunk = ids[start:start + FEW_VENUES]
+                        last.update(db.last_inspections(chunk))
+                        counts = db.hazard_counts(OPEN_HAZARD_STATUSES, chunk)
+                        open_counts.update(counts)
+                        if counts:
+                            late.update(db.late_hazards(OPEN_HAZARD_STATUSES, day, chunk))
                 self._last_known.update(
                     (vid, (last.get(vid), open_counts.get(vid, 0), late.get(vid))) for vid in ids)
             elif self._whole_is_fresh(day) and self._last_whole is not None:

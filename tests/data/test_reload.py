@@ -5,6 +5,7 @@ server started with stale files reverts nothing; restores travel the same way.""
 import json
 import time
 
+import mapbox_vector_tile
 import pytest
 
 from tests.conftest import client_as, csrf_token, log_in, make_app
@@ -40,6 +41,8 @@ def venue_routes(client) -> dict[str, bool]:
     nearby = client.get(f"/api/nearby?layer=venues&lon={lon}&lat={lat}&radius_m=50"
                         ).get_json()["features"]
     items = client.get("/ogc/collections/venues/items?limit=1000").get_json()
+    # The zoom-16 tile there (row 25,583, column 54,060): tiles are cached per layer version.
+    tile = client.get("/ogc/collections/venues/tiles/WebMercatorQuad/16/25583/54060").data
     return {
         "layers": layers["venues"] == 354,
         "bbox": "V9001" in {f["id"] for f in in_bbox},
@@ -48,6 +51,9 @@ def venue_routes(client) -> dict[str, bool]:
         "ogc items": items["numberMatched"] == 354,
         "map page data": "V9001" in {f["id"] for f in client.get("/api/layers/venues")
                                      .get_json()["features"]},
+        "tile": "V9001" in {f["properties"]["id"] for f in
+                            mapbox_vector_tile.decode(tile).get("venues", {"features": []})
+                            ["features"]},
     }
 
 

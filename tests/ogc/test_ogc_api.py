@@ -325,3 +325,55 @@ def test_a_status_filter_in_a_bbox_looks_up_only_the_bboxs_venues(client, store,
     assert body["numberMatched"] == len(expected)
     assert asked and set(asked) <= in_bbox
     assert len(in_bbox) < len(store.get("venues")) / 2  # a part of the layer
+
+
+@pytest.mark.parametrize("status", ["逾期未检", "合格", "隐患未改", "超期未整改"])
+def test_a_status_filter_over_many_venues_walks_them_a_chunk_at_a_time(client, monkeypatch,
+                                                                      status):
+    """Over more than LIVE_WALK_FROM venues, a status filter looks up the statuses of the
+    venues in layer order, a chunk at a time, until its page (and one more) is found: the
+    same pages as working out every venue's status, without numberMatched when it
+    stopped early; a rare status falls back to the rest at once (numberMatched exact);
+    the hazard statuses look only at the venues with an open hazard."""
+    from layers.ogc import routes
+    from layers.records.book import InspectionRecords
+
+    url = f"/ogc/collections/venues/items?status={status}"
+    every = client.get(f"{url}&limit=1000").get_json()
+    expected = [f["id"] for f in every["features"]]
+    assert expected and every["numberMatched"] == len(expected)
+    asked: list[int] = []
+    real = InspectionRecords.statuses
+
+    def counting(self, venues, today):
+        venues = list(venues)
+        asked.append(len(venues))
+        return real(self, venues, today)
+
+    # The shipped 353 venues as a large layer: chunks of 20, at most 5 before the rest.
+    monkeypatch.setattr(routes, "LIVE_WALK_FROM", 0)
+    monkeypatch.setattr(routes, "WALK_CHUNK", 20)
+    monkeypatch.setattr(routes, "WALK_CHUNKS", 5)
+    with_hazards = client.application.extensions["inspections"].open_hazard_counts()
+    monkeypatch.setattr(InspectionRecords, "statuses", counting)
+    for offset, limit in ((0, 5), (3, 7), (len(expected) - 2, 5), (len(expected) + 1, 5)):
+        asked.clear()
+        body = client.get(f"{url}&offset={offset}&limit={limit}").get_json()
+        assert [f["id"] for f in body["features"]] == expected[offset:offset + limit]
+        assert {f["properties"]["status"] for f in body["features"]} <= {status}
+        has_next = bool(links(body, "next"))
+        assert has_next == (offset + limit < len(expected))
+        if "numberMatched" in body:
+            assert body["numberMatched"] == len(expected)
+        else:  # stopped early: only the chunks it needed, and there is a next page
+            assert has_next and all(n == 20 for n in asked) and len(asked) <= 5
+        if sum(asked) < 353 and status in ("合格", "逾期未检"):
+            assert "numberMatched" not in body
+        if status == "合格" and offset == 0:  # 303 of 353: the first chunk holds the page
+            assert asked == [20] and "numberMatched" not in body
+        if status == "逾期未检" and offset == 3:  # 30 of 353: five chunks, then the rest
+            assert len(asked) == 6 and sum(asked) == 353 and body["numberMatched"] == 30
+        if status in ("隐患未改", "超期未整改"):  # only venues with an open hazard
+            assert sum(asked) == len(with_hazards) < 353
+    html = client.get(f"{url}&limit=2&f=html").get_data(as_text=True)
+    assert "本页" in html

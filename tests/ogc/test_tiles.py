@@ -9,7 +9,9 @@ import json
 import math
 
 import mapbox_vector_tile
+import numpy as np
 import pytest
+import shapely
 
 from layers.catalogue.entries import CATALOGUE
 from layers.geo import tiles
@@ -159,3 +161,75 @@ def test_the_tile_matrix_set_is_webmercatorquad(client):
     assert matrices[0]["cellSize"] == pytest.approx(156543.03392804097)
     assert matrices[16]["matrixWidth"] == 65536
     assert matrices[0]["pointOfOrigin"] == pytest.approx([-20037508.3427892, 20037508.3427892])
+
+
+@pytest.mark.parametrize("layer", ["venues", "roads", "communities"])
+def test_the_embedded_encoder_writes_the_bytes_mapbox_vector_tile_writes(store, layer):
+    """The embedded store's encoder (attributes made once per layer version, a tile's tags
+    found once per attribute) gives the same bytes as the library's `encode` given the
+    same features as dicts."""
+    from mapbox_vector_tile.encoder import on_invalid_geometry_make_valid
+
+    from layers.stores.embedded.spatial import feature_attributes
+
+    loaded = store.get(layer)
+    z, y, x = tile_of(*OFFICE, 14)
+    positions = loaded.in_bbox(tiles.lonlat_bounds(z, y, x, tiles.BUFFER / tiles.EXTENT))
+    assert positions
+    ours = tiles.encode(layer, loaded.geometries[positions], positions,
+                        feature_attributes(loaded, positions), z, y, x)
+    # The library's way: the same geometries, each feature's attributes as a dict.
+    minx, miny, maxx, _ = tiles.mercator_bounds(z, y, x)
+    scale = tiles.EXTENT / (maxx - minx)
+    to_mercator = tiles._TO_MERCATOR
+
+    def to_tile(xy):
+        mx, my = to_mercator.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([(mx - minx) * scale, (my - miny) * scale])
+
+    edge = (-tiles.BUFFER, -tiles.BUFFER, tiles.EXTENT + tiles.BUFFER, tiles.EXTENT + tiles.BUFFER)
+    snapped = shapely.set_precision(shapely.clip_by_rect(
+        shapely.transform(loaded.geometries[positions], to_tile), *edge), 1.0)
+    theirs = mapbox_vector_tile.encode(
+        [{"name": layer, "features": [
+            {"geometry": g, "id": p, "properties": expected_attributes(loaded.features[p])}
+            for g, p in zip(snapped, positions, strict=True) if not g.is_empty]}],
+        default_options={"extents": tiles.EXTENT, "y_coord_down": False,
+                         "on_invalid_geometry": on_invalid_geometry_make_valid})
+    assert ours == theirs
+
+
+def test_a_tile_is_made_once_per_layer_version(client, store, monkeypatch):
+    from layers.web.context import get_spatial
+
+    z, y, x = tile_of(*OFFICE, 15)
+    made = []
+    with client.application.app_context():
+        spatial = get_spatial()
+    real = spatial.tile
+    monkeypatch.setattr(spatial, "tile", lambda *a: made.append(a) or real(*a))
+    first = client.get(f"{PREFIX}/parking/tiles/WebMercatorQuad/{z}/{y}/{x}").data
+    again = client.get(f"{PREFIX}/parking/tiles/WebMercatorQuad/{z}/{y}/{x}").data
+    assert first == again and len(made) <= 1  # 0: an earlier test made it
+    assert first == real("parking", z, y, x)
+
+
+def test_the_tile_cache_keeps_the_most_recent_within_its_bounds():
+    cache = tiles.TileCache(max_bytes=10, max_tiles=3)
+    made = []
+
+    def make(body: bytes):
+        return lambda: made.append(body) or body
+
+    assert cache.get(1, 0, 0, make(b"aaaa")) == b"aaaa"
+    assert cache.get(1, 0, 1, make(b"bbbb")) == b"bbbb"
+    assert cache.get(1, 0, 0, make(b"xxxx")) == b"aaaa"  # kept: not made again
+    assert cache.get(1, 1, 1, make(b"cccc")) == b"cccc"  # 12 bytes: the oldest used goes
+    assert len(cache) == 2
+    assert cache.get(1, 0, 1, make(b"BBBB")) == b"BBBB"  # made again; 1/0/0 goes
+    assert cache.get(1, 1, 1, make(b"zzzz")) == b"cccc"
+    for i in range(4):  # empty tiles: no bytes, but no more than max_tiles
+        cache.get(2, 0, i, make(b""))
+    assert len(cache) == 3
+    assert cache.get(1, 0, 0, make(b"x" * 11)) == b"x" * 11  # larger than the whole cache
+    assert made == [b"aaaa", b"bbbb", b"cccc", b"BBBB", b"", b"", b"", b"", b"x" * 11]

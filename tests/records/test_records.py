@@ -629,3 +629,36 @@ def test_the_whole_tables_statuses_are_read_once_a_second_and_afresh_after_a_wri
     while status_on(other, venue_id) != "隐患未改":
         assert time.monotonic() < deadline, "the other server never read the write"
         time.sleep(0.2)
+
+
+def test_a_large_views_statuses_read_by_index_a_chunk_at_a_time_are_the_whole_tables(
+        tmp_path, store_backend, monkeypatch):
+    """Up to FEW_VENUES × INDEXED_CHUNKS venues, statuses are read by index a chunk of
+    FEW_VENUES at a time (a large view's cost follows its venues): the same statuses as
+    the grouped queries over the whole tables, hazards and late ones included."""
+    from layers.catalogue.live import VENUE_LIVE_NAMES
+    from layers.records import book
+
+    app = make_app(tmp_path / "inspections.sqlite")
+    app.extensions["users"].create("zhangwei", PASSWORD, "inspector", "张伟")
+    writer = login(app.test_client())
+    assert record(writer, a_venue_with_status(writer, "合格")).status_code == 201
+    records = app.extensions["inspections"]
+    chunks: list[int] = []
+    real = records.tables.glancing
+
+    def statuses_by(few: int, chunks_at_most: int) -> dict:
+        monkeypatch.setattr(book, "FEW_VENUES", few)
+        monkeypatch.setattr(book, "INDEXED_CHUNKS", chunks_at_most)
+        features = writer.get("/api/layers/venues").get_json()["features"]
+        return {f["id"]: {k: f["properties"].get(k) for k in VENUE_LIVE_NAMES}
+                for f in features}
+
+    monkeypatch.setattr(records.tables, "glancing",
+                        lambda: (chunks.append(1), real())[1])
+    whole = statuses_by(0, 20)
+    assert chunks == []  # the grouped tables
+    chunked = statuses_by(7, 100)  # 353 venues: 51 chunks of 7
+    assert len(chunks) == 1  # one connection, every chunk on it
+    assert chunked == whole
+    assert {s["status"] for s in whole.values()} >= {"合格", "隐患未改", "超期未整改", "逾期未检"}

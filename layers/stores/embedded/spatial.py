@@ -46,7 +46,7 @@ class MemorySpatial:
         loaded = self._get(layer)
         positions = loaded.in_bbox(tiles.lonlat_bounds(z, y, x, tiles.BUFFER / tiles.EXTENT))
         return tiles.encode(layer, loaded.geometries[positions], positions,
-                            [loaded.features[i] for i in positions], z, y, x)
+                            feature_attributes(loaded, positions), z, y, x)
 
     def targets(self, loaded: LoadedLayer, lon: float, lat: float,
                 positions: Sequence[int]) -> list[Target]:
@@ -137,3 +137,16 @@ def candidates_near(loaded: LoadedLayer, here: shapely.Point, distance: float) -
 
 def _mask(flags: Iterable[bool]) -> np.ndarray:
     return np.fromiter(flags, dtype=bool)
+
+
+def feature_attributes(loaded: LoadedLayer, positions: Sequence[int]) -> list[tiles.Attributes]:
+    """The features' MVT attributes, each made once per layer version (on first use)."""
+    made: list[tiles.Attributes | None] = loaded.once("mvt_attributes",
+                                                      lambda layer: [None] * len(layer))
+    out = []
+    for i in positions:
+        attributes = made[i]
+        if attributes is None:
+            attributes = made[i] = tiles.attributes(loaded.features[i])
+        out.append(attributes)
+    return out
