@@ -40,7 +40,7 @@ HALF_WORLD = 20037508.342789244  # metres: half the side of EPSG:3857's square
 TILE_PX = 256
 # Scale denominator of zoom 0 (standard pixel 0.28 mm), as the OGC definition gives it.
 SCALE_0 = 559082264.0287178
-# A layer version's tile cache (TileCache): at most this many bytes of tiles, and tiles.
+# A layer version's tile cache (VectorTileCache): at most this many bytes of tiles, and tiles.
 CACHE_BYTES = 8 * 1024 * 1024
 CACHE_TILES = 4096
 
@@ -181,7 +181,7 @@ def attributes(feature: Mapping[str, Any]) -> Attributes:
     return tuple((k, v, isinstance(v, bool)) for k, v in out.items())
 
 
-class TileCache:
+class VectorTileCache:
     """The tiles of one layer version, least recently used first out, within `max_bytes`
     and `max_tiles` (empty tiles count as one tile of no bytes). The same tile is asked
     for by every user who looks at the same place, and a layer version never changes, so

@@ -383,7 +383,7 @@ def tile(collection_id: str, tms_id: str, z: int, y: int, x: int) -> Response:
     _check_tms(tms_id)
     tiles.check_tile(z, y, x)
     # Made once per layer version (the cache goes with the LoadedLayer), from either store.
-    cache = loaded.once("tile_cache", lambda _: tiles.TileCache())
+    cache = loaded.once("tile_cache", lambda _: tiles.VectorTileCache())
     body = cache.get(z, y, x, lambda: get_spatial().tile(collection_id, z, y, x))
     return Response(body, status=200 if body else 204, mimetype=tiles.MVT_MEDIA_TYPE)
 

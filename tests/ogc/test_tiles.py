@@ -215,7 +215,7 @@ def test_a_tile_is_made_once_per_layer_version(client, store, monkeypatch):
 
 
 def test_the_tile_cache_keeps_the_most_recent_within_its_bounds():
-    cache = tiles.TileCache(max_bytes=10, max_tiles=3)
+    cache = tiles.VectorTileCache(max_bytes=10, max_tiles=3)
     made = []
 
     def make(body: bytes):
