@@ -1,6 +1,6 @@
 """Venues found, closed or moved in the street, on /inspect on a phone (390×844): an
 inspector adds a venue where they stand and finds it near them; marks a venue closed
-(已停业); a position corrected after someone else changed the layer is refused (409,
+(已停业); a position corrected after someone else changed that venue is refused (409,
 saying what changed) with the form kept, and saved on the second try; an admin then
 finds the three edits in the venues layer's versions (/admin/layers)."""
 
@@ -77,10 +77,11 @@ def test_add_close_and_move_a_venue_then_an_admin_sees_the_versions(
     assert page.locator("#detail-status").evaluate(
         "b => getComputedStyle(b).backgroundColor") == "rgb(160, 165, 170)"
 
-    # Someone else changes the layer meanwhile: 「更正位置」 is refused, saying what
+    # Someone else changes this venue meanwhile: 「更正位置」 is refused, saying what
     # changed, the form kept; saved when sent again (the page read the layer again).
+    # (A change of another venue would not stop it: conflicts are per venue.)
     admin = client_as(venues_app, "admin")
-    assert admin.post("/api/venues/V0001/position", json={
+    assert admin.post(f"/api/venues/{venue['id']}/position", json={
         "base": 3, "lon": 116.96502, "lat": 36.67141, "reason": "核对门牌"}).status_code == 200
     page.get_by_role("button", name="更正位置").click()
     moving = page.locator("#venue-move-form")
@@ -97,7 +98,7 @@ def test_add_close_and_move_a_venue_then_an_admin_sees_the_versions(
     moving.get_by_role("button", name="保存位置").click()
     error = moving.locator(".hs-error")
     expect(error).to_contain_text("已从版本 3 更新到版本 4", timeout=30000)
-    expect(error).to_contain_text("V0001")
+    expect(error).to_contain_text(f"要素 {venue['id']} 已在版本 4 被修改")
     expect(error).to_contain_text("页面已读取最新版本(版本 4)")
     expect(moving.locator("input[name=reason]")).to_have_value("门牌在路对面")
     moving.get_by_role("button", name="保存位置").click()

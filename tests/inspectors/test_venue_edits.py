@@ -99,19 +99,46 @@ def test_an_inspector_corrects_a_venues_position(app, inspector):
     assert len(audit(app)) == 1
 
 
-def test_a_stale_base_is_409_naming_both_versions_and_nothing_is_lost(app, inspector):
+def test_a_stale_base_is_409_only_when_the_venue_itself_changed(app, inspector):
     leader = client_as(app, "leader")  # leaders may too
     assert leader.post("/api/venues/V0002/position", json={
         "base": 1, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "核对"}).status_code == 200
     stale = inspector.post("/api/venues/V0002/closure", json={"base": 1, "reason": "已关门"})
     assert stale.status_code == 409
     error = stale.get_json()["error"]
-    assert "已从版本 1 更新到版本 2" in error and "V0002" in error
-    stale_add = inspector.post("/api/venues", json=new_venue(base=1))
-    assert stale_add.status_code == 409
+    assert "要素 V0002 已在版本 2 被修改" in error and "已从版本 1 更新到版本 2" in error
     assert head(app, "venues") == 2 and len(audit(app)) == 1
     props = inspector.get("/api/venues/V0002/history").get_json()["venue"]["properties"]
     assert "closed_on" not in props
+    # made on version 1 too, but of other venues (and a new one): applied on the head
+    added = inspector.post("/api/venues", json=new_venue(base=1))
+    assert added.status_code == 201 and added.get_json()["layer_version"] == 3
+    closed = inspector.post("/api/venues/V0003/closure", json={"base": 1, "reason": "已关门"})
+    assert closed.status_code == 200 and closed.get_json()["layer_version"] == 4
+    assert [v.changed or v.added for v in versions(app)[:3]] == [
+        ["V0003"], ["V0354"], ["V0002"]]
+    assert len(audit(app)) == 3
+    moved = inspector.get("/api/venues/V0002/history").get_json()["venue"]
+    assert moved["geometry"]["coordinates"] == list(INSIDE)  # the leader's edit stands
+    # a base after the head is no version the page can have read
+    future = inspector.post("/api/venues/V0004/closure", json={"base": 9, "reason": "关"})
+    assert future.status_code == 409 and "版本 9" in future.get_json()["error"]
+    assert head(app, "venues") == 4
+
+
+def test_two_edits_of_one_venue_from_one_base_exactly_one_wins(app, inspector):
+    leader = client_as(app, "leader")
+    first = leader.post("/api/venues/V0005/closure", json={"base": 1, "reason": "关门"})
+    second = inspector.post("/api/venues/V0005/position", json={
+        "base": 1, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "位置"})
+    assert (first.status_code, second.status_code) == (200, 409)
+    assert head(app, "venues") == 2
+    # the page reads the venue again (version 2) and moves it: it lands
+    again = inspector.post("/api/venues/V0005/position", json={
+        "base": 2, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "位置"})
+    assert again.status_code == 200
+    props = again.get_json()["venue"]["properties"]
+    assert props["closed_on"] and props["status"] == STATUS_CLOSED
 
 
 @pytest.mark.parametrize(("url", "body", "message"), [

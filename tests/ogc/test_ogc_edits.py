@@ -117,6 +117,33 @@ def test_two_concurrent_edits_of_one_feature_one_wins(app):
     assert head(app, "venues") == 2
 
 
+def test_concurrent_edits_of_different_features_from_one_version_all_land(app):
+    """Conflicts are per feature: edits made on version 1 of other features than the
+    ones changed since go onto the head, one version each, however they race."""
+    ids = ["V0010", "V0011", "V0012", "V0013"]
+    clients = [client_as(app, "admin") for _ in ids]
+    answers = []
+    start = threading.Barrier(len(ids))
+
+    def edit(client, fid):
+        start.wait()
+        answers.append(send(client, "PATCH", f"{ITEMS}/{fid}", {
+            "type": "Feature", "properties": {"address": f"{fid} 新址"}},
+            **{"If-Match": '"v1"'}).status_code)
+
+    threads = [threading.Thread(target=edit, args=pair) for pair in zip(clients, ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert answers == [204] * len(ids)
+    history = app.extensions["layer_history"]
+    assert head(app, "venues") == 1 + len(ids)
+    assert sorted(fid for v in history.versions("venues", after=1) for fid in v.changed) == ids
+    by_id = {f["id"]: f for f in history.features("venues")[1]}
+    assert all(by_id[fid]["properties"]["address"] == f"{fid} 新址" for fid in ids)
+
+
 @pytest.mark.parametrize(("body", "message"), [
     (venue(lon=117.3, lat=36.9), "位置"),
     (venue(name=None), "场所名称 [name]"),
