@@ -27,6 +27,7 @@ from layers.catalogue.validate import validate_collection
 from layers.data.importer import COMPUTED_COLUMNS, outside_of
 from layers.errors import BadRequest, Conflict, NotFound
 from layers.geo.crs import to_metric
+from layers.records.idempotency import Once, answered
 from layers.stores.interfaces import Layers
 from layers.stores.versions import (
     Feature,
@@ -58,18 +59,35 @@ class EditConflict(Conflict):
 
 def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, operation: str,
                  feature_id: str | None, body: Any, base: int | None, actor: str,
-                 reason: str | None = None) -> tuple[Version, str]:
+                 reason: str | None = None, once: Once | None = None) -> tuple[Version, str]:
     """Apply one edit as a new version; (the version, the feature's id). `reason`: why,
-    in the version's record (default: what, e.g. 新增要素 V0354)."""
+    in the version's record (default: what, e.g. 新增要素 V0354). `once`: its
+    Idempotency-Key, claimed with the version (see `earlier_edit`)."""
     for _ in range(COMMIT_ATTEMPTS):
         try:
             return _edit_on_head(history, current, layer_name, operation, feature_id, body,
-                                 base, actor, reason)
+                                 base, actor, reason, once)
         except _HeadMoved as moved:  # another edit committed since we read: the rule
             if base is None:         # again, on the new head (no If-Match: on what we read)
                 base = moved.read
     number, _ = history.features(layer_name)
     raise _conflict(history, layer_name, base if base is not None else number, number)
+
+
+def earlier_edit(history: VersionedLayers, layer: str, once: Once | None
+                 ) -> tuple[Version, str, str] | None:
+    """The answer of the first attempt of an edit with this Idempotency-Key: (its version,
+    the feature's id, its reason); None when the key answered nothing yet. Asked before
+    the edit is checked (a retry of a closure that went through must not be told the
+    venue is closed already) and again when it is refused (the first attempt may have
+    committed meanwhile). 422 when the key came with another request."""
+    if once is None:
+        return None
+    result = answered(history.key_row(once.user, once.key), once)
+    if result is None:
+        return None
+    return (history.version(layer, int(result["version"])), str(result["feature"]),
+            str(result["reason"]))
 
 
 class _HeadMoved(Exception):
@@ -80,7 +98,8 @@ class _HeadMoved(Exception):
 
 def _edit_on_head(history: VersionedLayers, current: Layers, layer_name: str,
                   operation: str, feature_id: str | None, body: Any, base: int | None,
-                  actor: str, reason: str | None) -> tuple[Version, str]:
+                  actor: str, reason: str | None, once: Once | None
+                  ) -> tuple[Version, str]:
     layer = get_layer(layer_name)
     number, features = history.features(layer_name)
     if base is not None and base != number:
@@ -125,9 +144,11 @@ def _edit_on_head(history: VersionedLayers, current: Layers, layer_name: str,
     try:
         made = history.commit(layer, new, actor, "layer.edit", reason or f"{verb}要素 {fid}",
                               base=number, allow_older=True,  # deliberate, not a stale file
-                              summary={"feature": fid, "operation": operation})
+                              summary={"feature": fid, "operation": operation}, once=once)
     except StaleVersion:  # another edit committed since we read
         raise _HeadMoved(number) from None
+    if once is not None and once.result is not None:  # a retry its first attempt answered
+        return made or history.version(layer_name, number), str(once.result["feature"])
     if made is None:  # an edit that changes nothing: the current version stands
         return history.version(layer_name, number), fid
     return made, fid

@@ -198,3 +198,121 @@ def test_the_inspect_page_offers_it_to_those_who_may(app):
     assert '"canEditVenues": true' in page and '"venuesVersion": 1' in page
     assert '"canEditVenues": false' in client_as(app, None).get("/inspect").get_data(
         as_text=True)
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(app, inspector):
+    """A save whose answer was lost is sent again with its key: the first answer, never
+    a second venue or a 409 against its own first attempt."""
+    key = {"Idempotency-Key": "venue-add-1"}
+    first = inspector.post("/api/venues", json=new_venue(), headers=key)
+    again = inspector.post("/api/venues", json=new_venue(), headers=key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.get_json()["venue"]["id"] == first.get_json()["venue"]["id"] == "V0354"
+    assert again.get_json()["layer_version"] == 2
+    assert again.get_json()["reason"] == first.get_json()["reason"]
+    closing = {"Idempotency-Key": "venue-close-1"}
+    body = {"base": 1, "reason": "已关门"}  # the page's base, kept across its retries
+    assert inspector.post("/api/venues/V0007/closure", json=body,
+                          headers=closing).status_code == 200
+    retried = inspector.post("/api/venues/V0007/closure", json=body, headers=closing)
+    assert retried.status_code == 200, retried.get_json()  # not 已于 … 标记停业
+    assert retried.get_json()["layer_version"] == 3
+    moving = {"Idempotency-Key": "venue-move-1"}
+    move = {"base": 1, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "门牌在路对面"}
+    assert inspector.post("/api/venues/V0008/position", json=move,
+                          headers=moving).status_code == 200
+    assert inspector.post("/api/venues/V0008/position", json=move,
+                          headers=moving).status_code == 200
+    assert head(app, "venues") == 4 and len(audit(app)) == 3
+    # the same key with another body: refused as record writes refuse it
+    other = inspector.post("/api/venues", json=new_venue(name="另一家"), headers=key)
+    assert other.status_code == 422 and "此 Idempotency-Key 已用于另一请求" in other.get_json()[
+        "error"]
+    # keys are per user: another user's same key is a new edit
+    leader = client_as(app, "leader")
+    assert leader.post("/api/venues", json=new_venue(name="另一家"),
+                       headers=key).status_code == 201
+    assert head(app, "venues") == 5
+    # a refused attempt stores nothing, its key neither: the retry is a new attempt
+    bad = {"Idempotency-Key": "venue-bad-1"}
+    assert inspector.post("/api/venues", json=new_venue(lon=117.3, lat=36.9),
+                          headers=bad).status_code == 400
+    assert inspector.post("/api/venues", json=new_venue(lon=117.3, lat=36.9),
+                          headers=bad).status_code == 400
+    assert inspector.post("/api/venues", json=new_venue(), headers={
+        "Idempotency-Key": "坏键"}).status_code == 400
+    assert head(app, "venues") == 5
+
+
+def test_concurrent_retries_with_one_key_make_one_venue(app):
+    import threading
+    client = client_as(app, "inspector")
+    answers = []
+    start = threading.Barrier(3)
+
+    def send():
+        start.wait()
+        answers.append(client.post("/api/venues", json=new_venue(),
+                                   headers={"Idempotency-Key": "race-1"}))
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [a.status_code for a in answers] == [201] * 3
+    assert {a.get_json()["venue"]["id"] for a in answers} == {"V0354"}
+    assert head(app, "venues") == 2 and len(audit(app)) == 1
+
+
+def test_a_closed_venue_is_reopened_and_its_status_comes_back(app, inspector):
+    vid = sorted(overdue_ids(inspector))[0]
+    assert inspector.post(f"/api/venues/{vid}/closure", json={
+        "base": 1, "reason": "停业装修"}).status_code == 200
+    assert vid not in overdue_ids(inspector)
+    not_closed = inspector.post("/api/venues/V0009/reopening", json={"base": 2, "reason": "开"})
+    assert not_closed.status_code == 409 and "未标记停业,无需恢复营业" in not_closed.get_json()[
+        "error"]
+    assert inspector.post(f"/api/venues/{vid}/reopening", json={"base": 2}).status_code == 400
+    answer = inspector.post(f"/api/venues/{vid}/reopening", json={
+        "base": 2, "reason": "装修完毕,重新开业"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    props = answer.get_json()["venue"]["properties"]
+    assert "closed_on" not in props and props["status"] == "逾期未检"
+    assert answer.get_json()["layer_version"] == 3
+    assert vid in overdue_ids(inspector)
+    made = versions(app)[0]
+    assert made.changed == [vid] and made.reason == "巡查恢复营业:装修完毕,重新开业"
+    rows = audit(app)
+    assert len(rows) == 2 and rows[0]["actor"] == "test-inspector"
+    again = inspector.post(f"/api/venues/{vid}/reopening", json={"base": 3, "reason": "再开"})
+    assert again.status_code == 409 and head(app, "venues") == 3
+    assert inspector.post("/api/venues/NOPE/reopening", json={
+        "base": 1, "reason": "开"}).status_code == 404
+    assert client_as(app, "viewer").post(f"/api/venues/{vid}/reopening", json={
+        "base": 3, "reason": "开"}).status_code == 403
+
+
+def test_no_record_on_a_closed_venue_until_it_is_reopened(app, inspector):
+    vid = "V0011"
+    inspection = {"venue_id": vid, "inspector": "张伟", "result": "合格"}
+    before = len(inspector.get(f"/api/venues/{vid}/history").get_json()["inspections"])
+    assert inspector.post(f"/api/venues/{vid}/closure", json={
+        "base": 1, "reason": "已关门"}).status_code == 200
+    for url, body in (("/api/inspections", inspection),
+                      ("/api/rechecks", {"venue_id": vid, "inspector": "张伟", "closed": []})):
+        refused = inspector.post(url, json=body)
+        assert refused.status_code == 409, refused.get_data(as_text=True)
+        error = refused.get_json()["error"]
+        assert error.startswith("该场所已停业，不能再记录检查；如已恢复营业，请先「恢复营业」")
+    history = inspector.get(f"/api/venues/{vid}/history").get_json()
+    assert len(history["inspections"]) == before  # nothing stored
+    assert inspector.post(f"/api/venues/{vid}/reopening", json={
+        "base": 2, "reason": "重新开业"}).status_code == 200
+    recorded = inspector.post("/api/inspections", json=inspection)
+    assert recorded.status_code == 201, recorded.get_data(as_text=True)
+    assert recorded.get_json()["venue"]["properties"]["status"] != STATUS_CLOSED
+    history = inspector.get(f"/api/venues/{vid}/history").get_json()
+    assert len(history["inspections"]) == before + 1
