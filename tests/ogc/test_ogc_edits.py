@@ -131,7 +131,7 @@ def test_concurrent_edits_of_different_features_from_one_version_all_land(app):
             "type": "Feature", "properties": {"address": f"{fid} 新址"}},
             **{"If-Match": '"v1"'}).status_code)
 
-    threads = [threading.Thread(target=edit, args=pair) for pair in zip(clients, ids)]
+    threads = [threading.Thread(target=edit, args=pair) for pair in zip(clients, ids, strict=True)]
     for t in threads:
         t.start()
     for t in threads:
