@@ -333,17 +333,20 @@ def _venue_bodies() -> dict[str, Schema]:
                           "false)"},
     }, required=["name", "category", "kind", "address"])) | {"anyOf": [
         kinds(NINE_SMALL, NINE_SMALL_KINDS), kinds(FIRM, FIRM_KINDS)]}
+    def edit(fields: dict[str, Schema], required: Sequence[str]) -> Schema:
+        """A venue edit's body: `base`, the fields, and a reason (given, unless optional)."""
+        body = {"base": base, **fields}
+        body.setdefault("reason", reason)
+        return closed(obj(body, required=["base", *required]))
+
     return {
-        "add": closed(obj({"base": base, "properties": properties, "lon": lon, "lat": lat,
-                           "reason": nullable(reason)},
-                          required=["base", "properties", "lon", "lat"])),
-        "closure": closed(obj({
-            "base": base,
-            "date": {**DATE, "description": "closed since (default today; not in the future, "
-                                            f"not before {EARLIEST_CLOSURE.isoformat()})"},
-            "reason": reason}, required=["base", "reason"])),
-        "position": closed(obj({"base": base, "lon": lon, "lat": lat, "reason": reason})),
-        "reopening": closed(obj({"base": base, "reason": reason}, required=["base", "reason"])),
+        "add": edit({"properties": properties, "lon": lon, "lat": lat,
+                     "reason": nullable(reason)}, ["properties", "lon", "lat"]),
+        "closure": edit({"date": {**DATE, "description": "closed since (default today; not "
+                                  f"in the future, not before {EARLIEST_CLOSURE.isoformat()})"}},
+                        ["reason"]),
+        "position": edit({"lon": lon, "lat": lat}, ["lon", "lat", "reason"]),
+        "reopening": edit({}, ["reason"]),
     }
 
 

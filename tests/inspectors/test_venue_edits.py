@@ -8,15 +8,13 @@ leaves the lists of work (overdue, due, hazards) and is drawn as 已停业."""
 import pytest
 
 from layers.catalogue.live import STATUS_CLOSED
-from tests.conftest import client_as, make_app
-from tests.layerfiles import copy_geodata, head
-
-INSIDE = (116.96502, 36.67141)  # in the sub-district (as the OGC edit tests)
+from tests.conftest import client_as
+from tests.layerfiles import INSIDE, edits_app, head
 
 
 @pytest.fixture
 def app(tmp_path, store_backend):
-    return make_app(tmp_path / "fieldvenues.sqlite", DATA_DIR=copy_geodata(tmp_path / "g"))
+    return edits_app(tmp_path)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 
 from layers.catalogue.entries import PARCEL_STATUSES
 from layers.ogc.features import CONFORMANCE
-from tests.conftest import client_as, make_app
-from tests.layerfiles import copy_geodata, head, shipped
+from tests.conftest import client_as
+from tests.layerfiles import INSIDE, edits_app, head, shipped
 
 GEOJSON = "application/geo+json"
 ITEMS = "/ogc/collections/venues/items"
@@ -19,7 +19,7 @@ ITEMS = "/ogc/collections/venues/items"
 
 @pytest.fixture
 def app(tmp_path, store_backend):
-    return make_app(tmp_path / "edits.sqlite", DATA_DIR=copy_geodata(tmp_path / "g"))
+    return edits_app(tmp_path)
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def admin(app):
     return client_as(app, "admin")
 
 
-def venue(name="街上新发现的小饭馆", lon=116.96502, lat=36.67141, **props):
+def venue(name="街上新发现的小饭馆", lon=INSIDE[0], lat=INSIDE[1], **props):
     properties = {**shipped("venues")[0]["properties"], "name": name, **props}
     return {"type": "Feature", "properties": properties,
             "geometry": {"type": "Point", "coordinates": [lon, lat]}}
