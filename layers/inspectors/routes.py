@@ -38,7 +38,7 @@ from layers.inspectors.nearby import (
 from layers.inspectors.offline import worker_script
 from layers.inspectors.photo_routes import record_request
 from layers.records import corrections
-from layers.records.idempotency import Once
+from layers.records.idempotency import Once, answered
 from layers.records.inspections import (
     DEFAULT_INTERVAL_DAYS,
     HAZARD_CATEGORIES,
@@ -98,8 +98,13 @@ def venue_exists(venue_id: str) -> bool:
     return get_spatial().feature("venues", venue_id) is not None
 
 
-def venue_open(venue_id: str) -> None:
-    """409 when the venue is marked closed (a record on it is refused)."""
+def venue_open(venue_id: str, done: Once | None) -> None:
+    """409 when the venue is marked closed (a record on it is refused), unless `done`'s
+    Idempotency-Key has its first answer already (a retry of a record stored before the
+    venue was closed gets that answer; the key table is one for records and layers)."""
+    if done is not None and answered(current_app.extensions["layer_history"].key_row(
+            done.user, done.key), done) is not None:
+        return
     venue = get_spatial().feature("venues", venue_id)
     if venue is not None:
         refuse_closed(venue_id, venue["properties"])
@@ -238,9 +243,9 @@ def _written(venue_id: str, key: str, value: dict[str, Any], done: Once | None =
 def api_record_inspection():
     data, photos, content = record_request()
     new = parse_inspection(data, today(), venue_exists)
-    venue_open(new.venue_id)
     user = current_user()
     done = submission(user.name if user else None, content)
+    venue_open(new.venue_id, done)
     stored = get_inspections().record_inspection(new, user.name if user else None, done,
                                                  photos)
     return _written(new.venue_id, "inspection", stored, done)
@@ -251,9 +256,9 @@ def api_record_inspection():
 def api_record_recheck():
     data, photos, content = record_request()
     new = parse_recheck(data, today(), venue_exists)
-    venue_open(new.venue_id)
     user = current_user()
     done = submission(user.name if user else None, content)
+    venue_open(new.venue_id, done)
     stored = get_inspections().record_recheck(new, user.name if user else None, done, photos)
     return _written(new.venue_id, "inspection", stored, done)
 

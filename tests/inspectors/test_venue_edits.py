@@ -314,3 +314,20 @@ def test_no_record_on_a_closed_venue_until_it_is_reopened(app, inspector):
     assert recorded.get_json()["venue"]["properties"]["status"] != STATUS_CLOSED
     history = inspector.get(f"/api/venues/{vid}/history").get_json()
     assert len(history["inspections"]) == before + 1
+
+
+def test_a_record_stored_before_the_venue_closed_is_replayed_to_its_retry(app, inspector):
+    """A record whose answer was lost, then the venue closed: its retry with the same key
+    gets the first answer, not the refusal (a new record is refused)."""
+    vid, key = "V0012", {"Idempotency-Key": "record-before-closing"}
+    inspection = {"venue_id": vid, "inspector": "张伟", "result": "合格"}
+    first = inspector.post("/api/inspections", json=inspection, headers=key)
+    assert first.status_code == 201
+    assert inspector.post(f"/api/venues/{vid}/closure", json={
+        "base": 1, "reason": "已关门"}).status_code == 200
+    retried = inspector.post("/api/inspections", json=inspection, headers=key)
+    assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.get_json()["inspection"]["id"] == first.get_json()["inspection"]["id"]
+    fresh = inspector.post("/api/inspections", json=inspection, headers={
+        "Idempotency-Key": "record-after-closing"})
+    assert fresh.status_code == 409 and "该场所已停业" in fresh.get_json()["error"]
