@@ -24,6 +24,17 @@ def copy_geodata(directory: Path) -> Path:
     return directory
 
 
+# A point inside the sub-district, away from its boundary: where edit tests put a venue.
+INSIDE = (116.96502, 36.67141)
+
+
+def edits_app(tmp_path: Path):
+    """An app whose layers its test edits: its own database, seeded from a copy of the
+    shipped files (the single-feature edit tests of /inspect and OGC Part 4; run on the
+    store of the `store_backend` fixture)."""
+    return make_app(tmp_path / "edits.sqlite", DATA_DIR=copy_geodata(tmp_path / "g"))
+
+
 def layers_of(directory: Path) -> LayerStore:
     """The layers of a directory of files, as an import checks against them (cached: the
     tests do not change the files they check against)."""

@@ -507,10 +507,11 @@ ROUTE_GROUPS: tuple[RouteGroup, ...] = (
     RouteGroup("inspect_write", "记录检查", frozenset({"inspector", "admin"}),
                ("inspect.api_record_inspection", "inspect.api_record_recheck",
                 "inspect.api_hazard_status", "inspect.api_correct_inspection")),
-    # Venues found, closed or moved in the street (inspectors/venue_edits.py).
-    RouteGroup("venue_field_edit", "新增场所、标记停业、更正位置",
+    # Venues found, closed, reopened or moved in the street (inspectors/venue_edits.py).
+    RouteGroup("venue_field_edit", "新增场所、标记停业、恢复营业、更正位置",
                frozenset({"inspector", "leader", "admin"}),
-               ("inspect.api_add_venue", "inspect.api_close_venue", "inspect.api_move_venue")),
+               ("inspect.api_add_venue", "inspect.api_close_venue", "inspect.api_reopen_venue",
+                "inspect.api_move_venue")),
     RouteGroup("review", "闲置土地、重点项目与年度指标", frozenset({"leader", "admin"}),
                ("review.*",)),
     RouteGroup("admin", "账号、审计与图层数据", frozenset({"admin"}), ("admin.*", "layer_admin.*")),

@@ -4,8 +4,13 @@ catalogue as an import is. The OGC API - Features Part 4 routes (layers/ogc/rout
 call it; no Flask here.
 
 An edit names the version it was made on (`base`, from the client's If-Match, else
-the version it read): when the layer moved on in between, it is refused with 409,
-naming both versions and what changed, never applied over someone else's change.
+the version it read). Conflicts are per feature: when the layer moved on in between,
+the edit is refused with 409 (naming both versions and what changed) only if a version
+after `base` added, removed or changed the edited feature itself (read from the
+versions' change lists); else it is applied on the head, as one new version. It is
+never applied over someone else's change of the same feature. This is the one place
+of that rule: the admins' map and OGC API - Features Part 4 (If-Match) and the
+inspectors' venue edits all come here.
 """
 
 from __future__ import annotations
@@ -22,39 +27,83 @@ from layers.catalogue.validate import validate_collection
 from layers.data.importer import COMPUTED_COLUMNS, outside_of
 from layers.errors import BadRequest, Conflict, NotFound
 from layers.geo.crs import to_metric
+from layers.records.idempotency import Once, answered
 from layers.stores.interfaces import Layers
 from layers.stores.versions import (
     Feature,
     StaleVersion,
     Version,
     VersionedLayers,
-    diff,
     raw_features,
 )
 
 OPERATIONS = ("create", "replace", "update", "delete")
 MAX_ID_LENGTH = 200  # a created feature's id (it is a path segment of its URL)
+# Edits of different features racing: each re-reads the head and tries again this often.
+COMMIT_ATTEMPTS = 8
 
 
 class EditConflict(Conflict):
-    def __init__(self, layer: str, base: int, head: int, changed: list[str]):
+    def __init__(self, layer: str, base: int, head: int, changed: list[str],
+                 feature: str | None = None, at: int | None = None):
         shown = "、".join(changed[:20]) + (" 等" if len(changed) > 20 else "")
+        mine = (f"要素 {feature} 已在版本 {at} 被修改;" if feature and at else "")
         super().__init__(
-            f"图层「{layer}」已从版本 {base} 更新到版本 {head}(变动的要素:{shown or '无'}),"
+            f"{mine}图层「{layer}」已从版本 {base} 更新到版本 {head}(变动的要素:{shown or '无'}),"
             f"您的修改未保存;请重新读取后再改 (layer {layer} is at version {head}, your edit "
-            f"was made on version {base})")
+            f"was made on version {base}" + (f"; feature {feature} changed in version {at})"
+                                              if feature and at else ")"))
         self.base, self.head, self.changed = base, head, changed
+        self.feature, self.at = feature, at
 
 
 def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, operation: str,
                  feature_id: str | None, body: Any, base: int | None, actor: str,
-                 reason: str | None = None) -> tuple[Version, str]:
+                 reason: str | None = None, once: Once | None = None) -> tuple[Version, str]:
     """Apply one edit as a new version; (the version, the feature's id). `reason`: why,
-    in the version's record (default: what, e.g. 新增要素 V0354)."""
+    in the version's record (default: what, e.g. 新增要素 V0354). `once`: its
+    Idempotency-Key, claimed with the version (see `earlier_edit`)."""
+    for _ in range(COMMIT_ATTEMPTS):
+        try:
+            return _edit_on_head(history, current, layer_name, operation, feature_id, body,
+                                 base, actor, reason, once)
+        except _HeadMoved as moved:  # another edit committed since we read: the rule
+            if base is None:         # again, on the new head (no If-Match: on what we read)
+                base = moved.read
+    number, _ = history.features(layer_name)
+    raise _conflict(history, layer_name, base if base is not None else number, number)
+
+
+def earlier_edit(history: VersionedLayers, layer: str, once: Once | None
+                 ) -> tuple[Version, str, str] | None:
+    """The answer of the first attempt of an edit with this Idempotency-Key: (its version,
+    the feature's id, its reason); None when the key answered nothing yet. Asked before
+    the edit is checked (a retry of a closure that went through must not be told the
+    venue is closed already) and again when it is refused (the first attempt may have
+    committed meanwhile). 422 when the key came with another request."""
+    if once is None:
+        return None
+    result = answered(history.key_row(once.user, once.key), once)
+    if result is None:
+        return None
+    return (history.version(layer, int(result["version"])), str(result["feature"]),
+            str(result["reason"]))
+
+
+class _HeadMoved(Exception):
+    def __init__(self, read: int):
+        super().__init__(read)
+        self.read = read
+
+
+def _edit_on_head(history: VersionedLayers, current: Layers, layer_name: str,
+                  operation: str, feature_id: str | None, body: Any, base: int | None,
+                  actor: str, reason: str | None, once: Once | None
+                  ) -> tuple[Version, str]:
     layer = get_layer(layer_name)
     number, features = history.features(layer_name)
     if base is not None and base != number:
-        raise _conflict(history, layer_name, base, number, None)
+        _check_untouched(history, layer_name, operation, feature_id, base, number)
     position = {str(f["id"]): i for i, f in enumerate(features)}
     new = list(features)
     if operation == "delete":
@@ -95,9 +144,11 @@ def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, ope
     try:
         made = history.commit(layer, new, actor, "layer.edit", reason or f"{verb}要素 {fid}",
                               base=number, allow_older=True,  # deliberate, not a stale file
-                              summary={"feature": fid, "operation": operation})
-    except StaleVersion as e:  # another edit committed since we read
-        raise _conflict(history, layer_name, number, e.head, features) from None
+                              summary={"feature": fid, "operation": operation}, once=once)
+    except StaleVersion:  # another edit committed since we read
+        raise _HeadMoved(number) from None
+    if once is not None and once.result is not None:  # a retry its first attempt answered
+        return made or history.version(layer_name, number), str(once.result["feature"])
     if made is None:  # an edit that changes nothing: the current version stands
         return history.version(layer_name, number), fid
     return made, fid
@@ -135,15 +186,26 @@ def next_id(ids: list[str]) -> str:
     return f"{prefix}{candidate:0{width}d}"
 
 
-def _conflict(history: VersionedLayers, layer: str, base: int, head: int,
-              base_features: list[Feature] | None) -> EditConflict:
+def _check_untouched(history: VersionedLayers, layer: str, operation: str,
+                     feature_id: str | None, base: int, head: int) -> None:
+    """The per-feature rule: an edit made on `base` goes onto `head` unless a version in
+    between touched the edited feature (409: both versions and what changed). A created
+    feature is new whatever happened since (an id given that exists is refused later)."""
     try:
-        before = base_features if base_features is not None else history.features(layer, base)[1]
-        _, after = history.features(layer, head)
-        added, removed, changed = diff(before, after)
+        touched = history.touched_since(layer, base, head)
+    except NotFound:  # base is no version of this layer before head
+        raise _conflict(history, layer, base, head) from None
+    if operation != "create" and feature_id in touched:
+        raise _conflict(history, layer, base, head, feature_id, touched[feature_id])
+
+
+def _conflict(history: VersionedLayers, layer: str, base: int, head: int,
+              feature: str | None = None, at: int | None = None) -> EditConflict:
+    try:
+        changed = list(history.touched_since(layer, base, head))
     except NotFound:
-        added, removed, changed = [], [], []
-    return EditConflict(layer, base, head, [*added, *removed, *changed])
+        changed = []
+    return EditConflict(layer, base, head, changed, feature, at)
 
 
 def _new_id(given: Any, ids: list[str]) -> str:

@@ -37,6 +37,7 @@ from layers.inspectors.venue_edits import (
     MAX_REASON,
     MAX_VERSION,
     MOVE_REASON,
+    REOPEN_REASON,
 )
 from layers.records.corrections import CORRECTION_WINDOW
 from layers.records.inspections import (
@@ -332,16 +333,20 @@ def _venue_bodies() -> dict[str, Schema]:
                           "false)"},
     }, required=["name", "category", "kind", "address"])) | {"anyOf": [
         kinds(NINE_SMALL, NINE_SMALL_KINDS), kinds(FIRM, FIRM_KINDS)]}
+    def edit(fields: dict[str, Schema], required: Sequence[str]) -> Schema:
+        """A venue edit's body: `base`, the fields, and a reason (given, unless optional)."""
+        body = {"base": base, **fields}
+        body.setdefault("reason", reason)
+        return closed(obj(body, required=["base", *required]))
+
     return {
-        "add": closed(obj({"base": base, "properties": properties, "lon": lon, "lat": lat,
-                           "reason": nullable(reason)},
-                          required=["base", "properties", "lon", "lat"])),
-        "closure": closed(obj({
-            "base": base,
-            "date": {**DATE, "description": "closed since (default today; not in the future, "
-                                            f"not before {EARLIEST_CLOSURE.isoformat()})"},
-            "reason": reason}, required=["base", "reason"])),
-        "position": closed(obj({"base": base, "lon": lon, "lat": lat, "reason": reason})),
+        "add": edit({"properties": properties, "lon": lon, "lat": lat,
+                     "reason": nullable(reason)}, ["properties", "lon", "lat"]),
+        "closure": edit({"date": {**DATE, "description": "closed since (default today; not "
+                                  f"in the future, not before {EARLIEST_CLOSURE.isoformat()})"}},
+                        ["reason"]),
+        "position": edit({"lon": lon, "lat": lat}, ["lon", "lat", "reason"]),
+        "reopening": edit({}, ["reason"]),
     }
 
 
@@ -350,8 +355,12 @@ def _venue_paths() -> dict[str, Schema]:
     edited = json_content(ref("VenueEdited"))
     venue_id = path_param("venue_id", string(), "the venue's id", example=EXAMPLE_CLOSED_VENUE)
     common = ("One new version of the venues layer (who, when, why: the reason is written "
-              "as {}:…), with its audit row. 409 when the layer is no longer at `base`: the "
-              "message names both versions and the features changed; reload and try again. "
+              "as {}:…), with its audit row. 409 when a version after `base` changed this "
+              "venue (conflicts are per feature: a change of other venues since is no "
+              "conflict, the edit is applied on the head): the message names both versions "
+              "and the features changed; reload and try again. A retry with the same "
+              "Idempotency-Key gets the first answer (header Idempotent-Replayed), never a "
+              "second edit; the same key with another body is 422. "
               "For inspectors, leaders and admins.")
     return {
         "/api/venues": operation(
@@ -362,28 +371,37 @@ def _venue_paths() -> dict[str, Schema]:
                 "found": {"base": 1, "lon": EXAMPLE_POINT[0], "lat": EXAMPLE_POINT[1],
                           "properties": {"name": "街边新开的小超市", "category": NINE_SMALL,
                                          "kind": "小商店", "address": "经四路12号"}}}),
-            error_codes=(400, 401, 403, 409),
+            parameters=[IDEMPOTENCY_KEY], error_codes=(400, 401, 403, 409, 422),
             description=common.format(ADD_REASON) + " Checked by the catalogue as an import "
             "is (400 with its reasons in Chinese): outside the sub-district, a kind of the "
             "other category, a blank name."),
         "/api/venues/{venue_id}/closure": operation(
             TAG, "closeVenue", "Mark a venue closed (已停业)", method="post",
-            security=WRITER, parameters=[venue_id], ok=edited,
+            security=WRITER, parameters=[venue_id, IDEMPOTENCY_KEY], ok=edited,
             ok_description="closed: the venue with closed_on and the status 已停业",
             body=request_body(bodies["closure"], "since when, and why", {
                 "closed": {"base": 1, "date": "2026-11-20", "reason": "店面已转让"}}),
-            error_codes=(400, 401, 403, 404, 409),
+            error_codes=(400, 401, 403, 404, 409, 422),
             description=common.format(CLOSE_REASON) + " A closed venue stays in the layer "
             "(its records too) and is on no list of work (overdue, due, hazards); a venue "
             "closed already is 409."),
+        "/api/venues/{venue_id}/reopening": operation(
+            TAG, "reopenVenue", "Reopen a closed venue (恢复营业)", method="post",
+            security=WRITER, parameters=[venue_id, IDEMPOTENCY_KEY], ok=edited,
+            ok_description="reopened: the venue without closed_on, its status from its "
+                           "records again",
+            body=request_body(bodies["reopening"], "why", {
+                "reopened": {"base": 2, "reason": "重新开业"}}),
+            error_codes=(400, 401, 403, 404, 409, 422),
+            description=common.format(REOPEN_REASON) + " A venue that is not closed is 409."),
         "/api/venues/{venue_id}/position": operation(
             TAG, "moveVenue", "Correct a venue's position", method="post",
-            security=WRITER, parameters=[venue_id], ok=edited,
+            security=WRITER, parameters=[venue_id, IDEMPOTENCY_KEY], ok=edited,
             ok_description="moved: the venue where it is now",
             body=request_body(bodies["position"], "where it really is, and why", {
                 "moved": {"base": 1, "lon": EXAMPLE_POINT[0], "lat": EXAMPLE_POINT[1],
                           "reason": "门牌在路对面"}}),
-            error_codes=(400, 401, 403, 404, 409),
+            error_codes=(400, 401, 403, 404, 409, 422),
             description=common.format(MOVE_REASON) + " The position must lie inside the "
             "sub-district (400 otherwise)."),
     }
@@ -530,8 +548,10 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                                              "hazards": [{"category": HAZARD_CATEGORIES[0],
                                                           "description": "灭火器过期",
                                                           "deadline": "2026-12-10"}]}})),
-            parameters=[IDEMPOTENCY_KEY], error_codes=(400, 401, 403, 413, 422),
-            description="A record that fails validation is 400 and stores nothing."),
+            parameters=[IDEMPOTENCY_KEY], error_codes=(400, 401, 403, 409, 413, 422),
+            description="A record that fails validation is 400 and stores nothing; on a "
+                        "venue marked closed (已停业, `closed_on`) it is 409 (reopen it "
+                        "first: POST /api/venues/{venue_id}/reopening)."),
         "/api/rechecks": operation(
             TAG, "recordRecheck", "Record a re-check (复查) that closes hazards (inspector)",
             method="post", security=WRITER, ok_status=201, ok=written,
@@ -542,7 +562,7 @@ def inspect_section(catalogue: Sequence[Layer]) -> Section:
                                              "closed": [EXAMPLE_RECTIFYING_HAZARD]}})),
             parameters=[IDEMPOTENCY_KEY], error_codes=(400, 401, 403, 409, 413, 422),
             description="409 when the venue has no hazard in 整改中, or a hazard listed is "
-                        "not in 整改中."),
+                        "not in 整改中, or the venue is marked closed (已停业)."),
         "/api/hazards/{hazard_id}/status": operation(
             TAG, "startRectification", "Move a hazard from 立案 to 整改中 (inspector)",
             method="post", security=WRITER, ok_status=201,

@@ -6,7 +6,7 @@ queries are in nearby.py, the records and their validation in inspections.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
@@ -17,9 +17,9 @@ from layers.basemaps.routes import page_basemaps
 from layers.catalogue.entries import FIRM, FIRM_KINDS, NINE_SMALL, NINE_SMALL_KINDS, get_layer
 from layers.catalogue.live import DUE_SOON_DAYS, live_properties
 from layers.catalogue.styles import VENUE_STATUS_COLORS, VENUE_UNKNOWN_COLOR, leaflet_style
-from layers.data.edits import edit_feature
+from layers.data.edits import earlier_edit, edit_feature
 from layers.data.reload import follow_now
-from layers.errors import BadRequest, Forbidden, NotFound
+from layers.errors import BadRequest, Conflict, Forbidden, NotFound
 from layers.geo.chinacoords import SYSTEM_LABELS
 from layers.inspectors import venue_edits
 from layers.inspectors.nearby import (
@@ -38,7 +38,7 @@ from layers.inspectors.nearby import (
 from layers.inspectors.offline import worker_script
 from layers.inspectors.photo_routes import record_request
 from layers.records import corrections
-from layers.records.idempotency import Once
+from layers.records.idempotency import Once, answered
 from layers.records.inspections import (
     DEFAULT_INTERVAL_DAYS,
     HAZARD_CATEGORIES,
@@ -48,6 +48,7 @@ from layers.records.inspections import (
     no_such_venue,
     parse_inspection,
     parse_recheck,
+    refuse_closed,
     venue_key,
     with_overdue_days,
     with_position_checks,
@@ -95,6 +96,18 @@ def venue_feature(venue_id: str) -> dict[str, Any]:
 def venue_exists(venue_id: str) -> bool:
     require_visible("venues")
     return get_spatial().feature("venues", venue_id) is not None
+
+
+def venue_open(venue_id: str, done: Once | None) -> None:
+    """409 when the venue is marked closed (a record on it is refused), unless `done`'s
+    Idempotency-Key has its first answer already (a retry of a record stored before the
+    venue was closed gets that answer; the key table is one for records and layers)."""
+    if done is not None and answered(current_app.extensions["layer_history"].key_row(
+            done.user, done.key), done) is not None:
+        return
+    venue = get_spatial().feature("venues", venue_id)
+    if venue is not None:
+        refuse_closed(venue_id, venue["properties"])
 
 
 def json_object() -> dict[str, Any]:
@@ -232,6 +245,7 @@ def api_record_inspection():
     new = parse_inspection(data, today(), venue_exists)
     user = current_user()
     done = submission(user.name if user else None, content)
+    venue_open(new.venue_id, done)
     stored = get_inspections().record_inspection(new, user.name if user else None, done,
                                                  photos)
     return _written(new.venue_id, "inspection", stored, done)
@@ -244,6 +258,7 @@ def api_record_recheck():
     new = parse_recheck(data, today(), venue_exists)
     user = current_user()
     done = submission(user.name if user else None, content)
+    venue_open(new.venue_id, done)
     stored = get_inspections().record_recheck(new, user.name if user else None, done, photos)
     return _written(new.venue_id, "inspection", stored, done)
 
@@ -298,36 +313,63 @@ def community_at(lon: float, lat: float) -> str | None:
     return hits[0]["properties"]["name"] if hits else None
 
 
-def _venue_edited(edit: venue_edits.VenueEdit, status: int):
-    """Apply the edit as the logged-in user (a new version of the venues layer, audited);
-    the venue as it is now, with its status, and the layer's new version."""
+def _venue_edited(parse: Callable[[], venue_edits.VenueEdit], status: int):
+    """Apply the edit `parse` makes as the logged-in user (a new version of the venues
+    layer, audited); the venue as it is now, with its status, and the layer's new
+    version. A retry with the request's Idempotency-Key gets the first answer (asked
+    before `parse` checks the venue as it is now, and again when it is refused)."""
     user = current_user()
-    made, fid = edit_feature(current_app.extensions["layer_history"], get_store(), "venues",
-                             edit.operation, edit.venue_id, edit.feature, edit.base,
-                             user.name if user else "", edit.reason)
+    history = current_app.extensions["layer_history"]
+    done = submission(user.name if user else None)
+    try:
+        earlier = earlier_edit(history, "venues", done)
+        if earlier is None:
+            edit = parse()
+            made, fid = edit_feature(history, get_store(), "venues", edit.operation,
+                                     edit.venue_id, edit.feature, edit.base,
+                                     user.name if user else "", edit.reason, done)
+            said = done.result["reason"] if done and done.result else edit.reason
+            earlier = made, fid, said
+    except Conflict:  # a first attempt with this key may have committed meanwhile
+        earlier = earlier_edit(history, "venues", done)
+        if earlier is None:
+            raise
+    made, fid, said = earlier
     follow_now()  # this server serves it from the next request; the others within 1 s
-    return jsonify({"ok": True, "venue": venue_feature(fid), "layer_version": made.version,
-                    "reason": edit.reason}), status
+    answer = jsonify({"ok": True, "venue": venue_feature(fid), "layer_version": made.version,
+                      "reason": said})
+    return replayed(answer, done), status
 
 
 @bp.post("/api/venues")
 def api_add_venue():
     require_visible("venues")
-    return _venue_edited(venue_edits.parse_new_venue(json_object(), community_at), 201)
+    data = json_object()
+    return _venue_edited(lambda: venue_edits.parse_new_venue(data, community_at), 201)
 
 
 @bp.post("/api/venues/<venue_id>/closure")
 def api_close_venue(venue_id: str):
     data = json_object()
-    return _venue_edited(venue_edits.parse_closure(venue_id, data, today(),
-                                                   venue_feature(venue_id)), 200)
+    return _venue_edited(lambda: venue_edits.parse_closure(
+        venue_id, data, today(), venue_feature(venue_id)), 200)
+
+
+@bp.post("/api/venues/<venue_id>/reopening")
+def api_reopen_venue(venue_id: str):
+    data = json_object()
+    return _venue_edited(lambda: venue_edits.parse_reopening(
+        venue_id, data, venue_feature(venue_id)), 200)
 
 
 @bp.post("/api/venues/<venue_id>/position")
 def api_move_venue(venue_id: str):
     data = json_object()
-    venue_feature(venue_id)  # 404 for an unknown venue
-    return _venue_edited(venue_edits.parse_move(venue_id, data), 200)
+
+    def parse() -> venue_edits.VenueEdit:
+        venue_feature(venue_id)  # 404 for an unknown venue
+        return venue_edits.parse_move(venue_id, data)
+    return _venue_edited(parse, 200)
 
 
 @bp.get("/inspect")
@@ -357,6 +399,7 @@ def inspect_page():
             "rechecks": url_for("inspect.api_record_recheck"),
             "venues": url_for("inspect.api_add_venue"),
             "closure": url_for("inspect.api_close_venue", venue_id="{id}"),
+            "reopening": url_for("inspect.api_reopen_venue", venue_id="{id}"),
             "position": url_for("inspect.api_move_venue", venue_id="{id}"),
             "layers": url_for("api.list_layers"),
             # {id} is replaced by the page script

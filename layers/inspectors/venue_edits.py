@@ -1,4 +1,4 @@
-"""Venues that inspectors find, close or move in the street (/inspect): what they send,
+"""Venues that inspectors find, close, reopen or move in the street (/inspect): what they send,
 checked, as the single-feature edit it is (layers/data/edits.py: each a new version of
 the venues layer, with who and why, audited; checked by the catalogue as an import is;
 refused with 409 naming both versions when the layer moved on since `base`, the version
@@ -22,6 +22,7 @@ from layers.errors import BadRequest, Conflict
 ADD_REASON = "巡查发现新场所"
 CLOSE_REASON = "巡查标记停业"
 MOVE_REASON = "巡查更正位置"
+REOPEN_REASON = "巡查恢复营业"
 MAX_REASON = 200
 MAX_VERSION = 2**31 - 1  # a layer's version is a database integer
 EARLIEST_CLOSURE = dt.date(2000, 1, 1)
@@ -137,6 +138,20 @@ def parse_closure(venue_id: str, data: Mapping[str, Any], today: dt.date,
                        f"标记停业,无需再标记 (venue {venue_id} is closed already)")
     return VenueEdit("update", venue_id, {"type": "Feature", "properties": {"closed_on": text}},
                      base, f"{CLOSE_REASON}:{reason}")
+
+
+def parse_reopening(venue_id: str, data: Mapping[str, Any],
+                    current: Mapping[str, Any]) -> VenueEdit:
+    """A closed venue open again (恢复营业), with why: its `closed_on` is removed, so its
+    status is what its records make it again. A venue that is not closed is 409."""
+    _only(data, ("base", "reason"))
+    base = parse_base(data)
+    reason = parse_reason(data, required=True)
+    if not current["properties"].get("closed_on"):
+        raise Conflict(f"场所「{current['properties'].get('name')}」({venue_id})未标记停业,"
+                       f"无需恢复营业 (venue {venue_id} is not closed)")
+    return VenueEdit("update", venue_id, {"type": "Feature", "properties": {"closed_on": None}},
+                     base, f"{REOPEN_REASON}:{reason}")
 
 
 def parse_move(venue_id: str, data: Mapping[str, Any]) -> VenueEdit:

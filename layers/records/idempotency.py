@@ -10,6 +10,9 @@ locked by the first transaction; SQLite's writer lock does the same). A write th
 failed (4xx, an outage) stored nothing, the key included: its retry is a new
 attempt. Keys are kept KEY_TTL_S (24 h); the same key with another request (method,
 path or body) is refused with 422.
+
+The layers' versions take keys the same way (an inspector's venue edit,
+layers/data/edits.py): claimed in the transaction that commits the version.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class Once:
     key: str
     fingerprint: str
     replayed: bool = False
+    result: dict[str, Any] | None = None  # the first attempt's, when replayed
 
 
 def once(user: str, key: str | None, method: str, path: str, body: bytes) -> Once | None:
@@ -86,7 +90,15 @@ def earlier_result(db: KeyTable, submission: Once | None) -> dict[str, Any] | No
         db.forget_keys(at - KEY_TTL_S)
     row = db.claim_key(submission.user, submission.key, submission.fingerprint, at,
                        at - KEY_TTL_S)
-    if row is None:
+    return answered(row, submission)
+
+
+def answered(row: dict[str, Any] | None, submission: Once) -> dict[str, Any] | None:
+    """The result an earlier attempt stored with the key (its row: fingerprint, result
+    and, read outside a claim, at), None when there is none (or it has expired); 422
+    when the key came with another request."""
+    if row is None or row.get("result") is None or (
+            "at" in row and float(row["at"]) < now() - KEY_TTL_S):
         return None
     if row["fingerprint"] != submission.fingerprint:
         raise KeyReused("此 Idempotency-Key 已用于另一请求,请为新的提交生成新的键 (this "
@@ -94,6 +106,7 @@ def earlier_result(db: KeyTable, submission: Once | None) -> dict[str, Any] | No
                         "key for each submission)")
     submission.replayed = True
     result: dict[str, Any] = json.loads(row["result"])
+    submission.result = result
     return result
 
 

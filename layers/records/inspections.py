@@ -42,7 +42,7 @@ from layers.catalogue.live import (
 )
 from layers.catalogue.live import STATUSES as STATUSES  # re-exported
 from layers.catalogue.usertext import refuse_markup
-from layers.errors import BadRequest
+from layers.errors import BadRequest, Conflict
 
 RESULTS = ("合格", "发现隐患")
 HAZARD_STATUSES = ("立案", "整改中", "已整改")  # the city-management case flow
@@ -246,6 +246,19 @@ DEADLINE = Label("整改期限", "deadline")
 
 def no_such_venue(venue_id: str) -> str:
     return f"没有编号为 {venue_id!r} 的场所 (no venue with id {venue_id!r})"
+
+
+# A record on a venue marked closed (已停业, its `closed_on`): refused, as it says.
+CLOSED_VENUE = "该场所已停业，不能再记录检查；如已恢复营业，请先「恢复营业」"
+
+
+def refuse_closed(venue_id: str, properties: Mapping[str, Any]) -> None:
+    """409 when the venue is marked closed: no inspection or re-check is recorded on it
+    until it is reopened (inspectors/venue_edits.py)."""
+    closed = properties.get("closed_on")
+    if closed:
+        raise Conflict(f"{CLOSED_VENUE}(场所 {venue_id} 已于 {closed} 标记停业) (venue "
+                       f"{venue_id} is marked closed since {closed}: reopen it first)")
 
 
 def parse_inspection(

@@ -31,6 +31,7 @@ from layers.catalogue.entries import CATALOGUE, Layer
 from layers.catalogue.validate import LayerDataError, Problem, ValidFeature, validate_collection
 from layers.errors import ApiError, Conflict, NotFound
 from layers.records import audit
+from layers.records.idempotency import KeyTable, Once, earlier_result, keep_result
 from layers.stores.interfaces import AuditSink
 from layers.stores.layers import (
     LayerStore,
@@ -133,9 +134,10 @@ def _canonical(feature: Feature) -> str:
     return json.dumps(feature, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
 
-class VersionTables(AuditSink, Protocol):
+class VersionTables(AuditSink, KeyTable, Protocol):
     """One store's rows of the versions, on a connection in a write transaction that
-    holds the layers' write lock; it is also the `AuditSink` of that transaction."""
+    holds the layers' write lock; it is also the `AuditSink` and the `KeyTable`
+    (Idempotency-Key) of that transaction."""
 
     def head(self, layer: str) -> tuple[int, str] | None:
         """(version, fingerprint) of the layer's head; None: no version yet."""
@@ -170,8 +172,8 @@ class VersionedLayers:
         """{layer: head version}: the one small query each server makes once a second."""
         raise NotImplementedError
 
-    def versions(self, layer: str) -> list[Version]:
-        """The layer's versions, newest first."""
+    def versions(self, layer: str, after: int = 0) -> list[Version]:
+        """The layer's versions newer than `after` (all by default), newest first."""
         raise NotImplementedError
 
     def content(self, layer: str, version: int | None = None) -> tuple[int, bytes] | None:
@@ -181,12 +183,29 @@ class VersionedLayers:
     def now(self) -> str:
         raise NotImplementedError
 
+    def key_row(self, user: str, key: str) -> dict[str, Any] | None:
+        """An Idempotency-Key's row (fingerprint, at, result), read outside a write."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ reading
     def version(self, layer: str, number: int) -> Version:
         for row in self.versions(layer):
             if row.version == number:
                 return row
         raise UnknownVersion(layer, number)
+
+    def touched_since(self, layer: str, base: int, head: int) -> dict[str, int]:
+        """{feature id: the latest version that added, removed or changed it} over the
+        versions after `base` up to `head` (read from their change lists, not their
+        content). UnknownVersion when `base` is not a version before `head`."""
+        if base > head or base < 1:
+            raise UnknownVersion(layer, base)
+        touched: dict[str, int] = {}
+        for row in self.versions(layer, after=base):
+            if row.version <= head:
+                for fid in (*row.added, *row.removed, *row.changed):
+                    touched.setdefault(fid, row.version)
+        return touched
 
     def features(self, layer: str, version: int | None = None) -> tuple[int, list[Feature]]:
         number, blob = self._content(layer, version)
@@ -243,7 +262,8 @@ class VersionedLayers:
     def commit(self, layer: Layer, features: Sequence[Feature], actor: str, action: str,
                reason: str, base: int | None = None, allow_older: bool = False,
                only_if_empty: bool = False, loaded: LoadedLayer | None = None,
-               summary: dict[str, Any] | None = None) -> Version | None:
+               summary: dict[str, Any] | None = None, once: Once | None = None
+               ) -> Version | None:
         """Make `features` the layer's new version, in one transaction with its audit row.
 
         `base`: the version the change was made on (StaleVersion if the head moved).
@@ -251,46 +271,66 @@ class VersionedLayers:
         version's is refused (OlderContent) unless `allow_older` (a restore).
         `only_if_empty`: write only when the layer has no version yet (a seed; a seed,
         the database's initial state, has no audit row).
+        `once`: the change's Idempotency-Key, claimed in the same transaction with the
+        result {version, reason, **summary}; a key an earlier attempt claimed writes
+        nothing and returns that attempt's version (`once.result` holds its result).
         """
         try:
             return self._commit(layer, features, actor, action, reason, base, allow_older,
-                                only_if_empty, loaded, summary)
+                                only_if_empty, loaded, summary, once)
         except self.database_errors as e:
             raise LayerWriteFailed(layer.name, e) from e
 
     def _commit(self, layer: Layer, features: Sequence[Feature], actor: str, action: str,
                 reason: str, base: int | None, allow_older: bool, only_if_empty: bool,
-                loaded: LoadedLayer | None, summary: dict[str, Any] | None) -> Version | None:
+                loaded: LoadedLayer | None, summary: dict[str, Any] | None,
+                once: Once | None) -> Version | None:
         mark = fingerprint(features)
         with self.writing() as db:
-            head = db.head(layer.name)
-            if head is not None and only_if_empty:
-                return None
-            if base is not None and (head[0] if head else 0) != base:
-                raise StaleVersion(layer.name, base, head[0] if head else 0)
-            if head is not None and head[1] == mark:
-                return None
-            old: list[Feature] = []
-            if head is not None:
-                same_as = db.version_of(layer.name, mark)
-                if same_as is not None and not allow_older:
-                    raise OlderContent(layer.name, same_as, head[0])
-                blob = db.content(layer.name, head[0])
-                old = decode(blob) if blob is not None else []
-            added, removed, changed = diff(old, features)
-            number = (head[0] if head else 0) + 1
-            row = Version(layer.name, number, self.now(), actor, action, reason,
-                          len(features), added, removed, changed, mark)
-            db.add(row, encode(features))
-            current = loaded if loaded is not None else self._build(layer, features, number)
-            current.version = number
-            db.write_current(current)
-            if action == "layer.seed":  # the initial state: its version row says it all
-                return row
-            audit.record(db, actor, action, "layer", layer.name, {
-                "version": number, "before": head[0] if head else None, "reason": reason,
-                "features": len(features), "added": len(added), "removed": len(removed),
-                "changed": len(changed), **(summary or {})})
+            replayed = earlier_result(db, once)  # a retry of a change that committed
+            made = None if replayed else self._write(
+                db, layer, features, mark, actor, action, reason, base, allow_older,
+                only_if_empty, loaded, summary, once)
+        if replayed:
+            return self.version(layer.name, int(replayed["version"]))
+        return made
+
+    def _write(self, db: VersionTables, layer: Layer, features: Sequence[Feature], mark: str,
+               actor: str, action: str, reason: str, base: int | None, allow_older: bool,
+               only_if_empty: bool, loaded: LoadedLayer | None,
+               summary: dict[str, Any] | None, once: Once | None) -> Version | None:
+        """The change in the transaction `db` (its key claimed already)."""
+        head = db.head(layer.name)
+        if head is not None and only_if_empty:
+            return None
+        if base is not None and (head[0] if head else 0) != base:
+            raise StaleVersion(layer.name, base, head[0] if head else 0)
+        answer = {"reason": reason, **(summary or {})}
+        if head is not None and head[1] == mark:  # no change: the head stands
+            keep_result(db, once, {"version": head[0], **answer})
+            return None
+        old: list[Feature] = []
+        if head is not None:
+            same_as = db.version_of(layer.name, mark)
+            if same_as is not None and not allow_older:
+                raise OlderContent(layer.name, same_as, head[0])
+            blob = db.content(layer.name, head[0])
+            old = decode(blob) if blob is not None else []
+        added, removed, changed = diff(old, features)
+        number = (head[0] if head else 0) + 1
+        row = Version(layer.name, number, self.now(), actor, action, reason,
+                      len(features), added, removed, changed, mark)
+        db.add(row, encode(features))
+        current = loaded if loaded is not None else self._build(layer, features, number)
+        current.version = number
+        db.write_current(current)
+        keep_result(db, once, {"version": number, **answer})
+        if action == "layer.seed":  # the initial state: its version row says it all
+            return row
+        audit.record(db, actor, action, "layer", layer.name, {
+            "version": number, "before": head[0] if head else None, "reason": reason,
+            "features": len(features), "added": len(added), "removed": len(removed),
+            "changed": len(changed), **(summary or {})})
         return row
 
     def restore(self, layer: Layer, version: int, actor: str) -> Version | None:

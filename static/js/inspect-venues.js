@@ -1,9 +1,12 @@
-// Venues found, closed or moved in the street, on /inspect (for inspectors, leaders and
-// admins: config.canEditVenues): 「新增场所」 (a form from the catalogue's fields of
-// venues), and on a venue 「标记停业」 and 「更正位置」. A position is the phone's
-// (「用当前定位」) or a tap on the map while a form is open. Each save is made on the
-// version of the venues layer the page read (`base`): when someone changed the layer
-// meanwhile the server refuses it (409) and says what changed; the form is kept.
+// Venues found, closed, reopened or moved in the street, on /inspect (for inspectors,
+// leaders and admins: config.canEditVenues): 「新增场所」 (a form from the catalogue's
+// fields of venues), and on a venue 「标记停业」, 「恢复营业」 and 「更正位置」. A position is
+// the phone's (「用当前定位」) or a tap on the map while a form is open. Each save is made
+// on the version of the venues layer the page read (`base`): when someone changed that
+// venue meanwhile the server refuses it (409) and says what changed; the form is kept.
+// A save is a submission as a record is (inspect.js postRecord): one Idempotency-Key
+// per attempt of a form, kept across its retries; with the network down it goes to the
+// phone's queue (inspect-offline.js, 「待发送」) and is sent in order when it returns.
 // Text from data and users only through textContent.
 (function () {
   "use strict";
@@ -80,21 +83,22 @@
     );
   }
 
-  for (const form of document.querySelectorAll("#venue-add-form, #venue-close-form, #venue-move-form")) {
+  for (const form of document.querySelectorAll("#venue-add-form, #venue-close-form, #venue-reopen-form, #venue-move-form")) {
     form.querySelector(".hs-venue-cancel").addEventListener("click", closeForm);
     const gps = form.querySelector(".hs-venue-gps");
     if (gps) gps.addEventListener("click", () => usePhone(form));
   }
 
-  async function save(form, url, body, said) {
+  // `what`: the edit in a few words (the queue's list, when kept on the phone).
+  async function save(form, url, body, said, what) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     formError(form, "");
     let answer;
     try {
-      answer = await HS.postJson(url, body, REFUSED);
+      answer = await Inspect.postRecord(url, body, what);
     } catch (error) {
-      const text = error instanceof TypeError ? "网络未连接或服务器无响应" : error.message;
+      const text = REFUSED[error.status] || error.message;
       if (error.status === 409) {
         // Someone changed the layer meanwhile: read it again, keep the form to check and resend.
         const now = await readAgain(form);
@@ -106,8 +110,12 @@
     } finally {
       button.disabled = false;
     }
-    Inspect.venuesVersion = answer.layer_version;
     closeForm();
+    if (answer.queued) { // kept on the phone: sent when the network returns
+      Inspect.notice("已保存在本机,待发送:" + what + "。网络恢复后自动发送。");
+      return null;
+    }
+    Inspect.venuesVersion = answer.layer_version;
     Inspect.notice(said(answer));
     return answer;
   }
@@ -199,16 +207,18 @@
     const reason = addForm.elements.reason.value.trim();
     if (reason) body.reason = reason;
     const answer = await save(addForm, config.api.venues, body, (a) =>
-      "已新增场所:" + a.venue.properties.name + "(" + a.venue.id + "," + a.venue.properties.community + "),图层版本 " + a.layer_version + "。");
+      "已新增场所:" + a.venue.properties.name + "(" + a.venue.id + "," + a.venue.properties.community + "),图层版本 " + a.layer_version + "。",
+    "新增场所 " + properties.name);
     if (answer) {
       await Inspect.refresh();
       await Inspect.openVenue(answer.venue.id);
     }
   });
 
-  // --- a venue: 「标记停业」 and 「更正位置」 ---------------------------------------------
+  // --- a venue: 「标记停业」, 「恢复营业」 and 「更正位置」 ----------------------------------
 
   const closeFormNode = $("venue-close-form");
+  const reopenForm = $("venue-reopen-form");
   const moveForm = $("venue-move-form");
   let venue = null; // the venue whose detail is open
 
@@ -217,7 +227,28 @@
     venue = data.venue;
     const p = venue.properties;
     show($("venue-close"), !p.closed_on); // inspect.js says since when
+    show($("venue-reopen"), Boolean(p.closed_on));
   };
+
+  $("venue-reopen").addEventListener("click", () => {
+    reopenForm.elements.reason.value = "";
+    openForm(reopenForm, null);
+  });
+
+  reopenForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reason = reopenForm.elements.reason.value.trim();
+    if (!reason) {
+      formError(reopenForm, "请填写原因。");
+      return;
+    }
+    const name = venue.properties.name;
+    const answer = await save(reopenForm, Inspect.apiUrl("reopening", venue.id),
+      { base: Inspect.venuesVersion, reason: reason },
+      (a) => "已恢复营业:" + name + "(" + a.venue.id + "),状态 " + a.venue.properties.status + ",图层版本 " + a.layer_version + "。",
+      "恢复营业 " + name + "(" + venue.id + ")");
+    if (answer) await Inspect.refresh();
+  });
 
   $("venue-close").addEventListener("click", () => {
     closeFormNode.elements.date.value = config.today;
@@ -242,7 +273,8 @@
     const name = venue.properties.name;
     const answer = await save(closeFormNode, Inspect.apiUrl("closure", venue.id),
       { base: Inspect.venuesVersion, date: date, reason: reason },
-      (a) => "已标记停业:" + name + "(" + a.venue.id + "),停业日期 " + date + ",图层版本 " + a.layer_version + "。");
+      (a) => "已标记停业:" + name + "(" + a.venue.id + "),停业日期 " + date + ",图层版本 " + a.layer_version + "。",
+      "标记停业 " + name + "(" + venue.id + ")");
     if (answer) await Inspect.refresh();
   });
 
@@ -260,7 +292,8 @@
     const name = venue.properties.name;
     const answer = await save(moveForm, Inspect.apiUrl("position", venue.id),
       { base: Inspect.venuesVersion, lon: open.point.lon, lat: open.point.lat, reason: reason },
-      (a) => "已更正位置:" + name + "(" + a.venue.id + "),图层版本 " + a.layer_version + "。");
+      (a) => "已更正位置:" + name + "(" + a.venue.id + "),图层版本 " + a.layer_version + "。",
+      "更正位置 " + name + "(" + venue.id + ")");
     if (answer) await Inspect.refresh();
   });
 })();

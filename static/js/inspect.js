@@ -26,6 +26,9 @@
   const Inspect = (window.Inspect = { state: state, config: config, venuesVersion: config.venuesVersion });
   // What corrections.js (a record's 「更正」) uses of the page.
   Object.assign(Inspect, { postJson: (url, data) => postRecord(url, data, [], null, false), apiUrl: apiUrl, notice: notice, refreshAfterWrite: refreshAfterWrite });
+  // What inspect-venues.js uses: a venue edit is a submission as a record is (its key,
+  // queued on the phone when the network is down).
+  Inspect.postRecord = (url, data, what) => postRecord(url, data, [], what);
 
   // --- small helpers ----------------------------------------------------------
 
@@ -635,7 +638,8 @@
     $("detail-next").textContent = p.closed_on ? "无需检查(已停业)" :
       p.next_due + (p.overdue ? "(已逾期)" : p.due_soon ? "(" + config.dueSoonDays + "天内)" : "");
     // A closed venue (已停业, inspect-venues.js marks it): due for nothing, on no list.
-    $("detail-closed").textContent = p.closed_on ? "此场所已于 " + p.closed_on + " 标记停业:不再列入逾期未检等清单。" : "";
+    $("detail-closed").textContent = p.closed_on ? "此场所已于 " + p.closed_on + " 标记停业:不再列入逾期未检等清单," +
+      "不能再记录检查;如已恢复营业,请先「恢复营业」。" : "";
     show($("detail-closed"), Boolean(p.closed_on));
     renderOpenHazards(data.open_hazards);
     renderHistory(data);
@@ -643,9 +647,10 @@
     const canRecord = Boolean(config.canRecord);
     show($("login-to-record"), !user);
     if (user) show($("no-right-to-record"), !canRecord);
-    show($("record-form"), canRecord);
+    // A closed venue takes no record (the server refuses it) until it is reopened.
+    show($("record-form"), canRecord && !p.closed_on);
     const rectifying = data.open_hazards.filter((h) => h.status === "整改中");
-    show($("recheck-form"), canRecord && rectifying.length > 0);
+    show($("recheck-form"), canRecord && !p.closed_on && rectifying.length > 0);
     if (canRecord) {
       resetRecordForm();
       resetRecheckForm(rectifying);

@@ -268,3 +268,63 @@ def test_a_server_error_keeps_the_record_queued(server, offline_app, phone):
     page.click("#outbox-send")
     page.wait_for_function("() => document.body.dataset.outbox === '0'", timeout=30000)
     assert history(offline_app, venue["id"])["inspection_count"] == before + 1
+
+
+def test_a_venue_edit_queued_offline_lands_once(server, offline_app, phone):
+    """「标记停业」 offline goes to the same queue as records (its Idempotency-Key), and is
+    sent in order when the network returns (after the record queued before it, which a
+    closed venue would refuse): one version of the venues layer. A record queued for a
+    venue someone closed meanwhile is refused and stays, with the reason."""
+    page = phone
+    venues = offline_app.test_client().get("/api/layers/venues").get_json()["features"]
+    closing, other = venues[9], venues[11]
+    layers = offline_app.extensions["layer_history"]
+    head = layers.heads()["venues"]
+    before = history(offline_app, closing["id"])["inspection_count"]
+    log_in_as(page, server, "zhangwei", closing["id"])
+    page.context.set_offline(True)
+    page.fill("#record-note", "停业前最后一次检查")
+    page.click("#record-form button[type=submit]")
+    expect(page.locator("#outbox-count")).to_have_text("待发送 1")
+    page.get_by_role("button", name="标记停业").click()
+    form = page.locator("#venue-close-form")
+    form.locator("input[name=reason]").fill("离线时看到已关门")
+    form.get_by_role("button", name="确认停业").click()
+    name = closing["properties"]["name"]
+    expect(page.locator("#notice")).to_contain_text("已保存在本机,待发送:标记停业 " + name)
+    expect(page.locator("#outbox-count")).to_have_text("待发送 2")
+    expect(page.locator("#outbox-list li").nth(1)).to_contain_text("标记停业 " + name)
+    page.reload()  # kept on the phone
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#outbox-count")).to_have_text("待发送 2")
+    assert layers.heads()["venues"] == head  # nothing sent
+
+    page.context.set_offline(False)
+    page.wait_for_function("() => document.body.dataset.outbox === '0'", timeout=30000)
+    edits = [v for v in layers.versions("venues", after=head)
+             if v.reason == "巡查标记停业:离线时看到已关门"]
+    assert len(edits) == 1 and edits[0].changed == [closing["id"]]
+    assert layers.heads()["venues"] == head + 1
+    after = history(offline_app, closing["id"])
+    assert after["venue"]["properties"]["closed_on"]
+    assert after["inspection_count"] == before + 1  # sent first, in order
+
+    # A record queued for a venue another inspector closes meanwhile: refused, kept.
+    page.evaluate("(id) => Inspect.openVenue(id)", other["id"])
+    page.wait_for_function("(id) => document.body.dataset.venueOpen === id", arg=other["id"])
+    page.context.set_offline(True)
+    page.fill("#record-note", "对方已关门前的检查")
+    page.click("#record-form button[type=submit]")
+    expect(page.locator("#outbox-count")).to_have_text("待发送 1")
+    lina = log_in(offline_app.test_client(), "lina", password=PASSWORD)
+    assert lina.post(f"/api/venues/{other['id']}/closure", json={
+        "base": head, "reason": "李娜看到已关门"}).status_code == 200
+    page.context.set_offline(False)
+    refused = page.locator("#outbox-list li[data-refused=true]")
+    expect(refused).to_contain_text("服务器未接受:该场所已停业，不能再记录检查", timeout=30000)
+    expect(page.locator("#outbox-count")).to_have_text("待发送 1")
+    page.once("dialog", lambda dialog: dialog.accept())
+    refused.get_by_role("button", name="放弃").click()
+    page.wait_for_function("() => document.body.dataset.outbox === '0'")
+    assert layers.heads()["venues"] == head + 2
+    assert page.errors == []

@@ -1,8 +1,9 @@
-"""Venues found, closed or moved in the street, on /inspect on a phone (390×844): an
-inspector adds a venue where they stand and finds it near them; marks a venue closed
-(已停业); a position corrected after someone else changed the layer is refused (409,
-saying what changed) with the form kept, and saved on the second try; an admin then
-finds the three edits in the venues layer's versions (/admin/layers)."""
+"""Venues found, closed, reopened or moved in the street, on /inspect on a phone
+(390×844): an inspector adds a venue where they stand and finds it near them; marks a
+venue closed (已停业) and reopens it (恢复营业); a position corrected after someone else
+changed that venue is refused (409, saying what changed) with the form kept, and saved
+on the second try; an admin then finds the edits in the venues layer's versions
+(/admin/layers)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -74,13 +75,16 @@ def test_add_close_and_move_a_venue_then_an_admin_sees_the_versions(
     expect(page.locator("#detail-status")).to_have_text("已停业")
     expect(page.locator("#detail-closed")).to_contain_text("已于 2026-11-25 标记停业")
     expect(page.get_by_role("button", name="标记停业")).to_be_hidden()
+    expect(page.locator("#record-form")).to_be_hidden()  # no record on a closed venue
+    expect(page.locator("#detail-closed")).to_contain_text("请先「恢复营业」")
     assert page.locator("#detail-status").evaluate(
         "b => getComputedStyle(b).backgroundColor") == "rgb(160, 165, 170)"
 
-    # Someone else changes the layer meanwhile: 「更正位置」 is refused, saying what
+    # Someone else changes this venue meanwhile: 「更正位置」 is refused, saying what
     # changed, the form kept; saved when sent again (the page read the layer again).
+    # (A change of another venue would not stop it: conflicts are per venue.)
     admin = client_as(venues_app, "admin")
-    assert admin.post("/api/venues/V0001/position", json={
+    assert admin.post(f"/api/venues/{venue['id']}/position", json={
         "base": 3, "lon": 116.96502, "lat": 36.67141, "reason": "核对门牌"}).status_code == 200
     page.get_by_role("button", name="更正位置").click()
     moving = page.locator("#venue-move-form")
@@ -97,12 +101,30 @@ def test_add_close_and_move_a_venue_then_an_admin_sees_the_versions(
     moving.get_by_role("button", name="保存位置").click()
     error = moving.locator(".hs-error")
     expect(error).to_contain_text("已从版本 3 更新到版本 4", timeout=30000)
-    expect(error).to_contain_text("V0001")
+    expect(error).to_contain_text(f"要素 {venue['id']} 已在版本 4 被修改")
     expect(error).to_contain_text("页面已读取最新版本(版本 4)")
     expect(moving.locator("input[name=reason]")).to_have_value("门牌在路对面")
+    saved = page.evaluate("() => document.body.dataset.saved || ''")
     moving.get_by_role("button", name="保存位置").click()
     expect(page.locator("#notice")).to_contain_text("已更正位置:", timeout=30000)
+    page.wait_for_function("(before) => (document.body.dataset.saved || '') !== before",
+                           arg=saved, timeout=30000)  # the page read the venue again
     assert_stayed_local(page)
+
+    # 「恢复营业」: the venue is open again, its status back, records taken again.
+    page.get_by_role("button", name="恢复营业").click()
+    reopening = page.locator("#venue-reopen-form")
+    reopening.get_by_role("button", name="确认恢复营业").click()  # no reason: said, not sent
+    expect(reopening.locator(".hs-error")).to_have_text("请填写原因。")
+    reopening.locator("input[name=reason]").fill("装修完毕,重新开业")
+    reopening.get_by_role("button", name="确认恢复营业").click()
+    expect(page.locator("#notice")).to_contain_text("已恢复营业:" + venue["properties"]["name"],
+                                                    timeout=30000)
+    expect(page.locator("#detail-status")).not_to_have_text("已停业")
+    expect(page.locator("#detail-closed")).to_be_hidden()
+    expect(page.get_by_role("button", name="标记停业")).to_be_visible()
+    expect(page.get_by_role("button", name="恢复营业")).to_be_hidden()
+    expect(page.locator("#record-form")).to_be_visible()
 
     # An admin finds the inspector's edits in the venues layer's versions.
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
@@ -114,4 +136,5 @@ def test_add_close_and_move_a_venue_then_an_admin_sees_the_versions(
     expect(versions.locator("tr[data-version='3']")).to_contain_text("巡查标记停业:店面已转让")
     expect(versions.locator("tr[data-version='5']")).to_contain_text("巡查更正位置:门牌在路对面")
     expect(versions.locator("tr[data-version='5']")).to_contain_text("zhangwei")
+    expect(versions.locator("tr[data-version='6']")).to_contain_text("巡查恢复营业:装修完毕")
     context.close()

@@ -8,15 +8,13 @@ leaves the lists of work (overdue, due, hazards) and is drawn as 已停业."""
 import pytest
 
 from layers.catalogue.live import STATUS_CLOSED
-from tests.conftest import client_as, make_app
-from tests.layerfiles import copy_geodata, head
-
-INSIDE = (116.96502, 36.67141)  # in the sub-district (as the OGC edit tests)
+from tests.conftest import client_as
+from tests.layerfiles import INSIDE, edits_app, head
 
 
 @pytest.fixture
 def app(tmp_path, store_backend):
-    return make_app(tmp_path / "fieldvenues.sqlite", DATA_DIR=copy_geodata(tmp_path / "g"))
+    return edits_app(tmp_path)
 
 
 @pytest.fixture
@@ -99,19 +97,46 @@ def test_an_inspector_corrects_a_venues_position(app, inspector):
     assert len(audit(app)) == 1
 
 
-def test_a_stale_base_is_409_naming_both_versions_and_nothing_is_lost(app, inspector):
+def test_a_stale_base_is_409_only_when_the_venue_itself_changed(app, inspector):
     leader = client_as(app, "leader")  # leaders may too
     assert leader.post("/api/venues/V0002/position", json={
         "base": 1, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "核对"}).status_code == 200
     stale = inspector.post("/api/venues/V0002/closure", json={"base": 1, "reason": "已关门"})
     assert stale.status_code == 409
     error = stale.get_json()["error"]
-    assert "已从版本 1 更新到版本 2" in error and "V0002" in error
-    stale_add = inspector.post("/api/venues", json=new_venue(base=1))
-    assert stale_add.status_code == 409
+    assert "要素 V0002 已在版本 2 被修改" in error and "已从版本 1 更新到版本 2" in error
     assert head(app, "venues") == 2 and len(audit(app)) == 1
     props = inspector.get("/api/venues/V0002/history").get_json()["venue"]["properties"]
     assert "closed_on" not in props
+    # made on version 1 too, but of other venues (and a new one): applied on the head
+    added = inspector.post("/api/venues", json=new_venue(base=1))
+    assert added.status_code == 201 and added.get_json()["layer_version"] == 3
+    closed = inspector.post("/api/venues/V0003/closure", json={"base": 1, "reason": "已关门"})
+    assert closed.status_code == 200 and closed.get_json()["layer_version"] == 4
+    assert [v.changed or v.added for v in versions(app)[:3]] == [
+        ["V0003"], ["V0354"], ["V0002"]]
+    assert len(audit(app)) == 3
+    moved = inspector.get("/api/venues/V0002/history").get_json()["venue"]
+    assert moved["geometry"]["coordinates"] == list(INSIDE)  # the leader's edit stands
+    # a base after the head is no version the page can have read
+    future = inspector.post("/api/venues/V0004/closure", json={"base": 9, "reason": "关"})
+    assert future.status_code == 409 and "版本 9" in future.get_json()["error"]
+    assert head(app, "venues") == 4
+
+
+def test_two_edits_of_one_venue_from_one_base_exactly_one_wins(app, inspector):
+    leader = client_as(app, "leader")
+    first = leader.post("/api/venues/V0005/closure", json={"base": 1, "reason": "关门"})
+    second = inspector.post("/api/venues/V0005/position", json={
+        "base": 1, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "位置"})
+    assert (first.status_code, second.status_code) == (200, 409)
+    assert head(app, "venues") == 2
+    # the page reads the venue again (version 2) and moves it: it lands
+    again = inspector.post("/api/venues/V0005/position", json={
+        "base": 2, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "位置"})
+    assert again.status_code == 200
+    props = again.get_json()["venue"]["properties"]
+    assert props["closed_on"] and props["status"] == STATUS_CLOSED
 
 
 @pytest.mark.parametrize(("url", "body", "message"), [
@@ -171,3 +196,138 @@ def test_the_inspect_page_offers_it_to_those_who_may(app):
     assert '"canEditVenues": true' in page and '"venuesVersion": 1' in page
     assert '"canEditVenues": false' in client_as(app, None).get("/inspect").get_data(
         as_text=True)
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(app, inspector):
+    """A save whose answer was lost is sent again with its key: the first answer, never
+    a second venue or a 409 against its own first attempt."""
+    key = {"Idempotency-Key": "venue-add-1"}
+    first = inspector.post("/api/venues", json=new_venue(), headers=key)
+    again = inspector.post("/api/venues", json=new_venue(), headers=key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.get_json()["venue"]["id"] == first.get_json()["venue"]["id"] == "V0354"
+    assert again.get_json()["layer_version"] == 2
+    assert again.get_json()["reason"] == first.get_json()["reason"]
+    closing = {"Idempotency-Key": "venue-close-1"}
+    body = {"base": 1, "reason": "已关门"}  # the page's base, kept across its retries
+    assert inspector.post("/api/venues/V0007/closure", json=body,
+                          headers=closing).status_code == 200
+    retried = inspector.post("/api/venues/V0007/closure", json=body, headers=closing)
+    assert retried.status_code == 200, retried.get_json()  # not 已于 … 标记停业
+    assert retried.get_json()["layer_version"] == 3
+    moving = {"Idempotency-Key": "venue-move-1"}
+    move = {"base": 1, "lon": INSIDE[0], "lat": INSIDE[1], "reason": "门牌在路对面"}
+    assert inspector.post("/api/venues/V0008/position", json=move,
+                          headers=moving).status_code == 200
+    assert inspector.post("/api/venues/V0008/position", json=move,
+                          headers=moving).status_code == 200
+    assert head(app, "venues") == 4 and len(audit(app)) == 3
+    # the same key with another body: refused as record writes refuse it
+    other = inspector.post("/api/venues", json=new_venue(name="另一家"), headers=key)
+    assert other.status_code == 422 and "此 Idempotency-Key 已用于另一请求" in other.get_json()[
+        "error"]
+    # keys are per user: another user's same key is a new edit
+    leader = client_as(app, "leader")
+    assert leader.post("/api/venues", json=new_venue(name="另一家"),
+                       headers=key).status_code == 201
+    assert head(app, "venues") == 5
+    # a refused attempt stores nothing, its key neither: the retry is a new attempt
+    bad = {"Idempotency-Key": "venue-bad-1"}
+    assert inspector.post("/api/venues", json=new_venue(lon=117.3, lat=36.9),
+                          headers=bad).status_code == 400
+    assert inspector.post("/api/venues", json=new_venue(lon=117.3, lat=36.9),
+                          headers=bad).status_code == 400
+    assert inspector.post("/api/venues", json=new_venue(), headers={
+        "Idempotency-Key": "坏键"}).status_code == 400
+    assert head(app, "venues") == 5
+
+
+def test_concurrent_retries_with_one_key_make_one_venue(app):
+    import threading
+    client = client_as(app, "inspector")
+    answers = []
+    start = threading.Barrier(3)
+
+    def send():
+        start.wait()
+        answers.append(client.post("/api/venues", json=new_venue(),
+                                   headers={"Idempotency-Key": "race-1"}))
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [a.status_code for a in answers] == [201] * 3
+    assert {a.get_json()["venue"]["id"] for a in answers} == {"V0354"}
+    assert head(app, "venues") == 2 and len(audit(app)) == 1
+
+
+def test_a_closed_venue_is_reopened_and_its_status_comes_back(app, inspector):
+    vid = sorted(overdue_ids(inspector))[0]
+    assert inspector.post(f"/api/venues/{vid}/closure", json={
+        "base": 1, "reason": "停业装修"}).status_code == 200
+    assert vid not in overdue_ids(inspector)
+    not_closed = inspector.post("/api/venues/V0009/reopening", json={"base": 2, "reason": "开"})
+    assert not_closed.status_code == 409 and "未标记停业,无需恢复营业" in not_closed.get_json()[
+        "error"]
+    assert inspector.post(f"/api/venues/{vid}/reopening", json={"base": 2}).status_code == 400
+    answer = inspector.post(f"/api/venues/{vid}/reopening", json={
+        "base": 2, "reason": "装修完毕,重新开业"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    props = answer.get_json()["venue"]["properties"]
+    assert "closed_on" not in props and props["status"] == "逾期未检"
+    assert answer.get_json()["layer_version"] == 3
+    assert vid in overdue_ids(inspector)
+    made = versions(app)[0]
+    assert made.changed == [vid] and made.reason == "巡查恢复营业:装修完毕,重新开业"
+    rows = audit(app)
+    assert len(rows) == 2 and rows[0]["actor"] == "test-inspector"
+    again = inspector.post(f"/api/venues/{vid}/reopening", json={"base": 3, "reason": "再开"})
+    assert again.status_code == 409 and head(app, "venues") == 3
+    assert inspector.post("/api/venues/NOPE/reopening", json={
+        "base": 1, "reason": "开"}).status_code == 404
+    assert client_as(app, "viewer").post(f"/api/venues/{vid}/reopening", json={
+        "base": 3, "reason": "开"}).status_code == 403
+
+
+def test_no_record_on_a_closed_venue_until_it_is_reopened(app, inspector):
+    vid = "V0011"
+    inspection = {"venue_id": vid, "inspector": "张伟", "result": "合格"}
+    before = len(inspector.get(f"/api/venues/{vid}/history").get_json()["inspections"])
+    assert inspector.post(f"/api/venues/{vid}/closure", json={
+        "base": 1, "reason": "已关门"}).status_code == 200
+    for url, body in (("/api/inspections", inspection),
+                      ("/api/rechecks", {"venue_id": vid, "inspector": "张伟", "closed": []})):
+        refused = inspector.post(url, json=body)
+        assert refused.status_code == 409, refused.get_data(as_text=True)
+        error = refused.get_json()["error"]
+        assert error.startswith("该场所已停业，不能再记录检查；如已恢复营业，请先「恢复营业」")
+    history = inspector.get(f"/api/venues/{vid}/history").get_json()
+    assert len(history["inspections"]) == before  # nothing stored
+    assert inspector.post(f"/api/venues/{vid}/reopening", json={
+        "base": 2, "reason": "重新开业"}).status_code == 200
+    recorded = inspector.post("/api/inspections", json=inspection)
+    assert recorded.status_code == 201, recorded.get_data(as_text=True)
+    assert recorded.get_json()["venue"]["properties"]["status"] != STATUS_CLOSED
+    history = inspector.get(f"/api/venues/{vid}/history").get_json()
+    assert len(history["inspections"]) == before + 1
+
+
+def test_a_record_stored_before_the_venue_closed_is_replayed_to_its_retry(app, inspector):
+    """A record whose answer was lost, then the venue closed: its retry with the same key
+    gets the first answer, not the refusal (a new record is refused)."""
+    vid, key = "V0012", {"Idempotency-Key": "record-before-closing"}
+    inspection = {"venue_id": vid, "inspector": "张伟", "result": "合格"}
+    first = inspector.post("/api/inspections", json=inspection, headers=key)
+    assert first.status_code == 201
+    assert inspector.post(f"/api/venues/{vid}/closure", json={
+        "base": 1, "reason": "已关门"}).status_code == 200
+    retried = inspector.post("/api/inspections", json=inspection, headers=key)
+    assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.get_json()["inspection"]["id"] == first.get_json()["inspection"]["id"]
+    fresh = inspector.post("/api/inspections", json=inspection, headers={
+        "Idempotency-Key": "record-after-closing"})
+    assert fresh.status_code == 409 and "该场所已停业" in fresh.get_json()["error"]

@@ -10,8 +10,8 @@ import pytest
 
 from layers.catalogue.entries import PARCEL_STATUSES
 from layers.ogc.features import CONFORMANCE
-from tests.conftest import client_as, make_app
-from tests.layerfiles import copy_geodata, head, shipped
+from tests.conftest import client_as
+from tests.layerfiles import INSIDE, edits_app, head, shipped
 
 GEOJSON = "application/geo+json"
 ITEMS = "/ogc/collections/venues/items"
@@ -19,7 +19,7 @@ ITEMS = "/ogc/collections/venues/items"
 
 @pytest.fixture
 def app(tmp_path, store_backend):
-    return make_app(tmp_path / "edits.sqlite", DATA_DIR=copy_geodata(tmp_path / "g"))
+    return edits_app(tmp_path)
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def admin(app):
     return client_as(app, "admin")
 
 
-def venue(name="街上新发现的小饭馆", lon=116.96502, lat=36.67141, **props):
+def venue(name="街上新发现的小饭馆", lon=INSIDE[0], lat=INSIDE[1], **props):
     properties = {**shipped("venues")[0]["properties"], "name": name, **props}
     return {"type": "Feature", "properties": properties,
             "geometry": {"type": "Point", "coordinates": [lon, lat]}}
@@ -115,6 +115,33 @@ def test_two_concurrent_edits_of_one_feature_one_wins(app):
         t.join(60)
     assert sorted(answers) == [204, 409]
     assert head(app, "venues") == 2
+
+
+def test_concurrent_edits_of_different_features_from_one_version_all_land(app):
+    """Conflicts are per feature: edits made on version 1 of other features than the
+    ones changed since go onto the head, one version each, however they race."""
+    ids = ["V0010", "V0011", "V0012", "V0013"]
+    clients = [client_as(app, "admin") for _ in ids]
+    answers = []
+    start = threading.Barrier(len(ids))
+
+    def edit(client, fid):
+        start.wait()
+        answers.append(send(client, "PATCH", f"{ITEMS}/{fid}", {
+            "type": "Feature", "properties": {"address": f"{fid} 新址"}},
+            **{"If-Match": '"v1"'}).status_code)
+
+    threads = [threading.Thread(target=edit, args=pair) for pair in zip(clients, ids, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert answers == [204] * len(ids)
+    history = app.extensions["layer_history"]
+    assert head(app, "venues") == 1 + len(ids)
+    assert sorted(fid for v in history.versions("venues", after=1) for fid in v.changed) == ids
+    by_id = {f["id"]: f for f in history.features("venues")[1]}
+    assert all(by_id[fid]["properties"]["address"] == f"{fid} 新址" for fid in ids)
 
 
 @pytest.mark.parametrize(("body", "message"), [

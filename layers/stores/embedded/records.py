@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from layers.stores.embedded.audit import SqliteAudit
 from layers.stores.embedded.corrections import SqliteCorrectionReads, SqliteCorrectionWrites
 from layers.stores.embedded.database import SqliteFile
+from layers.stores.embedded.keys import SqliteKeys
 from layers.stores.interfaces import ID_PREFIXES, RecordTable, Row
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class SqliteRecordReads(SqliteCorrectionReads):
         return count
 
 
-class SqliteRecordWrites(SqliteRecordReads, SqliteCorrectionWrites, SqliteAudit):
+class SqliteRecordWrites(SqliteRecordReads, SqliteCorrectionWrites, SqliteAudit, SqliteKeys):
     """`RecordWrites` in a write transaction (BEGIN IMMEDIATE)."""
 
     def next_number(self, table: RecordTable) -> int:
@@ -189,27 +190,6 @@ class SqliteRecordWrites(SqliteRecordReads, SqliteCorrectionWrites, SqliteAudit)
              len(photo.content), photo.sha256, photo.taken_at, photo.lon, photo.lat,
              photo.content, photo.thumb)).fetchone()
         return int(row[0])
-
-    def claim_key(self, user: str, key: str, fingerprint: str, now: float,
-                  expired_before: float) -> Row | None:
-        claimed = self.db.execute(
-            "INSERT INTO idempotency_keys (user_name, key, fingerprint, at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (user_name, key) DO UPDATE SET"
-            " fingerprint = excluded.fingerprint, at = excluded.at, result = NULL"
-            " WHERE idempotency_keys.at < ? RETURNING 1",
-            (user, key, fingerprint, now, expired_before)).fetchone()
-        if claimed is not None:
-            return None
-        row = self.db.execute("SELECT fingerprint, result FROM idempotency_keys"
-                              " WHERE user_name = ? AND key = ?", (user, key)).fetchone()
-        return dict(row) if row is not None else None
-
-    def set_key_result(self, user: str, key: str, result: str) -> None:
-        self.db.execute("UPDATE idempotency_keys SET result = ? WHERE user_name = ?"
-                        " AND key = ?", (result, user, key))
-
-    def forget_keys(self, expired_before: float) -> None:
-        self.db.execute("DELETE FROM idempotency_keys WHERE at < ?", (expired_before,))
 
     def add_hazard_event(self, hazard_id: str, status: str, date: str,
                          inspection_id: str | None, actor: str | None) -> None:

@@ -8,16 +8,18 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from layers.stores.embedded.audit import SqliteAudit
 from layers.stores.embedded.database import SqliteFile
+from layers.stores.embedded.keys import SqliteKeys, key_row
 from layers.stores.layers import LoadedLayer
 from layers.stores.versions import Version, VersionedLayers, changes_json, iter_versions
 
 _COLUMNS = "layer, version, at, actor, action, reason, features, changes, fingerprint"
 
 
-class SqliteVersionTables(SqliteAudit):
+class SqliteVersionTables(SqliteAudit, SqliteKeys):
     """`VersionTables` on a connection in a write transaction (BEGIN IMMEDIATE)."""
 
     def __init__(self, db: sqlite3.Connection):
@@ -68,10 +70,10 @@ class SqliteVersions(VersionedLayers):
         rows = self.file.reader().execute("SELECT layer, version FROM layer_heads")
         return {str(layer): int(version) for layer, version in rows}
 
-    def versions(self, layer: str) -> list[Version]:
+    def versions(self, layer: str, after: int = 0) -> list[Version]:
         rows = self.file.reader().execute(
-            f"SELECT {_COLUMNS} FROM layer_versions WHERE layer = ? ORDER BY version DESC",
-            (layer,))
+            f"SELECT {_COLUMNS} FROM layer_versions WHERE layer = ? AND version > ?"
+            " ORDER BY version DESC", (layer, after))
         return iter_versions(iter(rows.fetchall()))
 
     def content(self, layer: str, version: int | None = None) -> tuple[int, bytes] | None:
@@ -84,6 +86,9 @@ class SqliteVersions(VersionedLayers):
             row = db.execute("SELECT version, content FROM layer_versions WHERE layer = ?"
                              " AND version = ?", (layer, version)).fetchone()
         return (int(row[0]), bytes(row[1])) if row else None
+
+    def key_row(self, user: str, key: str) -> dict[str, Any] | None:
+        return key_row(self.file.reader(), user, key)
 
     def now(self) -> str:
         return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,7 @@ from psycopg import sql
 from layers.stores.layers import LoadedLayer
 from layers.stores.postgis.audit import PostgisAudit
 from layers.stores.postgis.database import LAYERS_LOCK, Database
+from layers.stores.postgis.keys import PostgisKeys
 from layers.stores.postgis.schema import METRIC_SRID, WGS84_SRID, layer_table
 from layers.stores.versions import Version, VersionedLayers, changes_json, iter_versions
 
@@ -34,7 +36,7 @@ def spatial_order(loaded: LoadedLayer) -> list[int]:
     return np.argsort(gpd.GeoSeries(loaded.metric).hilbert_distance(), kind="stable").tolist()
 
 
-class PostgisVersionTables(PostgisAudit):
+class PostgisVersionTables(PostgisAudit, PostgisKeys):
     """`VersionTables` on a connection in a transaction holding LAYERS_LOCK."""
 
     def head(self, layer: str) -> tuple[int, str] | None:
@@ -100,15 +102,20 @@ class PostgisVersions(VersionedLayers):
         with self.database.transaction(unbounded=True) as db:
             yield PostgisVersionTables(db)
 
+    def key_row(self, user: str, key: str) -> dict[str, Any] | None:
+        with self._reading() as db:
+            return db.key_row(user, key)
+
     def heads(self) -> dict[str, int]:
         with self._reading() as db:
             return {row["layer"]: int(row["version"])
                     for row in db.rows("SELECT layer, version FROM layer_heads")}
 
-    def versions(self, layer: str) -> list[Version]:
+    def versions(self, layer: str, after: int = 0) -> list[Version]:
         with self._reading() as db:
             rows = db.db.execute(f"SELECT {_COLUMNS} FROM layer_versions WHERE layer = %s"
-                                 " ORDER BY version DESC", (layer,)).fetchall()
+                                 " AND version > %s ORDER BY version DESC",
+                                 (layer, after)).fetchall()
         return iter_versions(iter(rows))
 
     def content(self, layer: str, version: int | None = None) -> tuple[int, bytes] | None:

@@ -13,6 +13,7 @@ from layers.stores.interfaces import ID_PREFIXES, RecordTable, Row
 from layers.stores.postgis.audit import PostgisAudit
 from layers.stores.postgis.corrections import PostgisCorrectionReads, PostgisCorrectionWrites
 from layers.stores.postgis.database import VENUE_LOCK_CLASS, Database, Tables
+from layers.stores.postgis.keys import PostgisKeys
 from layers.stores.postgis.schema import sync_numbers
 
 if TYPE_CHECKING:
@@ -123,7 +124,8 @@ class PostgisRecordReads(PostgisCorrectionReads):
         return int(self.value("SELECT count(*) FROM photos"))
 
 
-class PostgisRecordWrites(PostgisRecordReads, PostgisCorrectionWrites, PostgisAudit):
+class PostgisRecordWrites(PostgisRecordReads, PostgisCorrectionWrites, PostgisAudit,
+                          PostgisKeys):
     """`RecordWrites` in a transaction; it locks the venues it writes (`lock_venue`)."""
 
     def next_number(self, table: RecordTable) -> int:
@@ -168,27 +170,6 @@ class PostgisRecordWrites(PostgisRecordReads, PostgisCorrectionWrites, PostgisAu
             (inspection_id, hazard_id, photo.media_type, photo.width, photo.height,
              len(photo.content), photo.sha256, photo.taken_at, photo.lon, photo.lat,
              photo.content, photo.thumb)))
-
-    def claim_key(self, user: str, key: str, fingerprint: str, now: float,
-                  expired_before: float) -> Row | None:
-        # Waits, on the key's row, for a concurrent attempt with the same key to end.
-        claimed = self.row(
-            "INSERT INTO idempotency_keys (user_name, key, fingerprint, at)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (user_name, key) DO UPDATE SET"
-            " fingerprint = excluded.fingerprint, at = excluded.at, result = NULL"
-            " WHERE idempotency_keys.at < %s RETURNING 1",
-            (user, key, fingerprint, now, expired_before))
-        if claimed is not None:
-            return None
-        return self.row("SELECT fingerprint, result FROM idempotency_keys"
-                        " WHERE user_name = %s AND key = %s", (user, key))
-
-    def set_key_result(self, user: str, key: str, result: str) -> None:
-        self.execute("UPDATE idempotency_keys SET result = %s WHERE user_name = %s"
-                     " AND key = %s", (result, user, key))
-
-    def forget_keys(self, expired_before: float) -> None:
-        self.execute("DELETE FROM idempotency_keys WHERE at < %s", (expired_before,))
 
     def add_hazard_event(self, hazard_id: str, status: str, date: str,
                          inspection_id: str | None, actor: str | None) -> None:
