@@ -6,6 +6,7 @@ reach both servers, and with one server stopped the URL keeps answering.
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -22,14 +23,30 @@ from tests import pgcluster
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+# Ports are taken below Linux's ephemeral range (32768-60999 by default), which the kernel
+# hands to outgoing connections and port-0 binds of the other tests running beside this
+# one: a free port found there can be taken again before the cluster binds it.
+PORT_RANGE = (20000, 32000)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_ports() -> tuple[int, int, int]:
+    """nginx's port, the first app server's (the second takes the next one) and
+    PostgreSQL's: all free now, none of them next to another."""
+    rng = random.Random()
+    while True:
+        port, app_port, pg_port = (rng.randrange(*PORT_RANGE) for _ in range(3))
+        wanted = {port, app_port, app_port + 1, pg_port}
+        if len(wanted) == 4 and all(_bindable(p) for p in wanted):
+            return port, app_port, pg_port
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -46,9 +63,7 @@ def cluster(tmp_path_factory):
         pytest.fail("make cluster needs PostgreSQL 15 + PostGIS and nginx (make cluster-deps "
                     "installs them)", pytrace=False)
     directory = tmp_path_factory.mktemp("cluster")
-    port, app_port, pg_port = _free_ports(3)
-    while app_port + 1 in (port, pg_port):
-        port, app_port, pg_port = _free_ports(3)
+    port, app_port, pg_port = _free_ports()
     args = ["--dir", str(directory), "--port", str(port), "--app-port", str(app_port),
             "--pg-port", str(pg_port), "--workers", "1", "--threads", "4"]
 
