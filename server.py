@@ -121,6 +121,8 @@ DEFAULTS: dict[str, Any] = {
     "SERVER_CLUSTER_THRESHOLD": 5000,
     # Any other layer with more features is drawn from vector tiles (OGC API - Tiles).
     "VECTOR_TILE_THRESHOLD": 20000,
+    # Bytes of vector tiles a worker keeps per layer version (0: none; see layers/geo/tiles.py).
+    "VECTOR_TILE_CACHE_BYTES": 8 * 1024 * 1024,
 }
 
 

@@ -138,20 +138,44 @@ def tile_path(z: int, y: int, x: int) -> str:
     return f"/ogc/collections/venues/tiles/WebMercatorQuad/{z}/{y}/{x}"
 
 
-def parent_tile_paths(paths: Sequence[str]) -> list[str]:
-    """The tiles one zoom out of `paths` (each once)."""
-    parents = []
-    for path in paths:
-        z, y, x = map(int, path.rsplit("/", 3)[1:])
-        parents.append(tile_path(max(z - 1, 0), y // 2, x // 2))
-    return list(dict.fromkeys(parents))
+# A tile timed holds the venues a zoom-16 tile holds at 1M on average, give or take this
+# share: at 1k the growth zoom (11) has a handful of tiles over the city, most of them
+# cut by its edge, so the tiles at the query points alone would hold a third as many.
+TILE_COUNT_SLACK = 0.25
 
 
-def growth_paths(points: Sequence[tuple[float, float]], size: int) -> dict[str, list[str]]:
-    """Per request kind, one path per query point, each with the same result size at every
-    venue count (see GROWTH_FEATURES)."""
-    radius = growth_radius_m(size)
+def tile_counts(venues: np.ndarray, zoom: int) -> dict[tuple[int, int, int], int]:
+    """Venues per tile (z, y, x) at `zoom`, from their lon/lat (an N × 2 array)."""
+    n = 2 ** zoom
+    xs = ((venues[:, 0] + 180) / 360 * n).astype(np.int64)
+    ys = ((1 - np.arcsinh(np.tan(np.radians(venues[:, 1]))) / math.pi) / 2 * n).astype(np.int64)
+    keys, counts = np.unique(np.stack([ys, xs], axis=1), axis=0, return_counts=True)
+    return {(zoom, int(y), int(x)): int(c) for (y, x), c in zip(keys, counts, strict=True)}
+
+
+def growth_tile_paths(points: Sequence[tuple[float, float]], size: int,
+                      venues: np.ndarray | None = None) -> list[str]:
+    """One tile path per query point: the tiles at the points, or, given the venues, the
+    tiles (at the points first) holding as many as a zoom-16 tile at 1M, in turn."""
     zoom = growth_zoom(size)
+    chosen = list(dict.fromkeys(tile_of(*p, zoom) for p in points))
+    if venues is not None:
+        counts = tile_counts(venues, zoom)
+        lat = (JINAN_CENTRE[1] + JINAN_CENTRE[3]) / 2
+        side_km = 40075.017 * math.cos(math.radians(lat)) / 2 ** 16
+        expected = GROWTH_REFERENCE * side_km ** 2 / city_km2()
+        near = [t for t in [*chosen, *counts]
+                if abs(counts.get(t, 0) - expected) <= TILE_COUNT_SLACK * expected]
+        chosen = list(dict.fromkeys(near)) or [min(counts, key=lambda t: abs(counts[t]
+                                                                            - expected))]
+    return [tile_path(*chosen[i % len(chosen)]) for i in range(len(points))]
+
+
+def growth_paths(points: Sequence[tuple[float, float]], size: int,
+                 venues: np.ndarray | None = None) -> dict[str, list[str]]:
+    """Per request kind, one path per query point, each with the same result size at every
+    venue count (see GROWTH_FEATURES; tiles: growth_tile_paths)."""
+    radius = growth_radius_m(size)
     ogc = "/ogc/collections/venues/items?f=json"
     return {
         "ogc_bbox": [f"{ogc}&limit=20&bbox={bbox_text(growth_bbox(*p, size))}"
@@ -162,9 +186,7 @@ def growth_paths(points: Sequence[tuple[float, float]], size: int) -> dict[str, 
                         for lon, lat in points],
         "clusters_z13": [f"/api/layers/venues/clusters?bbox={bbox_text(view_bbox(*p, 13))}"
                          f"&zoom=13" for p in points],
-        # Each tile once: a server keeps the tiles it made per layer version, and at 1k a
-        # handful of low-zoom tiles cover the city (see measure_http's warm-up).
-        "tile": list(dict.fromkeys(tile_path(*tile_of(*p, zoom)) for p in points)),
+        "tile": growth_tile_paths(points, size, venues),
         "layers": ["/api/layers" for _ in points],
         "ogc_page_4548": [f"{ogc}&limit=100&offset={i % 500}&crs=EPSG:4548"
                           for i, _ in enumerate(points)],
@@ -177,7 +199,7 @@ GROWTH_ROWS = (
     ("layers_bbox", f"/api/layers/venues?bbox= (~{GROWTH_FEATURES} venues)"),
     ("nearby_same", "nearby (20 of ~40 within the radius)"),
     ("clusters_z13", "clusters (zoom-13 view)"),
-    ("tile", "vector tile made (zoom-16 tile at 1M, same count below)"),
+    ("tile", "vector tile made (~380 venues, cache off)"),
     ("layers", "/api/layers"),
     ("ogc_page_4548", "OGC page of 100 in EPSG:4548"),
     ("ogc_page_crs84", "OGC page of 100 in CRS84"),
@@ -410,8 +432,8 @@ def in_child(data_dir: Path, queries: int) -> dict[str, Any]:
 # --- 2. over HTTP -------------------------------------------------------------------
 
 
-def measure_http(server_url: str, queries: int, size: int = GROWTH_REFERENCE
-                 ) -> dict[str, list[float]]:
+def measure_http(server_url: str, queries: int, size: int = GROWTH_REFERENCE,
+                 venues: np.ndarray | None = None) -> dict[str, list[float]]:
     host, port = server_url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
 
@@ -430,14 +452,12 @@ def measure_http(server_url: str, queries: int, size: int = GROWTH_REFERENCE
         "clusters": [f"/api/layers/venues/clusters?bbox="
                      f"{bbox_text(view_bbox(*p, cluster_zoom(i)))}&zoom={cluster_zoom(i)}"
                      for i, p in enumerate(points)],
-        **growth_paths(points, size),
+        **growth_paths(points, size, venues),
     }
     for kind in paths:  # warm up each worker's caches and the connection
-        if kind == "tile":  # the venues' tile attributes, not the tiles timed: their parents
-            for path in parent_tile_paths(paths[kind]):
-                get(path)
-            continue
-        for path in paths[kind][:20]:
+        # Every tile timed once: the server keeps no tiles here (VECTOR_TILE_CACHE_BYTES=0,
+        # so the row times a tile being made), only its venues' attributes.
+        for path in dict.fromkeys(paths[kind]) if kind == "tile" else paths[kind][:20]:
             get(path)
     try:
         return {kind: timed(get, kind_paths) for kind, kind_paths in paths.items()}
@@ -548,6 +568,13 @@ def naive_folium_page(data_dir: Path, server_url: str, path: Path) -> Path:
 # --- the run --------------------------------------------------------------------------
 
 
+def venue_coordinates(data_dir: Path) -> np.ndarray:
+    """The venues' lon/lat, an N × 2 array (to choose the tiles timed)."""
+    with open(data_dir / "venues.geojson", encoding="utf-8") as f:
+        features = json.load(f)["features"]
+    return np.array([f["geometry"]["coordinates"][:2] for f in features], dtype=float)
+
+
 def run(sizes: Sequence[int], queries: int, workdir: Path) -> list[Result]:
     results = []
     naive_largest: tuple[int, int] | None = None
@@ -560,10 +587,11 @@ def run(sizes: Sequence[int], queries: int, workdir: Path) -> list[Result]:
         print(f"[{size_label(size)}] production server", file=sys.stderr, flush=True)
         server = ProductionServer(workdir / f"server-{size}.sqlite", workers=2, threads=4,
                                   config={"DATA_DIR": str(data_dir), "TODAY": TODAY,
-                                          "RELOAD_LAYERS": "false"})
+                                          "RELOAD_LAYERS": "false",
+                                          "VECTOR_TILE_CACHE_BYTES": "0"})
         try:
             server.start(timeout=SERVER_START_TIMEOUT_S)
-            http = measure_http(server.url, queries, size)
+            http = measure_http(server.url, queries, size, venue_coordinates(data_dir))
             http["wrk_ogc_bbox"] = wrk_rate(server.url, growth_paths(
                 query_points(1), size)["ogc_bbox"][0])
             http["ogc_page_html_bytes"] = [float(len(urllib_open(

@@ -203,7 +203,7 @@ class VectorTileCache:
                 self._tiles.move_to_end(key)
                 return found
         made = make()
-        if len(made) > self.max_bytes:
+        if self.max_bytes <= 0 or len(made) > self.max_bytes:  # 0: a cache that keeps none
             return made
         with self._lock:
             if key not in self._tiles:

@@ -383,7 +383,8 @@ def tile(collection_id: str, tms_id: str, z: int, y: int, x: int) -> Response:
     _check_tms(tms_id)
     tiles.check_tile(z, y, x)
     # Made once per layer version (the cache goes with the LoadedLayer), from either store.
-    cache = loaded.once("tile_cache", lambda _: tiles.VectorTileCache())
+    cache = loaded.once("tile_cache", lambda _: tiles.VectorTileCache(
+        max_bytes=int(current_app.config["VECTOR_TILE_CACHE_BYTES"])))
     body = cache.get(z, y, x, lambda: get_spatial().tile(collection_id, z, y, x))
     return Response(body, status=200 if body else 204, mimetype=tiles.MVT_MEDIA_TYPE)
 

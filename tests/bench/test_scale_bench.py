@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import shapely
 
@@ -104,3 +105,21 @@ def test_the_growth_table_gives_the_ratio_of_the_largest_size_to_the_smallest():
     assert first[1:] == ["2.00", "3.00", "1.50×"]
     assert ["→ OGC page: EPSG:4548 / CRS84", "2.00×", "2.00×", ""] in rows
     assert rows[-1][1:3] == ["1,234", "1,234"]
+
+
+def test_the_tiles_timed_hold_as_many_venues_as_a_zoom_16_tile_at_1m():
+    """At 1k the tiles at the query points are mostly cut by the city's edge; the tiles
+    timed are those holding about as many venues as a zoom-16 tile at 1M (~380)."""
+    rng = np.random.default_rng(3)
+    lon0, lat0, lon1, lat1 = JINAN_CENTRE
+    venues = rng.uniform((lon0, lat0), (lon1, lat1), size=(1000, 2))
+    points = scale.query_points(50)
+    paths = scale.growth_tile_paths(points, 1000, venues)
+    assert len(paths) == 50
+    counts = scale.tile_counts(venues, 11)
+    assert sum(counts.values()) == 1000
+    for path in set(paths):
+        z, y, x = map(int, path.rsplit("/", 3)[1:])
+        assert z == 11 and abs(counts[(z, y, x)] - 380) <= 0.25 * 380 + 5
+    at_points = [counts.get(t, 0) for t in {scale.tile_of(*p, 11) for p in points}]
+    assert min(at_points) < 0.75 * 380  # what the tiles at the points alone would time

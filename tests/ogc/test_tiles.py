@@ -15,6 +15,7 @@ import shapely
 
 from layers.catalogue.entries import CATALOGUE
 from layers.geo import tiles
+from tests.conftest import make_app
 
 OFFICE = (116.9640, 36.6620)
 PREFIX = "/ogc/collections"
@@ -233,3 +234,21 @@ def test_the_tile_cache_keeps_the_most_recent_within_its_bounds():
     assert len(cache) == 3
     assert cache.get(1, 0, 0, make(b"x" * 11)) == b"x" * 11  # larger than the whole cache
     assert made == [b"aaaa", b"bbbb", b"cccc", b"BBBB", b"", b"", b"", b"", b"x" * 11]
+
+
+def test_a_server_told_to_keep_no_tiles_makes_each_one(tmp_path, store_backend, monkeypatch):
+    """VECTOR_TILE_CACHE_BYTES=0 (make bench times tiles being made that way)."""
+    from layers.web.context import get_spatial
+
+    app = make_app(tmp_path / "inspections.sqlite", VECTOR_TILE_CACHE_BYTES=0)
+    client = app.test_client()
+    z, y, x = tile_of(*OFFICE, 15)
+    with app.app_context():
+        spatial = get_spatial()
+    real, made = spatial.tile, []
+    monkeypatch.setattr(spatial, "tile", lambda *a: made.append(a) or real(*a))
+    bodies = [client.get(f"{PREFIX}/parking/tiles/WebMercatorQuad/{z}/{y}/{x}").data
+              for _ in range(3)]
+    assert len(made) == 3 and bodies[0] == bodies[1] == bodies[2] != b""
+    cache = tiles.VectorTileCache(max_bytes=0)
+    assert cache.get(1, 0, 0, lambda: b"") == b"" and len(cache) == 0
