@@ -179,7 +179,12 @@ def feature_collection(
 # by this process while its bytes are the same (and the boundary): every app a process
 # builds (the tests build hundreds) seeds from the same shipped files or reads the same
 # versions from a database cloned from one template.
+# The memo holds at most MEMO_FEATURES features in all (a layer with more is not kept):
+# each new version of a layer is a new entry, and the old ones must not pile up in a
+# long-running server.
 MEMO_FILE_BYTES = 16 * 1024 * 1024
+MEMO_FEATURES = 50_000
+MEMO_ENTRIES = 64
 _validated: OrderedDict[tuple[Layer, str, bytes, bytes | None],
                         tuple[tuple[ValidFeature, ...], tuple[Problem, ...]]] = OrderedDict()
 _validated_lock = threading.Lock()
@@ -202,10 +207,13 @@ def validated_once(
             valid, problems = _validated[key]
             return list(valid), list(problems)
     found = validate()
+    if len(found[0]) > MEMO_FEATURES:
+        return found
     with _validated_lock:
         _validated[key] = (tuple(found[0]), tuple(found[1]))
-        while len(_validated) > 64:
-            _validated.popitem(last=False)
+        kept = sum(len(valid) for valid, _ in _validated.values())
+        while kept > MEMO_FEATURES or len(_validated) > MEMO_ENTRIES:
+            kept -= len(_validated.popitem(last=False)[1][0])
     return found
 
 
