@@ -189,7 +189,7 @@ class VersionedLayers:
 
     # ------------------------------------------------------------------ reading
     def version(self, layer: str, number: int) -> Version:
-        for row in self.versions(layer):
+        for row in self.versions(layer, after=number - 1):  # it and the newer ones
             if row.version == number:
                 return row
         raise UnknownVersion(layer, number)
