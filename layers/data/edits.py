@@ -46,6 +46,13 @@ COMMIT_ATTEMPTS = 8
 class EditConflict(Conflict):
     def __init__(self, layer: str, base: int, head: int, changed: list[str],
                  feature: str | None = None, at: int | None = None):
+        self.base, self.head, self.changed = base, head, changed
+        self.feature, self.at = feature, at
+        if base > head:  # a version this layer never had (an If-Match made up, or of
+            super().__init__(  # another database): nothing "changed since" it
+                f"图层「{layer}」没有版本 {base},当前为版本 {head},您的修改未保存;请重新读取"
+                f"后再改 (layer {layer} has no version {base}; it is at version {head})")
+            return
         shown = "、".join(changed[:20]) + (" 等" if len(changed) > 20 else "")
         mine = (f"要素 {feature} 已在版本 {at} 被修改;" if feature and at else "")
         super().__init__(
@@ -53,8 +60,6 @@ class EditConflict(Conflict):
             f"您的修改未保存;请重新读取后再改 (layer {layer} is at version {head}, your edit "
             f"was made on version {base}" + (f"; feature {feature} changed in version {at})"
                                               if feature and at else ")"))
-        self.base, self.head, self.changed = base, head, changed
-        self.feature, self.at = feature, at
 
 
 def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, operation: str,

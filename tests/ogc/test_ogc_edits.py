@@ -97,6 +97,15 @@ def test_a_stale_if_match_is_409_naming_both_versions(admin, app):
         "address"] == "一号"
 
 
+def test_an_if_match_of_a_version_the_layer_never_had_says_so(admin, app):
+    ahead = send(admin, "PATCH", f"{ITEMS}/V0001", {"type": "Feature", "properties": {
+        "address": "三号"}}, **{"If-Match": '"v99"'})
+    assert ahead.status_code == 409
+    error = ahead.get_json()["error"]
+    assert "没有版本 99" in error and "当前为版本 1" in error and "更新到" not in error
+    assert app.extensions["layer_history"].features("venues")[0] == 1
+
+
 def test_two_concurrent_edits_of_one_feature_one_wins(app):
     clients = [client_as(app, "admin") for _ in range(2)]
     answers = []
