@@ -361,6 +361,31 @@
     await send();
   }
 
+  // A venue edit made on a version of the layer in which someone else has changed that
+  // venue since (409): sent again unchanged it is refused again. After reading why, the
+  // inspector may send it on the venue as it is now: the layer's version now as its base,
+  // and a new key (the same key with another body is refused).
+  const VENUE_EDIT = /\/api\/venues\/([^/?#]+)\/[a-z]+$/;
+  const rebasable = (item) => item.refused && item.refused.status === 409 && item.data &&
+    "base" in item.data && VENUE_EDIT.test(item.url);
+
+  async function rebase(item) {
+    if (!confirm("该场所在您记录之后已被他人修改:\n" + item.refused.reason +
+      "\n\n仍按您的记录在场所的最新版本上提交?\n" + item.what)) return;
+    const say = $("outbox-message");
+    try {
+      const venue = decodeURIComponent(VENUE_EDIT.exec(item.url)[1]);
+      const now = await withTimeout(HS.getJson(Inspect.apiUrl("history", venue)));
+      item.data = Object.assign({}, item.data, { base: now.layer_version });
+    } catch (error) {
+      say.textContent = "未能读取该场所的最新版本:" +
+        (networkDown(error) ? "网络未连接或服务器无响应" : error.message) + "。请稍后重试。";
+      return;
+    }
+    item.key = HS.idempotencyKey();
+    await retry(item);
+  }
+
   async function discard(item) {
     if (!confirm("放弃这条记录?它不会被发送,也无法恢复:\n" + item.what)) return;
     await outbox("readwrite", (s) => s.delete(item.id));
@@ -393,6 +418,12 @@
         drop.type = "button";
         drop.addEventListener("click", () => discard(item));
         row.appendChild(again);
+        if (rebasable(item)) {
+          const onHead = el("button", "按最新版本提交");
+          onHead.type = "button";
+          onHead.addEventListener("click", () => rebase(item));
+          row.appendChild(onHead);
+        }
         row.appendChild(drop);
       }
       list.appendChild(row);
@@ -427,7 +458,10 @@
   }
 
   showNetwork();
-  forgetOthersArea().finally(showArea);
+  forgetOthersArea().finally(() => {
+    showArea();
+    document.body.dataset.areaChecked = "true"; // another account's area is gone by now
+  });
   showOutbox().then(() => {
     if (navigator.onLine) send();
   });

@@ -228,7 +228,9 @@ def test_the_queue_waits_for_a_login_by_the_account_that_recorded(server, offlin
     # Another inspector logs in on this phone: the record is not sent as theirs.
     log_in_as(page, server, "lina", venue["id"])
     expect(page.locator("#outbox-message")).to_contain_text("由其他账号记录", timeout=30000)
-    # ... nor does she find what he saved on the phone.
+    # ... nor does she find what he saved on the phone (the page says so once it has
+    # cleared it: the template's own text is the same).
+    page.wait_for_function("() => document.body.dataset.areaChecked === 'true'")
     expect(page.locator("#area-saved")).to_have_text("本区域尚未保存离线使用。")
     assert page.evaluate("() => caches.has('huaishu-inspect-area')") is False
     expect(page.locator("#outbox-list li")).to_contain_text("zhangwei")
@@ -327,4 +329,43 @@ def test_a_venue_edit_queued_offline_lands_once(server, offline_app, phone):
     refused.get_by_role("button", name="放弃").click()
     page.wait_for_function("() => document.body.dataset.outbox === '0'")
     assert layers.heads()["venues"] == head + 2
+    assert page.errors == []
+
+
+def test_a_queued_venue_edit_refused_for_a_change_meanwhile_is_sent_on_the_venue_as_it_is(
+        server, offline_app, phone):
+    """A closure queued offline, on the version the page read, of a venue another
+    inspector moved meanwhile: refused (409, what changed), and sent again unchanged it
+    would be refused again. 「按最新版本提交」, after a confirmation, sends it on the layer's
+    version now, with a new key: one version, the venue closed where she moved it."""
+    page = phone
+    venue = offline_app.test_client().get("/api/layers/venues").get_json()["features"][13]
+    layers = offline_app.extensions["layer_history"]
+    log_in_as(page, server, "zhangwei", venue["id"])
+    page.context.set_offline(True)
+    page.get_by_role("button", name="标记停业").click()
+    form = page.locator("#venue-close-form")
+    form.locator("input[name=reason]").fill("门上贴了转让")
+    form.get_by_role("button", name="确认停业").click()
+    expect(page.locator("#outbox-count")).to_have_text("待发送 1")
+    lon, lat = venue["geometry"]["coordinates"]
+    lina = log_in(offline_app.test_client(), "lina", password=PASSWORD)
+    moved = lina.post(f"/api/venues/{venue['id']}/position", json={
+        "base": layers.heads()["venues"], "lon": lon + 0.0001, "lat": lat, "reason": "门牌在东侧"})
+    assert moved.status_code == 200, moved.get_json()
+    head = layers.heads()["venues"]
+
+    page.context.set_offline(False)
+    refused = page.locator("#outbox-list li[data-refused=true]")
+    expect(refused).to_contain_text(f"要素 {venue['id']} 已在版本 {head} 被修改", timeout=30000)
+    assert layers.heads()["venues"] == head
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    refused.get_by_role("button", name="按最新版本提交").click()
+    page.wait_for_function("() => document.body.dataset.outbox === '0'", timeout=30000)
+    assert "已被他人修改" in dialogs[0] and "标记停业" in dialogs[0]
+    assert layers.heads()["venues"] == head + 1
+    now = history(offline_app, venue["id"])["venue"]
+    assert now["properties"]["closed_on"]
+    assert now["geometry"]["coordinates"][0] == pytest.approx(lon + 0.0001)
     assert page.errors == []
