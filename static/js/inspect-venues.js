@@ -235,19 +235,30 @@
     openForm(reopenForm, null);
   });
 
+  // Saves an edit of the open venue (`action`: the last part of its URL; `verb`: what it
+  // is, e.g. 标记停业; `more`: the answer's details for the notice) and redraws.
+  async function saveVenueEdit(form, action, verb, fields, more) {
+    const name = venue.properties.name;
+    const answer = await save(form, Inspect.apiUrl(action, venue.id),
+      Object.assign({ base: Inspect.venuesVersion }, fields),
+      (a) => "已" + verb + ":" + name + "(" + a.venue.id + ")" + more(a) + ",图层版本 " + a.layer_version + "。",
+      verb + " " + name + "(" + venue.id + ")");
+    if (answer) await Inspect.refresh();
+  }
+
+  // The form's reason, or null (and the form says so).
+  function reasonOf(form) {
+    const reason = form.elements.reason.value.trim();
+    if (!reason) formError(form, "请填写原因。");
+    return reason || null;
+  }
+
   reopenForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const reason = reopenForm.elements.reason.value.trim();
-    if (!reason) {
-      formError(reopenForm, "请填写原因。");
-      return;
-    }
-    const name = venue.properties.name;
-    const answer = await save(reopenForm, Inspect.apiUrl("reopening", venue.id),
-      { base: Inspect.venuesVersion, reason: reason },
-      (a) => "已恢复营业:" + name + "(" + a.venue.id + "),状态 " + a.venue.properties.status + ",图层版本 " + a.layer_version + "。",
-      "恢复营业 " + name + "(" + venue.id + ")");
-    if (answer) await Inspect.refresh();
+    const reason = reasonOf(reopenForm);
+    if (!reason) return;
+    await saveVenueEdit(reopenForm, "reopening", "恢复营业", { reason: reason },
+      (a) => ",状态 " + a.venue.properties.status);
   });
 
   $("venue-close").addEventListener("click", () => {
@@ -270,30 +281,19 @@
       formError(closeFormNode, "请填写停业日期(不晚于今天)和原因。");
       return;
     }
-    const name = venue.properties.name;
-    const answer = await save(closeFormNode, Inspect.apiUrl("closure", venue.id),
-      { base: Inspect.venuesVersion, date: date, reason: reason },
-      (a) => "已标记停业:" + name + "(" + a.venue.id + "),停业日期 " + date + ",图层版本 " + a.layer_version + "。",
-      "标记停业 " + name + "(" + venue.id + ")");
-    if (answer) await Inspect.refresh();
+    await saveVenueEdit(closeFormNode, "closure", "标记停业", { date: date, reason: reason },
+      () => ",停业日期 " + date);
   });
 
   moveForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const reason = moveForm.elements.reason.value.trim();
     if (!open.point) {
       formError(moveForm, "请先定位或在地图上点选场所的实际位置。");
       return;
     }
-    if (!reason) {
-      formError(moveForm, "请填写原因。");
-      return;
-    }
-    const name = venue.properties.name;
-    const answer = await save(moveForm, Inspect.apiUrl("position", venue.id),
-      { base: Inspect.venuesVersion, lon: open.point.lon, lat: open.point.lat, reason: reason },
-      (a) => "已更正位置:" + name + "(" + a.venue.id + "),图层版本 " + a.layer_version + "。",
-      "更正位置 " + name + "(" + venue.id + ")");
-    if (answer) await Inspect.refresh();
+    const reason = reasonOf(moveForm);
+    if (!reason) return;
+    await saveVenueEdit(moveForm, "position", "更正位置",
+      { lon: open.point.lon, lat: open.point.lat, reason: reason }, () => "");
   });
 })();
