@@ -101,12 +101,14 @@ async function asset(request) {
 
 // The saved copy of an API answer: the same URL; for /api/nearby, the whole list saved
 // for the same query (its URL without limit and offset), cut to the page asked for.
+// (caches.match with cacheName reads without making the cache, as caches.open would:
+// a page clearing another account's area may delete it meanwhile.)
+const SAVED = { cacheName: AREA_CACHE, ignoreVary: true };
+
 async function savedAnswer(url) {
-  if (!(await caches.has(AREA_CACHE))) return undefined; // (open would make it)
-  const cache = await caches.open(AREA_CACHE);
-  const exact = await cache.match(url.href, { ignoreVary: true });
+  const exact = await caches.match(url.href, SAVED);
   if (exact || url.pathname !== "/api/nearby") return exact;
-  const whole = await cache.match(nearbyKey(url), { ignoreVary: true });
+  const whole = await caches.match(nearbyKey(url), SAVED);
   if (!whole) return undefined;
   const collection = await whole.json();
   const offset = Number(url.searchParams.get("offset")) || 0;
@@ -128,14 +130,12 @@ function nearbyKey(url) {
 async function api(request, url) {
   try {
     return await networkFirst(request, () => savedAnswer(url), async (response) => {
-      if (!(await caches.has(AREA_CACHE))) return; // nothing saved
+      if (!(await caches.match(url.href, SAVED))) return; // not saved
+      const body = await response.blob();
+      const headers = new Headers(response.headers);
+      headers.set("X-Huaishu-Saved", new Date().toISOString());
       const cache = await caches.open(AREA_CACHE);
-      if (await cache.match(url.href, { ignoreVary: true })) {
-        const body = await response.blob();
-        const headers = new Headers(response.headers);
-        headers.set("X-Huaishu-Saved", new Date().toISOString());
-        await cache.put(url.href, new Response(body, { status: response.status, headers: headers }));
-      }
+      await cache.put(url.href, new Response(body, { status: response.status, headers: headers }));
     });
   } catch {
     return new Response(JSON.stringify({ ok: false, error: NOT_SAVED, status: 503 }), {

@@ -232,7 +232,9 @@ def test_the_queue_waits_for_a_login_by_the_account_that_recorded(server, offlin
     # cleared it: the template's own text is the same).
     page.wait_for_function("() => document.body.dataset.areaChecked === 'true'")
     expect(page.locator("#area-saved")).to_have_text("本区域尚未保存离线使用。")
-    assert page.evaluate("() => caches.has('huaishu-inspect-area')") is False
+    assert page.evaluate("async () => (await caches.keys()).includes('huaishu-inspect-area')"
+                         " && (await caches.match('/api/x', {cacheName: 'huaishu-inspect-area'}))"
+                         " !== undefined") is False
     expect(page.locator("#outbox-list li")).to_contain_text("zhangwei")
     assert history(offline_app, venue["id"])["inspection_count"] == before
     # Its author logs in again: sent, once.
