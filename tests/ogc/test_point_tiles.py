@@ -28,7 +28,9 @@ def points_layer(lonlat: np.ndarray) -> LoadedLayer:
     features = [{"type": "Feature", "id": f"P{i:05d}",
                  "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
                  "properties": {"name": f"店{i}", "kind": ("小餐饮", "小旅馆")[i % 2],
-                                "floors": i % 4, "area": 10.5 + i % 3, "open": bool(i % 3),
+                                "floors": i % 4, "area": 10.5 + i % 3,
+                                "level": float(i % 2), "empty": "" if i % 5 else "空",
+                                "open": bool(i % 3),
                                 "tags": ["甲", i % 2], "note": None}}
                 for i, (lon, lat) in enumerate(lonlat.tolist())]
     return LoadedLayer(layer=VENUES, ids=[f["id"] for f in features], features=features,
