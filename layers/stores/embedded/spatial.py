@@ -154,13 +154,15 @@ def point_tiles(loaded: LoadedLayer) -> tiles.PointTiles | None:
 
 
 def feature_attributes(loaded: LoadedLayer, positions: Sequence[int]) -> list[tiles.Attributes]:
-    """The features' MVT attributes, each made once per layer version (on first use)."""
+    """The features' MVT attributes, each made once per layer version (on first use: the
+    features of a tile together, close in memory)."""
     made: list[tiles.Attributes | None] = loaded.once("mvt_attributes",
                                                       lambda layer: [None] * len(layer))
     out = []
+    strings: dict[str, str] = {}  # the copies of equal strings shared (tiles.attributes)
     for i in positions:
         attributes = made[i]
         if attributes is None:
-            attributes = made[i] = tiles.attributes(loaded.features[i])
+            attributes = made[i] = tiles.attributes(loaded.features[i], strings)
         out.append(attributes)
     return out
