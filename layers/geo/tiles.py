@@ -121,6 +121,168 @@ def encode(layer: str, geometries: np.ndarray, positions: Sequence[int],
     return bytes(tile.tile.SerializeToString())
 
 
+# Point layers' tiles (PointTiles): the points sorted by a Z-order (Morton) key of their
+# cell at zoom KEY_ZOOM (about 2.4 m at the equator), so that a tile's points are a few
+# ranges of the sorted keys; REFINE levels of quadtree below the tile's own size decide how
+# closely the ranges follow the tile (what they take beyond it is filtered out exactly).
+KEY_ZOOM = 24
+REFINE = 3
+
+
+def _spread(v: np.ndarray) -> np.ndarray:
+    """The bits of v (uint64, < 2**32) moved to the even places (bit i to bit 2i)."""
+    v = v & np.uint64(0xFFFFFFFF)
+    for shift, mask in ((16, 0x0000FFFF0000FFFF), (8, 0x00FF00FF00FF00FF),
+                        (4, 0x0F0F0F0F0F0F0F0F), (2, 0x3333333333333333),
+                        (1, 0x5555555555555555)):
+        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+    return v
+
+
+def morton(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    """Z-order keys (uint64) of cells (column, row), interleaving their bits."""
+    return _spread(cx.astype(np.uint64)) | (_spread(cy.astype(np.uint64)) << np.uint64(1))
+
+
+class PointTiles:
+    """A point layer's points for its tiles, made once per layer version (the embedded
+    store keeps it with the LoadedLayer): Web Mercator and lon/lat coordinates as arrays,
+    sorted by the Z-order key of their cell at KEY_ZOOM. A tile's points are then a few
+    contiguous ranges found by binary search, converted to tile units all at once: the
+    cost follows the tile's points, not the layer's (an STRtree's depth, a shapely object
+    and a GEOS call per point)."""
+
+    def __init__(self, lonlat: np.ndarray):
+        lon, lat = lonlat[:, 0], lonlat[:, 1]
+        mx, my = _TO_MERCATOR.transform(lon, lat)
+        keys = morton(*self._cells(np.asarray(mx), np.asarray(my)))
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
+        self.positions = order.astype(np.int64)  # layer positions, in key order
+        self.lon, self.lat = lon[order], lat[order]
+        self.mx, self.my = np.asarray(mx)[order], np.asarray(my)[order]
+
+    @staticmethod
+    def _cells(mx: np.ndarray, my: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cells (column from the west, row from the north) at KEY_ZOOM, within the world."""
+        n = 2 ** KEY_ZOOM
+        cx = np.floor((mx + HALF_WORLD) / (2 * HALF_WORLD) * n)
+        cy = np.floor((HALF_WORLD - my) / (2 * HALF_WORLD) * n)
+        return (np.clip(np.nan_to_num(cx), 0, n - 1).astype(np.int64),
+                np.clip(np.nan_to_num(cy), 0, n - 1).astype(np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.keys, self.positions, self.lon, self.lat,
+                                      self.mx, self.my))
+
+    def _ranges(self, x0: int, y0: int, x1: int, y1: int) -> tuple[np.ndarray, np.ndarray]:
+        """[start, end) key ranges covering the cells x0..x1 × y0..y1 (and a little more):
+        the quadtree nodes at the level where the box spans two at most, refined REFINE
+        levels where they cross its edge."""
+        span = max(x1 - x0, y1 - y0) + 1
+        level = max(0, KEY_ZOOM - (span - 1).bit_length())
+        shift = KEY_ZOOM - level
+        grid = np.meshgrid(np.arange(x0 >> shift, (x1 >> shift) + 1, dtype=np.int64),
+                           np.arange(y0 >> shift, (y1 >> shift) + 1, dtype=np.int64))
+        nx, ny = grid[0].ravel(), grid[1].ravel()
+        starts, shifts = [], []
+        for _ in range(REFINE + 1):
+            size = 1 << shift
+            inside = ((nx << shift >= x0) & ((nx + 1) * size - 1 <= x1)
+                      & (ny << shift >= y0) & ((ny + 1) * size - 1 <= y1))
+            last = shift == 0 or _ == REFINE
+            done = np.ones_like(inside) if last else inside
+            starts.append(morton(nx[done], ny[done]))
+            shifts.append(np.full(int(done.sum()), 2 * shift, dtype=np.uint64))
+            if last:
+                break
+            # The nodes across the edge: their four children that meet the box.
+            nx = np.repeat(nx[~done] * 2, 4) + np.tile([0, 1, 0, 1], int((~done).sum()))
+            ny = np.repeat(ny[~done] * 2, 4) + np.tile([0, 0, 1, 1], int((~done).sum()))
+            shift -= 1
+            meets = ((nx + 1) << shift > x0) & (nx << shift <= x1) \
+                & ((ny + 1) << shift > y0) & (ny << shift <= y1)
+            nx, ny = nx[meets], ny[meets]
+        first, step = np.concatenate(starts), np.concatenate(shifts)
+        return first << step, (first + np.uint64(1)) << step
+
+    def in_tile(self, z: int, y: int, x: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The layer positions (ascending) of the points `encode` keeps in tile z/y/x, and
+        their tile units (x from the west edge, y from the south edge, not yet snapped):
+        those inside the tile's lon/lat bounds grown by BUFFER (as the STRtree path
+        selects them) and strictly inside the clipping square (as clip_by_rect keeps)."""
+        minx, miny, maxx, maxy = mercator_bounds(z, y, x)
+        scale = EXTENT / (maxx - minx)
+        grow = BUFFER / scale
+        (x0, x1), (y1, y0) = (self._cells(np.array([minx - grow, maxx + grow]),
+                                          np.array([miny - grow, maxy + grow])))
+        starts, ends = self._ranges(max(int(x0) - 1, 0), max(int(y0) - 1, 0),
+                                    int(x1) + 1, int(y1) + 1)
+        lo = np.searchsorted(self.keys, starts)
+        hi = np.searchsorted(self.keys, ends)
+        counts = hi - lo
+        total = int(counts.sum())
+        # The ranges' indexes, one after another.
+        at = np.arange(total) + np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        west, south, east, north = lonlat_bounds(z, y, x, BUFFER / EXTENT)
+        lon, lat = self.lon[at], self.lat[at]
+        tx, ty = (self.mx[at] - minx) * scale, (self.my[at] - miny) * scale
+        keep = ((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+                & (tx > -BUFFER) & (tx < EXTENT + BUFFER) & (ty > -BUFFER)
+                & (ty < EXTENT + BUFFER))
+        positions = self.positions[at[keep]]
+        order = np.argsort(positions)
+        return positions[order], tx[keep][order], ty[keep][order]
+
+
+def encode_points(layer: str, positions: Sequence[int], tx: np.ndarray, ty: np.ndarray,
+                  attributes: Sequence[Attributes]) -> bytes:
+    """The MVT of a tile holding these points (from PointTiles.in_tile): the bytes `encode`
+    writes for them (snapped to whole units as GEOS does, y flipped as the library does,
+    zigzag-encoded; keys and values indexed in the order first seen, a value shared by
+    keys, booleans apart from numbers), made a tile's worth at a time: no shapely geometry
+    and no call per attribute."""
+    if not len(positions):
+        return b""
+    gx = np.floor(tx + 0.5).astype(np.int64)
+    gy = EXTENT - np.floor(ty + 0.5).astype(np.int64)
+    zx = np.where(gx >= 0, 2 * gx, -2 * gx - 1).tolist()
+    zy = np.where(gy >= 0, 2 * gy, -2 * gy - 1).tolist()
+    flat = [a for attrs in attributes for a in attrs]
+    keys: dict[str, int] = {}
+    key_ids = [keys.setdefault(k, len(keys)) for k, _, _ in flat]
+    # One index for the values, as the library's shared counter: a boolean apart from the
+    # number it equals (1 == True), an int and a float that are equal as one (1 == 1.0).
+    values: dict[Any, int] = {}
+    value_ids = [values.setdefault((True, v) if b else v, len(values)) for _, v, b in flat]
+    tags = [0] * (2 * len(flat))
+    tags[0::2], tags[1::2] = key_ids, value_ids
+    tile = _VectorTile(default_options={"extents": EXTENT, "y_coord_down": False})
+    tile.add_layer(layer, [])
+    out = tile.layer
+    add = out.features.add
+    point = tile.tile.Point
+    move_to = 9  # MoveTo, one point
+    start = 0
+    for position, attrs, x, y in zip(positions, attributes, zx, zy, strict=True):
+        end = start + 2 * len(attrs)
+        add(id=int(position), tags=tags[start:end], type=point, geometry=(move_to, x, y))
+        start = end
+    out.keys.extend(keys)
+    add_value = out.values.add
+    for value in values:
+        if isinstance(value, tuple):
+            add_value(bool_value=value[1])
+        elif isinstance(value, str):
+            add_value(string_value=value)
+        elif isinstance(value, int):
+            add_value(int_value=value)
+        else:
+            add_value(double_value=value)
+    return bytes(tile.tile.SerializeToString())
+
+
 class _VectorTile(VectorTile):
     """mapbox-vector-tile's encoder given attributes already made (`attributes`, kept per
     layer version by the store): the same keys, values and tags as its `_handle_attr`
@@ -167,9 +329,18 @@ class _VectorTile(VectorTile):
         return key, value
 
 
-def attributes(feature: Mapping[str, Any]) -> Attributes:
+def attributes(feature: Mapping[str, Any], strings: dict[str, str] | None = None
+               ) -> Attributes:
     """A GeoJSON feature's id and properties as MVT attributes (see the module), in order;
-    values of other types (none in valid data) are left out, as the encoder does."""
+    values of other types (none in valid data) are left out, as the encoder does.
+
+    Strings are copied: the attributes of a tile's features are made together (on its
+    first request), so their strings then lie together in memory, not scattered over
+    a large layer's objects (which made every tile of 1M venues about twice as slow).
+    `strings` (one dict for the features made together) shares the copies of equal
+    strings among them."""
+    if strings is None:
+        strings = {}
     out: dict[str, str | int | float | bool] = {"id": feature["id"]}
     for key, value in feature["properties"].items():
         if value is None:
@@ -178,7 +349,15 @@ def attributes(feature: Mapping[str, Any]) -> Attributes:
             value = json.dumps(value, ensure_ascii=False)
         if isinstance(value, str | int | float):  # bool is an int
             out[key] = value
-    return tuple((k, v, isinstance(v, bool)) for k, v in out.items())
+    return tuple((k, _copy(v, strings) if isinstance(v, str) else v, isinstance(v, bool))
+                 for k, v in out.items())
+
+
+def _copy(text: str, copies: dict[str, str]) -> str:
+    copy = copies.get(text)
+    if copy is None:
+        copy = copies[text] = text.encode().decode()
+    return copy
 
 
 class VectorTileCache:

@@ -44,6 +44,11 @@ class MemorySpatial:
         """The layer's Mapbox Vector Tile z/y/x (WebMercatorQuad; layers/geo/tiles.py):
         the STRtree finds the tile's features, mapbox-vector-tile encodes them."""
         loaded = self._get(layer)
+        points = point_tiles(loaded)
+        if points is not None:
+            chosen, tx, ty = points.in_tile(z, y, x)
+            found = chosen.tolist()
+            return tiles.encode_points(layer, found, tx, ty, feature_attributes(loaded, found))
         positions = loaded.in_bbox(tiles.lonlat_bounds(z, y, x, tiles.BUFFER / tiles.EXTENT))
         return tiles.encode(layer, loaded.geometries[positions], positions,
                             feature_attributes(loaded, positions), z, y, x)
@@ -139,14 +144,25 @@ def _mask(flags: Iterable[bool]) -> np.ndarray:
     return np.fromiter(flags, dtype=bool)
 
 
+def point_tiles(loaded: LoadedLayer) -> tiles.PointTiles | None:
+    """A point layer's PointTiles, made on its first tile and kept with the layer version;
+    None for lines and polygons (they keep the STRtree and GEOS clipping)."""
+    if loaded.clusters is None:
+        return None
+    return loaded.once("mvt_points", lambda layer: tiles.PointTiles(
+        shapely.get_coordinates(layer.geometries)))
+
+
 def feature_attributes(loaded: LoadedLayer, positions: Sequence[int]) -> list[tiles.Attributes]:
-    """The features' MVT attributes, each made once per layer version (on first use)."""
+    """The features' MVT attributes, each made once per layer version (on first use: the
+    features of a tile together, close in memory)."""
     made: list[tiles.Attributes | None] = loaded.once("mvt_attributes",
                                                       lambda layer: [None] * len(layer))
     out = []
+    strings: dict[str, str] = {}  # the copies of equal strings shared (tiles.attributes)
     for i in positions:
         attributes = made[i]
         if attributes is None:
-            attributes = made[i] = tiles.attributes(loaded.features[i])
+            attributes = made[i] = tiles.attributes(loaded.features[i], strings)
         out.append(attributes)
     return out
