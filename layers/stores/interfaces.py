@@ -73,6 +73,11 @@ class SpatialStore(Protocol):
         """Features that intersect a lon/lat bbox, in layer order."""
         ...
 
+    def ids_in_bbox(self, layer: str, bbox: BBox) -> list[str]:
+        """The ids of `in_bbox`'s features, in layer order (a query that pages, filters and
+        writes the process's features needs no more of the store)."""
+        ...
+
     def feature(self, layer: str, feature_id: str) -> Feature | None:
         ...
 

@@ -189,7 +189,11 @@ class PostgisRecords:
         with self.database.transaction() as db:
             yield PostgisRecordReads(db)
 
-    glancing = reading  # a transaction from the pool costs no more than a query
+    @contextmanager
+    def glancing(self) -> Iterator[PostgisRecordReads]:
+        """Reads outside a transaction (autocommit: no BEGIN, COMMIT round trips)."""
+        with self.database.glance() as db:
+            yield PostgisRecordReads(db)
 
     @contextmanager
     def writing(self) -> Iterator[PostgisRecordWrites]:
