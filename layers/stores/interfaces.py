@@ -279,6 +279,12 @@ class RecordReads(CorrectionReads, Protocol):
         `before`, the earliest such deadline), for venues that have any (None: every venue)."""
         ...
 
+    def venue_records(self, venue_ids: Sequence[str], statuses: Sequence[str], before: str
+                      ) -> tuple[dict[str, str], dict[str, int], dict[str, tuple[int, str]]]:
+        """What a few venues' statuses need, by index: (last_inspections, hazard_counts,
+        late_hazards) of these venues, as those three say (PostGIS: in one statement)."""
+        ...
+
     # Photos (layers/records/photos.py).
     def photos_of(self, inspection_id: str | None = None, hazard_id: str | None = None
                   ) -> list[Row]:
