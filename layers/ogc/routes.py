@@ -442,8 +442,8 @@ def _bbox_positions(loaded: LoadedLayer) -> Callable[[ogc.BBox], list[int]]:
     """The layer's features in a lon/lat box, by the configured spatial store, as positions
     in the layer (the OGC API pages, filters and reprojects the in-memory features)."""
     def in_bbox(box: ogc.BBox) -> list[int]:
-        found = get_spatial().in_bbox(loaded.name, box)
-        return [p for f in found if (p := loaded.position(f["id"])) is not None]
+        found = get_spatial().ids_in_bbox(loaded.name, box)
+        return [p for fid in found if (p := loaded.position(fid)) is not None]
     return in_bbox
 
 

@@ -125,12 +125,11 @@ class InspectionRecords:
                 last, open_counts, late = {}, {}, {}
                 with self.tables.glancing() as db:
                     for start in range(0, len(ids), FEW_VENUES):
-                        chunk = ids[start:start + FEW_VENUES]
-                        last.update(db.last_inspections(chunk))
-                        counts = db.hazard_counts(OPEN_HAZARD_STATUSES, chunk)
-                        open_counts.update(counts)
-                        if counts:
-                            late.update(db.late_hazards(OPEN_HAZARD_STATUSES, day, chunk))
+                        found = db.venue_records(ids[start:start + FEW_VENUES],
+                                                 OPEN_HAZARD_STATUSES, day)
+                        last.update(found[0])
+                        open_counts.update(found[1])
+                        late.update(found[2])
                 self._last_known.update(
                     (vid, (last.get(vid), open_counts.get(vid, 0), late.get(vid))) for vid in ids)
             elif self._whole_is_fresh(day) and self._last_whole is not None:

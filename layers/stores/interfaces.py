@@ -73,6 +73,11 @@ class SpatialStore(Protocol):
         """Features that intersect a lon/lat bbox, in layer order."""
         ...
 
+    def ids_in_bbox(self, layer: str, bbox: BBox) -> list[str]:
+        """The ids of `in_bbox`'s features, in layer order (a query that pages, filters and
+        writes the process's features needs no more of the store)."""
+        ...
+
     def feature(self, layer: str, feature_id: str) -> Feature | None:
         ...
 
@@ -272,6 +277,12 @@ class RecordReads(CorrectionReads, Protocol):
                      venue_ids: Sequence[str] | None = None) -> dict[str, tuple[int, str]]:
         """venue_id -> (how many of its hazards in these statuses have a deadline before
         `before`, the earliest such deadline), for venues that have any (None: every venue)."""
+        ...
+
+    def venue_records(self, venue_ids: Sequence[str], statuses: Sequence[str], before: str
+                      ) -> tuple[dict[str, str], dict[str, int], dict[str, tuple[int, str]]]:
+        """What a few venues' statuses need, by index: (last_inspections, hazard_counts,
+        late_hazards) of these venues, as those three say (PostGIS: in one statement)."""
         ...
 
     # Photos (layers/records/photos.py).

@@ -414,3 +414,71 @@ def test_two_production_servers_share_one_postgis(postgis_cluster, tmp_path):
                 last = {f["id"]: f["properties"]["last_inspection"]
                         for f in json.loads(r.read())["features"]}
             assert all(last[v] == TODAY for v in venues)
+
+
+def test_ids_in_bbox_are_the_in_bbox_features_in_both_stores(both):
+    """What the OGC items query asks of the store for a bbox: the ids alone, the same as
+    the features' and the same in both stores."""
+    embedded, _, database_app = both
+    stores = [embedded.application.extensions["spatial"], database_app.extensions["spatial"]]
+    found = 0
+    for lon, lat in random_points(embedded, 12, seed=5):
+        box = (lon - 0.004, lat - 0.003, lon + 0.004, lat + 0.003)
+        for layer in ("venues", "communities", "roads"):
+            ids = [f["id"] for f in stores[0].in_bbox(layer, box)]
+            for spatial in stores:
+                assert spatial.ids_in_bbox(layer, box) == ids
+                assert [f["id"] for f in spatial.in_bbox(layer, box)] == ids
+            found += len(ids)
+    assert found
+
+
+def test_a_glance_reads_outside_a_transaction_and_leaves_the_pool_as_it_was(postgis_cluster):
+    database = Database(postgis_cluster.create_database(), pool_size=1)
+    idle, in_transaction = psycopg.pq.TransactionStatus.IDLE, psycopg.pq.TransactionStatus.INTRANS
+    try:
+        with database.glance() as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.info.transaction_status == idle  # no BEGIN was sent
+        with database.transaction() as conn:  # the same connection (a pool of one)
+            conn.execute("SELECT 1")
+            assert conn.info.transaction_status == in_transaction
+        with pytest.raises(psycopg.errors.UndefinedTable), database.glance() as conn:
+            conn.execute("SELECT * FROM no_such_table")
+        with database.transaction() as conn:
+            conn.execute("SELECT 1")
+            assert conn.info.transaction_status == in_transaction
+    finally:
+        database.close()
+
+
+def test_the_hot_reads_open_no_transaction(both, monkeypatch):
+    """OGC items by bbox, /api/layers?bbox= and nearby read the layer tables and the
+    venues' statuses by `glance` (each statement its own round trip, no BEGIN/COMMIT)."""
+    _, database, database_app = both
+    db = database_app.extensions["database"]
+    box = "116.955,36.665,116.962,36.672"
+    urls = [f"/ogc/collections/venues/items?bbox={box}&limit=20&f=json",
+            f"/api/layers/venues?bbox={box}",
+            "/api/nearby?lon=116.958&lat=36.668&radius_m=500&limit=5"]
+    for url in urls:  # the first requests may read the layers' versions (transactions)
+        database.get(url)
+    used = {"transaction": 0, "glance": 0}
+
+    def counting(name):
+        real = getattr(db, name)
+
+        def counted(*args, **kwargs):
+            used[name] += 1
+            return real(*args, **kwargs)
+        return counted
+
+    for name in used:
+        monkeypatch.setattr(db, name, counting(name))
+    reloader = database_app.extensions.get("layer_reloader")
+    if reloader is not None:  # its check of the layers' versions, once a second, is not timed
+        monkeypatch.setattr(reloader, "interval", 3600)
+    for url in urls:
+        response = database.get(url)
+        assert response.status_code == 200 and response.get_json()["features"], url
+    assert used["transaction"] == 0 and used["glance"] >= 2 * len(urls), used

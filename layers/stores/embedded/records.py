@@ -93,6 +93,12 @@ class SqliteRecordReads(SqliteCorrectionReads):
             f" ({_marks(statuses)}) GROUP BY venue_id", [*params, *statuses]).fetchall())
 
 
+    def venue_records(self, venue_ids: Sequence[str], statuses: Sequence[str], before: str
+                      ) -> tuple[dict[str, str], dict[str, int], dict[str, tuple[int, str]]]:
+        counts = self.hazard_counts(statuses, venue_ids)
+        late = self.late_hazards(statuses, before, venue_ids) if counts else {}
+        return self.last_inspections(venue_ids), counts, late
+
     def inspection_position(self, inspection_id: str) -> Row | None:
         rows = self._rows("SELECT lon, lat, accuracy_m FROM inspection_positions"
                           " WHERE inspection_id = ?", (inspection_id,))

@@ -114,6 +114,10 @@ class MemorySpatial:
         loaded = self._get(layer)
         return [loaded.features[i] for i in loaded.in_bbox(bbox)]
 
+    def ids_in_bbox(self, layer: str, bbox: BBox) -> list[str]:
+        loaded = self._get(layer)
+        return [loaded.ids[i] for i in loaded.in_bbox(bbox)]
+
     def feature(self, layer: str, feature_id: str) -> Feature | None:
         loaded = self._get(layer)
         position = loaded.position(feature_id)

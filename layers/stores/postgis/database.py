@@ -215,13 +215,36 @@ class Database:
         `DatabaseUnavailable` when the database is down, no connection is free within
         `wait_s` seconds, or a statement ran past the statement timeout (unless
         `unbounded`: loading and writing whole layers)."""
+        with self._connection(wait_s, unbounded=unbounded) as conn:
+            yield conn
+
+    @contextmanager
+    def glance(self, wait_s: float = POOL_WAIT_S) -> Iterator[psycopg.Connection[Any]]:
+        """A connection for reads outside a transaction (autocommit): no BEGIN and COMMIT
+        round trips around them, for the reads of a hot query. Each statement sees every
+        commit before it, as each statement of a READ COMMITTED transaction (the default
+        here) does; errors as `transaction`'s."""
+        with self._connection(wait_s, autocommit=True) as conn:
+            yield conn
+
+    @contextmanager
+    def _connection(self, wait_s: float, *, unbounded: bool = False, autocommit: bool = False
+                    ) -> Iterator[psycopg.Connection[Any]]:
         pool = self._pool_here()
         conn: psycopg.Connection[Any] | None = None
         try:
             with pool.connection(timeout=wait_s) as conn:
                 if unbounded and self.statement_timeout_ms:
                     conn.execute("SET LOCAL statement_timeout = 0")
-                yield conn
+                if autocommit:  # set and reset here, without a round trip
+                    conn.autocommit = True
+                    try:
+                        yield conn
+                    finally:  # a broken connection leaves the pool: leave it as it is
+                        if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                            conn.autocommit = False
+                else:
+                    yield conn
         except (PoolTimeout, PoolClosed) as e:
             raise self._failed(e) from None
         except psycopg.errors.QueryCanceled:

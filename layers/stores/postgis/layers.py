@@ -107,9 +107,10 @@ class PostgisVersions(VersionedLayers):
             return db.key_row(user, key)
 
     def heads(self) -> dict[str, int]:
-        with self._reading() as db:
-            return {row["layer"]: int(row["version"])
-                    for row in db.rows("SELECT layer, version FROM layer_heads")}
+        # Each server reads them once a second (layers/data/reload.py): one round trip.
+        with self.database.glance() as conn:
+            return {row["layer"]: int(row["version"]) for row in PostgisVersionTables(
+                conn).rows("SELECT layer, version FROM layer_heads")}
 
     def versions(self, layer: str, after: int = 0) -> list[Version]:
         with self._reading() as db:

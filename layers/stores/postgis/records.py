@@ -85,6 +85,23 @@ class PostgisRecordReads(PostgisCorrectionReads):
         return {row["venue_id"]: row["n"] for row in rows}
 
 
+    def venue_records(self, venue_ids: Sequence[str], statuses: Sequence[str], before: str
+                      ) -> tuple[dict[str, str], dict[str, int], dict[str, tuple[int, str]]]:
+        # One round trip: each venue's newest inspection and its hazards in these statuses
+        # (how many; how many late, the earliest deadline), by the indexes on venue_id.
+        rows = self.rows(
+            "SELECT v.id AS venue_id, (SELECT date FROM inspections WHERE venue_id = v.id"
+            " AND voided = 0 AND date IS NOT NULL ORDER BY date DESC LIMIT 1) AS last,"
+            " h.n, h.late, h.first"
+            " FROM unnest(%(ids)s::text[]) AS v(id) CROSS JOIN LATERAL (SELECT count(*) AS n,"
+            " count(*) FILTER (WHERE deadline < %(before)s) AS late,"
+            " min(deadline) FILTER (WHERE deadline < %(before)s) AS first"
+            " FROM hazards WHERE venue_id = v.id AND voided = 0 AND status = ANY(%(statuses)s)"
+            ") AS h", {"ids": list(venue_ids), "before": before, "statuses": list(statuses)})
+        return ({row["venue_id"]: row["last"] for row in rows if row["last"] is not None},
+                {row["venue_id"]: row["n"] for row in rows if row["n"]},
+                {row["venue_id"]: (row["late"], row["first"]) for row in rows if row["late"]})
+
     def inspection_position(self, inspection_id: str) -> Row | None:
         return self.row("SELECT lon, lat, accuracy_m FROM inspection_positions"
                         " WHERE inspection_id = %s", (inspection_id,))
@@ -189,7 +206,11 @@ class PostgisRecords:
         with self.database.transaction() as db:
             yield PostgisRecordReads(db)
 
-    glancing = reading  # a transaction from the pool costs no more than a query
+    @contextmanager
+    def glancing(self) -> Iterator[PostgisRecordReads]:
+        """Reads outside a transaction (autocommit: no BEGIN, COMMIT round trips)."""
+        with self.database.glance() as db:
+            yield PostgisRecordReads(db)
 
     @contextmanager
     def writing(self) -> Iterator[PostgisRecordWrites]:

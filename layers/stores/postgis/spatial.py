@@ -99,7 +99,7 @@ class PostgisSpatial:
             table=self._table(layer), where=sql.SQL(where),
             limit=sql.SQL(f"LIMIT {int(limit)}" if limit is not None else ""))
         if db is None:
-            with self.database.transaction() as db:
+            with self.database.glance() as db:
                 rows = self._rows(db, query, {"x": x, "y": y, **params})
         else:
             rows = self._rows(db, query, {"x": x, "y": y, **params})
@@ -110,7 +110,7 @@ class PostgisSpatial:
             return {}
         query = sql.SQL("SELECT id, feature FROM {} WHERE id = ANY(%s)").format(
             self._table(layer))
-        with self.database.transaction() as db:
+        with self.database.glance() as db:
             return {fid: json.loads(text) for fid, text in self._rows(db, query, (list(ids),))}
 
     def nearby(self, layer: str, lon: float, lat: float, radius_m: float,
@@ -159,7 +159,7 @@ class PostgisSpatial:
         near = (f"ST_DWithin(geom, here, least(%(radius)s, (SELECT max(d) * {1 + KNN_SLACK}"
                 f" + {KNN_SLACK_M} FROM (SELECT geom <-> {_HERE} AS d FROM {table}"
                 f" WHERE {knn_where} ORDER BY geom <-> {_HERE} LIMIT %(k)s) AS knn)))")
-        with self.database.transaction() as db:
+        with self.database.glance() as db:
             x, y = lonlat_to_metric(lon, lat)
             counted = self._rows(db, sql.SQL(
                 "SELECT count(*) FROM {table}, (SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s),"
@@ -177,18 +177,24 @@ class PostgisSpatial:
                       total)
 
     def in_bbox(self, layer: str, bbox: BBox) -> list[Feature]:
+        return [json.loads(text) for (text,) in self._in_bbox(layer, bbox, "feature")]
+
+    def ids_in_bbox(self, layer: str, bbox: BBox) -> list[str]:
+        return [fid for (fid,) in self._in_bbox(layer, bbox, "id")]
+
+    def _in_bbox(self, layer: str, bbox: BBox, column: str) -> list[tuple[Any, ...]]:
         query = sql.SQL(
-            "SELECT feature FROM {}, (SELECT ST_MakeEnvelope(%s, %s, %s, %s, 4326) AS env) AS q"
+            "SELECT {} FROM {}, (SELECT ST_MakeEnvelope(%s, %s, %s, %s, 4326) AS env) AS q"
             " WHERE geom_wgs84 && env AND ST_Intersects(geom_wgs84, env) ORDER BY ord"
-        ).format(self._table(layer))
-        with self.database.transaction() as db:
-            return [json.loads(text) for (text,) in self._rows(db, query, tuple(bbox))]
+        ).format(sql.Identifier(column), self._table(layer))
+        with self.database.glance() as db:
+            return self._rows(db, query, tuple(bbox))
 
     def tile(self, layer: str, z: int, y: int, x: int) -> bytes:
         """The layer's Mapbox Vector Tile z/y/x, by ST_AsMVT (layers/geo/tiles.py says
         what it holds, as the embedded store encodes it)."""
         query = sql.SQL(_TILE).format(table=self._table(layer))
-        with self.database.transaction() as db:
+        with self.database.glance() as db:
             rows = self._rows(db, query, {"z": z, "x": x, "y": y, "name": layer,
                                           "extent": tiles.EXTENT, "buffer": tiles.BUFFER,
                                           "margin": tiles.BUFFER / tiles.EXTENT})
@@ -203,7 +209,7 @@ class PostgisSpatial:
         x, y = lonlat_to_metric(lon, lat)
         query = sql.SQL("SELECT feature FROM {} WHERE ST_Intersects(geom, ST_SetSRID("
                         "ST_MakePoint(%s, %s), 4548)) ORDER BY ord").format(self._table(layer))
-        with self.database.transaction() as db:
+        with self.database.glance() as db:
             return [json.loads(text) for (text,) in self._rows(db, query, (x, y))]
 
     def distance_m(self, layer: str, lon: float, lat: float) -> float | None:
