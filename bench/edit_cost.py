@@ -52,9 +52,8 @@ def main() -> int:
     if args.database_url:
         import psycopg
         with psycopg.connect(args.database_url, autocommit=True) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS layer_versions (x int)")
-            db.execute("CREATE TABLE IF NOT EXISTS layer_heads (x int)")
-            db.execute("TRUNCATE layer_versions, layer_heads")
+            if (db.execute("SELECT to_regclass('layer_heads')").fetchone() or [None])[0]:
+                db.execute("TRUNCATE layer_versions, layer_heads")  # seeded again
         config["DATABASE_URL"] = args.database_url
     t = time.perf_counter()
     a = create_app(config)
