@@ -127,28 +127,36 @@ class LoadedLayer:
                 version: int) -> LoadedLayer:
         """This layer with `upserts` in place of the features of their ids (a new id is
         appended) and the features `removed` left out: a new LoadedLayer (this one is
-        unchanged) that shares the other features' dicts and geometries. Its indexes
-        are this one's when no feature was added, removed or moved (an edit of
-        properties), else built again by `__post_init__` (docs/development.md § Scale
-        says what that costs)."""
+        unchanged) that shares the other features' dicts and geometries. When no
+        feature was added, removed or moved (an edit of properties) it shares this one's
+        ids, geometries and indexes too; else they are built again by `__post_init__`
+        (docs/development.md § Scale says what that costs)."""
+        position = self._position
+        moved = any(fid in position for fid in removed) or any(  # added, removed or moved
+            valid.id not in position
+            or not shapely.equals_identical(self.geometries[position[valid.id]], valid.geometry)
+            for valid in upserts)
+        if not moved:  # the same ids and geometries: only the features' dicts change
+            features = list(self.features)
+            for valid in upserts:
+                features[position[valid.id]] = feature_dict(self.layer, valid)
+            return LoadedLayer(layer=self.layer, ids=self.ids, features=features,
+                               geometries=self.geometries, metric=self.metric,
+                               version=version, same_places=self)
         ids, features = list(self.ids), list(self.features)
         geometries, metric = list(self.geometries), list(self.metric)
-        moved = False  # a feature added, removed or of another geometry
         for valid in upserts:
             at = self._position.get(valid.id)
             if at is None:
-                moved = True
                 ids.append(valid.id)
                 features.append(feature_dict(self.layer, valid))
                 geometries.append(valid.geometry)
                 metric.append(valid.metric)
             else:
                 features[at] = feature_dict(self.layer, valid)
-                moved = moved or not shapely.equals_identical(geometries[at], valid.geometry)
                 geometries[at], metric[at] = valid.geometry, valid.metric
         gone = {self._position[fid] for fid in removed if fid in self._position}
         if gone:
-            moved = True
             kept = [i for i in range(len(ids)) if i not in gone]
             ids = [ids[i] for i in kept]
             features = [features[i] for i in kept]
@@ -156,7 +164,7 @@ class LoadedLayer:
             metric = [metric[i] for i in kept]
         return LoadedLayer(layer=self.layer, ids=ids, features=features,
                            geometries=_objects(geometries), metric=_objects(metric),
-                           version=version, same_places=None if moved else self)
+                           version=version)
 
     def frame(self) -> gpd.GeoDataFrame:
         """The layer as a GeoDataFrame in EPSG:4548 (for analysis, not per request)."""
