@@ -23,18 +23,21 @@ import shapely
 from shapely.geometry import shape
 
 from layers.catalogue.entries import Layer, get_layer
-from layers.catalogue.validate import validate_collection
+from layers.catalogue.validate import ValidFeature, validate_collection
 from layers.data.importer import COMPUTED_COLUMNS, outside_of
 from layers.errors import BadRequest, Conflict, NotFound
 from layers.geo.crs import to_metric
 from layers.records.idempotency import Once, answered
 from layers.stores.interfaces import Layers
+from layers.stores.layers import LoadedLayer
 from layers.stores.versions import (
+    Change,
     Feature,
     StaleVersion,
     Version,
     VersionedLayers,
     raw_features,
+    stored_feature,
 )
 
 OPERATIONS = ("create", "replace", "update", "delete")
@@ -75,7 +78,7 @@ def edit_feature(history: VersionedLayers, current: Layers, layer_name: str, ope
         except _HeadMoved as moved:  # another edit committed since we read: the rule
             if base is None:         # again, on the new head (no If-Match: on what we read)
                 base = moved.read
-    number, _ = history.features(layer_name)
+    number = history.heads().get(layer_name, 0)
     raise _conflict(history, layer_name, base if base is not None else number, number)
 
 
@@ -106,28 +109,26 @@ def _edit_on_head(history: VersionedLayers, current: Layers, layer_name: str,
                   actor: str, reason: str | None, once: Once | None
                   ) -> tuple[Version, str]:
     layer = get_layer(layer_name)
-    number, features = history.features(layer_name)
+    head = _head(history, current, layer)
+    number = head.version
     if base is not None and base != number:
         _check_untouched(history, layer_name, operation, feature_id, base, number)
-    position = {str(f["id"]): i for i, f in enumerate(features)}
-    new = list(features)
     if operation == "delete":
-        fid = _existing(layer_name, feature_id, position)
-        del new[position[fid]]
+        fid, _ = _existing(layer_name, feature_id, head)
+        change = Change([], [fid])
     else:
         incoming = _feature(body)
         if operation == "create":
-            fid = _new_id(incoming.get("id"), list(position))
-            if fid in position:
+            fid = _new_id(incoming.get("id"), head.ids)
+            if head.position(fid) is not None:
                 raise Conflict(f"图层「{layer_name}」已有编号为 {fid} 的要素 (feature {fid} "
                                "exists already)")
             edited = {"type": "Feature", "id": fid,
                       "properties": _own(layer, incoming["properties"]),
                       "geometry": incoming["geometry"]}
-            new.append(_checked(layer_name, edited, current))
         else:
-            fid = _existing(layer_name, feature_id, position)
-            old = features[position[fid]]
+            fid, at = _existing(layer_name, feature_id, head)
+            old = stored_feature(head, at)
             if incoming.get("id") not in (None, fid):
                 raise BadRequest(f"要素编号不能修改:{incoming.get('id')!r} ≠ {fid!r} (the id "
                                  "of a feature cannot change)")
@@ -142,14 +143,14 @@ def _edit_on_head(history: VersionedLayers, current: Layers, layer_name: str,
                 geometry = incoming.get("geometry") or old["geometry"]
             edited = {"type": "Feature", "id": fid, "properties": properties,
                       "geometry": geometry}
-            new[position[fid]] = _checked(layer_name, edited, current)
+        change = Change([_checked(layer_name, edited, current)])
     if layer_name == "boundary":
-        _holds_the_other_layers(new, current)
+        _holds_the_other_layers(_after(head, change), current)
     verb = {"create": "新增", "replace": "替换", "update": "修改", "delete": "删除"}[operation]
     try:
-        made = history.commit(layer, new, actor, "layer.edit", reason or f"{verb}要素 {fid}",
-                              base=number, allow_older=True,  # deliberate, not a stale file
-                              summary={"feature": fid, "operation": operation}, once=once)
+        made = history.commit_change(head, change, actor, reason or f"{verb}要素 {fid}",
+                                     summary={"feature": fid, "operation": operation},
+                                     once=once)
     except StaleVersion:  # another edit committed since we read
         raise _HeadMoved(number) from None
     if once is not None and once.result is not None:  # a retry its first attempt answered
@@ -157,6 +158,27 @@ def _edit_on_head(history: VersionedLayers, current: Layers, layer_name: str,
     if made is None:  # an edit that changes nothing: the current version stands
         return history.version(layer_name, number), fid
     return made, fid
+
+
+def _head(history: VersionedLayers, current: Layers, layer: Layer) -> LoadedLayer:
+    """The layer at its head version: the one this server serves when it is the head,
+    else that one brought up to the head (layers/stores/versions.py `advanced`)."""
+    serving = current.get(layer.name)
+    head = history.heads().get(layer.name)
+    if head is None:
+        raise NotFound(f"图层「{layer.name}」在数据库中还没有数据 (layer {layer.name} has no "
+                       "version in the database)")
+    if serving.version == head:
+        return serving
+    return history.advanced(serving, head)
+
+
+def _after(head: LoadedLayer, change: Change) -> list[Feature]:
+    """The features as stored once `change` is applied (a small layer's: the boundary)."""
+    features = [stored_feature(head, i) for i in range(len(head))]
+    written = {f["id"]: f for f in raw_features(change.upserts)}
+    features = [written.pop(f["id"], f) for f in features if f["id"] not in change.removed]
+    return features + list(written.values())
 
 
 def _holds_the_other_layers(boundary: list[Feature], current: Layers) -> None:
@@ -227,11 +249,13 @@ def _new_id(given: Any, ids: list[str]) -> str:
     return str(given)
 
 
-def _existing(layer: str, feature_id: str | None, position: Mapping[str, int]) -> str:
-    if feature_id is None or feature_id not in position:
+def _existing(layer: str, feature_id: str | None, head: LoadedLayer) -> tuple[str, int]:
+    """The id of a feature the layer has, and its position; else 404."""
+    at = None if feature_id is None else head.position(feature_id)
+    if feature_id is None or at is None:
         raise NotFound(f"集合 {layer} 中没有要素 {feature_id!r} (collection {layer} has no "
                        f"feature {feature_id!r})")
-    return feature_id
+    return feature_id, at
 
 
 def _feature(body: Any) -> dict[str, Any]:
@@ -267,8 +291,8 @@ def _label(layer: Layer, name: str | None) -> str:
     return {"id": "编号", "geometry": "几何"}.get(name) or layer.label(name)
 
 
-def _checked(layer_name: str, feature: Feature, current: Layers) -> Feature:
-    """The feature as stored, once the catalogue finds it valid; else 400 listing why."""
+def _checked(layer_name: str, feature: Feature, current: Layers) -> ValidFeature:
+    """The feature, once the catalogue finds it valid; else 400 listing why."""
     layer = get_layer(layer_name)
     boundary = None
     if layer.inside_boundary:
@@ -282,4 +306,4 @@ def _checked(layer_name: str, feature: Feature, current: Layers) -> Feature:
             f":{p.message}" for p in problems)
         raise BadRequest(f"要素不符合图层「{layer.title}」的要求,未保存:{reasons} "
                          "(the feature is not valid for this layer)")
-    return raw_features(valid)[0]
+    return valid[0]

@@ -3,8 +3,10 @@ through any server within about a second, without a restart.
 
 A cheap check before requests: at most once a second per process, read the head
 version of every layer (`layer_heads`, one small query). For each layer whose head
-moved, load that version from the database, validate and index it, and swap a new
-layer store in with one assignment: a request sees the old layer or the new one,
+moved, bring it to that version (`VersionedLayers.advanced`: when the versions in
+between are all edits' deltas, by applying them to the layer served, checking only the
+features they wrote; else by loading the version whole, validated and indexed), and
+swap a new layer store in with one assignment: a request sees the old layer or the new one,
 never a mix. The files in DATA_DIR play no part (they only seed an empty database).
 A process that made a change itself follows it at once (`refresh`). Set
 RELOAD_LAYERS = False to serve the layers loaded at start-up until a restart.
@@ -18,7 +20,6 @@ import time
 
 from flask import Flask, current_app
 
-from layers.catalogue.entries import get_layer
 from layers.catalogue.validate import LayerDataError
 from layers.stores.layers import LayerStore
 from layers.stores.versions import VersionedLayers
@@ -67,7 +68,7 @@ class LayerReloader:
             if head is None or head == loaded.version or (loaded.name, head) in self.unfit:
                 continue
             try:
-                fresh = self.history.loaded(get_layer(loaded.name), head)
+                fresh = self.history.advanced(loaded, head)
             except LayerDataError as e:
                 self.unfit.add((loaded.name, head))
                 log.error("layer %s version %s does not load; still serving version %s.\n%s",

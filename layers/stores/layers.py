@@ -15,8 +15,8 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -50,12 +50,20 @@ class LoadedLayer:
     _position: dict[str, int] = field(init=False)
     _memo: dict[str, Any] = field(init=False)
 
-    def __post_init__(self) -> None:
+    # The indexes of a version whose features are at the same positions with the same
+    # geometries (an edit of properties only): shared, not built again (`changed`).
+    same_places: InitVar[LoadedLayer | None] = None
+
+    def __post_init__(self, same_places: LoadedLayer | None) -> None:
         # Everything that follows from the features alone is worked out here, once per
         # layer version (a new version is a new LoadedLayer): never per request.
+        self._memo = {}
+        if same_places is not None:
+            self.tree, self._position = same_places.tree, same_places._position
+            self.bbox, self.clusters = same_places.bbox, same_places.clusters
+            return
         self.tree = STRtree(self.metric)
         self._position = {fid: i for i, fid in enumerate(self.ids)}
-        self._memo = {}
         self.bbox = ([round(v, 7) for v in shapely.total_bounds(self.geometries).tolist()]
                      if len(self.features) else None)
         self.clusters = None
@@ -114,6 +122,49 @@ class LoadedLayer:
         """
         chosen = self.features if positions is None else [self.features[i] for i in positions]
         return feature_collection(chosen, live)
+
+    def changed(self, upserts: Sequence[ValidFeature], removed: Collection[str],
+                version: int) -> LoadedLayer:
+        """This layer with `upserts` in place of the features of their ids (a new id is
+        appended) and the features `removed` left out: a new LoadedLayer (this one is
+        unchanged) that shares the other features' dicts and geometries. When no
+        feature was added, removed or moved (an edit of properties) it shares this one's
+        ids, geometries and indexes too; else they are built again by `__post_init__`
+        (docs/development.md § Scale says what that costs)."""
+        position = self._position
+        moved = any(fid in position for fid in removed) or any(  # added, removed or moved
+            valid.id not in position
+            or not shapely.equals_identical(self.geometries[position[valid.id]], valid.geometry)
+            for valid in upserts)
+        if not moved:  # the same ids and geometries: only the features' dicts change
+            features = list(self.features)
+            for valid in upserts:
+                features[position[valid.id]] = feature_dict(self.layer, valid)
+            return LoadedLayer(layer=self.layer, ids=self.ids, features=features,
+                               geometries=self.geometries, metric=self.metric,
+                               version=version, same_places=self)
+        ids, features = list(self.ids), list(self.features)
+        geometries, metric = list(self.geometries), list(self.metric)
+        for valid in upserts:
+            at = self._position.get(valid.id)
+            if at is None:
+                ids.append(valid.id)
+                features.append(feature_dict(self.layer, valid))
+                geometries.append(valid.geometry)
+                metric.append(valid.metric)
+            else:
+                features[at] = feature_dict(self.layer, valid)
+                geometries[at], metric[at] = valid.geometry, valid.metric
+        gone = {self._position[fid] for fid in removed if fid in self._position}
+        if gone:
+            kept = [i for i in range(len(ids)) if i not in gone]
+            ids = [ids[i] for i in kept]
+            features = [features[i] for i in kept]
+            geometries = [geometries[i] for i in kept]
+            metric = [metric[i] for i in kept]
+        return LoadedLayer(layer=self.layer, ids=ids, features=features,
+                           geometries=_objects(geometries), metric=_objects(metric),
+                           version=version)
 
     def frame(self) -> gpd.GeoDataFrame:
         """The layer as a GeoDataFrame in EPSG:4548 (for analysis, not per request)."""
@@ -241,23 +292,36 @@ def _validate_file(layer: Layer, source: str, raw: bytes, boundary_metric: Geome
 
 
 def build_layer(layer: Layer, valid: list[ValidFeature], version: int = 0) -> LoadedLayer:
-    features = [
-        {
-            "type": "Feature",
-            "id": f.id,
-            "geometry": shapely.geometry.mapping(f.geometry),
-            "properties": {**f.properties, **measures(layer, f.metric)},
-        }
-        for f in valid
-    ]
     return LoadedLayer(
         layer=layer,
         ids=[f.id for f in valid],
-        features=features,
-        geometries=np.array([f.geometry for f in valid], dtype=object),
-        metric=np.array([f.metric for f in valid], dtype=object),
+        features=[feature_dict(layer, f) for f in valid],
+        geometries=_objects([f.geometry for f in valid]),
+        metric=_objects([f.metric for f in valid]),
         version=version,
     )
+
+
+def feature_dict(layer: Layer, f: ValidFeature) -> dict[str, Any]:
+    """A validated feature as the layer serves it: GeoJSON (WGS84), measures added."""
+    return {
+        "type": "Feature",
+        "id": f.id,
+        "geometry": shapely.geometry.mapping(f.geometry),
+        "properties": {**f.properties, **measures(layer, f.metric)},
+    }
+
+
+def _objects(geometries: list[Geometry]) -> np.ndarray:
+    out = np.empty(len(geometries), dtype=object)
+    out[:] = geometries
+    return out
+
+
+def measure_names(layer: Layer) -> tuple[str, ...]:
+    """The properties `measures` adds to the layer's features."""
+    return {"Polygon": ("area_m2", "area_mu"), "LineString": ("length_m",)}.get(
+        layer.geometry, ())
 
 
 def measures(layer: Layer, metric: Geometry) -> dict[str, float]:

@@ -52,7 +52,7 @@ def test_loading_and_writing_layers_are_not_limited(postgis_only, tmp_path):
 
     with database.transaction() as db:
         assert timeout(db) == "500ms"
-    with versions._reading() as tables:
+    with versions.reading() as tables:
         assert timeout(tables.db) == "0"
     with versions.writing() as tables:
         assert timeout(tables.db) == "0"

@@ -174,6 +174,8 @@ ADDED_COLUMNS = {
     "inspections": {"recorded_by": "TEXT", "voided": "INTEGER NOT NULL DEFAULT 0"},
     "hazards": {"voided": "INTEGER NOT NULL DEFAULT 0"},
     "users": {"disabled": "INTEGER NOT NULL DEFAULT 0", "epoch": "INTEGER NOT NULL DEFAULT 0"},
+    # NULL: the version's content is a whole copy; else a delta on this version
+    "layer_versions": {"parent": "INTEGER"},
 }
 
 

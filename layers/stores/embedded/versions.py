@@ -14,7 +14,13 @@ from layers.stores.embedded.audit import SqliteAudit
 from layers.stores.embedded.database import SqliteFile
 from layers.stores.embedded.keys import SqliteKeys, key_row
 from layers.stores.layers import LoadedLayer
-from layers.stores.versions import Version, VersionedLayers, changes_json, iter_versions
+from layers.stores.versions import (
+    Delta,
+    Version,
+    VersionedLayers,
+    changes_json,
+    iter_versions,
+)
 
 _COLUMNS = "layer, version, at, actor, action, reason, features, changes, fingerprint"
 
@@ -37,21 +43,31 @@ class SqliteVersionTables(SqliteAudit, SqliteKeys):
                               " AND fingerprint = ?", (layer, mark)).fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
-    def content(self, layer: str, version: int) -> bytes | None:
-        row = self.db.execute("SELECT content FROM layer_versions WHERE layer = ? AND"
-                              " version = ?", (layer, version)).fetchone()
-        return bytes(row[0]) if row else None
+    def whole_before(self, layer: str, version: int) -> int | None:
+        row = self.db.execute("SELECT max(version) FROM layer_versions WHERE layer = ? AND"
+                              " version <= ? AND parent IS NULL", (layer, version)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
 
-    def add(self, row: Version, content: bytes) -> None:
+    def version_rows(self, layer: str, first: int, last: int, content: bool = True
+             ) -> list[tuple[int, int | None, bytes | None]]:
+        found = self.db.execute(
+            f"SELECT version, parent, {'content' if content else 'NULL'} FROM layer_versions"
+            " WHERE layer = ? AND version BETWEEN ? AND ? ORDER BY version",
+            (layer, first, last)).fetchall()
+        return [(int(v), None if p is None else int(p), None if c is None else bytes(c))
+                for v, p, c in found]
+
+    def add(self, row: Version, content: bytes, parent: int | None = None) -> None:
         self.db.execute(
-            f"INSERT INTO layer_versions ({_COLUMNS}, content) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO layer_versions ({_COLUMNS}, content, parent)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (row.layer, row.version, row.at, row.actor, row.action, row.reason, row.features,
-             changes_json(row), row.fingerprint, content))
+             changes_json(row), row.fingerprint, content, parent))
         self.db.execute("INSERT INTO layer_heads (layer, version) VALUES (?, ?) ON CONFLICT"
                         " (layer) DO UPDATE SET version = excluded.version",
                         (row.layer, row.version))
 
-    def write_current(self, loaded: LoadedLayer) -> None:
+    def write_current(self, loaded: LoadedLayer, delta: Delta | None = None) -> None:
         """Nothing: the embedded store serves the head from each process's memory."""
 
 
@@ -76,16 +92,9 @@ class SqliteVersions(VersionedLayers):
             " ORDER BY version DESC", (layer, after))
         return iter_versions(iter(rows.fetchall()))
 
-    def content(self, layer: str, version: int | None = None) -> tuple[int, bytes] | None:
-        db = self.file.reader()
-        if version is None:
-            row = db.execute("SELECT v.version, v.content FROM layer_heads h JOIN"
-                             " layer_versions v ON v.layer = h.layer AND v.version = h.version"
-                             " WHERE h.layer = ?", (layer,)).fetchone()
-        else:
-            row = db.execute("SELECT version, content FROM layer_versions WHERE layer = ?"
-                             " AND version = ?", (layer, version)).fetchone()
-        return (int(row[0]), bytes(row[1])) if row else None
+    @contextmanager
+    def reading(self) -> Iterator[SqliteVersionTables]:
+        yield SqliteVersionTables(self.file.reader())
 
     def key_row(self, user: str, key: str) -> dict[str, Any] | None:
         return key_row(self.file.reader(), user, key)

@@ -23,7 +23,13 @@ from layers.stores.postgis.audit import PostgisAudit
 from layers.stores.postgis.database import LAYERS_LOCK, Database
 from layers.stores.postgis.keys import PostgisKeys
 from layers.stores.postgis.schema import METRIC_SRID, WGS84_SRID, layer_table
-from layers.stores.versions import Version, VersionedLayers, changes_json, iter_versions
+from layers.stores.versions import (
+    Delta,
+    Version,
+    VersionedLayers,
+    changes_json,
+    iter_versions,
+)
 
 _COLUMNS = "layer, version, at, actor, action, reason, features, changes, fingerprint"
 
@@ -34,6 +40,20 @@ def spatial_order(loaded: LoadedLayer) -> list[int]:
     if not len(loaded):
         return []
     return np.argsort(gpd.GeoSeries(loaded.metric).hilbert_distance(), kind="stable").tolist()
+
+
+def _row(loaded: LoadedLayer, i: int) -> tuple[Any, ...]:
+    """The row of `layer_<name>` of the feature at position i."""
+    feature = loaded.features[i]
+    kind = feature["properties"].get("kind")
+    return (
+        feature["id"], i, kind if isinstance(kind, str) else None,
+        json.dumps(feature, ensure_ascii=True),
+        shapely.to_wkb(shapely.set_srid(loaded.metric[i], METRIC_SRID),
+                       hex=True, include_srid=True),
+        shapely.to_wkb(shapely.set_srid(loaded.geometries[i], WGS84_SRID),
+                       hex=True, include_srid=True),
+    )
 
 
 class PostgisVersionTables(PostgisAudit, PostgisKeys):
@@ -50,39 +70,56 @@ class PostgisVersionTables(PostgisAudit, PostgisKeys):
                            " AND fingerprint = %s", (layer, mark))
         return int(found) if found is not None else None
 
-    def content(self, layer: str, version: int) -> bytes | None:
-        found = self.value("SELECT content FROM layer_versions WHERE layer = %s AND"
-                           " version = %s", (layer, version))
-        return bytes(found) if found is not None else None
+    def whole_before(self, layer: str, version: int) -> int | None:
+        found = self.value("SELECT max(version) FROM layer_versions WHERE layer = %s AND"
+                           " version <= %s AND parent IS NULL", (layer, version))
+        return int(found) if found is not None else None
 
-    def add(self, row: Version, content: bytes) -> None:
+    def version_rows(self, layer: str, first: int, last: int, content: bool = True
+             ) -> list[tuple[int, int | None, bytes | None]]:
+        found = self.db.execute(
+            f"SELECT version, parent, {'content' if content else 'NULL'} FROM layer_versions"
+            " WHERE layer = %s AND version BETWEEN %s AND %s ORDER BY version",
+            (layer, first, last)).fetchall()
+        return [(int(v), None if p is None else int(p), None if c is None else bytes(c))
+                for v, p, c in found]
+
+    def add(self, row: Version, content: bytes, parent: int | None = None) -> None:
         self.execute(
-            f"INSERT INTO layer_versions ({_COLUMNS}, content)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO layer_versions ({_COLUMNS}, content, parent)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (row.layer, row.version, row.at, row.actor, row.action, row.reason, row.features,
-             changes_json(row), row.fingerprint, content))
+             changes_json(row), row.fingerprint, content, parent))
         self.execute("INSERT INTO layer_heads (layer, version) VALUES (%s, %s) ON CONFLICT"
                      " (layer) DO UPDATE SET version = excluded.version",
                      (row.layer, row.version))
 
-    def write_current(self, loaded: LoadedLayer) -> None:
-        """Replace the rows of `layer_<name>` with the layer's features."""
+    def write_current(self, loaded: LoadedLayer, delta: Delta | None = None) -> None:
+        """Replace the rows of `layer_<name>` with the layer's features; with `delta`,
+        only the rows it names (`ord`, the position in the layer, of the rows after a
+        removed one moves up by one, as the positions of the features do)."""
         table = layer_table(loaded.name)
+        if delta is not None:
+            for fid, gone in sorted(delta.removed.items(), key=lambda item: -item[1]):
+                self.db.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(table), (fid,))
+                self.db.execute(sql.SQL("UPDATE {} SET ord = ord - 1 WHERE ord > %s"
+                                        ).format(table), (gone,))
+            upsert = sql.SQL(
+                "INSERT INTO {} (id, ord, kind, feature, geom, geom_wgs84) VALUES"
+                " (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET ord = excluded.ord,"
+                " kind = excluded.kind, feature = excluded.feature, geom = excluded.geom,"
+                " geom_wgs84 = excluded.geom_wgs84").format(table)
+            for fid in (*delta.changed, *delta.added):
+                at = loaded.position(fid)
+                if at is not None:
+                    self.db.execute(upsert, _row(loaded, at))
+            return
         self.db.execute(sql.SQL("DELETE FROM {}").format(table))
         copy_sql = sql.SQL("COPY {} (id, ord, kind, feature, geom, geom_wgs84) FROM STDIN"
                            ).format(table)
         with self.db.cursor().copy(copy_sql) as copy:
             for i in spatial_order(loaded):
-                feature = loaded.features[i]
-                kind = feature["properties"].get("kind")
-                copy.write_row((
-                    feature["id"], i, kind if isinstance(kind, str) else None,
-                    json.dumps(feature, ensure_ascii=True),
-                    shapely.to_wkb(shapely.set_srid(loaded.metric[i], METRIC_SRID),
-                                   hex=True, include_srid=True),
-                    shapely.to_wkb(shapely.set_srid(loaded.geometries[i], WGS84_SRID),
-                                   hex=True, include_srid=True),
-                ))
+                copy.write_row(_row(loaded, i))
         self.db.execute(sql.SQL("ANALYZE {}").format(table))
 
 
@@ -98,12 +135,12 @@ class PostgisVersions(VersionedLayers):
             yield PostgisVersionTables(db)
 
     @contextmanager
-    def _reading(self) -> Iterator[PostgisVersionTables]:
+    def reading(self) -> Iterator[PostgisVersionTables]:
         with self.database.transaction(unbounded=True) as db:
             yield PostgisVersionTables(db)
 
     def key_row(self, user: str, key: str) -> dict[str, Any] | None:
-        with self._reading() as db:
+        with self.reading() as db:
             return db.key_row(user, key)
 
     def heads(self) -> dict[str, int]:
@@ -113,22 +150,11 @@ class PostgisVersions(VersionedLayers):
                 conn).rows("SELECT layer, version FROM layer_heads")}
 
     def versions(self, layer: str, after: int = 0) -> list[Version]:
-        with self._reading() as db:
+        with self.reading() as db:
             rows = db.db.execute(f"SELECT {_COLUMNS} FROM layer_versions WHERE layer = %s"
                                  " AND version > %s ORDER BY version DESC",
                                  (layer, after)).fetchall()
         return iter_versions(iter(rows))
-
-    def content(self, layer: str, version: int | None = None) -> tuple[int, bytes] | None:
-        with self._reading() as db:
-            if version is None:
-                row = db.row("SELECT v.version, v.content FROM layer_heads h JOIN"
-                             " layer_versions v ON v.layer = h.layer AND v.version = h.version"
-                             " WHERE h.layer = %s", (layer,))
-            else:
-                row = db.row("SELECT version, content FROM layer_versions WHERE layer = %s"
-                             " AND version = %s", (layer, version))
-        return (int(row["version"]), bytes(row["content"])) if row else None
 
     def now(self) -> str:
         return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

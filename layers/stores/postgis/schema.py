@@ -115,6 +115,8 @@ CREATE TABLE IF NOT EXISTS layer_versions (
     PRIMARY KEY (layer, version)
 );
 CREATE INDEX IF NOT EXISTS layer_versions_fingerprint ON layer_versions (layer, fingerprint);
+-- NULL: the version's content is a whole copy; else a delta on this version
+ALTER TABLE layer_versions ADD COLUMN IF NOT EXISTS parent integer;
 CREATE TABLE IF NOT EXISTS layer_heads (
     layer text PRIMARY KEY,
     version integer NOT NULL
