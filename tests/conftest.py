@@ -1,4 +1,3 @@
-import gc
 import os
 from pathlib import Path
 
@@ -142,17 +141,6 @@ def postgis_only(postgis_cluster):
     """A test of what only the PostGIS store has (a connection pool, row locks): the apps
     it makes are built over PostGIS, and it runs once (not skipped on SQLite)."""
     return "postgis"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _leaks_are_found_where_they_happen():
-    """What a module's tests left unclosed in a reference cycle (a file, a socket, a
-    database connection) is collected as the module ends: its ResourceWarning (an
-    error, by the suite's filterwarnings) then names that module, not whichever test
-    the garbage collector happens to run in later (a CI run failed so, in another
-    module's setup)."""
-    yield
-    gc.collect()
 
 
 @pytest.fixture(autouse=True)
