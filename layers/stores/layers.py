@@ -49,6 +49,7 @@ class LoadedLayer:
     bbox: list[float] | None = field(init=False)  # [minx, miny, maxx, maxy] lon/lat; None: empty
     _position: dict[str, int] = field(init=False)
     _memo: dict[str, Any] = field(init=False)
+    _place_memo: dict[str, Any] = field(init=False)  # `once_per_places`'s
 
     # The indexes of a version whose features are at the same positions with the same
     # geometries (an edit of properties only): shared, not built again (`changed`).
@@ -61,7 +62,9 @@ class LoadedLayer:
         if same_places is not None:
             self.tree, self._position = same_places.tree, same_places._position
             self.bbox, self.clusters = same_places.bbox, same_places.clusters
+            self._place_memo = same_places._place_memo
             return
+        self._place_memo = {}
         self.tree = STRtree(self.metric)
         self._position = {fid: i for i, fid in enumerate(self.ids)}
         self.bbox = ([round(v, 7) for v in shapely.total_bounds(self.geometries).tolist()]
@@ -85,6 +88,16 @@ class LoadedLayer:
             return cast(T, self._memo[key])
         except KeyError:
             value = self._memo[key] = compute(self)  # two threads at once: same value
+            return value
+
+    def once_per_places(self, key: str, compute: Callable[[LoadedLayer], T]) -> T:
+        """As `once`, for what follows from the features' ids, positions and geometries
+        alone (e.g. a point index of tiles): kept also by the versions that share them
+        (an edit of properties, `changed`), not made again for each."""
+        try:
+            return cast(T, self._place_memo[key])
+        except KeyError:
+            value = self._place_memo[key] = compute(self)  # two threads at once: same value
             return value
 
     def position(self, feature_id: str) -> int | None:

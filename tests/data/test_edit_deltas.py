@@ -11,6 +11,7 @@ from layers.catalogue.entries import get_layer
 from layers.catalogue.validate import validate_collection
 from layers.data.edits import edit_feature
 from layers.stores import versions as versions_module
+from layers.stores.embedded.spatial import feature_attributes, point_tiles
 from layers.stores.layers import build_layer
 from layers.stores.versions import (
     LayerWriteFailed,
@@ -230,15 +231,19 @@ def test_an_edit_of_properties_shares_the_indexes_a_move_rebuilds_them(tmp_path)
     history = app.extensions["layer_history"]
     before = app.extensions["layer_store"].get("venues")
     first = before.ids[0]
+    points = point_tiles(before)
     edit(app, "update", first, {"type": "Feature", "properties": {"address": "新址"}})
     after = history.just_made()["venues"]
     assert after.tree is before.tree and after.clusters is before.clusters
+    assert point_tiles(after) is points  # the tiles' point index too
+    assert ("address", "新址", False) in feature_attributes(after, [0])[0]  # not the old's
     assert after.features[0]["properties"]["address"] == "新址"
     assert before.features[0]["properties"]["address"] != "新址"  # the old one unchanged
     edit(app, "update", first, {"type": "Feature", "geometry": {
         "type": "Point", "coordinates": list(INSIDE)}})
     moved = history.just_made()["venues"]
     assert moved.tree is not after.tree and moved.clusters is not after.clusters
+    assert point_tiles(moved) is not points
     same_layer(moved, fresh(history.features("venues")[1], 3))
     assert 0 in moved.in_bbox([INSIDE[0] - 1e-5, INSIDE[1] - 1e-5,
                                INSIDE[0] + 1e-5, INSIDE[1] + 1e-5])

@@ -42,7 +42,8 @@ class MemorySpatial:
 
     def tile(self, layer: str, z: int, y: int, x: int) -> bytes:
         """The layer's Mapbox Vector Tile z/y/x (WebMercatorQuad; layers/geo/tiles.py):
-        the STRtree finds the tile's features, mapbox-vector-tile encodes them."""
+        a point layer's from its PointTiles (`point_tiles`), encoded as arrays; a line or
+        polygon layer's found by the STRtree and encoded by mapbox-vector-tile."""
         loaded = self._get(layer)
         points = point_tiles(loaded)
         if points is not None:
@@ -151,9 +152,9 @@ def _mask(flags: Iterable[bool]) -> np.ndarray:
 def point_tiles(loaded: LoadedLayer) -> tiles.PointTiles | None:
     """A point layer's PointTiles, made on its first tile and kept with the layer version;
     None for lines and polygons (they keep the STRtree and GEOS clipping)."""
-    if loaded.clusters is None:
+    if loaded.layer.geometry != "Point":
         return None
-    return loaded.once("mvt_points", lambda layer: tiles.PointTiles(
+    return loaded.once_per_places("mvt_points", lambda layer: tiles.PointTiles(
         shapely.get_coordinates(layer.geometries)))
 
 
