@@ -18,24 +18,9 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def closing(app):
-    """`app` whose answers are closed once sent, or once the client has gone: werkzeug's
-    server closes them after draining the request, which raises when Chromium dropped
-    the connection (a page left while its CSS loads), leaving a static file open for
-    the garbage collector (a ResourceWarning, an error in this suite)."""
-    def wsgi(environ, start_response):
-        answer = app(environ, start_response)
-        try:
-            yield from answer
-        finally:
-            if hasattr(answer, "close"):
-                answer.close()
-    return wsgi
-
-
 class LiveServer:
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, closing(app), threaded=True)
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
